@@ -1,0 +1,238 @@
+"""Dispatched teachers (援疆 / 銀齡講學 / 西部計劃): arrivals, terms and what they count toward.
+
+Mechanism 6 of ``DESIGN.md`` §3. Plan of 2025-01-26, §二(一)3:
+"優化拓展'組團式'援疆、銀齡講學計劃、西部計劃志願者
+等資源,每年選派5000人左右到中小學任教,重點向南疆地區中小學傾斜". Dispatched teachers serve 1–3 years (DESIGN
+§2), are not part of the county's staffing quota stock, and whether they count toward each indicator is an
+explicit option (:func:`counted_dispatched`).
+
+Term bookkeeping: dispatched teachers in post are held in a ``(D, S, T)`` array, ``T = MAX_TERM_YEARS``, where
+slot ``j`` holds those with ``j + 1`` years left. Arrivals with a term of ``t`` years enter slot ``t - 1``
+(:func:`start_terms`); each year :func:`advance_terms` releases slot 0 (they leave) and shifts the others
+down. A teacher arriving in year ``y`` with term ``t`` is in post for the years ``y .. y + t - 1``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import numpy.typing as npt
+
+from sim.errors import suggest
+from sim.mechanisms.quota import (
+    N_LEVELS,
+    allocate_largest_remainder,
+    group_sum,
+    multinomial_within_groups,
+)
+
+IntArray = npt.NDArray[np.int64]
+
+MAX_TERM_YEARS = 3
+"""Longest dispatch term, years (DESIGN §2: teachers sent from outside for 1–3 years)."""
+
+INDICATORS: tuple[str, ...] = ("staffing", "qualification", "backbone", "pe_art")
+"""Indicators a dispatched teacher may count toward."""
+
+BACKBONE_SHARE_RANGE = (0.2, 0.5)
+"""Plausible share of backbone teachers among dispatched teachers (assumption). In September 2025 the stock
+was 3,700 paired-province exchange teachers, 1,000 retired (銀齡) teachers and 4,200 西部計劃 volunteers
+(SOURCES.md §4c); if about 70% of the first two groups and none of the volunteers are county-level backbone
+teachers, the share is about 0.37."""
+
+PE_ART_SHARE_RANGE = (0.03, 0.12)
+"""Plausible share of dispatched teachers who teach PE, music or fine art (assumption: paired-province teams
+are mostly core-subject teachers; volunteers include some PE and art graduates). No figure was found."""
+
+
+def _per_draw(value: float | npt.ArrayLike, n_draws: int, name: str) -> npt.NDArray[np.float64]:
+    arr = np.broadcast_to(np.asarray(value, dtype=np.float64).reshape(-1, 1), (n_draws, 1))
+    if np.any((arr < 0) | (arr > 1)):
+        raise ValueError(f"{name} must be in [0, 1]")
+    return arr
+
+
+def dispatch_arrivals(
+    per_year: int,
+    south_share: float,
+    junior_share: float,
+    arrival_share: float | npt.ArrayLike,
+    county_south: npt.ArrayLike,
+    section_county: npt.ArrayLike,
+    section_level: npt.ArrayLike,
+    section_weight: npt.ArrayLike,
+    rng: np.random.Generator,
+) -> IntArray:
+    """Dispatched teachers arriving this year, per section.
+
+    Rule:
+
+    1. Arrivals ``A ~ Binomial(per_year, arrival_share)``: the plan's ~5,000 a year (lever ``per_year``) and
+       an uncertain share of planned places actually filled (``arrival_share``, scalar or ``(D, 1)``).
+    2. ``A`` is split deterministically among four cells — south/other × primary/junior — in proportion to
+       ``south_share * (1 - junior_share)``, ``south_share * junior_share``, … by the largest-remainder rule,
+       so when ``arrival_share = 1`` the south receives exactly ``per_year * south_share`` rounded (largest
+       remainder), and in expectation otherwise. ``south_share`` is a lever (the plan: "重點向南疆傾斜"); a
+       cell with no section of positive weight in a draw is dropped from the split (its share goes to the
+       others).
+    3. Within a cell, multinomially to counties in proportion to the summed ``section_weight`` of their
+       sections of that level, then to sections in proportion to ``section_weight`` (e.g. vacancy, or
+       students; the caller decides and documents it).
+
+    Parameters
+    ----------
+    per_year
+        Planned dispatched teachers per year for the region.
+    south_share, junior_share
+        Shares in [0, 1] for the 33 southern counties and for junior sections.
+    arrival_share
+        Share of planned places filled, scalar or ``(D, 1)``.
+    county_south
+        ``bool[C]``.
+    section_county, section_level
+        Section layout.
+    section_weight
+        ``(D, S)`` non-negative weights.
+    rng
+        Random generator.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``int64 (D, S)`` arrivals.
+    """
+    if per_year < 0 or not (0 <= south_share <= 1 and 0 <= junior_share <= 1):
+        raise ValueError("per_year must be >= 0, south_share and junior_share in [0, 1]")
+    w = np.asarray(section_weight, dtype=np.float64)
+    if np.any(w < 0):
+        raise ValueError("section_weight must be non-negative")
+    n_draws = w.shape[0]
+    south = np.asarray(county_south, dtype=bool)
+    n_counties = south.size
+    cty = np.asarray(section_county, dtype=np.int64)
+    lvl = np.asarray(section_level, dtype=np.int64)
+
+    arrivals = rng.binomial(per_year, _per_draw(arrival_share, n_draws, "arrival_share")[:, 0])
+
+    # Cells: index = south * 2 + level.
+    cell_of_county_level = (south.astype(np.int64)[:, None] * N_LEVELS + np.arange(N_LEVELS)[None, :]).ravel()
+    county_level = cty * N_LEVELS + lvl
+    w_county_level = group_sum(w, county_level, n_counties * N_LEVELS)
+    w_cell = group_sum(w_county_level, cell_of_county_level, 2 * N_LEVELS)
+    cell_share = np.array(
+        [
+            (1 - south_share) * (1 - junior_share),
+            (1 - south_share) * junior_share,
+            south_share * (1 - junior_share),
+            south_share * junior_share,
+        ]
+    )
+    cell_weight = np.where(w_cell > 0, cell_share[None, :], 0.0)
+    none_left = cell_weight.sum(axis=1) <= 0
+    if np.any(none_left & (arrivals > 0)):
+        raise ValueError("dispatched teachers arrive but no section has a positive weight")
+    cell_weight[none_left] = 1.0
+    per_cell = allocate_largest_remainder(arrivals[:, None], cell_weight, np.zeros(4, dtype=np.int64), 1)
+    per_county_level = multinomial_within_groups(
+        per_cell, w_county_level, cell_of_county_level, 2 * N_LEVELS, rng
+    )
+    return multinomial_within_groups(per_county_level, w, county_level, n_counties * N_LEVELS, rng)
+
+
+def dispatch_attributes(
+    arrivals: npt.ArrayLike,
+    backbone_share: float | npt.ArrayLike,
+    pe_art_share: float | npt.ArrayLike,
+    rng: np.random.Generator,
+) -> tuple[IntArray, IntArray]:
+    """Backbone and PE/art teachers among arrivals, drawn once at arrival and kept for the term.
+
+    ``Binomial(arrivals, backbone_share)`` and ``Binomial(arrivals, pe_art_share)``, independently; shares are
+    uncertainties (:data:`BACKBONE_SHARE_RANGE`, :data:`PE_ART_SHARE_RANGE`). All dispatched teachers are
+    assumed to hold more than the required qualification (assumption: exchange teachers are serving teachers
+    from eastern provinces, 銀齡 teachers experienced retirees, volunteers university graduates), so no draw
+    is needed for qualification.
+
+    Returns
+    -------
+    (backbone, pe_art)
+        ``int64`` arrays shaped like ``arrivals``.
+    """
+    a = np.asarray(arrivals, dtype=np.int64)
+    shape = (a.shape[0],) + (1,) * (a.ndim - 1)
+    bb = _per_draw(backbone_share, a.shape[0], "backbone_share").reshape(shape)
+    pa = _per_draw(pe_art_share, a.shape[0], "pe_art_share").reshape(shape)
+    backbone = rng.binomial(a, np.broadcast_to(bb, a.shape)).astype(np.int64)
+    pe_art = rng.binomial(a, np.broadcast_to(pa, a.shape)).astype(np.int64)
+    return backbone, pe_art
+
+
+def start_terms(arrivals: npt.ArrayLike, term_years: int) -> IntArray:
+    """Place arrivals in the term array, ``(D, S, MAX_TERM_YEARS)``, slot ``term_years - 1``.
+
+    ``term_years`` is a lever in ``1..MAX_TERM_YEARS``. Add the result to the running term array.
+    """
+    if not 1 <= term_years <= MAX_TERM_YEARS:
+        raise ValueError(f"term_years must be in 1..{MAX_TERM_YEARS}, got {term_years}")
+    a = np.asarray(arrivals, dtype=np.int64)
+    terms = np.zeros((*a.shape, MAX_TERM_YEARS), dtype=np.int64)
+    terms[..., term_years - 1] = a
+    return terms
+
+
+def advance_terms(terms: npt.ArrayLike) -> tuple[IntArray, IntArray]:
+    """One year passes: teachers in slot 0 leave, the others have one year less to serve.
+
+    Returns
+    -------
+    (leavers, next_terms)
+        ``leavers`` ``(D, S)`` (their term ended) and the new term array; ``next_terms.sum(-1) =
+        terms.sum(-1) - leavers``.
+    """
+    t = np.asarray(terms, dtype=np.int64)
+    leavers = t[..., 0].copy()
+    next_terms = np.zeros_like(t)
+    next_terms[..., :-1] = t[..., 1:]
+    return leavers, next_terms
+
+
+def counted_dispatched(
+    in_post: npt.ArrayLike,
+    backbone: npt.ArrayLike,
+    pe_art: npt.ArrayLike,
+    counts_toward: Iterable[str],
+) -> dict[str, IntArray]:
+    """What dispatched teachers in post add to each indicator, under the stated option.
+
+    Parameters
+    ----------
+    in_post
+        ``(D, S)`` dispatched teachers in post (``terms.sum(-1)``).
+    backbone, pe_art
+        ``(D, S)`` backbone and PE/art teachers among them.
+    counts_toward
+        Subset of :data:`INDICATORS`. ``staffing``: they count toward the staffing norm (T5);
+        ``qualification``: toward teachers above the required qualification (all of them, see
+        :func:`dispatch_attributes`); ``backbone``: their backbone teachers count as county-level-or-above
+        backbone teachers; ``pe_art``: their PE and art teachers count. The 2017 assessment counts full-time
+        teachers of the school, so the conservative choice is the empty set; the plan's framing
+        ("到中小學任教") supports counting them.
+
+    Returns
+    -------
+    dict
+        One ``int64 (D, S)`` array per indicator of :data:`INDICATORS`, zero for indicators not counted.
+    """
+    chosen = set(counts_toward)
+    unknown = sorted(chosen - set(INDICATORS))
+    if unknown:
+        raise ValueError(f"unknown indicator {unknown[0]!r}: {suggest(unknown[0], INDICATORS)}")
+    n = np.asarray(in_post, dtype=np.int64)
+    values = {
+        "staffing": n,
+        "qualification": n,
+        "backbone": np.asarray(backbone, dtype=np.int64),
+        "pe_art": np.asarray(pe_art, dtype=np.int64),
+    }
+    return {k: (values[k].copy() if k in chosen else np.zeros_like(n)) for k in INDICATORS}

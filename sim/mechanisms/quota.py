@@ -1,0 +1,445 @@
+"""Staffing quota (編制): norms, verification calendar, vacancies, surplus and redeployment.
+
+Mechanism 3 of ``DESIGN.md`` §3. The staffing quota of a county is re-verified every 3 years from its
+enrolment and the student:staff norms; falling enrolment shrinks it and creates a surplus that the county
+redeploys across its schools (plan of 2025-01-26, §二(一)3:
+"每3年對中小學教職工編制進行一次全面核定,動態調整縣
+(市、區)域內教職工編制配置,確保以縣(市、區)為單位實現中小學教職工編制全面達到國家標准").
+
+All arrays follow the engine conventions: ``(D, S)`` per draw and section, ``(D, C, 2)`` per draw, county and
+level (0 primary, 1 junior). Functions return new arrays and never mutate their inputs.
+
+This module also holds the two group-allocation helpers shared by the teacher-flow mechanisms
+(:func:`allocate_largest_remainder`, :func:`multinomial_within_groups`, :func:`hypergeometric_within_groups`):
+they split a count per group (a county, a county-level pair, a region) among the sections of the group.
+
+Assumptions
+-----------
+* The norm is a staff (教職工) norm; the model applies it to full-time teachers, i.e. it treats every
+  post as a teaching post. Non-teaching staff are not simulated.
+* The county quota is rounded up to whole posts (``ceil``), per county and level, from the county's total
+  students of that level: the norm is verified for the county, not school by school (plan §二(一)3,
+  "以縣(市、區)為單位").
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+N_LEVELS = 2
+"""Levels in the engine: 0 primary, 1 junior."""
+
+_ROUNDING_TOLERANCE = 1e-9
+"""Slack removed before ``ceil`` so that an exact ratio (27 / 13.5 = 2) is not pushed up by float error."""
+
+
+# --------------------------------------------------------------------------------------------------------
+# Group allocation helpers
+# --------------------------------------------------------------------------------------------------------
+
+
+def _group_layout(group: npt.ArrayLike, n_groups: int) -> tuple[IntArray, IntArray, IntArray]:
+    """Order sections by group and give each its position inside its group.
+
+    Returns
+    -------
+    order
+        Section indices sorted by group (stable), ``int[S]``.
+    position
+        Position of ``order[j]`` inside its group, ``int[S]``.
+    start
+        Index in ``order`` where each group starts, ``int[n_groups]``.
+    """
+    group_arr = np.asarray(group, dtype=np.int64)
+    if group_arr.size and (group_arr.min() < 0 or group_arr.max() >= n_groups):
+        raise ValueError(
+            f"group indices must be in [0, {n_groups}), got {group_arr.min()}..{group_arr.max()}"
+        )
+    order = np.argsort(group_arr, kind="stable").astype(np.int64)
+    counts = np.bincount(group_arr, minlength=n_groups).astype(np.int64)
+    start = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
+    position = np.arange(group_arr.size, dtype=np.int64) - start[group_arr[order]]
+    return order, position, start
+
+
+def group_sum(values: npt.ArrayLike, group: npt.ArrayLike, n_groups: int) -> npt.NDArray[np.float64]:
+    """Sum ``(D, S)`` values over the sections of each group, giving ``(D, n_groups)``.
+
+    Uses ``np.bincount`` on flattened (draw, group) indices, as the conventions ask.
+    """
+    vals = np.asarray(values, dtype=np.float64)
+    grp = np.asarray(group, dtype=np.int64)
+    n_draws = vals.shape[0]
+    flat = (np.arange(n_draws, dtype=np.int64)[:, None] * n_groups + grp[None, :]).ravel()
+    out = np.bincount(flat, weights=vals.ravel(), minlength=n_draws * n_groups)
+    return np.asarray(out, dtype=np.float64).reshape(n_draws, n_groups)
+
+
+def allocate_largest_remainder(
+    totals: npt.ArrayLike, weights: npt.ArrayLike, group: npt.ArrayLike, n_groups: int
+) -> IntArray:
+    """Split whole counts per group among its sections in proportion to weights, conserving totals.
+
+    Deterministic rule (Hamilton / largest-remainder method): each section gets ``floor`` of its exact
+    proportional share ``total_g * w_i / W_g``; the ``total_g - sum(floor)`` left-over units go, one each, to
+    the sections of the group with the largest fractional parts (ties broken by section order). Consequences
+    used by callers: the group total is met exactly, and when ``total_g <= W_g`` with integer weights, no
+    section receives more than its weight (its exact share is at most ``w_i``, and it only gets the extra
+    unit when that share is not an integer).
+
+    Parameters
+    ----------
+    totals
+        Count to split per draw and group, ``(D, G)``, non-negative integers.
+    weights
+        Non-negative weight per draw and section, ``(D, S)``.
+    group
+        Group of each section, ``int[S]`` in ``[0, G)``.
+    n_groups
+        ``G``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``int64 (D, S)`` allocation. A group with positive total and zero total weight raises ``ValueError``
+        (the count would otherwise be lost).
+    """
+    tot = np.asarray(totals, dtype=np.int64)
+    w = np.asarray(weights, dtype=np.float64)
+    grp = np.asarray(group, dtype=np.int64)
+    if np.any(w < 0) or np.any(tot < 0):
+        raise ValueError("totals and weights must be non-negative")
+    w_group = group_sum(w, grp, n_groups)
+    if np.any((tot > 0) & (w_group <= 0)):
+        raise ValueError("a group with a positive total has no positive weight to allocate it to")
+    denom = np.where(w_group > 0, w_group, 1.0)
+    exact = tot[:, grp] * w / denom[:, grp]
+    base = np.floor(exact)
+    frac = np.where(w > 0, exact - base, -1.0)  # zero-weight sections never get a left-over unit
+    left = tot - np.rint(group_sum(base, grp, n_groups)).astype(np.int64)
+    order, position, _ = _group_layout(grp, n_groups)
+    n_draws, n_sections = w.shape
+    # Sort by group, then by fractional part descending; the group layout is the same for every draw.
+    key = grp[None, :].astype(np.float64) * 4.0 - frac
+    sorted_idx = np.argsort(key, axis=1, kind="stable")
+    grp_sorted = grp[order]
+    left_sorted = np.take_along_axis(left, np.broadcast_to(grp_sorted, (n_draws, n_sections)), axis=1)
+    extra_sorted = (position[None, :] < left_sorted).astype(np.int64)
+    extra = np.zeros((n_draws, n_sections), dtype=np.int64)
+    np.put_along_axis(extra, sorted_idx, extra_sorted, axis=1)
+    return base.astype(np.int64) + extra
+
+
+def multinomial_within_groups(
+    totals: npt.ArrayLike,
+    weights: npt.ArrayLike,
+    group: npt.ArrayLike,
+    n_groups: int,
+    rng: np.random.Generator,
+) -> IntArray:
+    """Multinomial split of a count per group among its sections, with probabilities proportional to weights.
+
+    Drawn as the product of conditional binomials (section ``i`` of a group gets
+    ``Binomial(n_left, w_i / (w_i + w_after_i))``), which is exactly multinomial; the loop runs over the
+    position inside a group (at most the largest group size), each step vectorised over draws and groups.
+
+    Parameters
+    ----------
+    totals
+        ``(D, G)`` non-negative integer counts.
+    weights
+        ``(D, S)`` non-negative weights.
+    group
+        ``int[S]`` group of each section.
+    n_groups
+        ``G``.
+    rng
+        Random generator.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``int64 (D, S)``; each group's sections sum to its total. A positive total with zero group weight
+        raises ``ValueError``.
+    """
+    tot = np.asarray(totals, dtype=np.int64)
+    w = np.asarray(weights, dtype=np.float64)
+    grp = np.asarray(group, dtype=np.int64)
+    if np.any(w < 0) or np.any(tot < 0):
+        raise ValueError("totals and weights must be non-negative")
+    w_group = group_sum(w, grp, n_groups)
+    if np.any((tot > 0) & (w_group <= 0)):
+        raise ValueError("a group with a positive total has no positive weight to allocate it to")
+    order, position, _ = _group_layout(grp, n_groups)
+    w_sorted = w[:, order]
+    grp_sorted = grp[order]
+    # Weight of the section and all later sections of its group: W_g - (cumulative weight before it).
+    cum_before = np.cumsum(w_sorted, axis=1) - w_sorted
+    start_cum = np.zeros_like(w_group)
+    first = position == 0
+    start_cum[:, grp_sorted[first]] = cum_before[:, first]
+    w_from_here = w_group[:, grp_sorted] - (cum_before - start_cum[:, grp_sorted])
+    # Integer count of positive-weight sections after each one, so the last one gets p = 1 exactly.
+    positive = (w_sorted > 0).astype(np.int64)
+    positive_group = np.rint(group_sum(positive[:, np.argsort(order)], grp, n_groups)).astype(np.int64)
+    positive_cum = np.cumsum(positive, axis=1)
+    positive_start = np.zeros_like(positive_group)
+    positive_start[:, grp_sorted[first]] = (positive_cum - positive)[:, first]
+    positive_after = positive_group[:, grp_sorted] - (positive_cum - positive_start[:, grp_sorted])
+    remaining = tot.copy()
+    out_sorted = np.zeros(w_sorted.shape, dtype=np.int64)
+    for k in range(int(position.max(initial=-1)) + 1):
+        cols = np.flatnonzero(position == k)
+        g = grp_sorted[cols]
+        denom = w_from_here[:, cols]
+        p = np.where(denom > 0, w_sorted[:, cols] / np.where(denom > 0, denom, 1.0), 0.0)
+        p = np.clip(p, 0.0, 1.0)
+        p = np.where((positive_after[:, cols] == 0) & (positive[:, cols] > 0), 1.0, p)
+        n_left = remaining[:, g]
+        # Draw only where the outcome is random; p = 1 takes what is left, p = 0 or nothing left gives 0.
+        draw = np.where(p >= 1.0, n_left, 0)
+        random = (n_left > 0) & (p > 0.0) & (p < 1.0)
+        draw[random] = rng.binomial(n_left[random], p[random])
+        out_sorted[:, cols] = draw
+        remaining[:, g] -= draw
+    out = np.zeros_like(out_sorted)
+    out[:, order] = out_sorted
+    return out
+
+
+def hypergeometric_within_groups(
+    totals: npt.ArrayLike,
+    pool: npt.ArrayLike,
+    group: npt.ArrayLike,
+    n_groups: int,
+    rng: np.random.Generator,
+) -> IntArray:
+    """Pick ``totals[g]`` individuals without replacement from the sections of each group.
+
+    Multivariate hypergeometric by conditional hypergeometrics (section ``i`` gets
+    ``Hypergeometric(pool_i, pool_after_i, n_left)``), vectorised over draws and groups. Every section gives
+    at most its pool, so a removal drawn this way never makes a stock negative.
+
+    Parameters
+    ----------
+    totals
+        ``(D, G)`` counts to pick; must not exceed the group's pooled count.
+    pool
+        ``(D, S)`` non-negative integer counts available in each section.
+    group, n_groups, rng
+        As in :func:`multinomial_within_groups`.
+    """
+    tot = np.asarray(totals, dtype=np.int64)
+    pl = np.asarray(pool, dtype=np.int64)
+    grp = np.asarray(group, dtype=np.int64)
+    if np.any(pl < 0) or np.any(tot < 0):
+        raise ValueError("totals and pool must be non-negative")
+    pool_group = np.rint(group_sum(pl, grp, n_groups)).astype(np.int64)
+    if np.any(tot > pool_group):
+        raise ValueError("cannot pick more individuals than a group holds")
+    order, position, _ = _group_layout(grp, n_groups)
+    pl_sorted = pl[:, order]
+    grp_sorted = grp[order]
+    cum_through = np.cumsum(pl_sorted, axis=1)
+    start_cum = np.zeros_like(pool_group)
+    first = position == 0
+    start_cum[:, grp_sorted[first]] = (cum_through - pl_sorted)[:, first]
+    after = pool_group[:, grp_sorted] - (cum_through - start_cum[:, grp_sorted])
+    remaining = tot.copy()
+    out_sorted = np.zeros(pl_sorted.shape, dtype=np.int64)
+    for k in range(int(position.max(initial=-1)) + 1):
+        cols = np.flatnonzero(position == k)
+        g = grp_sorted[cols]
+        n_left = remaining[:, g]
+        good = pl_sorted[:, cols]
+        bad = after[:, cols]
+        # Draw only where the outcome is random: with no one after this section it takes what is left.
+        draw = np.where(bad == 0, n_left, 0)
+        random = (n_left > 0) & (good > 0) & (bad > 0)
+        draw[random] = rng.hypergeometric(good[random], bad[random], n_left[random])
+        out_sorted[:, cols] = draw
+        remaining[:, g] -= draw
+    out = np.zeros_like(out_sorted)
+    out[:, order] = out_sorted
+    return out
+
+
+# --------------------------------------------------------------------------------------------------------
+# Staffing quota
+# --------------------------------------------------------------------------------------------------------
+
+
+def section_staffing_quota(
+    students: npt.ArrayLike, section_level: npt.ArrayLike, students_per_staff: npt.ArrayLike
+) -> FloatArray:
+    """Unrounded staffing quota of each section, ``students / students_per_staff[level]``, in posts.
+
+    Used as the section-level target when a county distributes its posts (vacancies, redeployment) among its
+    schools. Norms as in :func:`staffing_quota`.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``float64 (D, S)``, posts.
+    """
+    ratio = np.asarray(students_per_staff, dtype=np.float64)
+    _check_ratio(ratio)
+    lvl = np.asarray(section_level, dtype=np.int64)
+    return np.asarray(students, dtype=np.float64) / ratio[lvl][None, :]
+
+
+def staffing_quota(
+    students: npt.ArrayLike,
+    section_level: npt.ArrayLike,
+    section_county: npt.ArrayLike,
+    n_counties: int,
+    students_per_staff: npt.ArrayLike,
+) -> IntArray:
+    """Staffing quota per county and level from enrolment and the student:staff norm.
+
+    ``quota[d, c, l] = ceil(students of level l in county c / students_per_staff[l])``.
+
+    Parameters
+    ----------
+    students
+        Students per draw and section, ``(D, S)``.
+    section_level
+        ``int8[S]``, 0 primary, 1 junior.
+    section_county
+        ``int[S]`` in ``[0, n_counties)``.
+    n_counties
+        ``C``.
+    students_per_staff
+        ``(2,)`` students per staff post for primary and junior. Loaded by the caller from a data file; the
+        unified urban–rural norm is 1:19 primary and 1:13.5 junior (中央編辦發〔2014〕72號, **UNVERIFIED**: no
+        primary source was found, ``SOURCES.md`` §3d).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``int64 (D, C, 2)`` posts. Rounded up per county and level (assumption: a county is authorised whole
+        posts and the norm is a minimum, so a fractional need is one more post).
+
+    References
+    ----------
+    中央編辦、教育部、財政部《關於統一城鄉中小學教職工編制標准的通知》(中央編辦發〔2014〕72號).
+    """
+    stud = np.asarray(students, dtype=np.float64)
+    ratio = np.asarray(students_per_staff, dtype=np.float64)
+    _check_ratio(ratio)
+    lvl = np.asarray(section_level, dtype=np.int64)
+    cty = np.asarray(section_county, dtype=np.int64)
+    per_group = group_sum(stud, cty * N_LEVELS + lvl, n_counties * N_LEVELS)
+    posts = per_group.reshape(stud.shape[0], n_counties, N_LEVELS) / ratio[None, None, :]
+    return np.ceil(posts - _ROUNDING_TOLERANCE).clip(min=0).astype(np.int64)
+
+
+def _check_ratio(ratio: npt.NDArray[np.float64]) -> None:
+    if ratio.shape != (N_LEVELS,) or np.any(ratio <= 0):
+        raise ValueError(f"students_per_staff must be two positive numbers (primary, junior), got {ratio}")
+
+
+def is_verification_year(year: int, first_year: int = 2025, every_years: int = 3) -> bool:
+    """Whether the staffing quota is re-verified in ``year``.
+
+    Verified in ``first_year`` and every ``every_years`` after it (plan §二(一)3:
+    "每3年對中小學教職工編制進行一次全面核定"); in other years the last verified quota stands. The first year
+    defaults to 2025, the year the plan takes effect (assumption: the plan does not date the first
+    verification).
+    """
+    if every_years < 1:
+        raise ValueError(f"every_years must be >= 1, got {every_years}")
+    return year >= first_year and (year - first_year) % every_years == 0
+
+
+def vacancies_and_surplus(teachers: npt.ArrayLike, quota: npt.ArrayLike) -> tuple[IntArray, IntArray]:
+    """Vacant posts and surplus teachers, elementwise (any shape, e.g. ``(D, C, 2)`` or ``(D, S)``).
+
+    ``vacancies = max(quota - teachers, 0)``, ``surplus = max(teachers - quota, 0)``; at most one of the two
+    is positive. For a fractional quota (section level) a vacancy counts whole missing posts (``ceil``) and a
+    surplus whole extra teachers (``floor``).
+    """
+    t = np.asarray(teachers, dtype=np.float64)
+    q = np.asarray(quota, dtype=np.float64)
+    vacancies = np.ceil(np.maximum(q - t, 0.0) - _ROUNDING_TOLERANCE).clip(min=0)
+    surplus = np.floor(np.maximum(t - q, 0.0) + _ROUNDING_TOLERANCE)
+    return vacancies.astype(np.int64), surplus.astype(np.int64)
+
+
+def redeploy_surplus(
+    teachers: npt.ArrayLike,
+    section_quota: npt.ArrayLike,
+    section_county: npt.ArrayLike,
+    section_level: npt.ArrayLike,
+    n_counties: int,
+    redeploy_share: float | npt.ArrayLike,
+) -> tuple[IntArray, IntArray]:
+    """Move a share of surplus teachers to under-staffed sections of the same county and level.
+
+    Rule (plan §二(一)3, "動態調整縣(市、區)域內教職工編制配置"; the share is a lever):
+
+    1. Section surplus ``s_i`` and vacancy ``v_i`` from :func:`vacancies_and_surplus` on the section quota.
+    2. Per county and level, the number moved is ``M = min(floor(share * sum s_i), sum v_i)``: redeployment
+       only fills real vacancies of the same level (a primary teacher is not moved to a junior post here; that
+       is :func:`sim.mechanisms.recruitment.retrain_for_junior`).
+    3. ``M`` leaves the over-staffed sections in proportion to their surplus and arrives in the under-staffed
+       ones in proportion to their vacancy, both rounded by :func:`allocate_largest_remainder`. Deterministic
+       expected counts: which teachers move does not depend on chance in the cohort engine.
+
+    Consequences: each county-level total is conserved exactly, no section gives more than its surplus (so
+    none becomes negative or falls below its quota) and none receives more than its vacancy.
+
+    Parameters
+    ----------
+    teachers
+        ``(D, S)`` teachers per section.
+    section_quota
+        ``(D, S)`` section quota in posts (:func:`section_staffing_quota`).
+    section_county, section_level, n_counties
+        Section layout.
+    redeploy_share
+        Share of the surplus moved per year, in ``[0, 1]``; scalar or ``(D, 1)``.
+
+    Returns
+    -------
+    (outflow, inflow)
+        ``int64 (D, S)`` teachers leaving and arriving at each section.
+    """
+    t = np.asarray(teachers, dtype=np.int64)
+    share = np.broadcast_to(np.asarray(redeploy_share, dtype=np.float64), (t.shape[0], 1))
+    if np.any((share < 0) | (share > 1)):
+        raise ValueError("redeploy_share must be in [0, 1]")
+    vacancy, surplus = vacancies_and_surplus(t, section_quota)
+    grp = np.asarray(section_county, dtype=np.int64) * N_LEVELS + np.asarray(section_level, dtype=np.int64)
+    n_groups = n_counties * N_LEVELS
+    surplus_g = np.rint(group_sum(surplus, grp, n_groups)).astype(np.int64)
+    vacancy_g = np.rint(group_sum(vacancy, grp, n_groups)).astype(np.int64)
+    moved = np.minimum(np.floor(share * surplus_g + _ROUNDING_TOLERANCE).astype(np.int64), vacancy_g)
+    outflow = allocate_largest_remainder(moved, surplus, grp, n_groups)
+    inflow = allocate_largest_remainder(moved, vacancy, grp, n_groups)
+    return outflow, inflow
+
+
+def staffing_norm_met(teachers: npt.ArrayLike, quota: npt.ArrayLike) -> BoolArray:
+    """Whether each county meets the staffing norm at both levels (target T5).
+
+    Parameters
+    ----------
+    teachers, quota
+        ``(D, C, 2)`` teachers and quota posts per county and level.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``bool (D, C)``: ``teachers >= quota`` for primary and for junior (a level without students has quota
+        0 and is met). Plan §二(一)3: "確保以縣(市、區)為單位實現中小學教職工編制全面達到國家標准"; the model
+        reads "達到" as staffed to at least the quota.
+    """
+    t = np.asarray(teachers, dtype=np.float64)
+    q = np.asarray(quota, dtype=np.float64)
+    return np.all(t >= q - _ROUNDING_TOLERANCE, axis=-1)

@@ -1,0 +1,360 @@
+"""Rotation (交流輪崗): teachers exchanged between schools of a county, towards rural and weak schools.
+
+Mechanism 5 of ``DESIGN.md`` §3. Sources:
+
+* The 2014 opinion of MOE, MOF and MOHRSS on county rotation of principals and teachers, and indicator 11 of
+  the government-guarantee items of 教督〔2017〕6號: each year at least 10% of eligible teachers rotate, and
+  backbone teachers are at least 20% of those rotated (SOURCES.md §3b, §4c).
+* Plan of 2025-01-26, §二(三)2:
+  "各縣(市、區)建立校長和骨干教師交流輪崗機制,鼓勵城鎮優秀校長、教師向農村學校流動"; teaching ≥1 year in a
+  rural or weak school becomes a condition for a senior title.
+
+Modelling choice: **an exchange with a net transfer of backbone teachers**. The 2014 opinion speaks of
+exchanges between schools. In the model the rotated teachers of a county and level are split into
+
+* *outgoing* teachers, drawn from the eligible teachers of the sending (urban/town or strong) sections,
+  backbone teachers first, who go to receiving (rural or weak) sections; and
+* *returning* teachers, regular (non-backbone) eligible teachers of the receiving sections who go the other
+  way, ``return_share`` of them per outgoing teacher (default 1: a one-for-one exchange, so headcounts are
+  roughly kept and the effect is a transfer of backbone teachers; 0: a one-way loan that also moves
+  headcount).
+
+Both streams count as rotated teachers for the assessment (``rotation_share``, ``backbone_share_of_rotated``).
+The cohort engine has no record of who came from where, so a rotated teacher stays in the receiving section
+until a later flow moves them (assumption; the agent engine carries individual return dates and career rules).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from sim.mechanisms.quota import (
+    N_LEVELS,
+    group_sum,
+    hypergeometric_within_groups,
+    multinomial_within_groups,
+)
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+
+Direction = Literal["rural_and_weak", "rural", "weak", "any"]
+DIRECTIONS: tuple[str, ...] = ("rural_and_weak", "rural", "weak", "any")
+
+URBAN, TOWN, RURAL = 0, 1, 2
+
+MEAN_TENURE_YEARS_RANGE = (8.0, 15.0)
+"""Plausible range of the mean time a teacher stays at one school, years (assumption: a 35-year career with
+two to four school changes; about half of teachers first posted to rural schools later moved to county or town
+schools, SOURCES.md §4c). No Chinese or Xinjiang figure was found."""
+
+ELIGIBILITY_THRESHOLD_YEARS_DEFAULT = 6
+"""Years at the same school after which a teacher is eligible for rotation (the 2014 opinion's common local
+rule: 6 years in the same school for teachers; assumption, configurable)."""
+
+
+def eligible_share_from_tenure(
+    mean_tenure_years: float | npt.ArrayLike, threshold_years: int = ELIGIBILITY_THRESHOLD_YEARS_DEFAULT
+) -> FloatArray:
+    """Share of teachers with at least ``threshold_years`` at their current school.
+
+    Assumption: each year a teacher leaves the current school (move or exit) with probability ``1 / T``,
+    ``T = mean_tenure_years``; in a steady state the completed years at the current school are geometric and
+    the share with ``>= k`` years is ``(1 - 1/T) ** k``. With ``T`` in :data:`MEAN_TENURE_YEARS_RANGE` (8–15)
+    and ``k = 6`` this gives 0.45–0.66.
+
+    Parameters
+    ----------
+    mean_tenure_years
+        ``T >= 1``, scalar or ``(D, 1)``.
+    threshold_years
+        ``k >= 0``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Share in [0, 1], same shape as ``mean_tenure_years``.
+    """
+    tenure = np.asarray(mean_tenure_years, dtype=np.float64)
+    if np.any(tenure < 1) or threshold_years < 0:
+        raise ValueError("mean_tenure_years must be >= 1 and threshold_years >= 0")
+    return np.asarray((1.0 - 1.0 / tenure) ** threshold_years, dtype=np.float64)
+
+
+def eligible_teachers(
+    stock: npt.ArrayLike, eligible_share: float | npt.ArrayLike, rng: np.random.Generator
+) -> IntArray:
+    """Teachers eligible for rotation, ``Binomial(stock, eligible_share)`` per section.
+
+    The cohort engine does not track years at the same school; eligibility is approximated by the share from
+    :func:`eligible_share_from_tenure`.
+
+    Parameters
+    ----------
+    stock
+        ``(D, S)`` teachers.
+    eligible_share
+        Scalar, ``(D, 1)`` or ``(S,)``.
+    rng
+        Random generator.
+    """
+    s = np.asarray(stock, dtype=np.int64)
+    share = np.broadcast_to(np.asarray(eligible_share, dtype=np.float64), s.shape)
+    if np.any((share < 0) | (share > 1)):
+        raise ValueError("eligible_share must be in [0, 1]")
+    return rng.binomial(s, share).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class RotationFlows:
+    """Flows of one rotation round. Section arrays are ``int64 (D, S)``, county arrays ``(D, C)``.
+
+    Attributes
+    ----------
+    out_backbone, out_regular
+        Outgoing teachers leaving sending sections.
+    in_backbone, in_regular
+        The same teachers arriving at receiving sections.
+    return_out, return_in
+        Returning regular teachers leaving receiving sections and arriving at sending sections.
+    eligible_per_county
+        Teachers eligible for rotation.
+    rotated_per_county
+        Teachers rotated (outgoing plus returning).
+    backbone_rotated_per_county
+        Backbone teachers among them.
+    """
+
+    out_backbone: IntArray
+    out_regular: IntArray
+    in_backbone: IntArray
+    in_regular: IntArray
+    return_out: IntArray
+    return_in: IntArray
+    eligible_per_county: IntArray
+    rotated_per_county: IntArray
+    backbone_rotated_per_county: IntArray
+
+    @property
+    def net_teachers(self) -> IntArray:
+        """Change in each section's teachers, ``(D, S)``."""
+        return (
+            self.in_backbone
+            + self.in_regular
+            + self.return_in
+            - self.out_backbone
+            - self.out_regular
+            - self.return_out
+        )
+
+    @property
+    def net_backbone(self) -> IntArray:
+        """Change in each section's backbone teachers, ``(D, S)``."""
+        return self.in_backbone - self.out_backbone
+
+    @property
+    def rotation_share(self) -> FloatArray:
+        """Rotated / eligible per county, ``(D, C)``; NaN where no teacher is eligible."""
+        return _ratio(self.rotated_per_county, self.eligible_per_county)
+
+    @property
+    def backbone_share_of_rotated(self) -> FloatArray:
+        """Backbone / rotated per county, ``(D, C)``; NaN where nobody rotated."""
+        return _ratio(self.backbone_rotated_per_county, self.rotated_per_county)
+
+
+def _ratio(num: IntArray, den: IntArray) -> FloatArray:
+    out = np.full(num.shape, np.nan)
+    np.divide(num, den, out=out, where=den > 0)
+    return out
+
+
+def _weak_sections(weakness: npt.ArrayLike, group: IntArray, n_groups: int) -> npt.NDArray[np.bool_]:
+    """Sections weaker than the mean of their county and level (weakness above the group mean)."""
+    w = np.asarray(weakness, dtype=np.float64)
+    count = np.bincount(group, minlength=n_groups).astype(np.float64)
+    mean = group_sum(w, group, n_groups) / np.where(count > 0, count, 1.0)
+    return np.asarray(w > mean[:, group] + 1e-12)
+
+
+def rotate(
+    stock: npt.ArrayLike,
+    backbone: npt.ArrayLike,
+    share: float,
+    backbone_share: float,
+    direction: Direction,
+    section_county: npt.ArrayLike,
+    section_level: npt.ArrayLike,
+    section_location: npt.ArrayLike,
+    n_counties: int,
+    eligible_share: float | npt.ArrayLike,
+    rng: np.random.Generator,
+    weakness: npt.ArrayLike | None = None,
+    return_share: float = 1.0,
+    receiving_weight: npt.ArrayLike | None = None,
+) -> RotationFlows:
+    """One yearly rotation round within each county and level.
+
+    Rule:
+
+    1. Eligible teachers per section: backbone and regular teachers each thinned binomially by
+       ``eligible_share`` (:func:`eligible_teachers`).
+    2. Sending and receiving sections by ``direction`` (within the same county and level):
+       ``rural`` — from urban/town to rural; ``weak`` — from sections with weakness at or below their
+       county-level mean to those above it; ``rural_and_weak`` — to sections that are rural or weak, from the
+       others (plan §二(三)2, "到鄉村學校或辦學條件薄弱學校"); ``any`` — every section both sends and receives
+       (no returns).
+    3. Rotated per county-level ``N ~ Binomial(eligible, share)`` (``share`` lever, the standard asks ≥ 0.10),
+       zero where the group has no sending or no receiving section. ``floor(N * r / (1 + r))`` of them are
+       returning teachers (``r = return_share``), the rest outgoing.
+    4. Backbone first: ``B = min(ceil(backbone_share * N), outgoing, eligible backbone in sending sections)``
+       outgoing teachers are backbone (lever, the standard asks ≥ 0.20); the other outgoing teachers are
+       regular, topped up with backbone teachers if regular ones run short. So the backbone share of the
+       rotated meets the lever whenever enough eligible backbone teachers exist and ``backbone_share <= 1 / (1
+       + r)``.
+    5. Who moves: without replacement from the eligible teachers of the sending (returning: receiving)
+       sections (multivariate hypergeometric), so no section loses more than its eligible teachers.
+    6. Where they go: multinomially over the receiving sections by ``receiving_weight`` (default: the
+       section's teachers plus one — every teacher is an equally likely exchange partner and an empty section
+       can still receive; a caller may pass the gap to the staffing quota or the weakness score instead);
+       returning teachers go to the sending sections in proportion to their teachers plus one.
+
+    Conservation: for each county and level, ``net_teachers`` and ``net_backbone`` sum to zero.
+
+    Parameters
+    ----------
+    stock, backbone
+        ``(D, S)`` teachers and backbone teachers among them.
+    share, backbone_share
+        Levers in [0, 1].
+    direction
+        One of :data:`DIRECTIONS`.
+    section_county, section_level, section_location, n_counties
+        Section layout.
+    eligible_share
+        Scalar, ``(D, 1)`` or ``(S,)``; see :func:`eligible_share_from_tenure`.
+    rng
+        Random generator.
+    weakness
+        ``(D, S)`` score, higher = weaker; required for ``weak`` and ``rural_and_weak``.
+    return_share
+        Returning per outgoing teacher, ``>= 0``.
+    receiving_weight
+        ``(D, S)`` non-negative weights for placing outgoing teachers.
+    """
+    st = np.asarray(stock, dtype=np.int64)
+    bb = np.asarray(backbone, dtype=np.int64)
+    if np.any(bb > st) or np.any(bb < 0):
+        raise ValueError("backbone must be between 0 and stock")
+    if not (0 <= share <= 1 and 0 <= backbone_share <= 1 and return_share >= 0):
+        raise ValueError("share and backbone_share must be in [0, 1], return_share >= 0")
+    if direction not in DIRECTIONS:
+        raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}")
+    n_draws, n_sections = st.shape
+    cty = np.asarray(section_county, dtype=np.int64)
+    grp = cty * N_LEVELS + np.asarray(section_level, dtype=np.int64)
+    n_groups = n_counties * N_LEVELS
+    loc = np.asarray(section_location, dtype=np.int64)
+
+    rural = np.broadcast_to(loc == RURAL, (n_draws, n_sections))
+    if direction in ("weak", "rural_and_weak"):
+        if weakness is None:
+            raise ValueError(f"direction {direction!r} needs a weakness score")
+        weak = _weak_sections(weakness, grp, n_groups)
+    if direction == "rural":
+        receiving = rural
+        sending = ~rural
+    elif direction == "weak":
+        receiving = weak
+        sending = ~weak
+    elif direction == "rural_and_weak":
+        receiving = rural | weak
+        sending = ~receiving
+    else:
+        receiving = np.ones((n_draws, n_sections), dtype=bool)
+        sending = receiving
+        return_share = 0.0
+
+    def gsum(x: npt.ArrayLike) -> IntArray:
+        return np.rint(group_sum(x, grp, n_groups)).astype(np.int64)
+
+    reg = st - bb
+    per_draw_share = np.asarray(eligible_share, dtype=np.float64)
+    if per_draw_share.size == 1 or per_draw_share.shape == (n_draws, 1):
+        # Fast path, exact in distribution: eligibility is an independent binomial thinning, so the eligible
+        # total of a set of sections is Binomial(their teachers, share), and picking movers uniformly among
+        # eligible teachers is picking them uniformly among all teachers of those sections. Movers are then
+        # drawn from the teachers themselves and only group totals of the eligible are drawn.
+        q = np.broadcast_to(per_draw_share.reshape(-1, 1), (n_draws, 1))
+        if np.any((q < 0) | (q > 1)):
+            raise ValueError("eligible_share must be in [0, 1]")
+        pool_bb, pool_reg = bb, reg
+        send_bb_g = rng.binomial(gsum(bb * sending), q)
+        send_reg_g = rng.binomial(gsum(reg * sending), q)
+        if direction == "any":
+            recv_reg_g = np.zeros_like(send_reg_g)
+            eligible_g = send_bb_g + send_reg_g
+        else:  # receiving = not sending
+            recv_reg_g = rng.binomial(gsum(reg * receiving), q)
+            eligible_g = send_bb_g + send_reg_g + recv_reg_g + rng.binomial(gsum(bb * receiving), q)
+    else:
+        pool_bb = eligible_teachers(bb, eligible_share, rng)
+        pool_reg = eligible_teachers(reg, eligible_share, rng)
+        eligible_g = gsum(pool_bb + pool_reg)
+        send_bb_g = gsum(pool_bb * sending)
+        send_reg_g = gsum(pool_reg * sending)
+        recv_reg_g = gsum(pool_reg * receiving)
+    active = (gsum(receiving) > 0) & (send_bb_g + send_reg_g > 0)
+    rotated_g = np.where(active, rng.binomial(eligible_g, share), 0)
+    returning_target = np.floor(rotated_g * return_share / (1.0 + return_share)).astype(np.int64)
+    outgoing_target = rotated_g - returning_target
+
+    backbone_wanted = np.ceil(backbone_share * rotated_g - 1e-9).astype(np.int64)
+    backbone_g = np.minimum(np.minimum(backbone_wanted, outgoing_target), send_bb_g)
+    regular_g = np.minimum(outgoing_target - backbone_g, send_reg_g)
+    backbone_g = np.minimum(outgoing_target - regular_g, send_bb_g)
+    returning_g = np.minimum(returning_target, recv_reg_g)
+
+    out_backbone = hypergeometric_within_groups(backbone_g, pool_bb * sending, grp, n_groups, rng)
+    out_regular = hypergeometric_within_groups(regular_g, pool_reg * sending, grp, n_groups, rng)
+    return_out = hypergeometric_within_groups(returning_g, pool_reg * receiving, grp, n_groups, rng)
+
+    if receiving_weight is None:
+        recv_w = (st + 1.0) * receiving
+    else:
+        recv_w = np.asarray(receiving_weight, dtype=np.float64) * receiving
+        no_weight = (gsum(recv_w > 0) == 0)[:, grp]
+        recv_w = np.where(no_weight & receiving, st + 1.0, recv_w)  # fall back rather than lose movers
+    in_backbone = multinomial_within_groups(backbone_g, recv_w, grp, n_groups, rng)
+    in_regular = multinomial_within_groups(regular_g, recv_w, grp, n_groups, rng)
+    return_in = multinomial_within_groups(returning_g, (st + 1.0) * sending, grp, n_groups, rng)
+
+    def per_county(x: IntArray) -> IntArray:
+        return x.reshape(n_draws, n_counties, N_LEVELS).sum(axis=2)
+
+    return RotationFlows(
+        out_backbone=out_backbone,
+        out_regular=out_regular,
+        in_backbone=in_backbone,
+        in_regular=in_regular,
+        return_out=return_out,
+        return_in=return_in,
+        eligible_per_county=per_county(eligible_g),
+        rotated_per_county=per_county(backbone_g + regular_g + returning_g),
+        backbone_rotated_per_county=per_county(backbone_g),
+    )
+
+
+def max_backbone_share(return_share: float) -> float:
+    """Largest backbone share of the rotated that the exchange can deliver, ``1 / (1 + return_share)``.
+
+    Returning teachers are regular, so with a one-for-one exchange at most half the rotated can be backbone.
+    """
+    if return_share < 0 or not math.isfinite(return_share):
+        raise ValueError("return_share must be a finite number >= 0")
+    return 1.0 / (1.0 + return_share)

@@ -1,0 +1,618 @@
+"""Students (DESIGN §3, mechanism 1): grade-1 intake from births, promotion and dropout, urbanisation drift,
+assignment of entrants to sections, and entry to junior school.
+
+State is per **section** (the primary or junior part of a school): an integer array ``(D, S, 9)`` of pupils by
+grade (index 0 = grade 1 … 8 = grade 9; primary grades 1–6, junior 7–9, the 6+3 system of Xinjiang). Locations
+are indexed as in :data:`sim.baseline.LOCATIONS`: 0 urban (城區), 1 town (鎮區), 2 rural (鄉村).
+
+Every random flow is one binomial, multinomial or Poisson call over a whole array with the ``rng`` passed in;
+per-draw rates are scalars, ``(D,)`` or ``(D, 1)`` and broadcast. Functions never modify their inputs and
+return flows, so the engine can check ``stock(t+1) = stock(t) + entries − exits``::
+
+    entries = intake (grade 1) + junior entry (grade 7) + drift in
+    exits   = dropouts + graduates (grade 6 leaving primary, grade 9 leaving school) + drift out
+
+The allocation helpers (:func:`allocate_within_groups`, :func:`drift_within_county`, :func:`county_totals`)
+are shared with :mod:`sim.mechanisms.teachers`.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Any, NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+ArrayLike = npt.ArrayLike
+
+N_GRADES = 9
+LAST_PRIMARY_GRADE_INDEX = 5
+"""Index of grade 6; its completers leave the primary section for a junior section."""
+LAST_GRADE_INDEX = 8
+"""Index of grade 9; its completers leave compulsory education."""
+TRANSITIONS = 8
+"""Transitions between entering grade 1 and completing grade 9 (1→2, …, 8→9) at which dropout can occur."""
+
+URBAN, TOWN, RURAL = 0, 1, 2
+"""Location codes, in the order of :data:`sim.baseline.LOCATIONS`."""
+N_LOCATIONS = 3
+
+CENSUS_YEAR = 2020
+"""7th population census, reference date 2020-11-01 (SOURCES §2)."""
+ENTRY_AGE_YEARS = 6
+"""Age at which children enter grade 1 (autumn of the year they turn 6)."""
+
+REGION_BIRTHS: MappingProxyType[int, float] = MappingProxyType({2019: 205_400.0, 2021: 160_000.0})
+"""Registered births in Xinjiang by year: 20.54万 (2019 statistical bulletin) and 16.0万 (2021 bulletin),
+SOURCES §1d (medium reliability). Read-only."""
+BIRTHS_ANCHOR_YEAR = 2021
+"""Last year with published regional births; projections start from it."""
+
+
+# ------------------------------------------------------------------------------------------------------------
+# shared helpers
+
+
+def per_draw(x: ArrayLike, ndim: int) -> FloatArray:
+    """A scalar, ``(D,)`` or ``(D, 1)`` per-draw value reshaped to ``(D, 1, …, 1)`` with ``ndim`` dimensions
+    (``(1, …, 1)`` for a scalar)."""
+    a = np.asarray(x, dtype=np.float64)
+    if a.ndim == 0:
+        return a.reshape((1,) * ndim)
+    if a.ndim == 2 and a.shape[1] == 1:
+        a = a[:, 0]
+    if a.ndim != 1:
+        raise ValueError(f"a per-draw value must be a scalar, (D,) or (D, 1); got shape {np.shape(x)}")
+    return a.reshape((a.shape[0],) + (1,) * (ndim - 1))
+
+
+def check_probability(name: str, p: ArrayLike) -> None:
+    """Raise ``ValueError`` unless every value of ``p`` is in [0, 1]."""
+    a = np.asarray(p, dtype=np.float64)
+    if not np.all((a >= 0.0) & (a <= 1.0)):
+        raise ValueError(f"{name} must be in [0, 1], got values in [{np.min(a)}, {np.max(a)}]")
+
+
+def check_stock(name: str, stock: IntArray, last_axis: int | None = None) -> None:
+    """Raise ``ValueError`` unless ``stock`` is a non-negative ``(D, S, …)``, ``last_axis`` entries last."""
+    if stock.ndim < 3:
+        raise ValueError(f"{name} must have shape (D, S, …), got {stock.shape}")
+    if last_axis is not None and stock.shape[-1] != last_axis:
+        raise ValueError(f"{name} must have {last_axis} entries on its last axis, got {stock.shape}")
+    if np.any(stock < 0):
+        raise ValueError(f"{name} must be non-negative")
+
+
+def county_totals(x: ArrayLike, section_county: ArrayLike, n_counties: int) -> npt.NDArray[Any]:
+    """Sum of ``x`` ``(D, S, …)`` over the sections of each county (or any group index): ``(D, C, …)``.
+
+    Integer (and bool) inputs give ``int64`` sums, float inputs ``float64``.
+    """
+    a = np.asarray(x)
+    a = a.astype(np.result_type(a.dtype, np.int64), copy=False)
+    county = np.asarray(section_county, dtype=np.int64)
+    out = np.zeros((a.shape[0], n_counties, *a.shape[2:]), dtype=a.dtype)
+    if county.size == 0:
+        return out
+    order = np.argsort(county, kind="stable")
+    sorted_county = county[order]
+    starts = np.flatnonzero(np.r_[True, sorted_county[1:] != sorted_county[:-1]])
+    out[:, sorted_county[starts]] = np.add.reduceat(a[:, order], starts, axis=1)
+    return out
+
+
+def _slots(section_group: IntArray, n_groups: int) -> tuple[IntArray, int]:
+    """Column of each section in a ``(n_groups, K)`` table where a group's sections fill the *last* columns.
+
+    ``section_group[s] = -1`` marks a section outside every group (its slot is ``-1``). Right alignment makes
+    the last multinomial category of a group a real section, so nothing falls into a padding column.
+    """
+    member = section_group >= 0
+    sizes = np.bincount(section_group[member], minlength=n_groups)
+    k = int(sizes.max()) if sizes.size else 0
+    order = np.argsort(section_group, kind="stable")
+    starts = np.concatenate(([0], np.cumsum(np.bincount(section_group + 1, minlength=n_groups + 1))[:-1]))
+    rank = np.empty_like(section_group)
+    rank[order] = np.arange(section_group.size) - starts[section_group[order] + 1]
+    slot = np.where(member, k - sizes[np.maximum(section_group, 0)] + rank, -1)
+    return slot.astype(np.int64), k
+
+
+def allocate_within_groups(
+    n_by_group: IntArray,
+    weights: ArrayLike,
+    section_group: ArrayLike,
+    rng: np.random.Generator,
+) -> IntArray:
+    """One multinomial call placing per-group counts in the group's sections, in proportion to the weights.
+
+    Parameters
+    ----------
+    n_by_group
+        ``(D, G, B)`` counts to place (``B`` = grades, age bands or 1).
+    weights
+        Non-negative weights, ``(S,)``, ``(D, S)`` or ``(D, S, B)``.
+    section_group
+        ``(S,)`` group of every section (e.g. its county), ``-1`` for sections that receive nothing.
+    rng
+        Random generator.
+
+    Returns
+    -------
+    ``(D, S, B)`` arrivals; summed over the sections of a group they equal ``n_by_group`` exactly.
+
+    Raises
+    ------
+    ValueError
+        If a positive count has no section of positive weight in its group (callers decide beforehand what
+        happens then: an equal split, or cancelling the movers).
+
+    Notes
+    -----
+    The groups are laid out in a padded ``(D, G, B, K)`` probability table (``K`` = largest group), so memory
+    grows as ``D × G × B × K``; chunk sizes of the engine bound it.
+    """
+    n = np.asarray(n_by_group, dtype=np.int64)
+    d, g, b = n.shape
+    group = np.asarray(section_group, dtype=np.int64)
+    s = group.size
+    w = np.asarray(weights, dtype=np.float64)
+    if np.any(w < 0):
+        raise ValueError("weights must be non-negative")
+    if w.ndim == 1:
+        w = w[None, :, None]
+    elif w.ndim == 2:
+        w = w[:, :, None]
+    w = np.broadcast_to(w, (d, s, b))
+    slot, k = _slots(group, g)
+    out = np.zeros((d, s, b), dtype=np.int64)
+    idx = np.flatnonzero(group >= 0)
+    if k == 0 or idx.size == 0:
+        if np.any(n > 0):
+            raise ValueError("counts to allocate but no receiving section")
+        return out
+    table = np.zeros((d, g, b, k), dtype=np.float64)
+    table[:, group[idx], :, slot[idx]] = np.moveaxis(w[:, idx, :], 1, 0)
+    total = table.sum(axis=-1)
+    if np.any((total <= 0) & (n > 0)):
+        bad = np.argwhere((total <= 0) & (n > 0))[0]
+        raise ValueError(f"counts to allocate in group {int(bad[1])} but no section of positive weight there")
+    busy = n > 0  # only rows with something to place go to the (single) multinomial call
+    rows = table[busy]
+    drawn = np.zeros((d, g, b, k), dtype=np.int64)
+    drawn[busy] = rng.multinomial(n[busy], rows / rows.sum(axis=-1, keepdims=True))
+    out[:, idx, :] = np.moveaxis(drawn[:, group[idx], :, slot[idx]], 0, 1)
+    return out
+
+
+class DriftFlows(NamedTuple):
+    """Moves between sections of the same county; ``stock − moved_out + moved_in`` is the new stock."""
+
+    moved_out: IntArray
+    """``(D, S, B)`` leaving each rural section."""
+    moved_in: IntArray
+    """``(D, S, B)`` arriving in each town or urban section; county totals equal those of ``moved_out``."""
+
+
+def drift_within_county(
+    stock: IntArray,
+    section_location: ArrayLike,
+    section_county: ArrayLike,
+    rate: ArrayLike,
+    receiving_weights: ArrayLike,
+    rng: np.random.Generator,
+) -> DriftFlows:
+    """Rural → town/urban moves inside each county, slot by slot of the last axis (grade or age band).
+
+    Movers: ``Binomial(stock, rate)`` in rural sections. The movers of each (draw, county, slot) are placed by
+    one multinomial over the county's town and urban sections whose receiving weight for that slot is
+    positive, in proportion to the weights. Where a (draw, county, slot) has no such section the movers drawn
+    there are cancelled (nobody moves). Totals per county, draw and slot are conserved exactly.
+
+    Parameters
+    ----------
+    stock
+        ``(D, S, B)`` counts.
+    section_location, section_county
+        ``(S,)`` location code and county index.
+    rate
+        Scalar, ``(D,)`` or ``(D, 1)``.
+    receiving_weights
+        ``(S,)``, ``(D, S)`` or ``(D, S, B)``, non-negative; ignored for rural sections.
+    rng
+        Random generator.
+    """
+    stock = np.asarray(stock, dtype=np.int64)
+    check_stock("stock", stock)
+    d, s, b = stock.shape
+    loc = np.asarray(section_location, dtype=np.int64)
+    county = np.asarray(section_county, dtype=np.int64)
+    if loc.shape != (s,) or county.shape != (s,):
+        raise ValueError(f"section_location and section_county must have shape ({s},)")
+    p = per_draw(rate, 3)
+    check_probability("rate", p)
+    rural = loc == RURAL
+    w = np.asarray(receiving_weights, dtype=np.float64)
+    if np.any(w < 0):
+        raise ValueError("receiving weights must be non-negative")
+    if w.ndim == 1:
+        w = w[None, :, None]
+    elif w.ndim == 2:
+        w = w[:, :, None]
+    w = np.broadcast_to(w, (d, s, b)) * ~rural[None, :, None]
+    n_counties = int(county.max()) + 1 if s else 0
+    has_receiver = county_totals(w > 0, county, n_counties) > 0  # (D, C, B)
+    rural_idx = np.flatnonzero(rural)
+    moved_out = np.zeros_like(stock)
+    rural_stock = stock[:, rural_idx] * has_receiver[:, county[rural_idx], :]
+    moved_out[:, rural_idx] = rng.binomial(rural_stock, np.broadcast_to(p, rural_stock.shape))
+    movers = county_totals(moved_out, county, n_counties)
+    moved_in = allocate_within_groups(movers, w, np.where(rural, -1, county), rng)
+    return DriftFlows(moved_out, moved_in)
+
+
+def _equal_if_empty(weights: FloatArray, section_group: IntArray, n_groups: int) -> FloatArray:
+    """Weights with every all-zero group replaced by equal weights over its sections (``(D, S)``)."""
+    member = section_group >= 0
+    w = weights * member[None, :]
+    total = county_totals(w, np.maximum(section_group, 0), n_groups)
+    empty = (total[:, np.maximum(section_group, 0)] <= 0) & member[None, :]
+    return np.where(empty, 1.0, w)
+
+
+def _as_draw_section(weights: ArrayLike, d: int, s: int) -> FloatArray:
+    w = np.asarray(weights, dtype=np.float64)
+    if np.any(w < 0):
+        raise ValueError("section weights must be non-negative")
+    if w.ndim == 1:
+        w = w[None, :]
+    return np.broadcast_to(w, (d, s)).astype(np.float64)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# intake
+
+
+def census_entry_year(age_at_census: ArrayLike) -> IntArray:
+    """School year (autumn) in which children aged ``a`` at the 2020 census enter grade 1: ``2020 + 6 − a``.
+
+    Assumption: a child aged ``a`` on 2020-11-01 was born between Nov 2019−a and Oct 2020−a; those born
+    November to August (10 of 12 months) turn 6 by 31 August of ``2026 − a`` and enter that autumn. The
+    September–October births, who enter a year later, are not shifted: they are offset by the previous
+    cohort's September–October births, so the error is a one-sixth smoothing between adjacent cohorts.
+    """
+    return CENSUS_YEAR + ENTRY_AGE_YEARS - np.asarray(age_at_census, dtype=np.int64)
+
+
+def projected_region_births(
+    birth_year: int,
+    trend_per_year: ArrayLike,
+    *,
+    anchor_year: int = BIRTHS_ANCHOR_YEAR,
+    anchor_births: float | None = None,
+) -> FloatArray:
+    """Region births projected from the last published year: ``b(y) = b(2021) · exp(trend · (y − 2021))``.
+
+    Parameters
+    ----------
+    birth_year
+        Calendar year of birth.
+    trend_per_year
+        Log change of births per year (uncertainty ``births.trend_per_year``); scalar, ``(D,)`` or ``(D, 1)``.
+        For scale: 20.54万 (2019) → 16.0万 (2021) is ``ln(16.0/20.54)/2 = −0.125`` per year (SOURCES §1d).
+    anchor_year, anchor_births
+        Anchor of the projection; default 2021 and :data:`REGION_BIRTHS` of that year (16.0万).
+
+    Returns
+    -------
+    ``(D, 1)`` births (``(1, 1)`` for a scalar trend).
+    """
+    b0 = REGION_BIRTHS[anchor_year] if anchor_births is None else float(anchor_births)
+    trend = per_draw(trend_per_year, 2)
+    return np.asarray(b0 * np.exp(trend * (birth_year - anchor_year)), dtype=np.float64)
+
+
+def expected_intake_from_births(
+    year: int,
+    census_counts_by_age: ArrayLike,
+    trend_per_year: ArrayLike,
+    *,
+    anchor_year: int = BIRTHS_ANCHOR_YEAR,
+    anchor_births: float | None = None,
+) -> FloatArray:
+    """Expected grade-1 intake of each county in the autumn of ``year`` (deterministic).
+
+    While census cohorts last (``year ≤ 2026``) the intake is the county's census count of single-year age
+    ``a = 2026 − year`` (:func:`census_entry_year`). From 2027 it is the births of ``year − 6`` projected by
+    :func:`projected_region_births` and shared among counties in proportion to their census age-0 count
+    (children born Nov 2019–Oct 2020, the last observed county cohort).
+
+    Assumptions: no mortality or net migration between the census (or birth) and school entry, and full entry
+    (net enrolment 99.97% in 2019, SOURCES §1e); the census age-0 count is somewhat undercounted (SOURCES §2),
+    which matters only for the county shares. The 2021 anchor (16.0万) is first used for entry in 2027.
+
+    Parameters
+    ----------
+    year
+        School year (autumn) of entry.
+    census_counts_by_age
+        ``(C, A)`` census counts by single year of age ``0 … A−1`` (A ≥ 1), per county.
+    trend_per_year
+        Scalar, ``(D,)`` or ``(D, 1)``; used only for projected years.
+    anchor_year, anchor_births
+        See :func:`projected_region_births`.
+
+    Returns
+    -------
+    ``(D, C)`` expected entrants (``(1, C)`` for a scalar trend).
+
+    Raises
+    ------
+    ValueError
+        For a year earlier than the oldest census cohort can enter.
+    """
+    census = np.asarray(census_counts_by_age, dtype=np.float64)
+    if census.ndim != 2 or census.shape[1] < 1 or np.any(census < 0):
+        raise ValueError("census_counts_by_age must be a non-negative (C, A) array with A ≥ 1")
+    d = per_draw(trend_per_year, 2).shape[0]
+    age = CENSUS_YEAR + ENTRY_AGE_YEARS - year
+    if age >= census.shape[1]:
+        oldest = int(census_entry_year(census.shape[1] - 1))
+        raise ValueError(f"no census cohort for entry in {year}: the oldest age given enters in {oldest}")
+    if age >= 0:
+        return np.broadcast_to(census[:, age][None, :], (d, census.shape[0])).copy()
+    age0 = census[:, 0]
+    if age0.sum() <= 0:
+        raise ValueError("census age-0 counts sum to zero: no county shares for projected births")
+    births = projected_region_births(
+        year - ENTRY_AGE_YEARS, trend_per_year, anchor_year=anchor_year, anchor_births=anchor_births
+    )
+    return np.asarray(births * (age0 / age0.sum())[None, :], dtype=np.float64)
+
+
+def realise_intake(expected_intake: ArrayLike, rng: np.random.Generator) -> IntArray:
+    """Random intake around the expected one: ``Poisson(expected)`` per draw and county.
+
+    Assumption: demographic noise of a cohort around its expected size is Poisson; the trend uncertainty of
+    :func:`projected_region_births` dominates the spread of projected cohorts.
+    """
+    lam = np.asarray(expected_intake, dtype=np.float64)
+    if np.any(lam < 0):
+        raise ValueError("expected intake must be non-negative")
+    return rng.poisson(lam).astype(np.int64)
+
+
+def split_by_location(intake: IntArray, location_share: ArrayLike, rng: np.random.Generator) -> IntArray:
+    """Multinomial split of each county's intake among urban, town and rural: ``(D, C)`` → ``(D, C, 3)``.
+
+    Parameters
+    ----------
+    intake
+        ``(D, C)`` entrants.
+    location_share
+        ``(C, 3)`` or ``(D, C, 3)`` shares by location (e.g. the registry's grade-1 pupils by location), rows
+        summing to 1; a county with no section of a location must have a zero share there.
+    rng
+        Random generator.
+    """
+    n = np.asarray(intake, dtype=np.int64)
+    share = np.asarray(location_share, dtype=np.float64)
+    check_probability("location_share", share)
+    if not np.allclose(share.sum(axis=-1), 1.0, atol=1e-9):
+        raise ValueError("location shares must sum to 1 for every county")
+    share = share / share.sum(axis=-1, keepdims=True)
+    return rng.multinomial(n, np.broadcast_to(share, (*n.shape, N_LOCATIONS))).astype(np.int64)
+
+
+def assign_intake(
+    intake_by_county_location: IntArray,
+    section_weights: ArrayLike,
+    section_county: ArrayLike,
+    section_location: ArrayLike,
+    rng: np.random.Generator,
+    *,
+    section_is_primary: ArrayLike | None = None,
+) -> IntArray:
+    """Grade-1 entrants of each (county, location) placed in its primary sections: one multinomial call.
+
+    Sections receive in proportion to ``section_weights`` (e.g. current grade-1 pupils, or capacity). Where
+    all the sections of a (county, location) have zero weight they share equally (assumption: nearest-school
+    admission spreads pupils evenly when nothing else is known).
+
+    Parameters
+    ----------
+    intake_by_county_location
+        ``(D, C, 3)`` entrants.
+    section_weights
+        ``(S,)`` or ``(D, S)``, non-negative.
+    section_county, section_location
+        ``(S,)`` county index and location code.
+    rng
+        Random generator.
+    section_is_primary
+        ``(S,)`` bool; only these sections receive (default: all).
+
+    Returns
+    -------
+    ``(D, S)`` grade-1 entrants; their sum over a (county, location) equals the intake.
+
+    Raises
+    ------
+    ValueError
+        If a (county, location) with entrants has no primary section.
+    """
+    n = np.asarray(intake_by_county_location, dtype=np.int64)
+    d, c, n_loc = n.shape
+    county = np.asarray(section_county, dtype=np.int64)
+    loc = np.asarray(section_location, dtype=np.int64)
+    s = county.size
+    eligible = np.ones(s, bool) if section_is_primary is None else np.asarray(section_is_primary, bool)
+    group = np.where(eligible, county * n_loc + loc, -1)
+    sizes = np.bincount(group[group >= 0], minlength=c * n_loc)
+    missing = np.flatnonzero((sizes == 0) & (n.reshape(d, c * n_loc).sum(axis=0) > 0))
+    if missing.size:
+        where = [(int(gi // n_loc), int(gi % n_loc)) for gi in missing]
+        raise ValueError(f"entrants but no primary section in (county, location) {where}")
+    w = _equal_if_empty(_as_draw_section(section_weights, d, s), group, c * n_loc)
+    return allocate_within_groups(n.reshape(d, c * n_loc, 1), w, group, rng)[..., 0]
+
+
+# ------------------------------------------------------------------------------------------------------------
+# promotion, dropout, junior entry, drift
+
+
+def survival_per_transition(consolidation_rate: ArrayLike) -> FloatArray:
+    """Per-transition survival ``c^(1/8)`` from the nine-year consolidation rate ``c``.
+
+    Assumption: dropout is spread evenly over the 8 transitions between entering grade 1 and completing
+    grade 9 (1→2, …, 8→9), so an entrant completes with probability ``c``. Grade 9 pupils all complete
+    (the consolidation rate counts completers of the entry cohort). Source of ``c``:
+    ``students.consolidation_rate`` (95.69% in 2020, 99.2% in 2024, SOURCES §1e).
+    """
+    c = np.asarray(consolidation_rate, dtype=np.float64)
+    check_probability("consolidation_rate", c)
+    return np.asarray(c ** (1.0 / TRANSITIONS), dtype=np.float64)
+
+
+class PromotionFlows(NamedTuple):
+    """Flows of :func:`promote`.
+
+    ``students.sum(-1) == promoted.sum(-1) + dropouts.sum(-1) + graduates.sum(-1)`` for every draw and
+    section.
+    """
+
+    promoted: IntArray
+    """``(D, S, 9)`` pupils who stay in their section, by their **new** grade. Grade 1 and grade 7 are empty:
+    they are filled by :func:`assign_intake` and :func:`junior_entry`."""
+    dropouts: IntArray
+    """``(D, S, 9)`` by the grade they left from (zero in grade 9)."""
+    graduates: IntArray
+    """``(D, S, 9)`` completers leaving the section: grade 6 (index 5, going on to junior school) and grade 9
+    (index 8, completing compulsory education); zero elsewhere."""
+
+
+def promote(
+    students_by_grade: IntArray, survival_per_year: ArrayLike, rng: np.random.Generator
+) -> PromotionFlows:
+    """One school year: dropout, then every survivor moves up a grade.
+
+    Dropouts of grades 1–8: ``Binomial(n, 1 − s)`` with ``s`` the per-transition survival
+    (:func:`survival_per_transition`). Survivors of grade 6 leave the primary section (``graduates`` index 5),
+    survivors of grade 9 complete (index 8); the others advance within the section. Repetition is ignored
+    (assumption: it is rare in Chinese compulsory education and does not change enrolment totals much).
+
+    Parameters
+    ----------
+    students_by_grade
+        ``(D, S, 9)`` pupils.
+    survival_per_year
+        Scalar, ``(D,)`` or ``(D, 1)`` per-transition survival in [0, 1].
+    rng
+        Random generator.
+    """
+    stock = np.asarray(students_by_grade, dtype=np.int64)
+    check_stock("students_by_grade", stock, N_GRADES)
+    s = per_draw(survival_per_year, 3)
+    check_probability("survival_per_year", s)
+    p_drop = np.broadcast_to(1.0 - s, (s.shape[0], 1, N_GRADES)).copy()
+    p_drop[..., LAST_GRADE_INDEX] = 0.0
+    dropouts = rng.binomial(stock, np.broadcast_to(p_drop, stock.shape)).astype(np.int64)
+    survivors = stock - dropouts
+    graduates = np.zeros_like(stock)
+    graduates[..., LAST_PRIMARY_GRADE_INDEX] = survivors[..., LAST_PRIMARY_GRADE_INDEX]
+    graduates[..., LAST_GRADE_INDEX] = survivors[..., LAST_GRADE_INDEX]
+    promoted = np.zeros_like(stock)
+    promoted[..., 1:] = survivors[..., :-1]
+    promoted[..., LAST_PRIMARY_GRADE_INDEX + 1] = 0
+    return PromotionFlows(promoted, dropouts, graduates)
+
+
+def primary_graduates_by_county(graduates: IntArray, section_county: ArrayLike, n_counties: int) -> IntArray:
+    """Grade-6 completers of each county, ``(D, C)``, from the ``graduates`` of :func:`promote`."""
+    g6 = np.asarray(graduates, dtype=np.int64)[..., LAST_PRIMARY_GRADE_INDEX]
+    return county_totals(g6, section_county, n_counties)
+
+
+def junior_entry(
+    primary_graduates: IntArray,
+    section_weights: ArrayLike,
+    section_county: ArrayLike,
+    section_is_junior: ArrayLike,
+    rng: np.random.Generator,
+) -> IntArray:
+    """Grade-6 completers of a county entering grade 7 in the county's junior sections (one multinomial).
+
+    Sections receive in proportion to ``section_weights`` (e.g. current grade-7 pupils or capacity); where all
+    of a county's junior sections have zero weight they share equally. Assumption: every grade-6 completer
+    enters junior school in the same county (dropout at the transition is already in :func:`promote`).
+
+    Parameters
+    ----------
+    primary_graduates
+        ``(D, C)`` completers of grade 6 by county (:func:`primary_graduates_by_county`).
+    section_weights
+        ``(S,)`` or ``(D, S)``.
+    section_county
+        ``(S,)`` county index.
+    section_is_junior
+        ``(S,)`` bool: junior sections (including the junior part of nine-year schools).
+    rng
+        Random generator.
+
+    Returns
+    -------
+    ``(D, S)`` grade-7 entrants.
+
+    Raises
+    ------
+    ValueError
+        If a county with completers has no junior section.
+    """
+    n = np.asarray(primary_graduates, dtype=np.int64)
+    d, c = n.shape
+    county = np.asarray(section_county, dtype=np.int64)
+    junior = np.asarray(section_is_junior, dtype=bool)
+    group = np.where(junior, county, -1)
+    bad = np.flatnonzero((np.bincount(county[junior], minlength=c) == 0) & (n.sum(axis=0) > 0))
+    if bad.size:
+        raise ValueError(f"grade-6 completers but no junior section in counties {bad.tolist()}")
+    w = _equal_if_empty(_as_draw_section(section_weights, d, county.size), group, c)
+    return allocate_within_groups(n[..., None], w, group, rng)[..., 0]
+
+
+def urbanisation_drift(
+    students: IntArray,
+    section_location: ArrayLike,
+    section_county: ArrayLike,
+    drift_rate: ArrayLike,
+    rng: np.random.Generator,
+) -> DriftFlows:
+    """Rural pupils moving to town or urban sections of the same county (urbanisation).
+
+    ``Binomial(n, drift_rate)`` of the pupils of each rural section and grade move; the movers of a (county,
+    grade) go to the county's town and urban sections in proportion to their current pupils **in that grade**
+    (one multinomial), so a pupil only lands in a section that teaches the grade. Where no town or urban
+    section of the county has pupils in that grade, nobody moves. The rate is the uncertainty
+    ``students.urbanisation_drift_per_year`` (assumption, from the urban population share: SOURCES §1d).
+
+    Parameters
+    ----------
+    students
+        ``(D, S, 9)`` pupils.
+    section_location, section_county
+        ``(S,)`` location code and county index.
+    drift_rate
+        Scalar, ``(D,)`` or ``(D, 1)``.
+    rng
+        Random generator.
+
+    Returns
+    -------
+    :class:`DriftFlows`; per county, draw and grade the totals of ``moved_out`` and ``moved_in`` are equal.
+    """
+    stock = np.asarray(students, dtype=np.int64)
+    check_stock("students", stock, N_GRADES)
+    return drift_within_county(stock, section_location, section_county, drift_rate, stock, rng)

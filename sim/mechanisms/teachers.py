@@ -1,0 +1,572 @@
+"""Teacher exits (DESIGN §3, mechanism 2): retirement, ageing, voluntary attrition, rural→town drift, the end
+of special-post contracts and of dispatch terms.
+
+State is per **section** (the primary or junior part of a school). A teacher stock is an integer array
+``(D, S, 9)``: draws in a chunk × sections × 5-year age bands ``20–24, 25–29, …, 60–64``
+(:data:`AGE_BAND_LOWER_YEARS`). Contract categories (regular, special-post, …) and, where the engine keeps
+them, the two sexes are separate arrays of the same shape. Locations are indexed as in
+:data:`sim.baseline.LOCATIONS`: 0 urban (城區), 1 town (鎮區), 2 rural (鄉村).
+
+Every random flow is one binomial or multinomial call over the whole array with the ``rng`` passed in.
+Functions never modify their inputs; they return the flows, so the engine can check
+``stock(t+1) = stock(t) + entries − exits`` for every draw and section.
+
+Suggested order inside the yearly step (the engine owns it): :func:`age_one_year`, then :func:`retire` with
+:func:`retirement_share_by_band` of that year, then :func:`voluntary_attrition`, :func:`rural_to_town_drift`,
+:func:`special_post_contract_end` and :func:`dispatch_term_end`. Ageing first makes the top fifth of a band
+move up before the retirement share (a conditional hazard, see :func:`retirement_share_by_band`) is applied;
+with the pre-reform rule this reproduces exactly one fifth of the 55–59 men retiring each year.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+
+from sim.errors import InputError
+from sim.mechanisms.students import (
+    RURAL,
+    DriftFlows,
+    check_probability,
+    check_stock,
+    drift_within_county,
+    per_draw,
+)
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+ArrayLike = npt.ArrayLike
+
+N_AGE_BANDS = 9
+AGE_BAND_LOWER_YEARS: tuple[int, ...] = tuple(range(20, 65, 5))
+"""Lower edge (years) of each 5-year age band: 20, 25, …, 60. The last band, 60–64, has no band above it."""
+
+RETIREMENT_SCHEDULE_FILE = Path(__file__).resolve().parents[2] / "calibration" / "data" / (
+    "retirement_age_reform_2025.csv"
+)
+"""The statutory retirement-age rule of the 2025 reform, with its source."""
+
+FEMALE_SHARE_RANGE = (0.55, 0.80)
+"""Range of the female share of Xinjiang primary and junior full-time teachers (an uncertainty).
+
+No Xinjiang figure was found. National 2022 figures (MOE, *Number of full-time teachers of schools by type and
+level*, http://en.moe.gov.cn/documents/statistics/2022/national/202401/t20240110_1099533.html): compulsory
+education 68.58% female, junior stage 60.80%, hence primary ≈ 73.3% (derived). Assumption: Xinjiang lies in
+0.55–0.80, central 0.73 (primary) and 0.61 (junior)."""
+
+
+# ------------------------------------------------------------------------------------------------------------
+# retirement
+
+
+@dataclass(frozen=True)
+class RetirementRule:
+    """One row of the 2025 retirement-age reform (see ``calibration/data/retirement_age_reform_2025.csv``).
+
+    The statutory age of a person born in month ``b`` is ``original_age_months + delay`` with
+    ``delay = min(max_delay_months, ceil(k / birth_months_per_delay_month))`` and ``k`` the months of birth
+    counted from the first affected month (``k = 1`` for that month); ``delay = 0`` for ``k ≤ 0``.
+    """
+
+    sex: str
+    post: str
+    original_age_months: int
+    first_birth_month_index: int
+    """``12 × year + (month − 1)`` of the first affected month of birth."""
+    birth_months_per_delay_month: int
+    max_delay_months: int
+    source: str
+
+
+@dataclass(frozen=True)
+class RetirementSchedule:
+    """The rules of the reform, one per (sex, post)."""
+
+    rules: tuple[RetirementRule, ...]
+
+    def rule(self, sex: str, post: str) -> RetirementRule:
+        """The rule for ``sex`` (``"male"``/``"female"``) and ``post`` (``"professional"``/``"worker"``)."""
+        for r in self.rules:
+            if r.sex == sex and r.post in (post, "any"):
+                return r
+        valid = sorted({(r.sex, r.post) for r in self.rules})
+        raise ValueError(f"no retirement rule for sex={sex!r}, post={post!r}; valid (sex, post): {valid}")
+
+
+def load_retirement_schedule(path: Path | str | None = None) -> RetirementSchedule:
+    """Read the retirement-age schedule of the 2025 reform.
+
+    Parameters
+    ----------
+    path
+        CSV file; default :data:`RETIREMENT_SCHEDULE_FILE`.
+
+    Raises
+    ------
+    sim.errors.InputError
+        A missing column or a non-integer value, naming the file, line and column.
+
+    References
+    ----------
+    全国人民代表大会常务委员会关于实施渐进式延迟法定退休年龄的决定 (2024-09-13, in force 2025-01-01),
+    https://www.gov.cn/yaowen/liebiao/202409/content_6974294.htm
+    """
+    file = Path(path) if path is not None else RETIREMENT_SCHEDULE_FILE
+    ints = (
+        "original_age_years",
+        "first_birth_year",
+        "first_birth_month",
+        "birth_months_per_delay_month",
+        "max_delay_months",
+    )
+    rules: list[RetirementRule] = []
+    with file.open(newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        missing = [c for c in ("sex", "post", *ints, "source") if c not in (reader.fieldnames or [])]
+        if missing:
+            raise InputError(f"missing columns {missing}", file=str(file), line=1)
+        for line, row in enumerate(reader, start=2):
+            try:
+                v = {c: int(row[c]) for c in ints}
+            except (TypeError, ValueError) as exc:
+                raise InputError(f"integer expected: {exc}", file=str(file), line=line) from None
+            rules.append(
+                RetirementRule(
+                    sex=row["sex"],
+                    post=row["post"],
+                    original_age_months=12 * v["original_age_years"],
+                    first_birth_month_index=12 * v["first_birth_year"] + v["first_birth_month"] - 1,
+                    birth_months_per_delay_month=v["birth_months_per_delay_month"],
+                    max_delay_months=v["max_delay_months"],
+                    source=row["source"],
+                )
+            )
+    return RetirementSchedule(tuple(rules))
+
+
+def _retirement_age_from_index(birth_month_index: IntArray, rule: RetirementRule) -> IntArray:
+    k = birth_month_index - rule.first_birth_month_index + 1
+    step = rule.birth_months_per_delay_month
+    delay = np.where(k > 0, -(-k // step), 0)  # ceil(k / step) for k > 0
+    return rule.original_age_months + np.minimum(delay, rule.max_delay_months)
+
+
+def retirement_age_months(
+    birth_year: ArrayLike,
+    birth_month: ArrayLike,
+    sex: str,
+    post: str = "professional",
+    *,
+    schedule: RetirementSchedule | None = None,
+) -> IntArray:
+    """Statutory retirement age, in months, of a person born in ``birth_year``-``birth_month``.
+
+    Under the 2025 reform men go from 60 to 63 and women in cadre or professional-technical posts (teachers)
+    from 55 to 58, one month for every 4 months of birth; women in worker posts from 50 to 55, one month for
+    every 2 months of birth. People born before 1965-01 (men), 1970-01 (women, 55) or 1975-01 (women, 50) keep
+    the original age. The age depends on the date of birth only, so no calendar year is needed.
+
+    Parameters
+    ----------
+    birth_year, birth_month
+        Year and month (1–12) of birth; scalars or arrays of the same shape.
+    sex
+        ``"male"`` or ``"female"``.
+    post
+        ``"professional"`` (cadre and professional-technical posts; original age 55 for women) or ``"worker"``
+        (original age 50 for women). Ignored for men.
+    schedule
+        The rule table; default :func:`load_retirement_schedule`.
+
+    Returns
+    -------
+    Retirement age in months (e.g. 721 = 60 years 1 month), same shape as the inputs.
+
+    Examples
+    --------
+    A man born 1965-01 is the first affected: ``k = 1``, delay ``ceil(1/4) = 1`` month, age 60 y 1 m = 721.
+
+    References
+    ----------
+    全国人民代表大会常务委员会关于实施渐进式延迟法定退休年龄的决定 (2024-09-13) and its annexes 1–3,
+    https://www.gov.cn/yaowen/liebiao/202409/content_6974294.htm
+    """
+    rule = (schedule or load_retirement_schedule()).rule(sex, post)
+    month = np.asarray(birth_month, dtype=np.int64)
+    if np.any((month < 1) | (month > 12)):
+        raise ValueError("birth_month must be in 1–12")
+    index = 12 * np.asarray(birth_year, dtype=np.int64) + month - 1
+    return _retirement_age_from_index(index, rule)
+
+
+def _sex_hazard_by_band(year: int, rule: RetirementRule, reference_month: int) -> FloatArray:
+    """Conditional retirement hazard of each band for one sex; see :func:`retirement_share_by_band`."""
+    t = 12 * year + reference_month - 1
+    lower = 12 * np.asarray(AGE_BAND_LOWER_YEARS, dtype=np.int64)[:, None]  # (9, 1)
+    age_months = lower + np.arange(60, dtype=np.int64)[None, :]  # (9, 60) ages uniform within a band
+    # months from t until the month of reaching the statutory age
+    retire_after = _retirement_age_from_index(t - age_months, rule) - age_months
+    in_service = retire_after >= 1
+    retiring = in_service & (retire_after <= 12)
+    n_in = in_service.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n_in > 0, retiring.sum(axis=1) / np.maximum(n_in, 1), 1.0)
+
+
+def retirement_share_by_band(
+    year: int,
+    female_share: ArrayLike,
+    *,
+    post: str = "professional",
+    reference_month: int = 9,
+    schedule: RetirementSchedule | None = None,
+) -> FloatArray:
+    """Expected share of each age band that retires in the school year starting in ``year``.
+
+    The school year runs from the census month ``reference_month`` of ``year`` (default September) to the same
+    month of ``year + 1``; a teacher retires in it when the month of reaching the statutory age
+    (:func:`retirement_age_months`) falls in months ``t + 1 … t + 12``.
+
+    For one sex the share of band ``[a, a + 5)`` is the **conditional hazard**
+    ``#{ages retiring in the year} / #{ages still below the statutory age at t}``, with ages uniform over the
+    60 months of the band (assumption: uniform within band, the same approximation as :func:`age_one_year`).
+    A band lying wholly above the statutory age gets 1 (anyone left there retires). Example, men before the
+    reform (age 60): band 55–59 gives 12/60 = 0.2 and band 60–64 gives 1; men at 63 (born 1977 or later):
+    band 60–64 gives 12/36 = 1/3.
+
+    The two sexes are mixed with ``female_share`` applied to every band:
+    ``share = f · hazard_female + (1 − f) · hazard_male``. The female share is an uncertainty
+    (:data:`FEMALE_SHARE_RANGE`, 0.55–0.80; national 2022: primary ≈ 73%, junior 61%). The same share in every
+    band is an assumption; where the engine keeps female and male stocks apart it should call this with
+    ``female_share=1.0`` and ``0.0`` for each, which is exact up to the uniform-within-band approximation.
+
+    Parameters
+    ----------
+    year
+        Calendar year in which the school year starts.
+    female_share
+        Scalar, ``(D,)`` or ``(D, 1)`` in [0, 1].
+    post
+        Post category of women (``"professional"`` for teachers).
+    reference_month
+        Month (1–12) of the stock date.
+    schedule
+        Rule table; default :func:`load_retirement_schedule`.
+
+    Returns
+    -------
+    ``(9,)`` for a scalar ``female_share``, else ``(D, 9)``; values in [0, 1].
+    """
+    sched = schedule or load_retirement_schedule()
+    f = np.asarray(female_share, dtype=np.float64)
+    check_probability("female_share", f)
+    h_f = _sex_hazard_by_band(year, sched.rule("female", post), reference_month)
+    h_m = _sex_hazard_by_band(year, sched.rule("male", post), reference_month)
+    if f.ndim == 0:
+        return np.asarray(f * h_f + (1.0 - f) * h_m, dtype=np.float64)
+    f2 = per_draw(f, 2)
+    return np.asarray(f2 * h_f[None, :] + (1.0 - f2) * h_m[None, :], dtype=np.float64)
+
+
+def retire(stock: IntArray, share: ArrayLike, rng: np.random.Generator) -> IntArray:
+    """Retirements: ``Binomial(stock, share of the band)``.
+
+    Parameters
+    ----------
+    stock
+        ``(D, S, 9)`` teachers by age band.
+    share
+        ``(9,)`` or ``(D, 9)`` retirement share by band (:func:`retirement_share_by_band`).
+    rng
+        Random generator.
+
+    Returns
+    -------
+    ``(D, S, 9)`` retirements, never above ``stock``.
+    """
+    stock = np.asarray(stock, dtype=np.int64)
+    check_stock("stock", stock, N_AGE_BANDS)
+    p = np.asarray(share, dtype=np.float64)
+    check_probability("share", p)
+    p = p[:, None, :] if p.ndim == 2 else p
+    return rng.binomial(stock, np.broadcast_to(p, stock.shape)).astype(np.int64)
+
+
+class AgeingFlows(NamedTuple):
+    """Flows of :func:`age_one_year`; ``stock − leaving + entering`` is the aged stock."""
+
+    leaving: IntArray
+    """``(D, S, 9)`` teachers leaving each band for the next (0 in the last band)."""
+    entering: IntArray
+    """``(D, S, 9)`` teachers entering each band from the one below (0 in the first band)."""
+
+
+def age_one_year(stock: IntArray, rng: np.random.Generator) -> AgeingFlows:
+    """One year of ageing: ``Binomial(n, 1/5)`` of each band moves to the next band.
+
+    Assumption: ages are uniform within a 5-year band, so one fifth of a band reaches the next band each year.
+    Band 60–64 has no band above; teachers leave it only through :func:`retire` (or other exits).
+
+    Parameters
+    ----------
+    stock
+        ``(D, S, 9)`` teachers by age band.
+    rng
+        Random generator.
+
+    Returns
+    -------
+    :class:`AgeingFlows`; the totals per section are unchanged.
+    """
+    stock = np.asarray(stock, dtype=np.int64)
+    check_stock("stock", stock, N_AGE_BANDS)
+    p = np.full(N_AGE_BANDS, 0.2)
+    p[-1] = 0.0
+    leaving = rng.binomial(stock, np.broadcast_to(p, stock.shape)).astype(np.int64)
+    entering = np.zeros_like(leaving)
+    entering[..., 1:] = leaving[..., :-1]
+    return AgeingFlows(leaving, entering)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# voluntary attrition
+
+
+YOUNG_ATTRITION_FACTOR_RANGE = (1.5, 3.0)
+"""Range of the attrition multiplier of the 20–24 band relative to teachers aged 35+ (an uncertainty).
+
+Assumption: the Yunnan survey of 10,356 rural teachers found the intention to leave strongest under age 30
+(SOURCES §4c, Wang & Li 2017); no realised rate by age was found. Central value 2.0."""
+
+
+def age_multiplier(young_factor: ArrayLike) -> FloatArray:
+    """Attrition multiplier by age band, from the multiplier of the youngest band.
+
+    Assumption: the multiplier falls linearly from ``young_factor`` (20–24) to 1 at 35–39 and stays at 1 from
+    35 to 64, so the location rates of :func:`voluntary_attrition` are the rates of teachers aged 35 and over.
+    Bands: ``[y, (2y + 1)/3, (y + 2)/3, 1, 1, 1, 1, 1, 1]``. Range of ``y``:
+    :data:`YOUNG_ATTRITION_FACTOR_RANGE` (1.5–3.0, central 2.0).
+
+    Parameters
+    ----------
+    young_factor
+        Scalar or per draw ``(D,)``/``(D, 1)``, ≥ 1 expected.
+
+    Returns
+    -------
+    ``(9,)`` for a scalar, else ``(D, 9)``.
+    """
+    y = np.asarray(young_factor, dtype=np.float64)
+    if np.any(y < 0):
+        raise ValueError("young_factor must be non-negative")
+    ramp = np.array([1.0, 2 / 3, 1 / 3, 0, 0, 0, 0, 0, 0])
+    if y.ndim == 0:
+        return np.asarray(1.0 + (y - 1.0) * ramp, dtype=np.float64)
+    return np.asarray(1.0 + (per_draw(y, 2) - 1.0) * ramp[None, :], dtype=np.float64)
+
+
+def attrition_probability(
+    section_location: IntArray,
+    rate_by_location: ArrayLike,
+    age_multiplier_by_band: ArrayLike,
+    subsidy_cny_month: ArrayLike,
+    elasticity_per_1000cny: ArrayLike,
+) -> FloatArray:
+    """Yearly probability of voluntary attrition, ``(D, S, 9)``; see :func:`voluntary_attrition`."""
+    loc = np.asarray(section_location, dtype=np.int64)
+    rate = np.asarray(rate_by_location, dtype=np.float64)
+    if rate.ndim == 1:
+        rate = rate[None, :]
+    check_probability("rate_by_location", rate)
+    mult = np.asarray(age_multiplier_by_band, dtype=np.float64)
+    if np.any(mult < 0):
+        raise ValueError("age_multiplier_by_band must be non-negative")
+    mult = mult[:, None, :] if mult.ndim == 2 else mult[None, None, :]
+    subsidy = per_draw(subsidy_cny_month, 3)
+    elasticity = per_draw(elasticity_per_1000cny, 3)
+    if np.any(subsidy < 0) or np.any(elasticity < 0):
+        raise ValueError("subsidy_cny_month and elasticity_per_1000cny must be non-negative")
+    relief = np.maximum(0.0, 1.0 - elasticity * subsidy / 1000.0)
+    factor = np.where((loc == RURAL)[None, :, None], relief, 1.0)
+    p = rate[:, loc][:, :, None] * mult * factor
+    return np.asarray(np.clip(p, 0.0, 1.0), dtype=np.float64)
+
+
+def voluntary_attrition(
+    stock: IntArray,
+    section_location: IntArray,
+    rate_by_location: ArrayLike,
+    age_multiplier_by_band: ArrayLike,
+    subsidy_cny_month: ArrayLike,
+    elasticity_per_1000cny: ArrayLike,
+    rng: np.random.Generator,
+) -> IntArray:
+    """Teachers leaving the profession or the region: ``Binomial(stock, p)``.
+
+    ``p = rate[location] × age_multiplier[band] × max(0, 1 − elasticity × subsidy / 1000)`` for rural sections
+    and ``rate[location] × age_multiplier[band]`` elsewhere (the retention subsidy is paid in rural schools
+    only), clipped to [0, 1]. The rates and the elasticity are uncertainties (``attrition.*`` in
+    :mod:`sim.parameters`; no Xinjiang attrition figure exists, SOURCES §6 item 7); the elasticity is the
+    relative cut of the rate per 1,000 CNY/month (assumption, 0.05–0.30). The multiplier is an assumption
+    (:func:`age_multiplier`). A higher subsidy never raises the probability and never makes it negative.
+
+    Parameters
+    ----------
+    stock
+        ``(D, S, 9)`` teachers by age band.
+    section_location
+        ``(S,)`` location code (0 urban, 1 town, 2 rural).
+    rate_by_location
+        ``(D, 3)`` (or ``(3,)``) yearly attrition rate of teachers aged 35+ by location.
+    age_multiplier_by_band
+        ``(9,)`` or ``(D, 9)``.
+    subsidy_cny_month
+        Extra rural subsidy, CNY per month; scalar or per draw.
+    elasticity_per_1000cny
+        Scalar, ``(D,)`` or ``(D, 1)``.
+    rng
+        Random generator.
+
+    Returns
+    -------
+    ``(D, S, 9)`` leavers.
+    """
+    stock = np.asarray(stock, dtype=np.int64)
+    check_stock("stock", stock, N_AGE_BANDS)
+    p = attrition_probability(
+        section_location, rate_by_location, age_multiplier_by_band, subsidy_cny_month, elasticity_per_1000cny
+    )
+    return rng.binomial(stock, np.broadcast_to(p, stock.shape)).astype(np.int64)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# rural → town drift
+
+
+def rural_to_town_drift(
+    stock: IntArray,
+    section_location: IntArray,
+    section_county: IntArray,
+    rate: ArrayLike,
+    receiving_weights: ArrayLike,
+    rng: np.random.Generator,
+) -> DriftFlows:
+    """Rural teachers moving to town or urban sections of the same county.
+
+    Movers: ``Binomial(stock, rate)`` in rural sections. The movers of each (county, age band) are placed by
+    one multinomial over the county's town and urban sections with a positive receiving weight, in proportion
+    to the weights; they keep their age band. In a county with no such section nobody moves (the movers drawn
+    there are cancelled). Source of the rate: ``drift.rural_to_town_rate`` in :mod:`sim.parameters` (about
+    half of teachers first posted to rural schools later moved to county or town schools, SOURCES §4c).
+
+    Parameters
+    ----------
+    stock
+        ``(D, S, 9)`` teachers by age band.
+    section_location, section_county
+        ``(S,)`` location code and county index.
+    rate
+        Scalar, ``(D,)`` or ``(D, 1)`` yearly share of rural teachers who move.
+    receiving_weights
+        ``(S,)`` or ``(D, S)`` non-negative weights of the receiving sections (e.g. quota vacancies or current
+        teachers); weights of rural sections are ignored.
+    rng
+        Random generator.
+
+    Returns
+    -------
+    :class:`DriftFlows`; per county, draw and band, ``moved_out`` and ``moved_in`` have the same total.
+    """
+    stock = np.asarray(stock, dtype=np.int64)
+    check_stock("stock", stock)
+    return drift_within_county(stock, section_location, section_county, rate, receiving_weights, rng)
+
+
+
+
+# ------------------------------------------------------------------------------------------------------------
+# contracts and terms
+
+
+class SpecialPostFlows(NamedTuple):
+    """Flows of :func:`special_post_contract_end`."""
+
+    converted_to_regular: IntArray
+    """``(D, S)`` special-post teachers whose 3-year contract ended and who take a regular post."""
+    leaving: IntArray
+    """``(D, S)`` those whose contract ended and who leave."""
+    continuing: IntArray
+    """``(D, S, 3)`` the special-post stock one year on, by contract year; year 1 is empty (new recruits go
+    there)."""
+
+
+def special_post_contract_end(
+    special_stock_by_year_of_contract: IntArray,
+    retention_share: ArrayLike,
+    rng: np.random.Generator,
+) -> SpecialPostFlows:
+    """End of special-post (特崗) contracts after 3 years.
+
+    Teachers in their 3rd contract year finish it: ``Binomial(n, retention_share)`` convert to regular posts
+    (usually in the same county), the rest leave. Teachers in years 1 and 2 move to years 2 and 3.
+    ``retention_share`` is an uncertainty (``special_post.retention_share``: only the Hainan 2015 cohort's
+    94.2%, described as above the national average, was found, SOURCES §4c).
+
+    Parameters
+    ----------
+    special_stock_by_year_of_contract
+        ``(D, S, 3)``: index 0 = first contract year, 2 = third (last).
+    retention_share
+        Scalar, ``(D,)`` or ``(D, 1)``.
+    rng
+        Random generator.
+
+    Returns
+    -------
+    :class:`SpecialPostFlows`, with ``stock.sum(-1) = continuing.sum(-1) + converted + leaving``.
+    """
+    stock = np.asarray(special_stock_by_year_of_contract, dtype=np.int64)
+    check_stock("special_stock_by_year_of_contract", stock, 3)
+    p = per_draw(retention_share, 2)
+    check_probability("retention_share", p)
+    ending = stock[..., 2]
+    converted = rng.binomial(ending, np.broadcast_to(p, ending.shape)).astype(np.int64)
+    continuing = np.zeros_like(stock)
+    continuing[..., 1:] = stock[..., :-1]
+    return SpecialPostFlows(converted, ending - converted, continuing)
+
+
+class DispatchFlows(NamedTuple):
+    """Flows of :func:`dispatch_term_end`."""
+
+    remaining: IntArray
+    """``(D, S, T)`` dispatched teachers one year on, by remaining years (index 0 = one year left)."""
+    departing: IntArray
+    """``(D, S)`` dispatched teachers whose term ends this year."""
+
+
+def dispatch_term_end(dispatched_by_remaining_years: IntArray) -> DispatchFlows:
+    """End of dispatch terms (援疆, 銀齡, 西部計劃): deterministic.
+
+    Index ``i`` of the last axis holds teachers with ``i + 1`` years of term left at the start of the year.
+    Those with one year left depart; the others move down one index.
+
+    Parameters
+    ----------
+    dispatched_by_remaining_years
+        ``(D, S, T)``.
+
+    Returns
+    -------
+    :class:`DispatchFlows`, with ``stock.sum(-1) = remaining.sum(-1) + departing``.
+    """
+    stock = np.asarray(dispatched_by_remaining_years, dtype=np.int64)
+    check_stock("dispatched_by_remaining_years", stock)
+    remaining = np.zeros_like(stock)
+    remaining[..., :-1] = stock[..., 1:]
+    return DispatchFlows(remaining, stock[..., 0].copy())

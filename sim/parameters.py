@@ -1,0 +1,336 @@
+"""Registry of the uncertain parameters of the model.
+
+Every quantity that nobody controls and nobody has measured well enough to fix (attrition, unit costs, fill
+rates, …) is an **uncertainty**: it gets a name, units, the bounds of values that make sense, a default
+distribution and the source of that default: a published figure, or ``"assumption: …"`` with the reason for
+the range. A scenario may override the default distribution of any registered name under ``uncertainties:``;
+an unknown name is an error with the nearest registered name as a suggestion.
+
+The registry is rendered as a Markdown table by :func:`markdown_table` (``docs/scenario.md`` and
+``edusim show --parameters``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from sim.distributions import (
+    Beta,
+    Distribution,
+    Fixed,
+    Normal,
+    Triangular,
+    Uniform,
+    describe,
+    support,
+)
+from sim.errors import InputError, suggest
+
+__all__ = ["PARAMETERS", "Parameter", "get_parameter", "markdown_table", "support_problem"]
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One uncertain parameter.
+
+    Attributes
+    ----------
+    name
+        Dotted name, ``<group>.<quantity>``, as written in a scenario's ``uncertainties:``.
+    units
+        Units of the value.
+    description
+        What the value means in the model.
+    lower, upper
+        Bounds of the meaningful values (inclusive; ``-inf``/``inf`` when unbounded). A distribution whose
+        support leaves them is rejected.
+    default
+        Default distribution.
+    source
+        Published figure behind the default, or ``"assumption: …"`` with the reason for the range.
+    """
+
+    name: str
+    units: str
+    description: str
+    lower: float
+    upper: float
+    default: Distribution
+    source: str
+
+
+_INF = math.inf
+
+_PARAMETER_LIST: tuple[Parameter, ...] = (
+    Parameter(
+        "births.trend_per_year",
+        "log change per year",
+        "Yearly change of log births per county after the last observed year (2021).",
+        -_INF,
+        _INF,
+        Normal(mean=-0.03, sd=0.02),
+        "births 20.54万 (2019) → 16.0万 (2021), a log change of −0.125/yr (SOURCES §1d, medium reliability); "
+        "assumption: the fall slows to about −3%/yr, 95% range about −7% to +1%",
+    ),
+    Parameter(
+        "students.consolidation_rate",
+        "share of an entry cohort",
+        "Nine-year consolidation rate (鞏固率): share of an entry cohort completing compulsory education.",
+        0.0,
+        1.0,
+        Beta(mean=0.985, sd=0.005),
+        "95.69% in 2020 and 99.2% in 2024 (SOURCES §1e); assumption: centred between recent levels",
+    ),
+    Parameter(
+        "students.urbanisation_drift_per_year",
+        "share per year",
+        "Share of rural pupils who move to town or urban schools each year.",
+        0.0,
+        1.0,
+        Beta(mean=0.015, sd=0.005),
+        "assumption: urban population share rose 56.5% (2020 census) → 57.3% (2021) (SOURCES §1d); no "
+        "pupil-level figure exists (SOURCES §6 item 6)",
+    ),
+    Parameter(
+        "attrition.rural_rate",
+        "share of teachers per year",
+        "Voluntary attrition of rural teachers (leaving the profession or the region).",
+        0.0,
+        1.0,
+        Beta(mean=0.05, sd=0.015),
+        "no Xinjiang figure (SOURCES §6 item 7); Chongqing 10-school study 5–10%/yr (SOURCES §4c, low "
+        "reliability)",
+    ),
+    Parameter(
+        "attrition.town_rate",
+        "share of teachers per year",
+        "Voluntary attrition of town (鎮區) teachers.",
+        0.0,
+        1.0,
+        Beta(mean=0.03, sd=0.01),
+        "assumption: below the rural rate (SOURCES §4c: moves run from rural to town schools)",
+    ),
+    Parameter(
+        "attrition.urban_rate",
+        "share of teachers per year",
+        "Voluntary attrition of urban (城區) teachers.",
+        0.0,
+        1.0,
+        Beta(mean=0.02, sd=0.008),
+        "assumption: below the town rate",
+    ),
+    Parameter(
+        "attrition.subsidy_elasticity_per_1000cny",
+        "relative reduction per 1,000 CNY/month",
+        "Relative reduction of rural attrition per 1,000 CNY/month of extra rural subsidy "
+        "(0.2 means a 1,000 CNY/month subsidy cuts the rate by 20%).",
+        0.0,
+        1.0,
+        Uniform(low=0.05, high=0.30),
+        "assumption: no Chinese estimate found; wide range from weak (5%) to strong (30%) response",
+    ),
+    Parameter(
+        "drift.rural_to_town_rate",
+        "share of rural teachers per year",
+        "Share of rural teachers who move to a town or county-seat school each year (within the profession).",
+        0.0,
+        1.0,
+        Beta(mean=0.03, sd=0.01),
+        "中国农村教育发展报告2013-14: about half of teachers first posted to rural schools later moved to "
+        "county or town schools (SOURCES §4c); assumption: about 3%/yr over a career",
+    ),
+    Parameter(
+        "special_post.retention_share",
+        "share of a cohort",
+        "Share of special-post (特崗) teachers who stay in post after the 3-year contract.",
+        0.0,
+        1.0,
+        Beta(mean=0.85, sd=0.07),
+        "Hainan 2015 cohort 94.2%, described as above the national average (SOURCES §4c), taken as an upper "
+        "reference; national figure not found",
+    ),
+    Parameter(
+        "recruitment.fill_rate",
+        "share of advertised posts",
+        "Share of advertised open-recruitment posts that are filled.",
+        0.0,
+        1.0,
+        Beta(mean=0.85, sd=0.08),
+        "assumption: special-post 2018 plan filled at 94.7% (85,200 of 90,000, SOURCES §4c); open "
+        "recruitment taken lower and wider",
+    ),
+    Parameter(
+        "recruitment.remote_fill_penalty",
+        "share (relative)",
+        "Relative reduction of the fill rate in remote counties (the south and border counties).",
+        0.0,
+        1.0,
+        Uniform(low=0.0, high=0.3),
+        "assumption: Yunnan survey, 79.2% of rural teachers intend to leave (SOURCES §4c); from no penalty "
+        "to 30% fewer posts filled",
+    ),
+    Parameter(
+        "dispatch.arrival_share",
+        "share of planned dispatches",
+        "Share of the planned dispatched teachers (援疆, 銀齡, 西部計劃) who actually arrive and teach.",
+        0.0,
+        1.0,
+        Beta(mean=0.9, sd=0.05),
+        "assumption: 8,900 in post in Sept 2025 (3,700 + 1,000 + 4,200, SOURCES §4c) against the plan's "
+        "~5,000 a year; high arrival with a modest shortfall",
+    ),
+    Parameter(
+        "funding.execution_rate",
+        "share of budget",
+        "Share of the capital budget of a year that is spent on school conditions in that year.",
+        0.0,
+        1.0,
+        Beta(mean=0.85, sd=0.08),
+        "assumption: capital budgets are typically under-executed in the year",
+    ),
+    Parameter(
+        "facilities.floor_cost_cny_per_m2",
+        "CNY per m²",
+        "Construction cost of teaching and auxiliary floor area.",
+        0.0,
+        _INF,
+        Triangular(low=2500, mode=3500, high=5000),
+        "assumption: typical school construction costs in western China",
+    ),
+    Parameter(
+        "facilities.sports_cost_cny_per_m2",
+        "CNY per m²",
+        "Cost of sports ground area (plastic track and field).",
+        0.0,
+        _INF,
+        Triangular(low=200, mode=400, high=800),
+        "assumption: typical sports ground costs",
+    ),
+    Parameter(
+        "facilities.multimedia_room_cny",
+        "CNY per room",
+        "Cost of equipping one networked multimedia classroom.",
+        0.0,
+        _INF,
+        Triangular(low=30000, mode=60000, high=100000),
+        "assumption: typical procurement prices of interactive displays and networking",
+    ),
+    Parameter(
+        "facilities.equipment_depreciation_per_year",
+        "share of value per year",
+        "Yearly depreciation of teaching-equipment value.",
+        0.0,
+        1.0,
+        Uniform(low=0.08, high=0.15),
+        "assumption: equipment service lives of about 7–12 years",
+    ),
+    Parameter(
+        "facilities.construction_lag_years",
+        "years",
+        "Years between funding a building and its use (rounded to whole years by the engines).",
+        0.0,
+        10.0,
+        Fixed(value=1),
+        "assumption: one building season",
+    ),
+    Parameter(
+        "assessment.other_items_pass_probability",
+        "probability",
+        "Probability that a county whose simulated indicators pass also passes the items the model does not "
+        "simulate (government guarantee, quality, social recognition).",
+        0.0,
+        1.0,
+        Beta(mean=0.8, sd=0.1),
+        "assumption: 15 government-guarantee, 9 quality and 1 social-recognition items (教督〔2017〕6號, "
+        "SOURCES §3b–3c) are mostly within the county's control",
+    ),
+    Parameter(
+        "assessment.certification_lag_years",
+        "years",
+        "Years between a county meeting the standard and its national recognition (rounded to whole years).",
+        0.0,
+        10.0,
+        Fixed(value=1),
+        "assumption: national batches are announced the year after the assessment (SOURCES §4b)",
+    ),
+    Parameter(
+        "development.backbone_retention",
+        "share per year",
+        "Share of backbone teachers who keep their recognition from one year to the next.",
+        0.0,
+        1.0,
+        Beta(mean=0.95, sd=0.03),
+        "assumption: recognitions are re-examined every few years",
+    ),
+)
+
+#: The registry, by name (read-only).
+PARAMETERS: Mapping[str, Parameter] = MappingProxyType({p.name: p for p in _PARAMETER_LIST})
+
+
+def get_parameter(name: str, *, file: str | None = None, line: int | None = None) -> Parameter:
+    """The registered parameter ``name``.
+
+    Raises
+    ------
+    InputError
+        When ``name`` is not registered; the message suggests the nearest registered name.
+    """
+    try:
+        return PARAMETERS[name]
+    except KeyError:
+        raise InputError(
+            f"unknown uncertainty; {suggest(name, PARAMETERS)}",
+            file=file,
+            line=line,
+            key=f"uncertainties.{name}",
+        ) from None
+
+
+def _fmt(x: float) -> str:
+    return "−∞" if x == -_INF else "∞" if x == _INF else f"{x:g}"
+
+
+def support_problem(parameter: Parameter, spec: Distribution) -> str | None:
+    """Why ``spec`` cannot describe ``parameter``, or ``None`` when its support lies within the bounds."""
+    low, high = support(spec)
+    if low >= parameter.lower and high <= parameter.upper:
+        return None
+    bounds = f"[{_fmt(parameter.lower)}, {_fmt(parameter.upper)}]"
+    hint = "truncated_normal with low/high inside the bounds"
+    if parameter.lower == 0.0 and parameter.upper == 1.0:
+        hint += ", or beta"
+    elif parameter.lower == 0.0 and parameter.upper == _INF:
+        hint += ", or lognormal"
+    return (
+        f"{spec.dist} takes values in [{_fmt(low)}, {_fmt(high)}], outside the bounds {bounds} of "
+        f"{parameter.name} ({parameter.units}); use {hint}"
+    )
+
+
+def markdown_table(overrides: Mapping[str, Distribution] | None = None) -> str:
+    """The registry as a Markdown table.
+
+    Parameters
+    ----------
+    overrides
+        Distributions that replace the defaults (e.g. a scenario's ``uncertainties``); an overridden row is
+        marked "(scenario)".
+    """
+    rows = [
+        "| name | units | bounds | distribution | meaning | source |",
+        "|---|---|---|---|---|---|",
+    ]
+    for p in _PARAMETER_LIST:
+        spec = p.default
+        mark = ""
+        if overrides is not None and p.name in overrides and overrides[p.name] != p.default:
+            spec, mark = overrides[p.name], " (scenario)"
+        rows.append(
+            f"| `{p.name}` | {p.units} | [{_fmt(p.lower)}, {_fmt(p.upper)}] | `{describe(spec)}`{mark} "
+            f"| {p.description} | {p.source} |"
+        )
+    return "\n".join(rows) + "\n"

@@ -1,0 +1,599 @@
+"""Synthetic school registry: one row per school, matching the published region totals.
+
+No school-level data for Xinjiang is public (SOURCES.md §6). :func:`synthesize_registry` builds a plausible
+registry from what is published — the 2020 census school-age cohorts and urban shares by county and the NBS
+region totals of schools, pupils and full-time teachers by level — plus assumptions, every one of which is a
+field of :class:`RegistryAssumptions` and is listed with its plausible range in ``calibration/REGISTRY.md``.
+
+The steps, in order:
+
+1. **Pupils by county and grade.** Census age bands are interpolated to single years of age
+   (:func:`single_year_ages`); a grade-``g`` pupil in autumn of ``year`` was aged ``5+g`` (10/12 of a birth
+   cohort, born November–August) or ``6+g`` (2/12, born September–October) at the census date 2020-11-01,
+   plus ``2020 − year``. Grades 1–6 (primary) and 7–9 (junior) are each scaled to the published region total
+   of that level and rounded to persons with the largest-remainder method, so the totals are exact.
+2. **Location.** Each county's pupils are split into urban (城区), town (镇区) and rural (乡村) by the census
+   urban share, the unit type (the urban population of a 县 lives in 镇区; that of a district or county-level
+   city mostly in 城区) and the shares of rural-resident pupils who attend town schools (boarding).
+3. **Teaching points** (教学点, small rural sites with grades 1–4) are carved out of the rural pupils. As in
+   the NBS statistics they are *not* counted among the primary schools, but their pupils and teachers are.
+4. **Schools.** The published number of junior-level schools (junior-only + nine-year; NBS counts a 九年一贯制
+   school once, among the junior schools) and of primary schools are allocated to (county, location) cells in
+   proportion to pupils divided by a relative school size per location (urban schools larger); every county
+   gets at least one primary and one junior-level school. A share of the junior-level schools, weighted to
+   rural and town cells, are nine-year schools. Pupils of a cell are shared among its schools with lognormal
+   weights.
+5. **Classes** from a per-school target class size (urban larger, overcrowding possible).
+6. **Teachers** per school section from the published pupil–teacher ratio, adjusted by location and floored
+   by the classes to staff, then scaled so each level's region total is exact.
+7. **Teacher categories and ages** by binomial / multinomial draws around location and south-specific shares;
+   **facilities** as lognormal per-student values around multiples of the 2017 thresholds.
+
+The function is pure: everything random comes from ``rng``; the same generator state gives the same table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.baseline import (
+    JUNIOR_GRADES,
+    LOCATIONS,
+    PRIMARY_GRADES,
+    REGISTRY_COLUMNS,
+    TEACHER_AGE_BANDS,
+    QualityBalanceStandard,
+    load_standard,
+)
+from sim.errors import InputError
+
+CENSUS_YEAR = 2020
+MAX_SINGLE_AGE = 19
+"""Oldest single year of age the census bands give (15–19 band)."""
+
+
+def _frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
+    return MappingProxyType(dict(mapping))
+
+
+def _by_location(urban: float, town: float, rural: float) -> Any:
+    return field(default_factory=lambda: _frozen({"urban": urban, "town": town, "rural": rural}))
+
+
+@dataclass(frozen=True)
+class RegistryAssumptions:
+    """Every number of the registry generator that is not a published figure.
+
+    Each has a plausible range and rationale in ``calibration/REGISTRY.md``; location-keyed mappings have keys
+    ``urban``, ``town``, ``rural``. Shares are fractions in [0, 1].
+    """
+
+    # --- where pupils go to school
+    urban_core_share_city: float = 0.85
+    """Share of the census urban population of a district / county-level city living in 城区 (rest 镇区)."""
+    rural_pupils_in_town_primary: float = 0.25
+    """Share of rural-resident primary pupils attending town schools (boarding, consolidation)."""
+    rural_pupils_in_town_junior: float = 0.60
+    """Share of rural-resident junior pupils attending town schools."""
+    # --- schools
+    nine_year_share_of_junior: float = 0.35
+    """Share of the published junior-level schools that are nine-year (九年一贯制) schools."""
+    nine_year_location_weight: Mapping[str, float] = _by_location(1.0, 2.0, 4.0)
+    """Relative odds that a junior-level school in a location is a nine-year school."""
+    school_size_factor: Mapping[str, float] = _by_location(2.8, 1.6, 1.0)
+    """Relative mean school size by location (rural = 1)."""
+    school_size_sigma: float = 0.4
+    """Sigma of the lognormal weights sharing a cell's pupils among its schools."""
+    min_pupils_per_school: int = 30
+    """A (county, location) cell gets no more schools than pupils / this; smaller cells fold into others."""
+    teaching_points_per_primary_school: float = 0.10
+    """Teaching points (not counted as schools) per published primary school."""
+    teaching_point_median_pupils: float = 30.0
+    teaching_point_sigma: float = 0.5
+    teaching_point_max_share: float = 0.30
+    """Largest share of a county's rural grade 1–4 pupils that its teaching points take."""
+    # --- classes: target class size per level and location; each school's target jittered by ±10 %
+    class_size_primary: Mapping[str, float] = _by_location(47.0, 42.0, 36.0)
+    class_size_junior: Mapping[str, float] = _by_location(50.0, 47.0, 42.0)
+    class_size_jitter: float = 0.10
+    # --- teachers
+    pupil_teacher_ratio_factor: Mapping[str, float] = _by_location(1.15, 1.0, 0.75)
+    """School pupil–teacher ratio relative to the region's published ratio, by location (before scaling)."""
+    min_teachers_per_class_primary: float = 1.2
+    min_teachers_per_class_junior: float = 1.8
+    qualified_share_primary: Mapping[str, float] = _by_location(0.95, 0.90, 0.82)
+    """Share of primary-section teachers above the required qualification (专科 or higher)."""
+    qualified_share_junior: Mapping[str, float] = _by_location(0.88, 0.78, 0.68)
+    """Share of junior-section teachers above the required qualification (本科 or higher)."""
+    backbone_share: Mapping[str, float] = _by_location(0.21, 0.19, 0.16)
+    """Share of teachers recognised as county-level-or-above backbone teachers."""
+    pe_art_share: Mapping[str, float] = _by_location(0.17, 0.16, 0.14)
+    """Share of teachers teaching PE, music or fine art."""
+    special_post_share: Mapping[str, float] = _by_location(0.01, 0.06, 0.12)
+    """Share of teachers on a special-post (特岗) contract."""
+    targeted_share: float = 0.0
+    """Share of targeted graduates (优师计划); 0 in 2020: the first cohort graduates in 2025."""
+    south_teacher_factor: float = 0.85
+    """Multiplier on qualified, backbone and PE/art shares in the south (南疆四地州)."""
+    south_special_post_factor: float = 1.5
+    share_concentration: float = 20.0
+    """Beta concentration (a + b) of the school-level draw of each share around its mean."""
+    age_band_shares_north: tuple[float, ...] = (0.22, 0.31, 0.26, 0.11, 0.09, 0.01)
+    age_band_shares_south: tuple[float, ...] = (0.34, 0.34, 0.18, 0.08, 0.055, 0.005)
+    """Teacher age-band shares (20–29, 30–39, 40–49, 50–54, 55–59, 60–64)."""
+    # --- facilities: median per-student value as a multiple of the 2017 threshold, lognormal spread
+    floor_area_ratio: Mapping[str, float] = _by_location(1.15, 1.25, 1.35)
+    sports_area_ratio: Mapping[str, float] = _by_location(0.90, 1.25, 1.50)
+    equipment_ratio: Mapping[str, float] = _by_location(1.30, 1.20, 1.05)
+    multimedia_ratio: Mapping[str, float] = _by_location(1.30, 1.25, 1.20)
+    south_facility_factor: float = 0.90
+    facility_sigma: float = 0.30
+    # --- yes/no attributes by location
+    gigabit_probability: Mapping[str, float] = _by_location(0.50, 0.30, 0.10)
+    counselling_room_probability: Mapping[str, float] = _by_location(0.60, 0.40, 0.10)
+    paired_probability_rural: float = 0.40
+
+
+# ------------------------------------------------------------------------------------------------ helpers
+
+
+def apportion(total: int, weights: np.ndarray, minimum: np.ndarray | int = 0) -> np.ndarray:
+    """Integers summing to ``total``, proportional to ``weights`` above a floor (largest-remainder method).
+
+    Parameters
+    ----------
+    total
+        Integer to share out.
+    weights
+        Non-negative weights, one per recipient.
+    minimum
+        Floor per recipient (int or array); ``sum(minimum) <= total`` is required.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 array, ``>= minimum``, summing to ``total``; ties broken by position (deterministic).
+
+    Examples
+    --------
+    >>> apportion(10, np.array([1.0, 1.0, 1.0])).tolist()
+    [4, 3, 3]
+    """
+    w = np.asarray(weights, dtype=float)
+    floor = np.broadcast_to(np.asarray(minimum, dtype=np.int64), w.shape).copy()
+    rest = int(total) - int(floor.sum())
+    if rest < 0:
+        raise ValueError(f"minimums sum to {int(floor.sum())} > total {total}")
+    if rest == 0:
+        return floor
+    if w.sum() <= 0:
+        w = np.ones_like(w)
+    quota = rest * w / w.sum()
+    base = np.floor(quota).astype(np.int64)
+    left = rest - int(base.sum())
+    order = np.argsort(-(quota - base), kind="stable")
+    base[order[:left]] += 1
+    return floor + base
+
+
+def single_year_ages(
+    age0: np.ndarray, age1_4: np.ndarray, age5_9: np.ndarray, age10_14: np.ndarray, age15_19: np.ndarray
+) -> np.ndarray:
+    """Single-year counts for ages 0–19 from the census bands, preserving every band total.
+
+    Within each band the count per year of age is linear, with the slope between the means per year of the
+    neighbouring bands (the last band uses the slope from the previous one), floored at 5 % of the band mean
+    and rescaled to the band total.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(n_units, 20)``, float (persons).
+    """
+    bands = [np.asarray(b, dtype=float) for b in (age0, age1_4, age5_9, age10_14, age15_19)]
+    widths = np.array([1, 4, 5, 5, 5])
+    starts = np.array([0, 1, 5, 10, 15])
+    centers = starts + (widths - 1) / 2
+    means = np.stack([b / w for b, w in zip(bands, widths, strict=True)], axis=1)
+    out = np.zeros((means.shape[0], MAX_SINGLE_AGE + 1))
+    out[:, 0] = means[:, 0]
+    for k in range(1, 5):
+        nxt = min(k + 1, 4)
+        slope = (means[:, nxt] - means[:, k - 1]) / (centers[nxt] - centers[k - 1])
+        ages = np.arange(starts[k], starts[k] + widths[k])
+        values = means[:, [k]] + slope[:, None] * (ages[None, :] - centers[k])
+        values = np.maximum(values, 0.05 * means[:, [k]])
+        sums = values.sum(axis=1, keepdims=True)
+        scale = np.divide(bands[k][:, None], sums, out=np.zeros_like(sums), where=sums > 0)
+        out[:, ages] = values * scale
+    return out
+
+
+def grade_cohorts(ages: np.ndarray, year: int) -> np.ndarray:
+    """Unscaled pupils of grades 1–9 in autumn of ``year`` from single-year census ages, shape ``(n, 9)``.
+
+    Grade ``g`` ↔ age ``5+g`` (10/12) and ``6+g`` (2/12) at the census date, plus ``2020 − year``. Ages older
+    than 19 (hindcasts before 2016) take the mean per year of the 15–19 band.
+    """
+    shift = CENSUS_YEAR - year
+    oldest_mean = ages[:, 15:20].mean(axis=1)
+    out = np.zeros((ages.shape[0], 9))
+    for g in range(1, 10):
+        for age, weight in ((5 + g + shift, 10 / 12), (6 + g + shift, 2 / 12)):
+            if age < 0:
+                raise InputError(
+                    f"year {year}: grade {g} was not yet born at the 2020 census; the census cohorts reach "
+                    f"grade 1 up to {CENSUS_YEAR + 5}",
+                    key="year",
+                )
+            out[:, g - 1] += weight * (ages[:, age] if age <= MAX_SINGLE_AGE else oldest_mean)
+    return out
+
+
+def _allocate_schools(
+    total: int, pupils: np.ndarray, size_factor: np.ndarray, county: np.ndarray, min_pupils: int
+) -> np.ndarray:
+    """Schools per (county, location) cell: exact total, ≥1 in each county's largest cell, ≤ pupils/min."""
+    cap = np.maximum(pupils // max(min_pupils, 1), 0)
+    minimum = np.zeros(len(pupils), dtype=np.int64)
+    frame = pd.DataFrame({"county": county, "pupils": pupils})
+    largest = frame[frame["pupils"] > 0].sort_values("pupils", ascending=False, kind="stable")
+    largest_idx = largest.groupby("county", sort=False).head(1).index.to_numpy()
+    minimum[largest_idx] = 1
+    cap = np.maximum(cap, minimum)
+    if int(minimum.sum()) > total or int(cap.sum()) < total:
+        raise InputError(f"cannot place {total} schools: need {int(minimum.sum())}–{int(cap.sum())}")
+    weights = pupils / size_factor
+    n = apportion(total, weights, minimum)
+    for _ in range(100):  # move schools out of cells above their cap, into cells below it
+        excess = np.maximum(n - cap, 0)
+        if not excess.any():
+            break
+        n = np.minimum(n, cap)
+        room = np.where(n < cap, weights, 0.0)
+        n = n + apportion(int(excess.sum()), room)
+    return n
+
+
+def _fold_orphans(pupils: np.ndarray, schools: np.ndarray, county: np.ndarray) -> np.ndarray:
+    """Move the pupils of cells without a school to the cell of the same county with the most schools.
+
+    ``pupils`` has shape ``(n_cells, n_grades)``; returns a new array.
+    """
+    out = pupils.copy()
+    for c in np.unique(county):
+        cells = np.flatnonzero(county == c)
+        target = cells[np.argmax(schools[cells])]
+        for cell in cells:
+            if schools[cell] == 0 and cell != target:
+                out[target] += out[cell]
+                out[cell] = 0
+    return out
+
+
+def _split(totals_by_grade: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Share each grade's pupils among schools ∝ ``weights``; shape ``(n_schools, n_grades)``."""
+    out = np.zeros((len(weights), len(totals_by_grade)), dtype=np.int64)
+    for g, total in enumerate(totals_by_grade):
+        out[:, g] = apportion(int(total), weights)
+    return out
+
+
+def _beta_share(rng: np.random.Generator, mean: np.ndarray, concentration: float) -> np.ndarray:
+    m = np.clip(mean, 1e-3, 1 - 1e-3)
+    return rng.beta(m * concentration, (1 - m) * concentration)
+
+
+def _by_loc(mapping: Mapping[str, float], location: np.ndarray) -> np.ndarray:
+    return np.array([mapping[loc] for loc in location], dtype=float)
+
+
+# ------------------------------------------------------------------------------------------------ main
+
+
+def synthesize_registry(
+    counties: pd.DataFrame,
+    totals: Mapping[str, int],
+    year: int,
+    rng: np.random.Generator,
+    assumptions: RegistryAssumptions | None = None,
+    *,
+    standard: QualityBalanceStandard | None = None,
+) -> pd.DataFrame:
+    """Generate a synthetic school registry for autumn ``year`` (see the module docstring for the steps).
+
+    Parameters
+    ----------
+    counties
+        County-level units as from :func:`sim.baseline.load_counties` (those to generate schools for; the
+        published totals are shared among them).
+    totals
+        Region totals as from :func:`sim.baseline.published_totals`: ``primary_schools``, ``junior_schools``
+        (junior-only + nine-year), ``primary_pupils``, ``junior_pupils``, ``primary_teachers``,
+        ``junior_teachers``.
+    year
+        School year (autumn) the registry describes; ages are shifted from the 2020 census accordingly.
+    rng
+        Source of all randomness.
+    assumptions
+        Generator assumptions; default :class:`RegistryAssumptions`.
+    standard
+        2017 thresholds that facility values are drawn around; default :func:`sim.baseline.load_standard`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per school with ``sim.baseline.REGISTRY_COLUMNS``. Primary schools
+        (``level == "primary"`` and ``teaching_point == 0``) number ``totals["primary_schools"]``; junior
+        plus nine-year schools number ``totals["junior_schools"]``; grades 1–6 sum to ``primary_pupils``,
+        grades 7–9 to ``junior_pupils``; primary-section and junior-section teachers sum to
+        ``primary_teachers`` and ``junior_teachers``.
+    """
+    a = assumptions if assumptions is not None else RegistryAssumptions()
+    std = standard if standard is not None else load_standard()
+    missing = [
+        k
+        for k in (
+            "primary_schools",
+            "junior_schools",
+            "primary_pupils",
+            "junior_pupils",
+            "primary_teachers",
+            "junior_teachers",
+        )
+        if k not in totals
+    ]
+    if missing:
+        raise InputError(f"missing totals: {', '.join(missing)}", key="totals")
+    units = counties.reset_index(drop=True)
+    n_units = len(units)
+    codes = units["code"].to_numpy(dtype=np.int64)
+    south = units["south"].to_numpy(dtype=bool)
+
+    # 1. pupils by county and grade
+    ages = single_year_ages(
+        *(units[c].to_numpy() for c in ("age0", "age1_4", "age5_9", "age10_14", "age15_19"))
+    )
+    cohorts = grade_cohorts(ages, year)
+
+    # 2. location shares per unit and level: columns urban, town, rural
+    urban = units["urban_share"].to_numpy(dtype=float)
+    is_county = units["unit_type"].to_numpy() == "county"
+    core = np.where(is_county, 0.0, urban * a.urban_core_share_city)
+    town_resident = urban - core
+    rural_resident = 1.0 - urban
+    loc_share = {}
+    for level_name, moved in (
+        ("primary", a.rural_pupils_in_town_primary),
+        ("junior", a.rural_pupils_in_town_junior),
+    ):
+        loc_share[level_name] = np.stack(
+            [core, town_resident + moved * rural_resident, (1 - moved) * rural_resident], axis=1
+        )
+    # cells: index = unit * 3 + location
+    cell_county = np.repeat(np.arange(n_units), 3)
+    cell_loc = np.tile(np.array(LOCATIONS), n_units)
+    pupils = np.zeros((3 * n_units, 9), dtype=np.int64)
+    for level_name, grade_idx, total in (
+        ("primary", list(range(6)), totals["primary_pupils"]),
+        ("junior", list(range(6, 9)), totals["junior_pupils"]),
+    ):
+        w = cohorts[:, grade_idx][:, None, :] * loc_share[level_name][:, :, None]  # unit, loc, grade
+        flat = apportion(int(total), w.reshape(-1))
+        pupils[:, grade_idx] = flat.reshape(n_units * 3, len(grade_idx))
+
+    # 3. teaching points from rural grade 1-4 pupils
+    rural_cells = np.flatnonzero(cell_loc == "rural")
+    rural_g14 = pupils[rural_cells, :4].sum(axis=1)
+    n_tp_total = round(a.teaching_points_per_primary_school * totals["primary_schools"])
+    tp_cap = (a.teaching_point_max_share * rural_g14 / a.teaching_point_median_pupils).astype(np.int64)
+    n_tp_total = min(n_tp_total, int(tp_cap.sum()))
+    n_tp = (
+        apportion(n_tp_total, rural_g14.astype(float)) if n_tp_total else np.zeros(len(rural_cells), np.int64)
+    )
+    n_tp = np.minimum(n_tp, tp_cap)
+    tp_rows: list[dict[str, Any]] = []
+    for tp_cell, k in zip(rural_cells, n_tp, strict=True):
+        if k == 0:
+            continue
+        # at most 96 before rounding: sharing 4 grades adds at most 1 pupil per grade, so a site has <= 100
+        draw = rng.lognormal(np.log(a.teaching_point_median_pupils), a.teaching_point_sigma, k)
+        sizes = np.clip(draw, 5, 96)
+        budget = min(int(sizes.sum()), int(a.teaching_point_max_share * pupils[tp_cell, :4].sum()))
+        grade_take = apportion(budget, pupils[tp_cell, :4].astype(float))
+        grade_take = np.minimum(grade_take, pupils[tp_cell, :4])
+        pupils[tp_cell, :4] -= grade_take
+        split = _split(grade_take, sizes)
+        for i in range(k):
+            g = np.zeros(9, dtype=np.int64)
+            g[:4] = split[i]
+            tp_rows.append({"cell": tp_cell, "level": "primary", "teaching_point": 1, "grades": g})
+
+    # 4a. junior-level schools (junior-only + nine-year)
+    size_factor = _by_loc(a.school_size_factor, cell_loc)
+    junior_pupils = pupils[:, 6:].sum(axis=1)
+    n_junior = _allocate_schools(
+        int(totals["junior_schools"]), junior_pupils, size_factor, cell_county, a.min_pupils_per_school
+    )
+    pupils[:, 6:] = _fold_orphans(pupils[:, 6:], n_junior, cell_county)
+    # 4b. which junior-level schools are nine-year: weighted draw without replacement among cells with pupils
+    school_cell = np.repeat(np.arange(3 * n_units), n_junior)
+    can_be_nine = pupils[school_cell, :6].sum(axis=1) > 0
+    n_nine = min(round(a.nine_year_share_of_junior * totals["junior_schools"]), int(can_be_nine.sum()))
+    w_nine = _by_loc(a.nine_year_location_weight, cell_loc[school_cell]) * can_be_nine
+    nine = np.zeros(len(school_cell), dtype=bool)
+    if n_nine:
+        nine[rng.choice(len(school_cell), size=n_nine, replace=False, p=w_nine / w_nine.sum())] = True
+    nine_per_cell = np.bincount(school_cell[nine], minlength=3 * n_units)
+    # 4c. primary-only schools; cells holding a nine-year school already have a primary-level school
+    primary_pupils = pupils[:, :6].sum(axis=1)
+    n_primary = _allocate_schools(
+        int(totals["primary_schools"]), primary_pupils, size_factor, cell_county, a.min_pupils_per_school
+    )
+    pupils[:, :6] = _fold_orphans(pupils[:, :6], n_primary + nine_per_cell, cell_county)
+
+    # 4d. share each cell's pupils among its schools
+    rows: list[dict[str, Any]] = []
+    for cell in range(3 * n_units):
+        is_nine = nine[school_cell == cell]
+        n_j, n_p = len(is_nine), int(n_primary[cell])
+        if n_j + n_p == 0:
+            continue
+        w_junior = rng.lognormal(0.0, a.school_size_sigma, n_j)
+        w_primary_only = rng.lognormal(0.0, a.school_size_sigma, n_p)
+        junior_split = _split(pupils[cell, 6:], w_junior) if n_j else np.zeros((0, 3), np.int64)
+        # primary recipients: primary-only, then nine-year schools (same weight as their junior part)
+        w_prim = np.concatenate([w_primary_only, w_junior[is_nine]])
+        primary_split = _split(pupils[cell, :6], w_prim) if len(w_prim) else np.zeros((0, 6), np.int64)
+        for i in range(n_p):
+            g = np.zeros(9, dtype=np.int64)
+            g[:6] = primary_split[i]
+            rows.append({"cell": cell, "level": "primary", "teaching_point": 0, "grades": g})
+        nine_rank = 0
+        for j in range(n_j):
+            g = np.zeros(9, dtype=np.int64)
+            g[6:] = junior_split[j]
+            if is_nine[j]:
+                g[:6] = primary_split[n_p + nine_rank]
+                nine_rank += 1
+            rows.append(
+                {
+                    "cell": cell,
+                    "level": "nine_year" if is_nine[j] else "junior",
+                    "teaching_point": 0,
+                    "grades": g,
+                }
+            )
+    rows.extend(tp_rows)
+
+    cell_of = np.array([r["cell"] for r in rows])
+    grades = np.stack([r["grades"] for r in rows])
+    level = np.array([r["level"] for r in rows])
+    teaching_point = np.array([r["teaching_point"] for r in rows], dtype=np.int64)
+    location = cell_loc[cell_of]
+    unit = cell_county[cell_of]
+    school_south = south[unit]
+    n = len(rows)
+    p_students = grades[:, :6].sum(axis=1)
+    j_students = grades[:, 6:].sum(axis=1)
+
+    # 5. classes
+    jitter = rng.uniform(1 - a.class_size_jitter, 1 + a.class_size_jitter, n)
+    target_p = _by_loc(a.class_size_primary, location) * jitter
+    target_j = _by_loc(a.class_size_junior, location) * jitter
+    classes_p = np.ceil(grades[:, :6] / target_p[:, None]).astype(np.int64).sum(axis=1)
+    classes_j = np.ceil(grades[:, 6:] / target_j[:, None]).astype(np.int64).sum(axis=1)
+
+    # 6. teachers per section, scaled to the published totals
+    ratio_factor = _by_loc(a.pupil_teacher_ratio_factor, location)
+    ratio_p = totals["primary_pupils"] / totals["primary_teachers"]
+    ratio_j = totals["junior_pupils"] / totals["junior_teachers"]
+    demand_p = np.maximum(p_students / (ratio_p * ratio_factor), a.min_teachers_per_class_primary * classes_p)
+    demand_j = np.maximum(j_students / (ratio_j * ratio_factor), a.min_teachers_per_class_junior * classes_j)
+    t_p = apportion(int(totals["primary_teachers"]), demand_p, (p_students > 0).astype(np.int64))
+    t_j = apportion(int(totals["junior_teachers"]), demand_j, (j_students > 0).astype(np.int64))
+    teachers = t_p + t_j
+
+    # 7a. teacher categories
+    k = a.share_concentration
+    f_south = np.where(school_south, a.south_teacher_factor, 1.0)
+    q_p = _beta_share(rng, _by_loc(a.qualified_share_primary, location) * f_south, k)
+    q_j = _beta_share(rng, _by_loc(a.qualified_share_junior, location) * f_south, k)
+    qualified = rng.binomial(t_p, q_p) + rng.binomial(t_j, q_j)
+    backbone = rng.binomial(teachers, _beta_share(rng, _by_loc(a.backbone_share, location) * f_south, k))
+    pe_art = rng.binomial(teachers, _beta_share(rng, _by_loc(a.pe_art_share, location) * f_south, k))
+    sp_mean = _by_loc(a.special_post_share, location) * np.where(
+        school_south, a.south_special_post_factor, 1.0
+    )
+    special_post = rng.binomial(teachers, _beta_share(rng, sp_mean, k))
+    targeted = rng.binomial(teachers, a.targeted_share) if a.targeted_share > 0 else np.zeros(n, np.int64)
+    age_p = np.where(
+        school_south[:, None], np.array(a.age_band_shares_south), np.array(a.age_band_shares_north)
+    )
+    age_p = age_p / age_p.sum(axis=1, keepdims=True)
+    age_bands = rng.multinomial(teachers, age_p)
+
+    # 7b. facilities around the thresholds (blend of primary and junior thresholds by pupils)
+    students = p_students + j_students
+    share_p = np.divide(p_students, students, out=np.ones(n), where=students > 0)
+
+    def threshold(indicator: str) -> np.ndarray:
+        t = std.thresholds[indicator]
+        return share_p * t["primary"] + (1 - share_p) * t["junior"]
+
+    f_fac = np.where(school_south, a.south_facility_factor, 1.0)
+
+    def per_student(indicator: str, ratio: Mapping[str, float]) -> np.ndarray:
+        median = threshold(indicator) * _by_loc(ratio, location) * f_fac
+        return median * rng.lognormal(0.0, a.facility_sigma, n)
+
+    floor_area = np.round(per_student("floor_area_m2_per_student", a.floor_area_ratio) * students)
+    sports_area = np.round(per_student("sports_area_m2_per_student", a.sports_area_ratio) * students)
+    equipment = np.round(per_student("equipment_cny_per_student", a.equipment_ratio) * students, -2)
+    rooms_exact = per_student("multimedia_rooms_per_100", a.multimedia_ratio) * students / 100
+    rooms = np.floor(rooms_exact) + (rng.random(n) < rooms_exact - np.floor(rooms_exact))
+
+    gigabit = rng.random(n) < _by_loc(a.gigabit_probability, location)
+    counselling = rng.random(n) < _by_loc(a.counselling_room_probability, location)
+    paired = (location == "rural") & (rng.random(n) < a.paired_probability_rural)
+
+    out = pd.DataFrame(
+        {"county_code": codes[unit], "level": level, "location": location, "teaching_point": teaching_point}
+    )
+    for grade in range(9):
+        out[f"students_g{grade + 1}"] = grades[:, grade]
+    columns: dict[str, np.ndarray] = {
+        "classes_primary": classes_p,
+        "classes_junior": classes_j,
+        "teachers": teachers,
+        "teachers_junior": t_j,
+        "teachers_qualified": qualified,
+        "teachers_backbone": backbone,
+        "teachers_pe_art": pe_art,
+        "teachers_special_post": special_post,
+        "teachers_targeted": targeted,
+        **{band: age_bands[:, i] for i, band in enumerate(TEACHER_AGE_BANDS)},
+        "floor_area_m2": floor_area,
+        "sports_area_m2": sports_area,
+        "equipment_value_cny": equipment,
+        "multimedia_rooms": rooms,
+        "gigabit": gigabit,
+        "counselling_room": counselling,
+        "paired": paired,
+    }
+    for name, values in columns.items():
+        out[name] = np.asarray(values).astype(np.int64)
+    return _order_and_name(out)
+
+
+_LEVEL_LETTER = {"primary": "P", "junior": "J", "nine_year": "N"}
+_LEVEL_ORDER = {"primary": 0, "nine_year": 1, "junior": 2}
+_LOCATION_ORDER = {loc: i for i, loc in enumerate(LOCATIONS)}
+
+
+def _order_and_name(frame: pd.DataFrame) -> pd.DataFrame:
+    """Sort by county, level, location, teaching point, size (largest first) and assign ``school_id``."""
+    size = frame[list(PRIMARY_GRADES + JUNIOR_GRADES)].sum(axis=1)
+    key = pd.DataFrame(
+        {
+            "county": frame["county_code"],
+            "level": frame["level"].map(_LEVEL_ORDER),
+            "tp": frame["teaching_point"],
+            "loc": frame["location"].map(_LOCATION_ORDER),
+            "size": -size,
+        }
+    )
+    order = key.sort_values(["county", "level", "tp", "loc", "size"], kind="stable").index
+    out = frame.loc[order].reset_index(drop=True)
+    letter = np.where(out["teaching_point"].to_numpy() == 1, "T", out["level"].map(_LEVEL_LETTER).to_numpy())
+    number = out.groupby(["county_code", pd.Series(letter)]).cumcount() + 1
+    out["school_id"] = [
+        f"{c}-{lt}-{k:04d}" for c, lt, k in zip(out["county_code"], letter, number, strict=True)
+    ]
+    return out[list(REGISTRY_COLUMNS)]

@@ -1,0 +1,170 @@
+"""Tests of sim.mechanisms.quota: norms, verification calendar, vacancies, redeployment, group allocation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sim.mechanisms.quota import (
+    allocate_largest_remainder,
+    group_sum,
+    hypergeometric_within_groups,
+    is_verification_year,
+    multinomial_within_groups,
+    redeploy_surplus,
+    section_staffing_quota,
+    staffing_norm_met,
+    staffing_quota,
+    vacancies_and_surplus,
+)
+
+NORM = np.array([19.0, 13.5])  # students per staff post, primary and junior
+
+
+def test_staffing_quota_from_hand_made_students():
+    # county 0: 190 primary (190/19 = 10 posts), 27 junior (27/13.5 = 2 posts)
+    # county 1: 100 + 91 primary = 191 -> 10.05 -> 11 posts (rounded up), no junior -> 0
+    students = np.array([[190, 27, 100, 91]])
+    level = np.array([0, 1, 0, 0], dtype=np.int8)
+    county = np.array([0, 0, 1, 1])
+    quota = staffing_quota(students, level, county, 2, NORM)
+    assert quota.shape == (1, 2, 2)
+    np.testing.assert_array_equal(quota[0], [[10, 2], [11, 0]])
+
+
+def test_staffing_quota_per_draw():
+    students = np.array([[190], [191], [0]])
+    quota = staffing_quota(students, np.array([0]), np.array([0]), 1, NORM)
+    np.testing.assert_array_equal(quota[:, 0, 0], [10, 11, 0])
+
+
+def test_section_quota_is_unrounded():
+    q = section_staffing_quota(np.array([[19, 27]]), np.array([0, 1]), NORM)
+    np.testing.assert_allclose(q, [[1.0, 2.0]])
+
+
+def test_bad_norm_rejected():
+    with pytest.raises(ValueError, match="students_per_staff"):
+        staffing_quota(np.zeros((1, 1)), np.array([0]), np.array([0]), 1, np.array([19.0, 0.0]))
+
+
+def test_verification_years():
+    years = [y for y in range(2020, 2036) if is_verification_year(y, first_year=2025, every_years=3)]
+    assert years == [2025, 2028, 2031, 2034]
+
+
+def test_vacancies_and_surplus_hand_made():
+    teachers = np.array([[[10, 5], [3, 8]]])
+    quota = np.array([[[12, 5], [3, 6]]])
+    vacancies, surplus = vacancies_and_surplus(teachers, quota)
+    np.testing.assert_array_equal(vacancies, [[[2, 0], [0, 0]]])
+    np.testing.assert_array_equal(surplus, [[[0, 0], [0, 2]]])
+
+
+def test_vacancies_and_surplus_fractional_quota():
+    # quota 7.5 posts: 6 teachers -> 2 vacant posts (ceil 1.5); 9 teachers -> 1 surplus teacher (floor 1.5)
+    vacancies, surplus = vacancies_and_surplus(np.array([[6, 9]]), np.array([[7.5, 7.5]]))
+    np.testing.assert_array_equal(vacancies, [[2, 0]])
+    np.testing.assert_array_equal(surplus, [[0, 1]])
+
+
+def _redeploy_layout():
+    # county 0: three primary sections and one junior section; county 1: one primary section
+    county = np.array([0, 0, 0, 0, 1])
+    level = np.array([0, 0, 0, 1, 0])
+    teachers = np.array([[12, 5, 8, 3, 4]])
+    quota = np.array([[10.0, 8.0, 8.0, 6.0, 2.0]])
+    return county, level, teachers, quota
+
+
+def test_redeploy_full_share_moves_surplus_to_same_level_vacancy():
+    county, level, teachers, quota = _redeploy_layout()
+    # county 0 primary: surplus 2 in section 0, vacancy 3 in section 1 -> 2 move
+    # junior vacancy (section 3) is another level; county 1's surplus (2) has no vacancy in its county.
+    out, inflow = redeploy_surplus(teachers, quota, county, level, 2, 1.0)
+    np.testing.assert_array_equal(out, [[2, 0, 0, 0, 0]])
+    np.testing.assert_array_equal(inflow, [[0, 2, 0, 0, 0]])
+
+
+def test_redeploy_half_share_and_zero_share():
+    county, level, teachers, quota = _redeploy_layout()
+    out, inflow = redeploy_surplus(teachers, quota, county, level, 2, 0.5)  # floor(0.5 * 2) = 1
+    np.testing.assert_array_equal(out, [[1, 0, 0, 0, 0]])
+    np.testing.assert_array_equal(inflow, [[0, 1, 0, 0, 0]])
+    out, inflow = redeploy_surplus(teachers, quota, county, level, 2, 0.0)
+    assert out.sum() == 0 and inflow.sum() == 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    data=st.data(),
+    n_sections=st.integers(1, 12),
+    n_draws=st.integers(1, 3),
+    share=st.floats(0, 1),
+)
+def test_redeploy_conserves_and_stays_non_negative(data, n_sections, n_draws, share):
+    county = np.array(data.draw(st.lists(st.integers(0, 2), min_size=n_sections, max_size=n_sections)))
+    level = np.array(data.draw(st.lists(st.integers(0, 1), min_size=n_sections, max_size=n_sections)))
+    size = n_draws * n_sections
+    teachers = np.array(data.draw(st.lists(st.integers(0, 50), min_size=size, max_size=size)))
+    quota = np.array(data.draw(st.lists(st.floats(0, 50), min_size=size, max_size=size)))
+    teachers = teachers.reshape(n_draws, n_sections)
+    quota = quota.reshape(n_draws, n_sections)
+    out, inflow = redeploy_surplus(teachers, quota, county, level, 3, share)
+    group = county * 2 + level
+    np.testing.assert_array_equal(group_sum(out, group, 6), group_sum(inflow, group, 6))
+    vacancy, surplus = vacancies_and_surplus(teachers, quota)
+    assert np.all(out >= 0) and np.all(inflow >= 0)
+    assert np.all(out <= surplus) and np.all(inflow <= vacancy)
+    assert np.all(teachers - out + inflow >= 0)
+
+
+def test_staffing_norm_met_per_county():
+    teachers = np.array([[[10, 2], [10, 3], [0, 0]]])
+    quota = np.array([[[10, 2], [11, 3], [0, 0]]])
+    np.testing.assert_array_equal(staffing_norm_met(teachers, quota), [[True, False, True]])
+
+
+def test_largest_remainder_hand_made():
+    # 10 over three equal weights: 3.33 each -> floors 3, 3, 3; the one left-over unit goes to the first
+    alloc = allocate_largest_remainder(np.array([[10]]), np.array([[1.0, 1.0, 1.0]]), np.array([0, 0, 0]), 1)
+    np.testing.assert_array_equal(alloc, [[4, 3, 3]])
+    # 7 over weights 1, 2, 4: 1, 2, 4 exactly
+    alloc = allocate_largest_remainder(np.array([[7]]), np.array([[1.0, 2.0, 4.0]]), np.array([0, 0, 0]), 1)
+    np.testing.assert_array_equal(alloc, [[1, 2, 4]])
+    # 5 over weights 0.5, 0.3, 0.2 -> 2.5, 1.5, 1.0 -> floors 2, 1, 1, left 1 to the first (tie, order)
+    alloc = allocate_largest_remainder(np.array([[5]]), np.array([[0.5, 0.3, 0.2]]), np.array([0, 0, 0]), 1)
+    np.testing.assert_array_equal(alloc, [[3, 1, 1]])
+
+
+def test_largest_remainder_rejects_total_without_weight():
+    with pytest.raises(ValueError, match="no positive weight"):
+        allocate_largest_remainder(np.array([[1, 0]]), np.array([[0.0, 1.0]]), np.array([0, 1]), 2)
+
+
+def test_multinomial_within_groups_conserves_and_matches_mean():
+    rng = np.random.default_rng(7)
+    n_draws = 4000
+    group = np.array([0, 0, 0, 1, 1])
+    weights = np.broadcast_to([1.0, 3.0, 0.0, 2.0, 2.0], (n_draws, 5))
+    totals = np.broadcast_to([40, 10], (n_draws, 2))
+    alloc = multinomial_within_groups(totals, weights, group, 2, rng)
+    np.testing.assert_array_equal(group_sum(alloc, group, 2), totals)
+    assert np.all(alloc[:, 2] == 0)
+    # section 1 of group 0: Binomial(40, 3/4), mean 30, sd sqrt(7.5); standard error of the mean below
+    se = np.sqrt(40 * 0.75 * 0.25 / n_draws)
+    assert abs(alloc[:, 1].mean() - 30.0) < 5 * se
+
+
+def test_hypergeometric_within_groups_never_exceeds_pool():
+    rng = np.random.default_rng(3)
+    pool = np.array([[3, 0, 5, 2], [1, 1, 1, 1]])
+    group = np.array([0, 0, 0, 1])
+    picks = hypergeometric_within_groups(np.array([[8, 2], [3, 1]]), pool, group, 2, rng)
+    assert np.all(picks <= pool)
+    np.testing.assert_array_equal(group_sum(picks, group, 2), [[8, 2], [3, 1]])
+    np.testing.assert_array_equal(picks[0], [3, 0, 5, 2])  # everything is picked
+    with pytest.raises(ValueError, match="more individuals"):
+        hypergeometric_within_groups(np.array([[9, 0]]), pool[:1], group, 2, rng)

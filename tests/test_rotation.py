@@ -1,0 +1,208 @@
+"""Tests of sim.mechanisms.rotation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sim.mechanisms.quota import group_sum
+from sim.mechanisms.rotation import (
+    eligible_share_from_tenure,
+    eligible_teachers,
+    max_backbone_share,
+    rotate,
+)
+
+
+def test_eligible_share_from_geometric_tenure():
+    # (1 - 1/10) ** 6 = 0.9 ** 6 = 0.531441
+    np.testing.assert_allclose(eligible_share_from_tenure(10.0, 6), 0.531441)
+    np.testing.assert_allclose(
+        eligible_share_from_tenure(np.array([[8.0], [15.0]]), 6)[:, 0], [(7 / 8) ** 6, (14 / 15) ** 6]
+    )
+    assert eligible_share_from_tenure(5.0, 0) == 1.0
+
+
+def test_eligible_teachers_extremes():
+    stock = np.array([[10, 0, 4]])
+    rng = np.random.default_rng(0)
+    np.testing.assert_array_equal(eligible_teachers(stock, 1.0, rng), stock)
+    assert eligible_teachers(stock, 0.0, rng).sum() == 0
+
+
+def _one_county(n_draws):
+    """County 0, primary: an urban section (1000 teachers, 300 backbone) and a rural one (1000, none)."""
+    stock = np.broadcast_to([1000, 1000], (n_draws, 2)).copy()
+    backbone = np.broadcast_to([300, 0], (n_draws, 2)).copy()
+    layout = {
+        "section_county": np.array([0, 0]),
+        "section_level": np.array([0, 0]),
+        "section_location": np.array([0, 2]),
+        "n_counties": 1,
+    }
+    return stock, backbone, layout
+
+
+def test_share_zero_gives_no_flow():
+    stock, backbone, layout = _one_county(5)
+    flows = rotate(
+        stock, backbone, 0.0, 0.2, "rural", **layout, eligible_share=1.0, rng=np.random.default_rng(0)
+    )
+    for arr in (
+        flows.out_backbone,
+        flows.out_regular,
+        flows.in_backbone,
+        flows.in_regular,
+        flows.return_out,
+        flows.return_in,
+        flows.rotated_per_county,
+    ):
+        assert arr.sum() == 0
+    np.testing.assert_array_equal(flows.rotation_share, 0.0)
+
+
+def test_rotated_count_is_share_of_eligible_and_backbone_share_met():
+    n_draws = 2000
+    stock, backbone, layout = _one_county(n_draws)
+    flows = rotate(
+        stock, backbone, 0.1, 0.2, "rural", **layout, eligible_share=1.0, rng=np.random.default_rng(42)
+    )
+    # eligible_share 1: every one of the 2000 teachers is eligible; rotated ~ Binomial(2000, 0.1)
+    np.testing.assert_array_equal(flows.eligible_per_county[:, 0], 2000)
+    se = np.sqrt(2000 * 0.1 * 0.9 / n_draws)
+    assert abs(flows.rotated_per_county[:, 0].mean() - 200.0) < 5 * se
+    # 300 eligible backbone teachers in the urban section always suffice for 20% of ~200
+    assert np.all(flows.backbone_share_of_rotated[:, 0] >= 0.2)
+    # one-for-one exchange: outgoing = ceil(N / 2), returning = floor(N / 2)
+    n = flows.rotated_per_county[:, 0]
+    np.testing.assert_array_equal(flows.return_out.sum(axis=1), n // 2)
+
+
+def test_direction_rural_moves_only_urban_town_to_rural():
+    rng = np.random.default_rng(5)
+    n_draws = 50
+    county = np.array([0, 0, 0, 1, 1, 1])
+    level = np.array([0, 0, 0, 1, 1, 1])
+    location = np.array([0, 1, 2, 0, 2, 2])
+    stock = np.broadcast_to([200, 150, 100, 80, 60, 40], (n_draws, 6)).copy()
+    backbone = np.broadcast_to([30, 20, 0, 10, 2, 0], (n_draws, 6)).copy()
+    flows = rotate(stock, backbone, 0.3, 0.25, "rural", county, level, location, 2, 0.6, rng)
+    rural = location == 2
+    assert flows.out_backbone[:, rural].sum() == 0 and flows.out_regular[:, rural].sum() == 0
+    assert flows.in_backbone[:, ~rural].sum() == 0 and flows.in_regular[:, ~rural].sum() == 0
+    assert flows.return_out[:, ~rural].sum() == 0 and flows.return_in[:, rural].sum() == 0
+    assert flows.out_regular.sum() + flows.out_backbone.sum() > 0
+    assert np.all(flows.net_backbone[:, rural] >= 0)  # backbone teachers only ever arrive in rural sections
+
+
+def test_direction_weak_moves_from_strong_to_weak():
+    rng = np.random.default_rng(9)
+    stock = np.array([[100, 100, 100]])
+    backbone = np.array([[20, 20, 0]])
+    weakness = np.array([[0.1, 0.2, 0.9]])  # county-level mean 0.4: only section 2 is weak
+    flows = rotate(
+        stock,
+        backbone,
+        0.5,
+        0.2,
+        "weak",
+        np.zeros(3, int),
+        np.zeros(3, int),
+        np.zeros(3, int),
+        1,
+        1.0,
+        rng,
+        weakness=weakness,
+    )
+    assert flows.in_backbone[0, :2].sum() == 0 and flows.in_regular[0, :2].sum() == 0
+    assert flows.out_backbone[0, 2] == 0 and flows.out_regular[0, 2] == 0
+    assert flows.in_backbone[0, 2] + flows.in_regular[0, 2] > 0
+    with pytest.raises(ValueError, match="weakness"):
+        rotate(
+            stock,
+            backbone,
+            0.5,
+            0.2,
+            "weak",
+            np.zeros(3, int),
+            np.zeros(3, int),
+            np.zeros(3, int),
+            1,
+            1.0,
+            rng,
+        )
+
+
+def test_one_way_loan_moves_headcount():
+    stock, backbone, layout = _one_county(200)
+    flows = rotate(
+        stock,
+        backbone,
+        0.1,
+        0.2,
+        "rural",
+        **layout,
+        eligible_share=1.0,
+        rng=np.random.default_rng(1),
+        return_share=0.0,
+    )
+    assert flows.return_out.sum() == 0
+    np.testing.assert_array_equal(flows.net_teachers[:, 1], flows.rotated_per_county[:, 0])
+
+
+def test_max_backbone_share():
+    assert max_backbone_share(1.0) == 0.5
+    assert max_backbone_share(0.0) == 1.0
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    data=st.data(),
+    n_sections=st.integers(1, 10),
+    share=st.floats(0, 1),
+    backbone_share=st.floats(0, 1),
+    return_share=st.sampled_from([0.0, 0.5, 1.0]),
+    direction=st.sampled_from(["rural_and_weak", "rural", "weak", "any"]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_rotation_conserves_per_county_and_level(
+    data, n_sections, share, backbone_share, return_share, direction, seed
+):
+    n_draws = 3
+    county = np.array(data.draw(st.lists(st.integers(0, 2), min_size=n_sections, max_size=n_sections)))
+    level = np.array(data.draw(st.lists(st.integers(0, 1), min_size=n_sections, max_size=n_sections)))
+    location = np.array(data.draw(st.lists(st.integers(0, 2), min_size=n_sections, max_size=n_sections)))
+    size = n_draws * n_sections
+    stock = np.array(data.draw(st.lists(st.integers(0, 40), min_size=size, max_size=size)))
+    stock = stock.reshape(n_draws, n_sections)
+    frac = np.array(data.draw(st.lists(st.floats(0, 1), min_size=size, max_size=size)))
+    backbone = np.floor(stock * frac.reshape(n_draws, n_sections)).astype(np.int64)
+    weakness = np.array(data.draw(st.lists(st.floats(0, 1), min_size=size, max_size=size)))
+    flows = rotate(
+        stock,
+        backbone,
+        share,
+        backbone_share,
+        direction,
+        county,
+        level,
+        location,
+        3,
+        0.7,
+        np.random.default_rng(seed),
+        weakness=weakness.reshape(n_draws, n_sections),
+        return_share=return_share,
+    )
+    group = county * 2 + level
+    np.testing.assert_array_equal(group_sum(flows.net_teachers, group, 6), 0)
+    np.testing.assert_array_equal(group_sum(flows.net_backbone, group, 6), 0)
+    new_stock = stock + flows.net_teachers
+    new_backbone = backbone + flows.net_backbone
+    assert np.all(new_stock >= 0) and np.all(new_backbone >= 0) and np.all(new_backbone <= new_stock)
+    assert np.all(flows.rotated_per_county <= flows.eligible_per_county)
+    np.testing.assert_array_equal(
+        flows.rotated_per_county.sum(axis=1),
+        (flows.out_backbone + flows.out_regular + flows.return_out).sum(axis=1),
+    )

@@ -1,0 +1,410 @@
+"""Scenario files: valid ones load to the documented values; every kind of bad input names file, line, key."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from sim.distributions import Beta, Normal
+from sim.errors import InputError, InputErrors
+from sim.parameters import PARAMETERS
+from sim.scenario import DEFAULT_TARGETS, Scenario, load_scenario, replace, resolved_yaml
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    return path
+
+
+def errors(path: Path) -> list[InputError]:
+    with pytest.raises(InputErrors) as info:
+        load_scenario(path)
+    return info.value.errors
+
+
+def one_error(path: Path) -> InputError:
+    errs = errors(path)
+    assert len(errs) == 1, [str(e) for e in errs]
+    return errs[0]
+
+
+# --- valid scenarios -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.yaml")), ids=lambda p: p.name)
+def test_shipped_scenarios_validate(path: Path) -> None:
+    scenario = load_scenario(path)
+    assert scenario.name == path.stem
+    assert scenario.targets == SCENARIOS / "targets" / "plan-2025.yaml"
+
+
+def test_minimal_scenario_gets_the_plan_defaults(tmp_path: Path) -> None:
+    s = load_scenario(write(tmp_path, "x.yaml", "name: x\n"))
+    assert (s.draws, s.seed, s.start_year, s.horizon, s.chunk_size) == (1000, 20250126, 2020, 2035, 512)
+    assert s.levers.rotation.share == 0.10 and s.levers.rotation.backbone_share == 0.20
+    assert s.levers.dispatch.per_year == 5000
+    assert s.levers.funding.capital_cny == 3.5e9
+    assert s.targets == DEFAULT_TARGETS
+    assert set(s.uncertainties) == set(PARAMETERS)
+    assert s.uncertainty("attrition.rural_rate") == Beta(mean=0.05, sd=0.015)
+
+
+def test_baseline_is_the_plan_as_written() -> None:
+    baseline = load_scenario(SCENARIOS / "baseline.yaml")
+    assert baseline.draws == 1000 and baseline.seed == 20250126
+    plain = Scenario(name="baseline", description=baseline.description, targets=baseline.targets)
+    assert baseline.levers == plain.levers
+    assert baseline.uncertainties == plain.uncertainties
+
+
+def test_variants_change_only_their_levers() -> None:
+    base = load_scenario(SCENARIOS / "baseline.yaml")
+    rot = load_scenario(SCENARIOS / "rotation_plus.yaml")
+    assert (rot.levers.rotation.share, rot.levers.rotation.backbone_share) == (0.20, 0.30)
+    assert rot.levers.rotation.min_years_at_school == base.levers.rotation.min_years_at_school
+    assert rot.levers.dispatch == base.levers.dispatch
+    fund = load_scenario(SCENARIOS / "funding_weakest_first.yaml")
+    assert fund.levers.funding.capital_cny == pytest.approx(1.5 * 3.5e9)
+    assert fund.levers.funding.allocation == "weakest_first"
+    assert load_scenario(SCENARIOS / "dispatch_half.yaml").levers.dispatch.per_year == 2500
+    assert load_scenario(SCENARIOS / "rural_subsidy.yaml").levers.retention.rural_subsidy_cny_month == 800
+
+
+def test_extends_deep_merges_mappings_and_replaces_scalars_and_lists(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "parent.yaml",
+        """
+        name: parent
+        draws: 128
+        levers:
+          rotation: {share: 0.15, backbone_share: 0.25}
+          dispatch: {counts_toward: [staffing, backbone]}
+          funding: {capital_cny: {2025: 1.0e9, 2030: 2.0e9}}
+        uncertainties:
+          facilities.floor_cost_cny_per_m2: {dist: triangular, low: 2000, mode: 3000, high: 4000}
+        """,
+    )
+    (tmp_path / "sub").mkdir()
+    child = write(
+        tmp_path,
+        "sub/child.yaml",
+        """
+        extends: ../parent.yaml
+        name: child
+        levers:
+          rotation: {share: 0.3}
+          dispatch: {counts_toward: [qualification]}
+          funding: {capital_cny: {2030: 5.0e9}}
+        uncertainties:
+          facilities.floor_cost_cny_per_m2: {dist: uniform, low: 2500, high: 4500}
+        """,
+    )
+    s = load_scenario(child)
+    assert s.name == "child" and s.draws == 128  # inherited scalar
+    assert s.levers.rotation.share == 0.3 and s.levers.rotation.backbone_share == 0.25  # mapping merged
+    assert s.levers.dispatch.counts_toward == ("qualification",)  # list replaced
+    assert s.levers.funding.capital_cny == {2025: 1.0e9, 2030: 5.0e9}  # year mapping merged
+    assert s.levers.funding.capital_cny_in(2029) == 1.0e9 and s.levers.funding.capital_cny_in(2031) == 5.0e9
+    assert s.uncertainty("facilities.floor_cost_cny_per_m2").dist == "uniform"  # spec replaced whole
+
+
+def test_paths_resolve_relative_to_the_file_that_wrote_them(tmp_path: Path) -> None:
+    (tmp_path / "targets").mkdir()
+    (tmp_path / "targets" / "t.yaml").write_text(DEFAULT_TARGETS.read_text(encoding="utf-8"), encoding="utf-8")
+    write(tmp_path, "parent.yaml", "name: p\ntargets: targets/t.yaml\n")
+    (tmp_path / "deep").mkdir()
+    s = load_scenario(write(tmp_path, "deep/child.yaml", "extends: ../parent.yaml\nname: c\n"))
+    assert s.targets == tmp_path / "targets" / "t.yaml"
+
+
+def test_show_output_revalidates_to_the_same_scenario(tmp_path: Path) -> None:
+    for path in sorted(SCENARIOS.glob("*.yaml")):
+        original = load_scenario(path)
+        again = load_scenario(write(tmp_path, f"resolved-{path.name}", resolved_yaml(original)))
+        assert again == original
+
+
+def test_capital_mapping_and_pairing_interpolation(tmp_path: Path) -> None:
+    s = load_scenario(
+        write(tmp_path, "x.yaml", "name: x\nlevers:\n  funding: {capital_cny: {2025: 3.0e9, 2030: 4.0e9}}\n")
+    )
+    assert s.levers.funding.capital_cny_in(2024) == 0.0  # before from_year
+    assert s.levers.funding.capital_cny_in(2027) == 3.0e9
+    assert s.levers.funding.capital_cny_in(2035) == 4.0e9
+    pairing = s.levers.pairing
+    assert pairing.coverage_in(2020) == 0.5
+    assert pairing.coverage_in(2025) == pytest.approx(0.5 + 0.5 / 3)  # 1/3 of the way 2024 → 2027
+    assert pairing.coverage_in(2030) == 1.0
+
+
+def test_yaml12_float_and_uncertainty_override(tmp_path: Path) -> None:
+    s = load_scenario(
+        write(
+            tmp_path,
+            "x.yaml",
+            """
+            name: x
+            levers: {funding: {capital_cny: 3.5e9}}
+            uncertainties:
+              births.trend_per_year: {dist: normal, mean: -0.05, sd: 0.01}
+            """,
+        )
+    )
+    assert s.levers.funding.capital_cny == 3.5e9
+    assert s.uncertainty("births.trend_per_year") == Normal(mean=-0.05, sd=0.01)
+    assert s.uncertainty("attrition.rural_rate") == PARAMETERS["attrition.rural_rate"].default
+
+
+def test_replace_revalidates() -> None:
+    base = load_scenario(SCENARIOS / "baseline.yaml")
+    assert replace(base, {"levers.rotation.share": 0.25}).levers.rotation.share == 0.25
+    with pytest.raises(InputErrors, match=r"levers.rotation.share: must be in \[0, 1\], got 2"):
+        replace(base, {"levers.rotation.share": 2})
+
+
+def test_frozen(tmp_path: Path) -> None:
+    s = load_scenario(write(tmp_path, "x.yaml", "name: x\n"))
+    with pytest.raises(Exception, match="frozen"):
+        s.draws = 5  # type: ignore[misc]
+
+
+def test_south_and_county_lists(tmp_path: Path) -> None:
+    s = load_scenario(write(tmp_path, "x.yaml", "name: x\nbaseline: {counties: [653101, '653121']}\n"))
+    assert s.baseline.counties == ("653101", "653121")
+    s = load_scenario(write(tmp_path, "y.yaml", "name: y\nbaseline: {counties: [659001], include_xpcc: true}\n"))
+    assert s.baseline.counties == ("659001",)
+
+
+# --- bad input: one test per kind, each checking file, line, key and the allowed values ----------------------
+
+
+def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "bad.yaml", "name: x\nlevers:\n  rotation: {share: 0.1\ndraws: 5\n")
+    e = one_error(path)
+    assert e.file == str(path) and "YAML syntax error" in e.message and e.line in (3, 4)
+
+
+def test_wrong_type(tmp_path: Path) -> None:
+    path = write(tmp_path, "bad.yaml", "name: x\ndraws: many\n")
+    e = one_error(path)
+    assert (e.file, e.line, e.key) == (str(path), 2, "draws")
+    assert "must be a whole number" in e.message and "'many'" in e.message
+
+
+def test_boolean_is_not_a_number(tmp_path: Path) -> None:
+    e = one_error(write(tmp_path, "bad.yaml", "name: x\nlevers:\n  rotation:\n    share: true\n"))
+    assert (e.line, e.key) == (4, "levers.rotation.share") and "must be a number" in e.message
+
+
+def test_out_of_range_value(tmp_path: Path) -> None:
+    path = write(tmp_path, "bad.yaml", "name: x\nlevers:\n  rotation:\n    share: 1.5\n")
+    e = one_error(path)
+    assert str(e) == f"{path}:4: levers.rotation.share: must be in [0, 1], got 1.5"
+
+
+def test_unknown_key_suggests_the_nearest(tmp_path: Path) -> None:
+    e = one_error(write(tmp_path, "bad.yaml", "name: x\nlevers:\n  rotation:\n    shre: 0.1\n"))
+    assert (e.line, e.key) == (4, "levers.rotation.shre")
+    assert "did you mean 'share'?" in e.message and "backbone_share" in e.message
+
+
+def test_unknown_top_level_key(tmp_path: Path) -> None:
+    e = one_error(write(tmp_path, "bad.yaml", "name: x\ndraw: 5\n"))
+    assert (e.line, e.key) == (2, "draw") and "did you mean 'draws'?" in e.message
+
+
+def test_unknown_enumeration_value_lists_the_allowed(tmp_path: Path) -> None:
+    e = one_error(write(tmp_path, "bad.yaml", "name: x\nlevers:\n  funding: {allocation: weakest}\n"))
+    assert (e.line, e.key) == (3, "levers.funding.allocation")
+    for allowed in ("gap_proportional", "weakest_first", "south_share", "equal_per_student"):
+        assert allowed in e.message
+    assert "'weakest'" in e.message
+
+
+def test_unknown_indicator_group_in_a_list(tmp_path: Path) -> None:
+    text = "name: x\nlevers:\n  dispatch:\n    counts_toward:\n      - staffing\n      - teeth\n"
+    e = one_error(write(tmp_path, "bad.yaml", text))
+    assert (e.line, e.key) == (6, "levers.dispatch.counts_toward[1]")
+    assert "'teeth'" in e.message and "qualification" in e.message and "pe_art" in e.message
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    path = tmp_path / "nope.yaml"
+    e = one_error(path)
+    assert e.file == str(path) and "not found" in e.message
+
+
+def test_missing_extends_parent(tmp_path: Path) -> None:
+    path = write(tmp_path, "child.yaml", "name: c\nextends: parent.yaml\n")
+    e = one_error(path)
+    assert (e.file, e.line, e.key) == (str(path), 2, "extends")
+    assert "parent scenario not found" in e.message and "parent.yaml" in e.message
+
+
+def test_circular_extends(tmp_path: Path) -> None:
+    write(tmp_path, "a.yaml", "extends: b.yaml\nname: a\n")
+    write(tmp_path, "b.yaml", "name: b\nextends: a.yaml\n")
+    e = one_error(tmp_path / "a.yaml")
+    assert e.key == "extends" and "circular extends" in e.message
+    assert "a.yaml → b.yaml → a.yaml" in e.message
+
+
+def test_self_extends(tmp_path: Path) -> None:
+    e = one_error(write(tmp_path, "a.yaml", "extends: a.yaml\nname: a\n"))
+    assert e.line == 1 and "circular extends: a.yaml → a.yaml" in e.message
+
+
+def test_error_in_parent_points_to_the_parent(tmp_path: Path) -> None:
+    parent = write(tmp_path, "parent.yaml", "name: p\n\nlevers:\n  rotation: {share: 7}\n")
+    e = one_error(write(tmp_path, "child.yaml", "extends: parent.yaml\nname: c\n"))
+    assert (e.file, e.line, e.key) == (str(parent), 4, "levers.rotation.share")
+
+
+def test_unknown_county_code(tmp_path: Path) -> None:
+    path = write(tmp_path, "bad.yaml", "name: x\nbaseline:\n  counties:\n    - 653101\n    - 653199\n")
+    e = one_error(path)
+    assert (e.line, e.key) == (5, "baseline.counties[1]")
+    assert "unknown county code 653199" in e.message and "653101" in e.message  # lists the prefecture's codes
+
+
+def test_xpcc_city_needs_include_xpcc(tmp_path: Path) -> None:
+    e = one_error(write(tmp_path, "bad.yaml", "name: x\nbaseline: {counties: [659001]}\n"))
+    assert e.key == "baseline.counties[0]" and "include_xpcc: true" in e.message
+
+
+def test_bad_counties_word(tmp_path: Path) -> None:
+    e = one_error(write(tmp_path, "bad.yaml", "name: x\nbaseline: {counties: north}\n"))
+    assert e.key == "baseline.counties" and "'all', 'south'" in e.message and "'north'" in e.message
+
+
+def test_unknown_distribution(tmp_path: Path) -> None:
+    text = "name: x\nuncertainties:\n  attrition.rural_rate: {dist: betta, mean: 0.05, sd: 0.01}\n"
+    e = one_error(write(tmp_path, "bad.yaml", text))
+    assert (e.line, e.key) == (3, "uncertainties.attrition.rural_rate")
+    assert "unknown distribution 'betta'" in e.message and "did you mean 'beta'?" in e.message
+    assert "truncated_normal" in e.message
+
+
+def test_beta_sd_too_large(tmp_path: Path) -> None:
+    text = "name: x\nuncertainties:\n  attrition.rural_rate: {dist: beta, mean: 0.5, sd: 0.6}\n"
+    e = one_error(write(tmp_path, "bad.yaml", text))
+    assert (e.line, e.key) == (3, "uncertainties.attrition.rural_rate")
+    assert "no beta distribution has mean 0.5 and sd 0.6" in e.message and "< sqrt(mean (1 − mean)) = 0.5" in e.message
+
+
+def test_triangular_mode_outside(tmp_path: Path) -> None:
+    text = (
+        "name: x\nuncertainties:\n"
+        "  facilities.floor_cost_cny_per_m2:\n    dist: triangular\n    low: 2000\n    mode: 6000\n    high: 5000\n"
+    )
+    e = one_error(write(tmp_path, "bad.yaml", text))
+    assert (e.line, e.key) == (3, "uncertainties.facilities.floor_cost_cny_per_m2")
+    assert "mode must be in [low, high] = [2000.0, 5000.0], got 6000.0" in e.message
+
+
+def test_distribution_parameter_missing(tmp_path: Path) -> None:
+    text = "name: x\nuncertainties:\n  attrition.rural_rate:\n    dist: beta\n    mean: 0.05\n"
+    e = one_error(write(tmp_path, "bad.yaml", text))
+    assert e.key == "uncertainties.attrition.rural_rate.sd" and e.message == "required key missing"
+    assert e.line == 3
+
+
+def test_support_outside_parameter_bounds(tmp_path: Path) -> None:
+    text = "name: x\nuncertainties:\n  attrition.town_rate: {dist: normal, mean: 0.03, sd: 0.01}\n"
+    e = one_error(write(tmp_path, "bad.yaml", text))
+    assert e.line == 3 and e.key == "uncertainties.attrition.town_rate.dist"
+    assert "outside the bounds [0, 1]" in e.message and "truncated_normal" in e.message and "beta" in e.message
+
+
+def test_zero_and_negative_draws(tmp_path: Path) -> None:
+    for value in (0, -5):
+        e = one_error(write(tmp_path, "bad.yaml", f"name: x\ndraws: {value}\n"))
+        assert (e.line, e.key) == (2, "draws") and f"must be in (0, 10,000,000], got {value}" in e.message
+
+
+def test_horizon_before_start_year(tmp_path: Path) -> None:
+    e = one_error(write(tmp_path, "bad.yaml", "name: x\nstart_year: 2022\nhorizon: 2021\n"))
+    assert (e.line, e.key) == (3, "horizon") and e.message == "must be after start_year (2022), got 2021"
+
+
+def test_start_year_out_of_range(tmp_path: Path) -> None:
+    e = one_error(write(tmp_path, "bad.yaml", "name: x\nstart_year: 2030\n"))
+    assert e.key == "start_year" and "must be in [2011, 2024], got 2030" in e.message
+
+
+def test_chunk_size_not_multiple_of_block(tmp_path: Path) -> None:
+    e = one_error(write(tmp_path, "bad.yaml", "name: x\nchunk_size: 100\n"))
+    assert (e.line, e.key) == (2, "chunk_size") and "must be a multiple of 64" in e.message and "100" in e.message
+
+
+def test_unknown_uncertainty_name(tmp_path: Path) -> None:
+    text = "name: x\nuncertainties:\n  attrition.rural_rat: {dist: beta, mean: 0.05, sd: 0.01}\n"
+    e = one_error(write(tmp_path, "bad.yaml", text))
+    assert (e.line, e.key) == (3, "uncertainties.attrition.rural_rat")
+    assert "did you mean 'attrition.rural_rate'?" in e.message
+
+
+def test_capital_year_outside_horizon(tmp_path: Path) -> None:
+    text = "name: x\nlevers:\n  funding:\n    capital_cny:\n      2025: 3.0e9\n      2040: 4.0e9\n"
+    e = one_error(write(tmp_path, "bad.yaml", text))
+    assert (e.line, e.key) == (6, "levers.funding.capital_cny.2040")
+    assert "within start_year..horizon [2020, 2035], got 2040" in e.message
+
+
+def test_capital_mapping_starting_after_from_year(tmp_path: Path) -> None:
+    e = one_error(write(tmp_path, "bad.yaml", "name: x\nlevers:\n  funding: {capital_cny: {2030: 4.0e9}}\n"))
+    assert e.key == "levers.funding.capital_cny" and "add a key for 2025" in e.message
+
+
+def test_capital_wrong_shape(tmp_path: Path) -> None:
+    e = one_error(write(tmp_path, "bad.yaml", "name: x\nlevers:\n  funding: {capital_cny: lots}\n"))
+    assert e.key == "levers.funding.capital_cny" and "mapping year → CNY per year" in e.message
+
+
+def test_lever_year_outside_the_run(tmp_path: Path) -> None:
+    e = one_error(write(tmp_path, "bad.yaml", "name: x\nhorizon: 2030\nlevers:\n  rotation: {from_year: 2031}\n"))
+    assert (e.line, e.key) == (4, "levers.rotation.from_year") and "[2020, 2030]" in e.message
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    e = one_error(write(tmp_path, "bad.yaml", "# only a comment\n"))
+    assert e.file.endswith("bad.yaml") and e.message == "file is empty"
+
+
+def test_top_level_not_a_mapping(tmp_path: Path) -> None:
+    e = one_error(write(tmp_path, "bad.yaml", "- name: x\n"))
+    assert e.line == 1 and "top level must be a mapping" in e.message and "list" in e.message
+
+
+def test_duplicate_keys_are_errors(tmp_path: Path) -> None:
+    path = write(tmp_path, "bad.yaml", "name: x\ndraws: 10\nlevers:\n  rotation: {share: 0.1, share: 0.2}\ndraws: 20\n")
+    errs = errors(path)
+    assert [(e.line, e.key) for e in errs] == [(4, "levers.rotation.share"), (5, "draws")]
+    assert "duplicate key 'draws' (first written at line 2)" in errs[1].message
+
+
+def test_python_tags_are_refused(tmp_path: Path) -> None:
+    e = one_error(write(tmp_path, "bad.yaml", "name: !!python/object/apply:os.system ['echo hi']\n"))
+    assert e.line == 1 and "not allowed" in e.message and "python/object" in e.message
+
+
+def test_missing_name(tmp_path: Path) -> None:
+    e = one_error(write(tmp_path, "bad.yaml", "draws: 64\n"))
+    assert e.key == "name" and e.message == "required key missing"
+
+
+def test_missing_target_file(tmp_path: Path) -> None:
+    e = one_error(write(tmp_path, "bad.yaml", "name: x\ntargets: nowhere.yaml\n"))
+    assert (e.line, e.key) == (2, "targets") and "target-set file not found" in e.message
+
+
+def test_all_errors_of_a_file_are_reported(tmp_path: Path) -> None:
+    text = "name: x\ndraws: 0\nchunk_size: 100\nlevers:\n  rotation: {share: 2, direction: up}\n"
+    errs = errors(write(tmp_path, "bad.yaml", text))
+    assert {e.key for e in errs} == {"draws", "chunk_size", "levers.rotation.share", "levers.rotation.direction"}

@@ -1,0 +1,238 @@
+"""Tests of sim.mechanisms.students: expected values are derived by hand or in closed form."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sim.mechanisms import students as S
+
+# ----------------------------------------------------------------------------------------------------
+# intake from births
+
+# hand-made census table: 2 counties, single ages 0..6 at the 2020 census
+CENSUS = np.array(
+    [
+        [100, 110, 120, 130, 140, 150, 160],
+        [300, 310, 320, 330, 340, 350, 360],
+    ],
+    dtype=float,
+)
+
+
+def test_census_entry_year():
+    # aged a on 2020-11-01 -> grade 1 in the autumn of 2020 + 6 - a
+    assert S.census_entry_year(np.array([0, 1, 6, 14])).tolist() == [2026, 2025, 2020, 2012]
+
+
+@pytest.mark.parametrize(("year", "age"), [(2020, 6), (2021, 5), (2024, 2), (2026, 0)])
+def test_intake_from_census_cohorts(year, age):
+    got = S.expected_intake_from_births(year, CENSUS, np.array([-0.05, 0.0, 0.03]))
+    assert got.shape == (3, 2)
+    np.testing.assert_array_equal(got, np.broadcast_to(CENSUS[:, age], (3, 2)))
+
+
+def test_intake_before_the_census_cohorts_is_an_error():
+    with pytest.raises(ValueError, match="no census cohort"):
+        S.expected_intake_from_births(2019, CENSUS, 0.0)
+
+
+def test_projection_with_zero_trend_is_constant():
+    # births of 2021 (16.0万) shared by the age-0 counts 100 : 300
+    for year in (2027, 2030, 2035):
+        got = S.expected_intake_from_births(year, CENSUS, 0.0)
+        np.testing.assert_allclose(got, [[40_000.0, 120_000.0]])
+
+
+def test_projection_with_trend_by_hand():
+    # entry 2029 <- births 2023 = 160,000 * exp(-0.1 * 2)
+    got = S.expected_intake_from_births(2029, CENSUS, np.array([[-0.1], [0.0]]))
+    b = 160_000 * math.exp(-0.2)
+    np.testing.assert_allclose(got, np.array([[0.25 * b, 0.75 * b], [40_000.0, 120_000.0]]))
+
+
+def test_projection_anchors():
+    np.testing.assert_allclose(S.projected_region_births(2021, 0.3), [[160_000.0]])
+    # the 2019 -> 2021 collapse: log change ln(16.0/20.54)/2 per year reproduces 20.54万 in 2019
+    trend = math.log(160_000 / 205_400) / 2
+    np.testing.assert_allclose(S.projected_region_births(2019, trend), [[205_400.0]])
+
+
+def test_realised_intake_mean():
+    rng = np.random.default_rng(0)
+    lam = np.full((4000, 3), 250.0)
+    x = S.realise_intake(lam, rng)
+    assert x.dtype == np.int64
+    assert abs(x.mean() - 250.0) < 4 * math.sqrt(250.0 / x.size)
+
+
+# ----------------------------------------------------------------------------------------------------
+# promotion and consolidation
+
+
+def test_promote_without_dropout_by_hand():
+    rng = np.random.default_rng(1)
+    stock = np.arange(1, 10).reshape(1, 1, 9)  # grade g holds g pupils
+    f = S.promote(stock, 1.0, rng)
+    assert f.dropouts.sum() == 0
+    np.testing.assert_array_equal(f.promoted[0, 0], [0, 1, 2, 3, 4, 5, 0, 7, 8])
+    np.testing.assert_array_equal(f.graduates[0, 0], [0, 0, 0, 0, 0, 6, 0, 0, 9])
+    np.testing.assert_array_equal(stock, np.arange(1, 10).reshape(1, 1, 9))
+
+
+def test_promote_with_zero_survival():
+    rng = np.random.default_rng(2)
+    stock = np.full((2, 3, 9), 5)
+    f = S.promote(stock, np.zeros((2, 1)), rng)
+    np.testing.assert_array_equal(f.dropouts[..., :8], 5)
+    assert f.dropouts[..., 8].sum() == 0
+    np.testing.assert_array_equal(f.graduates[..., 8], 5)
+    assert f.promoted.sum() == 0
+
+
+def test_consolidation_rate_is_reproduced():
+    # survival c^(1/8) at each of the 8 transitions -> expected completers N c; completers ~ Binomial(N, c)
+    rng = np.random.default_rng(3)
+    d, s, n, c = 100, 20, 1000, 0.96
+    stock = np.zeros((d, s, 9), dtype=np.int64)
+    stock[..., 0] = n
+    surv = np.full((d, 1), S.survival_per_transition(c))
+    completers = np.zeros((d, s), dtype=np.int64)
+    for _ in range(9):
+        f = S.promote(stock, surv, rng)
+        stock = f.promoted.copy()
+        stock[..., 6] = f.graduates[..., 5]  # the cohort's junior entry in the same (nine-year) school
+        completers += f.graduates[..., 8]
+    assert stock.sum() == 0
+    se = math.sqrt(n * c * (1 - c) / (d * s))
+    assert abs(completers.mean() - n * c) < 4 * se
+
+
+def test_survival_per_transition_closed_form():
+    np.testing.assert_allclose(S.survival_per_transition(0.96) ** 8, 0.96)
+    with pytest.raises(ValueError):
+        S.survival_per_transition(1.5)
+
+
+# ----------------------------------------------------------------------------------------------------
+# assignment to sections
+
+
+def test_assign_intake_conserves_and_respects_groups():
+    rng = np.random.default_rng(4)
+    county = np.array([0, 0, 0, 1, 1, 1])
+    loc = np.array([0, 2, 2, 1, 2, 1])
+    primary = np.array([True, True, True, True, True, False])
+    weights = np.array([1.0, 0.0, 0.0, 2.0, 1.0, 5.0])  # county 0 rural: all zero -> equal split
+    intake = np.zeros((500, 2, 3), dtype=np.int64)
+    intake[:, 0, 0] = 10
+    intake[:, 0, 2] = 40
+    intake[:, 1, 1] = 30
+    intake[:, 1, 2] = 7
+    out = S.assign_intake(intake, weights, county, loc, rng, section_is_primary=primary)
+    np.testing.assert_array_equal(out[:, 0], 10)
+    np.testing.assert_array_equal(out[:, 1] + out[:, 2], 40)
+    np.testing.assert_array_equal(out[:, 3], 30)  # the only primary town section of county 1
+    np.testing.assert_array_equal(out[:, 4], 7)
+    assert out[:, 5].sum() == 0  # not primary
+    assert abs(out[:, 1].mean() - 20) < 4 * math.sqrt(40 * 0.25 / 500)
+
+
+def test_assign_intake_without_section_is_an_error():
+    rng = np.random.default_rng(5)
+    intake = np.zeros((1, 1, 3), dtype=np.int64)
+    intake[0, 0, 0] = 3  # urban entrants, but only a rural section
+    with pytest.raises(ValueError, match="no primary section"):
+        S.assign_intake(intake, np.ones(1), np.array([0]), np.array([2]), rng)
+
+
+def test_junior_entry():
+    rng = np.random.default_rng(6)
+    county = np.array([0, 0, 1, 1])
+    junior = np.array([False, True, True, True])
+    grads = np.array([[12, 30]] * 300)
+    out = S.junior_entry(grads, np.array([9.0, 1.0, 1.0, 2.0]), county, junior, rng)
+    np.testing.assert_array_equal(out[:, 0], 0)
+    np.testing.assert_array_equal(out[:, 1], 12)
+    np.testing.assert_array_equal(out[:, 2] + out[:, 3], 30)
+    assert abs(out[:, 2].mean() - 10) < 4 * math.sqrt(30 * (1 / 3) * (2 / 3) / 300)
+    with pytest.raises(ValueError, match="no junior section"):
+        S.junior_entry(np.array([[1, 0]]), np.ones(2), np.array([0, 1]), np.array([False, True]), rng)
+
+
+def test_split_by_location_conserves():
+    rng = np.random.default_rng(7)
+    intake = rng.integers(0, 100, size=(5, 4))
+    share = np.array([[0.2, 0.3, 0.5], [1, 0, 0], [0, 0, 1], [0.5, 0.5, 0]])
+    out = S.split_by_location(intake, share, rng)
+    np.testing.assert_array_equal(out.sum(-1), intake)
+    assert np.all(out[:, 1, 1:] == 0) and np.all(out[:, 3, 2] == 0)
+
+
+# ----------------------------------------------------------------------------------------------------
+# conservation and drift (Hypothesis)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    d=st.integers(1, 4),
+    s=st.integers(1, 12),
+    c=st.integers(1, 4),
+    survival=st.floats(0, 1),
+    drift=st.floats(0, 1),
+)
+def test_student_flows_conserve(seed, d, s, c, survival, drift):
+    rng = np.random.default_rng(seed)
+    stock = rng.integers(0, 40, size=(d, s, 9))
+    loc = rng.integers(0, 3, size=s)
+    county = rng.integers(0, c, size=s)
+    primary = rng.random(s) < 0.6
+    junior = ~primary
+    stock[:, junior, :6] = 0
+    stock[:, primary, 6:] = 0
+
+    f = S.promote(stock, np.full((d, 1), survival), rng)
+    assert min(f.promoted.min(), f.dropouts.min(), f.graduates.min()) >= 0
+    exits = f.promoted.sum(-1) + f.dropouts.sum(-1) + f.graduates.sum(-1)
+    np.testing.assert_array_equal(stock.sum(-1), exits)
+
+    g6 = S.primary_graduates_by_county(f.graduates, county, c)
+    has_junior = np.bincount(county[junior], minlength=c) > 0
+    g6 = g6 * has_junior[None, :]
+    entry7 = S.junior_entry(g6, rng.random(s), county, junior, rng)
+    np.testing.assert_array_equal(S.county_totals(entry7, county, c), g6)
+    assert np.all(entry7[:, primary] == 0)
+
+    moved = S.urbanisation_drift(stock, loc, county, np.full((d, 1), drift), rng)
+    after = stock - moved.moved_out + moved.moved_in
+    assert after.min() >= 0
+    np.testing.assert_array_equal(S.county_totals(after, county, c), S.county_totals(stock, county, c))
+    assert np.all(moved.moved_out[:, loc != S.RURAL] == 0)
+    assert np.all(moved.moved_in[:, loc == S.RURAL] == 0)
+    assert np.all(moved.moved_in[stock == 0] == 0)  # pupils only join sections teaching their grade
+
+
+def test_zero_drift_no_flows():
+    rng = np.random.default_rng(8)
+    stock = np.full((2, 3, 9), 9)
+    f = S.urbanisation_drift(stock, np.array([2, 1, 0]), np.zeros(3, int), 0.0, rng)
+    assert f.moved_out.sum() == 0 and f.moved_in.sum() == 0
+
+
+def test_drift_mean_by_hand():
+    # 200 rural grade-3 pupils, rate 0.05 -> 10 movers on average, split 1:3 by the receivers' grade-3 pupils
+    rng = np.random.default_rng(9)
+    d = 3000
+    stock = np.zeros((d, 3, 9), dtype=np.int64)
+    stock[:, 0, 2] = 200
+    stock[:, 1, 2] = 10
+    stock[:, 2, 2] = 30
+    f = S.urbanisation_drift(stock, np.array([2, 1, 0]), np.zeros(3, int), 0.05, rng)
+    assert abs(f.moved_out[:, 0, 2].mean() - 10) < 4 * math.sqrt(200 * 0.05 * 0.95 / d)
+    # arrivals in section 1 ~ Binomial(200, 0.05 * 0.25)
+    assert abs(f.moved_in[:, 1, 2].mean() - 2.5) < 4 * math.sqrt(200 * 0.0125 * 0.9875 / d)
