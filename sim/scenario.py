@@ -25,7 +25,6 @@ listed) as YAML that loads back to an equal :class:`Scenario`.
 
 from __future__ import annotations
 
-import csv
 import itertools
 import math
 import os
@@ -224,12 +223,10 @@ class FundingLever(_Frozen):
 class RetentionLever(_Frozen):
     """Retention incentives for rural teachers."""
 
-    rural_subsidy_cny_month: Annotated[float, Field(strict=True, ge=0, le=20_000, allow_inf_nan=False)] = (
-        Field(
-            default=0.0,
-            description="extra rural-teacher living subsidy in CNY per teacher per month, on top "
-            "of the existing subsidy (0–20,000); default 0: the plan (§二(六)2) keeps the existing policy",
-        )
+    rural_subsidy_cny_month: Annotated[float, Field(strict=True, ge=0, le=20_000, allow_inf_nan=False)] = Field(
+        default=0.0,
+        description="extra rural-teacher living subsidy in CNY per teacher per month, on top "
+        "of the existing subsidy (0–20,000); default 0: the plan (§二(六)2) keeps the existing policy",
     )
     from_year: Year = Field(default=PLAN_YEAR, description="first school year the lever acts (default 2025)")
 
@@ -270,8 +267,7 @@ class DevelopmentLever(_Frozen):
     )
     backbone_cultivation_share: Share = Field(
         default=0.01,
-        description="share of non-backbone teachers recognised as backbone each year (0–1); default 0.01 "
-        "(assumption)",
+        description="share of non-backbone teachers recognised as backbone each year (0–1); default 0.01 (assumption)",
     )
 
 
@@ -421,8 +417,7 @@ class BaselineSpec(_Frozen):
     )
     counties: Literal["all", "south"] | tuple[str, ...] = Field(
         default="all",
-        description="'all', 'south' (the 33 units of the four southern prefectures) or a list of 6-digit "
-        "county codes",
+        description="'all', 'south' (the 33 units of the four southern prefectures) or a list of 6-digit county codes",
     )
 
     _check_counties = field_validator("counties", mode="before")(_counties_shape)
@@ -440,19 +435,19 @@ class Scenario(_Frozen):
     )
     description: str = Field(default="", description="free text: the question the scenario answers")
     draws: Annotated[int, Field(strict=True, gt=0, le=10_000_000)] = Field(
-        1000, description="Monte Carlo draws (> 0)"
+        default=1000, description="Monte Carlo draws (> 0)"
     )
     seed: Annotated[int, Field(strict=True, ge=0)] = Field(
-        20250126, description="root seed of all random streams (integer ≥ 0)"
+        default=20250126, description="root seed of all random streams (integer ≥ 0)"
     )
     start_year: Annotated[int, Field(strict=True, ge=START_YEAR_RANGE[0], le=START_YEAR_RANGE[1])] = Field(
-        2020, description="first simulated school year (2011–2024; default 2020, the census year)"
+        default=2020, description="first simulated school year (2011–2024; default 2020, the census year)"
     )
     horizon: Annotated[int, Field(strict=True, ge=START_YEAR_RANGE[0] + 1, le=MAX_HORIZON)] = Field(
-        2035, description="last simulated school year (> start_year, ≤ 2050; default 2035)"
+        default=2035, description="last simulated school year (> start_year, ≤ 2050; default 2035)"
     )
     chunk_size: Annotated[int, Field(strict=True, gt=0, le=1_000_000)] = Field(
-        512, description=f"draws per chunk of work (a multiple of {BLOCK_SIZE}); results do not depend on it"
+        default=512, description=f"draws per chunk of work (a multiple of {BLOCK_SIZE}); results do not depend on it"
     )
     baseline: BaselineSpec = BaselineSpec()
     levers: Levers = Levers()
@@ -461,9 +456,7 @@ class Scenario(_Frozen):
         description="distribution of every registered uncertain parameter; a scenario overrides some, the "
         "others keep the defaults of sim.parameters",
     )
-    targets: Path = Field(
-        default=DEFAULT_TARGETS, description="target-set YAML (relative to the scenario file)"
-    )
+    targets: Path = Field(default=DEFAULT_TARGETS, description="target-set YAML (relative to the scenario file)")
 
     @field_validator("chunk_size")
     @classmethod
@@ -580,40 +573,14 @@ class _County:
 
 
 def county_table() -> dict[str, _County]:
-    """Known county-level units (code → flags), including the XPCC cities.
+    """Known county-level units (code → flags), including the XPCC cities, from ``sim.baseline``."""
+    from sim.baseline import load_counties
 
-    Read through ``sim.baseline.load_counties``; when that is not available, from
-    ``calibration/data/counties.csv`` or the census table ``xinjiang_counties_census2020.csv`` in
-    ``calibration/data/`` (or the shared ``../shared/data/`` it was copied from). Empty when none exists.
-    """
-    try:
-        from sim.baseline import load_counties
-
-        frame = load_counties(include_xpcc=True)
-        return {
-            str(int(c)): _County(str(int(c)), bool(s), bool(x))
-            for c, s, x in zip(frame["code"], frame["south"], frame["xpcc"], strict=True)
-        }
-    except (ImportError, AttributeError, KeyError, OSError, InputError, InputErrors):
-        pass
-    for candidate in (
-        REPO_ROOT / "calibration" / "data" / "counties.csv",
-        REPO_ROOT / "calibration" / "data" / "xinjiang_counties_census2020.csv",
-        REPO_ROOT.parent / "shared" / "data" / "xinjiang_counties_census2020.csv",
-    ):
-        if candidate.is_file():
-            with candidate.open(encoding="utf-8", newline="") as fh:
-                rows = list(csv.DictReader(fh))
-            if rows and "south" in rows[0]:
-                return {
-                    r["code"]: _County(r["code"], r["south"] == "True", r["xpcc"] == "True") for r in rows
-                }
-            return {
-                r["code"]: _County(r["code"], r["nanjiang_4_prefectures"] == "yes", r["xpcc_city"] == "yes")
-                for r in rows
-                if r["level"].startswith("county")
-            }
-    return {}
+    frame = load_counties(include_xpcc=True)
+    return {
+        str(int(c)): _County(str(int(c)), bool(s), bool(x))
+        for c, s, x in zip(frame["code"], frame["south"], frame["xpcc"], strict=True)
+    }
 
 
 def _county_problems(baseline: BaselineSpec) -> list[tuple[Path_, str]]:
@@ -734,9 +701,7 @@ def _construct(
         try:
             return loader.construct_object(node, deep=True)
         except yaml.YAMLError as exc:
-            errors.append(
-                InputError(f"not allowed: {getattr(exc, 'problem', exc)}", file=file, line=line, key=key)
-            )
+            errors.append(InputError(f"not allowed: {getattr(exc, 'problem', exc)}", file=file, line=line, key=key))
             return None
     if node.tag not in _SAFE_COLLECTION_TAGS:
         errors.append(InputError(f"tag {node.tag} is not allowed", file=file, line=line, key=key))
@@ -759,9 +724,7 @@ def _construct(
             errors.append(InputError("keys must be plain names or numbers", file=file, line=kline, key=key))
             continue
         if key_node.tag == "tag:yaml.org,2002:merge":
-            errors.append(
-                InputError("merge keys (<<) are not supported; use extends:", file=file, line=kline)
-            )
+            errors.append(InputError("merge keys (<<) are not supported; use extends:", file=file, line=kline))
             continue
         k = _construct(key_node, loader, path, lines, errors, file, active)
         try:
@@ -891,9 +854,7 @@ def _bounds_message(info: FieldInfo | None, value: Any, ctx: Mapping[str, Any]) 
 
 
 def _num(x: Any) -> str:
-    return (
-        f"{x:,}" if isinstance(x, int) and abs(x) >= 100_000 else f"{x:g}" if isinstance(x, float) else str(x)
-    )
+    return f"{x:,}" if isinstance(x, int) and abs(x) >= 100_000 else f"{x:g}" if isinstance(x, float) else str(x)
 
 
 def _message(err: Mapping[str, Any], info: FieldInfo | None, owner: Any) -> str:
@@ -922,9 +883,7 @@ def _message(err: Mapping[str, Any], info: FieldInfo | None, owner: Any) -> str:
     if kind == "union_tag_not_found":
         return f"missing 'dist' key; valid: {', '.join(DIST_NAMES)}"
     if kind == "string_pattern_mismatch":
-        return (
-            f"must use only letters, digits, '_', '.', '-' (starting with a letter or digit), got {value!r}"
-        )
+        return f"must use only letters, digits, '_', '.', '-' (starting with a letter or digit), got {value!r}"
     if kind in ("string_too_short", "too_short"):
         return "must not be empty"
     if kind == "value_error":
@@ -977,9 +936,7 @@ def errors_from_validation(
         path, info, owner = _walk(root, tuple(err["loc"]))
         full = (*prefix, *path)
         where, line = _where(full, lines, file)
-        out.append(
-            InputError(_message(err, info, owner), file=where, line=line, key=_format_key(full) or None)
-        )
+        out.append(InputError(_message(err, info, owner), file=where, line=line, key=_format_key(full) or None))
     return out
 
 
@@ -987,9 +944,7 @@ def errors_from_validation(
 # Loading with extends
 
 
-def _merge(
-    parent: dict[Any, Any], child: dict[Any, Any], path: Path_, replaced: list[Path_]
-) -> dict[Any, Any]:
+def _merge(parent: dict[Any, Any], child: dict[Any, Any], path: Path_, replaced: list[Path_]) -> dict[Any, Any]:
     out = dict(parent)
     for k, v in child.items():
         old = out.get(k)
@@ -1048,9 +1003,7 @@ def _load_chain(path: str, chain: tuple[Path, ...]) -> LoadedYaml:
     parent_real = (here.parent / ext).resolve()
     if parent_real in (*chain, here):
         loop = " → ".join(p.name for p in (*chain, here, parent_real))
-        raise InputErrors(
-            [InputError(f"circular extends: {loop}", file=doc.file, line=ext_line, key="extends")]
-        )
+        raise InputErrors([InputError(f"circular extends: {loop}", file=doc.file, line=ext_line, key="extends")])
     if not parent_real.is_file():
         raise InputErrors(
             [
@@ -1066,9 +1019,7 @@ def _load_chain(path: str, chain: tuple[Path, ...]) -> LoadedYaml:
     replaced: list[Path_] = []
     merged = _merge(parent.data, data, (), replaced)
     merged_lines = {
-        p: v
-        for p, v in parent.lines.items()
-        if not any(p[: len(r)] == r and len(p) > len(r) for r in replaced)
+        p: v for p, v in parent.lines.items() if not any(p[: len(r)] == r and len(p) > len(r) for r in replaced)
     }
     merged_lines.update(lines)
     return LoadedYaml(merged, merged_lines, doc.file)
@@ -1103,9 +1054,7 @@ def _validate(data: Mapping[Any, Any], lines: Mapping[Path_, tuple[str, int]], f
         raise InputErrors(errors_from_validation(exc, Scenario, lines, file)) from None
 
 
-def scenario_from_mapping(
-    data: Mapping[str, Any], *, base_dir: str | Path = ".", file: str = "<scenario>"
-) -> Scenario:
+def scenario_from_mapping(data: Mapping[str, Any], *, base_dir: str | Path = ".", file: str = "<scenario>") -> Scenario:
     """Validate a scenario given as a mapping (no ``extends``; paths are relative to ``base_dir``)."""
     if "extends" in data:
         raise InputErrors([InputError("extends is only allowed in files", file=file, key="extends")])
@@ -1138,9 +1087,7 @@ class _Dumper(yaml.SafeDumper):
     """Safe dumper that writes :class:`_FlowMap` in flow style."""
 
 
-_Dumper.add_representer(
-    _FlowMap, lambda d, m: d.represent_mapping("tag:yaml.org,2002:map", m.items(), flow_style=True)
-)
+_Dumper.add_representer(_FlowMap, lambda d, m: d.represent_mapping("tag:yaml.org,2002:map", m.items(), flow_style=True))
 
 
 def resolved_yaml(scenario: Scenario) -> str:

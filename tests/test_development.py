@@ -52,9 +52,7 @@ def test_pe_art_shortfall_hand_made():
 def test_pe_art_retraining_full_share_closes_the_gap_where_possible():
     others = np.array([[10, 2, 0]])
     shortfall = np.array([[3, 5, 4]])
-    np.testing.assert_array_equal(
-        pe_art_retraining(others, shortfall, 1.0, np.random.default_rng(0)), [[3, 2, 0]]
-    )
+    np.testing.assert_array_equal(pe_art_retraining(others, shortfall, 1.0, np.random.default_rng(0)), [[3, 2, 0]])
 
 
 @settings(max_examples=80, deadline=None)

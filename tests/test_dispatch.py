@@ -25,9 +25,7 @@ def _weights(n_draws):
 
 
 def test_deterministic_split_when_every_place_is_filled():
-    arrivals = dispatch_arrivals(
-        5000, 0.7, 0.3, 1.0, SOUTH, COUNTY, LEVEL, _weights(3), np.random.default_rng(0)
-    )
+    arrivals = dispatch_arrivals(5000, 0.7, 0.3, 1.0, SOUTH, COUNTY, LEVEL, _weights(3), np.random.default_rng(0))
     south = SOUTH[COUNTY]
     # 5000 * 0.7 = 3500 south: 2450 primary, 1050 junior; 1500 other: 1050 primary, 450 junior
     np.testing.assert_array_equal(arrivals[:, south].sum(axis=1), 3500)
@@ -59,9 +57,7 @@ def test_south_gets_its_share_in_expectation():
 
 def test_within_group_allocation_follows_weight():
     n_draws = 2000
-    arrivals = dispatch_arrivals(
-        1000, 1.0, 0.0, 1.0, SOUTH, COUNTY, LEVEL, _weights(n_draws), np.random.default_rng(8)
-    )
+    arrivals = dispatch_arrivals(1000, 1.0, 0.0, 1.0, SOUTH, COUNTY, LEVEL, _weights(n_draws), np.random.default_rng(8))
     # all 1000 to south primary: sections 0 (weight 10) and 2 (weight 20) -> Binomial(1000, 1/3) to section 0
     np.testing.assert_array_equal(arrivals[:, [0, 2]].sum(axis=1), 1000)
     se = np.sqrt(1000 * (1 / 3) * (2 / 3) / n_draws)

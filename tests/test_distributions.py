@@ -73,7 +73,7 @@ def test_sample_rejects_values_outside_unit_interval() -> None:
         ({"dist": "normal", "mean": 0, "sd": 0}, "u.x", "sd must be > 0, got 0"),
         ({"dist": "normal", "mean": 0, "sd": -1}, "u.x", "sd must be > 0"),
         ({"dist": "beta", "mean": 1.2, "sd": 0.1}, "u.x", "beta mean must be in (0, 1), got 1.2"),
-        ({"dist": "beta", "mean": 0.1, "sd": 0.3}, "u.x", "sd must be < sqrt(mean (1 − mean)) = 0.3"),
+        ({"dist": "beta", "mean": 0.1, "sd": 0.35}, "u.x", "sd must be < sqrt(mean (1 − mean)) = 0.3"),
         ({"dist": "uniform", "low": 2, "high": 1}, "u.x", "low must be < high"),
         ({"dist": "triangular", "low": 0, "mode": 2, "high": 1}, "u.x", "mode must be in [low, high]"),
         ({"dist": "lognormal", "median": -1, "sigma": 0.2}, "u.x", "median must be > 0"),

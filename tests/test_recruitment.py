@@ -81,9 +81,7 @@ def test_special_post_split_south_and_rural_only():
 
 def test_special_post_capped_by_vacancy():
     county, location, south, remote, vacancy = _channel_layout()
-    hires = special_post_hires(
-        10_000, vacancy, location, county, south, remote, 1.0, np.random.default_rng(0)
-    )
+    hires = special_post_hires(10_000, vacancy, location, county, south, remote, 1.0, np.random.default_rng(0))
     assert np.all(hires <= vacancy)
     np.testing.assert_array_equal(hires, [[50, 0, 30, 30, 0]])
 

@@ -47,9 +47,7 @@ def _one_county(n_draws):
 
 def test_share_zero_gives_no_flow():
     stock, backbone, layout = _one_county(5)
-    flows = rotate(
-        stock, backbone, 0.0, 0.2, "rural", **layout, eligible_share=1.0, rng=np.random.default_rng(0)
-    )
+    flows = rotate(stock, backbone, 0.0, 0.2, "rural", **layout, eligible_share=1.0, rng=np.random.default_rng(0))
     for arr in (
         flows.out_backbone,
         flows.out_regular,
@@ -66,9 +64,7 @@ def test_share_zero_gives_no_flow():
 def test_rotated_count_is_share_of_eligible_and_backbone_share_met():
     n_draws = 2000
     stock, backbone, layout = _one_county(n_draws)
-    flows = rotate(
-        stock, backbone, 0.1, 0.2, "rural", **layout, eligible_share=1.0, rng=np.random.default_rng(42)
-    )
+    flows = rotate(stock, backbone, 0.1, 0.2, "rural", **layout, eligible_share=1.0, rng=np.random.default_rng(42))
     # eligible_share 1: every one of the 2000 teachers is eligible; rotated ~ Binomial(2000, 0.1)
     np.testing.assert_array_equal(flows.eligible_per_county[:, 0], 2000)
     se = np.sqrt(2000 * 0.1 * 0.9 / n_draws)

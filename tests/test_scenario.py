@@ -171,7 +171,7 @@ def test_replace_revalidates() -> None:
 def test_frozen(tmp_path: Path) -> None:
     s = load_scenario(write(tmp_path, "x.yaml", "name: x\n"))
     with pytest.raises(Exception, match="frozen"):
-        s.draws = 5  # type: ignore[misc]
+        s.draws = 5
 
 
 def test_south_and_county_lists(tmp_path: Path) -> None:
@@ -374,7 +374,7 @@ def test_lever_year_outside_the_run(tmp_path: Path) -> None:
 
 def test_empty_file(tmp_path: Path) -> None:
     e = one_error(write(tmp_path, "bad.yaml", "# only a comment\n"))
-    assert e.file.endswith("bad.yaml") and e.message == "file is empty"
+    assert e.file is not None and e.file.endswith("bad.yaml") and e.message == "file is empty"
 
 
 def test_top_level_not_a_mapping(tmp_path: Path) -> None:

@@ -79,7 +79,9 @@ def test_bad_comparison_and_duplicate_id(tmp_path: Path) -> None:
     errs = errors(write(tmp_path, GOOD.replace('">="', '">"')))
     assert errs[0].key == "targets[0].comparison" and "'>='" in errs[0].message
     errs = errors(write(tmp_path, GOOD + GOOD.replace("T1", "T1", 1)))
-    assert errs[0].key == "targets[1].id" and "duplicate id 'T1'" in errs[0].message and errs[0].line == 9
+    assert (
+        errs[0].key == "targets[1].id" and "duplicate id 'T1'" in errs[0].message and errs[0].line == 10
+    )  # the second "- id: T1" (a blank line separates the two)
 
 
 def test_unknown_target_key(tmp_path: Path) -> None:

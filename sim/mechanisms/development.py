@@ -22,9 +22,7 @@ BACKBONE_RETENTION_RANGE = (0.85, 0.97)
 are re-assessed every 3–5 years and some holders are promoted out of the classroom; no figure was found)."""
 
 
-def _thin(
-    stock: npt.ArrayLike, share: float | npt.ArrayLike, rng: np.random.Generator, name: str
-) -> IntArray:
+def _thin(stock: npt.ArrayLike, share: float | npt.ArrayLike, rng: np.random.Generator, name: str) -> IntArray:
     """``Binomial(stock, share)`` with ``share`` a scalar or per-draw ``(D,)``/``(D, 1)`` probability."""
     s = np.asarray(stock, dtype=np.int64)
     if np.any(s < 0):
@@ -68,9 +66,7 @@ def backbone_cultivation(
     return _thin(stock_non_backbone_qualified, cultivation_share, rng, "cultivation_share")
 
 
-def backbone_loss(
-    backbone: npt.ArrayLike, retention: float | npt.ArrayLike, rng: np.random.Generator
-) -> IntArray:
+def backbone_loss(backbone: npt.ArrayLike, retention: float | npt.ArrayLike, rng: np.random.Generator) -> IntArray:
     """Backbone teachers who lose the title this year while staying in post.
 
     ``Binomial(backbone, 1 - retention)``; ``retention`` is an uncertainty (:data:`BACKBONE_RETENTION_RANGE`).

@@ -10,6 +10,8 @@ Term bookkeeping: dispatched teachers in post are held in a ``(D, S, T)`` array,
 slot ``j`` holds those with ``j + 1`` years left. Arrivals with a term of ``t`` years enter slot ``t - 1``
 (:func:`start_terms`); each year :func:`advance_terms` releases slot 0 (they leave) and shifts the others
 down. A teacher arriving in year ``y`` with term ``t`` is in post for the years ``y .. y + t - 1``.
+The backbone and PE/art sub-counts drawn at arrival (:func:`dispatch_attributes`) go through the same two
+functions, in their own term arrays, so they leave with the teachers they belong to.
 """
 
 from __future__ import annotations
@@ -134,9 +136,7 @@ def dispatch_arrivals(
         raise ValueError("dispatched teachers arrive but no section has a positive weight")
     cell_weight[none_left] = 1.0
     per_cell = allocate_largest_remainder(arrivals[:, None], cell_weight, np.zeros(4, dtype=np.int64), 1)
-    per_county_level = multinomial_within_groups(
-        per_cell, w_county_level, cell_of_county_level, 2 * N_LEVELS, rng
-    )
+    per_county_level = multinomial_within_groups(per_cell, w_county_level, cell_of_county_level, 2 * N_LEVELS, rng)
     return multinomial_within_groups(per_county_level, w, county_level, n_counties * N_LEVELS, rng)
 
 

@@ -10,7 +10,11 @@ Shapes
 junior part of a school; a nine-year school has two sections on one campus. **Campus stocks are split between
 the two sections in proportion to their students** (done by whoever builds the section arrays, e.g. the
 synthetic registry), so each section is assessed against its own level's thresholds, as the 2017 method
-assesses each level separately. The four facility items are indexed along the last axis in the order of
+assesses each level separately. Nothing here depends on that choice: the functions take one threshold row
+per unit, so an engine that keeps a nine-year school whole (the registry's reading, ``calibration/REGISTRY.md``:
+the pupil-weighted blend of the primary and junior thresholds) passes that blended row instead. The two
+readings differ only when one section is short and the other has a surplus, which the blend nets out. The four
+facility items are indexed along the last axis in the order of
 :data:`FACILITY_ITEMS`: floor area (teaching and auxiliary rooms), sports ground, teaching equipment,
 networked multimedia classrooms.
 
@@ -452,9 +456,7 @@ def allocate(
 
     if rule == "south_share":
         if section_county is None or county_south is None or south_share is None:
-            raise ValueError(
-                "allocate: rule 'south_share' needs section_county, county_south and south_share"
-            )
+            raise ValueError("allocate: rule 'south_share' needs section_county, county_south and south_share")
         share = np.broadcast_to(np.asarray(south_share, dtype=np.float64).reshape(-1), (n_draws,))
         if np.any((share < 0) | (share > 1)):
             raise ValueError("south_share: must be in [0, 1]")
@@ -470,9 +472,7 @@ def allocate(
             south_budget, north_budget = south_budget + north_spare, north_budget + south_spare
         south_fill = np.divide(south_budget, south_gap, out=np.zeros_like(south_gap), where=south_gap > 0)
         north_fill = np.divide(north_budget, north_gap, out=np.zeros_like(north_gap), where=north_gap > 0)
-        fill = np.where(
-            south[None, :], np.minimum(south_fill, 1.0)[:, None], np.minimum(north_fill, 1.0)[:, None]
-        )
+        fill = np.where(south[None, :], np.minimum(south_fill, 1.0)[:, None], np.minimum(north_fill, 1.0)[:, None])
         return np.asarray(gap * fill[..., None], dtype=np.float64)
 
     if rule == "equal_per_student":
@@ -690,9 +690,7 @@ def _roll_out_schools(
     n_draws, n_sections = cov.shape
     elig = np.broadcast_to(np.asarray(eligible, dtype=bool), cov.shape)
     pri = (
-        np.zeros(cov.shape)
-        if priority is None
-        else np.broadcast_to(np.asarray(priority, dtype=np.float64), cov.shape)
+        np.zeros(cov.shape) if priority is None else np.broadcast_to(np.asarray(priority, dtype=np.float64), cov.shape)
     )
     count = _per_draw_int(per_year, n_draws, "per_year")
     inverse, n_schools = _school_index(section_school, n_sections)

@@ -57,9 +57,7 @@ def _group_layout(group: npt.ArrayLike, n_groups: int) -> tuple[IntArray, IntArr
     """
     group_arr = np.asarray(group, dtype=np.int64)
     if group_arr.size and (group_arr.min() < 0 or group_arr.max() >= n_groups):
-        raise ValueError(
-            f"group indices must be in [0, {n_groups}), got {group_arr.min()}..{group_arr.max()}"
-        )
+        raise ValueError(f"group indices must be in [0, {n_groups}), got {group_arr.min()}..{group_arr.max()}")
     order = np.argsort(group_arr, kind="stable").astype(np.int64)
     counts = np.bincount(group_arr, minlength=n_groups).astype(np.int64)
     start = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)

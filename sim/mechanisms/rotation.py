@@ -144,12 +144,7 @@ class RotationFlows:
     def net_teachers(self) -> IntArray:
         """Change in each section's teachers, ``(D, S)``."""
         return (
-            self.in_backbone
-            + self.in_regular
-            + self.return_in
-            - self.out_backbone
-            - self.out_regular
-            - self.return_out
+            self.in_backbone + self.in_regular + self.return_in - self.out_backbone - self.out_regular - self.return_out
         )
 
     @property
@@ -202,8 +197,10 @@ def rotate(
 
     Rule:
 
-    1. Eligible teachers per section: backbone and regular teachers each thinned binomially by
-       ``eligible_share`` (:func:`eligible_teachers`).
+    1. Eligible teachers: backbone and regular teachers each thinned binomially by ``eligible_share``
+       (:func:`eligible_teachers`). With a scalar or ``(D, 1)`` share only the group totals are drawn and movers
+       are picked among all teachers of the sections, which has the same distribution (a uniform pick among a
+       binomially thinned pool is a uniform pick among the whole pool) at a fraction of the cost.
     2. Sending and receiving sections by ``direction`` (within the same county and level):
        ``rural`` — from urban/town to rural; ``weak`` — from sections with weakness at or below their
        county-level mean to those above it; ``rural_and_weak`` — to sections that are rural or weak, from the
