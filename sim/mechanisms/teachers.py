@@ -570,3 +570,89 @@ def dispatch_term_end(dispatched_by_remaining_years: IntArray) -> DispatchFlows:
     remaining = np.zeros_like(stock)
     remaining[..., :-1] = stock[..., 1:]
     return DispatchFlows(remaining, stock[..., 0].copy())
+
+
+# ------------------------------------------------------------------------------------------------------------
+# moving teachers between sections: which age bands they come from and go to
+
+
+def remove_from_bands(stock: IntArray, k: ArrayLike, rng: np.random.Generator) -> IntArray:
+    """Pick ``k`` teachers of each section uniformly among its teachers, whatever their age band.
+
+    A multivariate hypergeometric draw, done band by band (``Hypergeometric(band, rest, remaining)``), so no
+    band loses more teachers than it holds.
+
+    Parameters
+    ----------
+    stock
+        ``(D, S, B)`` teachers by age band.
+    k
+        ``(D, S)`` teachers to remove, ``0 ≤ k ≤ stock.sum(-1)``.
+    rng
+        Random generator.
+
+    Returns
+    -------
+    ``(D, S, B)`` removed teachers by band; its sum over bands equals ``k``.
+    """
+    stock = np.asarray(stock, dtype=np.int64)
+    remaining = np.asarray(k, dtype=np.int64).copy()
+    rest = stock.sum(axis=-1)
+    if np.any(remaining < 0) or np.any(remaining > rest):
+        raise ValueError("k must be between 0 and the section's teachers")
+    out = np.zeros_like(stock)
+    for band in range(stock.shape[-1] - 1):
+        good = stock[..., band]
+        rest = rest - good
+        active = remaining > 0
+        if not active.any():
+            break
+        taken = np.zeros_like(remaining)
+        taken[active] = rng.hypergeometric(good[active], rest[active], remaining[active])
+        out[..., band] = taken
+        remaining = remaining - taken
+    out[..., -1] += remaining
+    return out
+
+
+def add_by_composition(k: ArrayLike, composition: ArrayLike, rng: np.random.Generator) -> IntArray:
+    """Spread ``k`` arriving teachers of each section over age bands with probabilities ``composition``.
+
+    One multinomial per section, drawn as conditional binomials band by band (only where teachers arrive).
+
+    Parameters
+    ----------
+    k
+        ``(D, S)`` arriving teachers.
+    composition
+        ``(D, B)`` or ``(B,)`` band probabilities (e.g. the age mix of the teachers who left their sections
+        this year, for a move between sections), rows summing to 1 (zero rows put everyone in the last band
+        used as a fallback: band 4, ages 40–44, the national median band of junior teachers, SOURCES §4c).
+
+    Returns
+    -------
+    ``(D, S, B)`` arrivals by band; its sum over bands equals ``k``.
+    """
+    n = np.asarray(k, dtype=np.int64)
+    p = np.asarray(composition, dtype=np.float64)
+    d, s = n.shape
+    p = np.broadcast_to(p, (d, p.shape[-1])).copy()
+    empty = p.sum(axis=1) <= 0
+    p[empty] = 0.0
+    p[empty, 4] = 1.0
+    p /= p.sum(axis=1, keepdims=True)
+    n_bands = p.shape[1]
+    out = np.zeros((d, s, n_bands), dtype=np.int64)
+    rows, cols = np.nonzero(n)
+    if rows.size == 0:
+        return out
+    remaining = n[rows, cols]
+    left = np.ones(rows.size)
+    for band in range(n_bands - 1):
+        q = np.clip(np.divide(p[rows, band], left, out=np.zeros(rows.size), where=left > 0), 0.0, 1.0)
+        taken = rng.binomial(remaining, q)
+        out[rows, cols, band] = taken
+        remaining = remaining - taken
+        left = left - p[rows, band]
+    out[rows, cols, n_bands - 1] = remaining
+    return out

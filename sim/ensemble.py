@@ -1,0 +1,172 @@
+"""Design → execute → collect: run a scenario's draws chunk by chunk and collect them in one xarray Dataset.
+
+The Dataset (``results.nc``) has dims ``draw``, ``year``, ``county`` and ``area`` (``region``, ``south``): for
+every target metric ``M`` (``sim.targets.METRICS``) the area value ``M`` (draw, year, area) and the county
+value ``M_by_county`` (draw, year, county); the counts behind the shares (so every target can be recomputed);
+the county status (``quality_balanced``), the seven indicators' county values and coefficients of variation;
+and the stocks and flows behind them (students, teachers, vacancies, hires, exits, rotated and dispatched
+teachers). Every variable has ``units`` and ``long_name``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import xarray as xr
+
+from sim.cohort import AREAS, Model, prepare, run_chunk
+from sim.mechanisms.assessment import INDICATORS
+from sim.rng import Streams, chunk_bounds
+from sim.scenario import Scenario
+from sim.targets import METRICS
+
+# (count variable, total variable) behind each share metric
+_SHARES = {
+    "quality_school_share": ("quality_school_count", "quality_school_total"),
+    "quality_school_coverage": ("coverage_count", "coverage_total"),
+    "rural_pairing_coverage": ("pairing_count", "pairing_total"),
+    "gigabit_coverage": ("gigabit_count", "gigabit_total"),
+    "counselling_room_coverage": ("counselling_count", "counselling_total"),
+    "standardised_school_share": ("standardised_count", "standardised_total"),
+}
+# county flags whose area value is the share of counties where the flag holds
+_COUNTY_FLAGS = {
+    "share_counties_quality_balanced": "quality_balanced",
+    "staffing_norm_met": "staffing_norm_met",
+}
+# values that are the same for every county (per-draw parameters)
+_UNIFORM = ("consolidation_rate", "disabled_enrolment_rate")
+
+_STOCKS = {
+    "students": ("pupils", "students enrolled in compulsory education (grades 1–9)"),
+    "teachers": ("teachers", "full-time regular teachers (incl. special-post and targeted graduates)"),
+    "teachers_counted": ("teachers", "teachers counted for the staffing norm (regular + dispatched if counted)"),
+    "staffing_requirement": ("posts", "teachers required by the student:staff norm (1:19 primary, 1:13.5 junior)"),
+    "vacancies": ("posts", "posts short of the norm, summed over sections"),
+    "dispatched_in_post": ("teachers", "dispatched teachers (援疆, 銀齡, 西部計劃) in post"),
+    "rotated": ("teachers", "teachers rotated this year (交流輪崗)"),
+    "hires": ("teachers", "teachers recruited this year (special-post, targeted, open recruitment)"),
+    "exits": ("teachers", "teachers leaving this year (retirement, attrition, end of special-post contract)"),
+    "failing_sections": ("sections", "sections below the school standard (≥6 of 7, rest ≥85%)"),
+}
+_COUNTS = {
+    "quality_school_count": ("schools", "quality schools"),
+    "quality_school_total": ("schools", "schools assessed"),
+    "coverage_count": ("pupils", "pupils in quality schools"),
+    "coverage_total": ("pupils", "pupils in assessed schools"),
+    "pairing_count": ("schools", "rural schools paired with a town school"),
+    "pairing_total": ("schools", "rural schools"),
+    "gigabit_count": ("schools", "schools with gigabit broadband"),
+    "gigabit_total": ("schools", "schools with pupils"),
+    "counselling_count": ("schools", "urban and township-centre schools with a counselling room"),
+    "counselling_total": ("schools", "urban and township-centre schools"),
+    "standardised_count": ("schools", "schools meeting the building, equipment, digital and staffing standards"),
+    "standardised_total": ("schools", "schools with pupils"),
+}
+INDICATOR_UNITS = (
+    "teachers per 100 pupils", "teachers per 100 pupils", "teachers per 100 pupils", "m2 per pupil",
+    "m2 per pupil", "CNY per pupil", "rooms per 100 pupils",
+)
+
+
+def run_draws(model: Model, start: int, stop: int, on_year: Callable[[int], None] | None = None) -> dict:
+    """Raw arrays of draws ``start … stop-1``, chunk by chunk (chunks of ``scenario.chunk_size``)."""
+    streams = Streams(model.scenario.seed)
+    parts = [
+        run_chunk(model, streams, a, b, on_year=on_year)
+        for a, b in chunk_bounds(stop - start, model.scenario.chunk_size)
+        for a, b in [(a + start, b + start)]
+    ]
+    return {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
+
+
+def to_dataset(model: Model, raw: dict[str, np.ndarray], first_draw: int = 0) -> xr.Dataset:
+    """The results Dataset from the raw arrays of :func:`run_draws`."""
+    s = model.sections
+    n_draws = raw["students"].shape[0]
+    coords = {
+        "draw": np.arange(first_draw, first_draw + n_draws),
+        "year": model.years,
+        "county": s.county_code,
+        "area": list(AREAS),
+        "indicator": list(INDICATORS),
+        "level": ["primary", "junior"],
+    }
+    masks = {"region": np.ones(s.n_counties, bool), "south": s.county_south}
+    dims3 = ("draw", "year", "county")
+    data: dict[str, xr.DataArray] = {}
+
+    def by_area(fn: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+        return np.stack([fn(masks[a]) for a in AREAS], axis=-1)
+
+    for metric, (count, total) in _SHARES.items():
+        c, t = raw[count].astype(float), raw[total].astype(float)
+        data[f"{metric}_by_county"] = xr.DataArray(_ratio(c, t), dims=dims3)
+        data[metric] = xr.DataArray(
+            by_area(lambda mask: _ratio(c[..., mask].sum(-1), t[..., mask].sum(-1))), dims=("draw", "year", "area")
+        )
+    for metric, flag in _COUNTY_FLAGS.items():
+        f = raw[flag].astype(float)
+        data[f"{metric}_by_county"] = xr.DataArray(f, dims=dims3)
+        data[metric] = xr.DataArray(by_area(lambda mask: f[..., mask].mean(-1)), dims=("draw", "year", "area"))
+    special = raw["special_education_ok"].astype(float)
+    large = s.county_population > 200_000
+    data["special_education_coverage_by_county"] = xr.DataArray(np.where(large, special, np.nan), dims=dims3)
+    data["special_education_coverage"] = xr.DataArray(
+        by_area(lambda mask: special[..., mask & large].mean(-1) if (mask & large).any()
+                else np.full(special.shape[:2], np.nan)),
+        dims=("draw", "year", "area"),
+    )
+    for metric in _UNIFORM:
+        v = raw[metric].astype(float)
+        data[f"{metric}_by_county"] = xr.DataArray(v, dims=dims3)
+        data[metric] = xr.DataArray(by_area(lambda mask: v[..., mask].mean(-1)), dims=("draw", "year", "area"))
+    for name in METRICS:
+        unit, text = METRICS[name].units, METRICS[name].description
+        data[name].attrs.update(units=unit, long_name=text)
+        data[f"{name}_by_county"].attrs.update(units=unit, long_name=f"{text} (per county)")
+
+    data["quality_balanced"] = xr.DataArray(raw["quality_balanced"].astype(np.int8), dims=dims3, attrs={
+        "units": "1 = recognised", "long_name": "county recognised as quality-balanced (優質均衡) by this year"})
+    data["resource_ready"] = xr.DataArray(raw["resource_ready"].astype(np.int8), dims=dims3, attrs={
+        "units": "1 = ready", "long_name": "every school meets the standard and every indicator's CV is within limit"})
+    data["guarantee_met"] = xr.DataArray(raw["guarantee_met"].astype(np.int8), dims=dims3, attrs={
+        "units": "1 = met", "long_name": "simulated government-guarantee rules met (rotation, class and school size)"})
+    for name, (unit, text) in {**_STOCKS, **_COUNTS}.items():
+        values = raw[name]
+        data[name] = xr.DataArray(values.astype(np.float32), dims=dims3, attrs={"units": unit, "long_name": text})
+        data[f"{name}_area"] = xr.DataArray(
+            by_area(lambda mask: values[..., mask].sum(-1)).astype(np.float32), dims=("draw", "year", "area"),
+            attrs={"units": unit, "long_name": f"{text}, area total"},
+        )
+    data["indicator_value"] = xr.DataArray(
+        raw["indicator_value"].astype(np.float32), dims=(*dims3, "indicator"),
+        attrs={"units": "see indicator_units", "long_name": "county value of each indicator of the 2017 standard "
+               "(pupil-weighted mean over assessed sections)"})
+    data["indicator_cv"] = xr.DataArray(
+        raw["indicator_cv"].astype(np.float32), dims=(*dims3, "level", "indicator"),
+        attrs={"units": "1", "long_name": "coefficient of variation of each indicator across the county's "
+               "sections (pupil-weighted); limit 0.50 primary, 0.45 junior"})
+    ds = xr.Dataset(data, coords=coords)
+    ds["indicator_units"] = xr.DataArray(list(INDICATOR_UNITS), dims=("indicator",),
+                                         attrs={"long_name": "units of each indicator"})
+    ds["county_name"] = xr.DataArray(s.county_name, dims=("county",), attrs={"long_name": "county name (2020)"})
+    ds["county_south"] = xr.DataArray(s.county_south.astype(np.int8), dims=("county",),
+                                      attrs={"long_name": "1 = one of the four southern prefectures (南疆四地州)"})
+    ds["year"].attrs.update(units="school year (autumn)", long_name="school year")
+    ds["draw"].attrs.update(long_name="Monte Carlo draw")
+    ds["county"].attrs.update(long_name="county code (2020 census)")
+    ds["area"].attrs.update(long_name="region = all selected counties; south = the southern prefectures among them")
+    return ds
+
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    return np.divide(num, den, out=np.full(np.broadcast(num, den).shape, np.nan), where=den > 0)
+
+
+def run(scenario: Scenario, on_year: Callable[[int], None] | None = None,
+        model: Model | None = None) -> xr.Dataset:
+    """Every draw of ``scenario`` as one Dataset (single process)."""
+    model = model or prepare(scenario)
+    return to_dataset(model, run_draws(model, 0, scenario.draws, on_year))
