@@ -45,7 +45,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import xarray as xr
 
 from sim import baseline as base
 from sim.distributions import sample
@@ -142,6 +141,8 @@ class State:
     rotated: np.ndarray  # (D, C) teachers rotated this year
     hires: np.ndarray  # (D, C) teachers recruited this year (all channels)
     exits: np.ndarray  # (D, C) teachers leaving this year (retirement, attrition, contract end)
+    student_entries: np.ndarray  # (D, C) grade-1 entrants this year
+    student_exits: np.ndarray  # (D, C) dropouts and grade-9 completers this year
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -319,7 +320,7 @@ def initial_state(model: Model, n_draws: int) -> State:
     special[:, :, 2] = s.special_post // 3
     zeros3 = np.zeros((d, s.n_sections, 3), dtype=np.int64)
     c = s.n_counties
-    lag_cap = max(2, int(math.ceil(_max_lag(model.scenario))) + 1)
+    lag_cap = max(2, math.ceil(_max_lag(model.scenario)) + 1)
     return State(
         students=tile(s.students.astype(np.int64)),
         teachers=teachers,
@@ -347,6 +348,8 @@ def initial_state(model: Model, n_draws: int) -> State:
         rotated=np.zeros((d, c), np.int64),
         hires=np.zeros((d, c), np.int64),
         exits=np.zeros((d, c), np.int64),
+        student_entries=np.zeros((d, c), np.int64),
+        student_exits=np.zeros((d, c), np.int64),
     )
 
 
@@ -369,6 +372,8 @@ def step_students(m: Model, st: State, p: dict[str, np.ndarray], r: _Random, yea
                      section_county=s.county, section_location=s.location, section_is_primary=s.level == 0)
     grade7 = r.apply("students.junior_entry", students.junior_entry, grads, st.students[:, :, 6] + 1.0,
                      section_county=s.county, section_is_junior=s.level == 1)
+    st.student_entries = _county_sum(grade1, s).astype(np.int64)
+    st.student_exits = _county_sum(flows.dropouts.sum(axis=2) + flows.graduates[:, :, 8], s).astype(np.int64)
     new = flows.promoted.copy()
     new[:, :, 0] += grade1
     new[:, :, 6] += grade7
@@ -467,6 +472,9 @@ def _add_hires(st: State, hires: np.ndarray, p: dict[str, np.ndarray], r: _Rando
     share = p["recruitment.new_hire_qualified_share"][:, None]
     st.qualified = st.qualified + r.apply(f"{name}.qualified", recruitment.new_hire_attributes, hires,
                                           per_draw={"above_qualification_share": share})
+    share = p["recruitment.new_hire_pe_art_share"][:, None]
+    st.pe_art = st.pe_art + r.apply(f"{name}.pe_art", recruitment.new_hire_attributes, hires,
+                                    per_draw={"above_qualification_share": share})
 
 
 def _move(st: State, out: np.ndarray, into: np.ndarray, r: _Random, name: str) -> None:
@@ -483,9 +491,10 @@ def step_quota_and_recruitment(m: Model, st: State, p: dict[str, np.ndarray], r:
     s = m.sections
     scenario = m.scenario
     q = scenario.levers.quota
-    verification = year == scenario.start_year or quota.is_verification_year(
-        year, q.first_verification_year, q.reverify_every_years
-    ) and year >= q.first_verification_year
+    verification = year == scenario.start_year or (
+        year >= q.first_verification_year
+        and quota.is_verification_year(year, q.first_verification_year, q.reverify_every_years)
+    )
     if verification:
         st.section_quota = quota.section_staffing_quota(st.students.sum(axis=2), s.level, m.students_per_staff)
         out, into = quota.redeploy_surplus(
@@ -636,7 +645,8 @@ def step_facilities(m: Model, st: State, p: dict[str, np.ndarray], year: int, we
                                 pupils, weakness=weakness)
     lag = np.rint(p["facilities.construction_lag_years"]).astype(np.int64)
     arrived, st.pipeline_cny = facilities.construction_pipeline(spend, st.pipeline_cny, lag)
-    equipment = facilities.depreciate_equipment(st.equipment_value_cny, p["facilities.equipment_depreciation_per_year"][:, None])
+    rate = p["facilities.equipment_depreciation_per_year"][:, None]
+    equipment = facilities.depreciate_equipment(st.equipment_value_cny, rate)
     stock = facilities.apply(st.floor_area_m2, st.sports_area_m2, equipment, st.multimedia_rooms, arrived, *costs)
     st.floor_area_m2, st.sports_area_m2, st.equipment_value_cny, st.multimedia_rooms = stock
     lv = scenario.levers
@@ -686,8 +696,10 @@ def assess(m: Model, st: State, p: dict[str, np.ndarray], r: _Random, year: int)
     indicators = assessment.section_indicators(
         pupils, counted["qualification"], counted["backbone"], counted["pe_art"], st.floor_area_m2,
         st.sports_area_m2, st.equipment_value_cny, st.multimedia_rooms)
+    small_site = s.teaching_point[None, :] & (pupils < scenario.levers.assessment.small_site_exclusion_pupils)
     resources = assessment.assess_resources(
         indicators, m.thresholds, pupils, s.level, s.county, s.n_counties, m.cv_limits,
+        assessed=(pupils > 0) & ~small_site,
         min_met=standard.min_indicators_met, floor_share=standard.remaining_min_fraction)
     classes = np.maximum(s.classes, 1)
     guarantee = assessment.guarantee_rules(
@@ -765,9 +777,13 @@ def assess(m: Model, st: State, p: dict[str, np.ndarray], r: _Random, year: int)
         "rotated": st.rotated,
         "hires": st.hires,
         "exits": st.exits,
+        "student_entries": st.student_entries,
+        "student_exits": st.student_exits,
         "indicator_value": indicator_mean,
         "indicator_cv": resources.cv,
         "failing_sections": resources.failing_sections,
+        "failing_sections_below": resources.failing_sections_below,
+        "cv_over_limit": resources.cv_over_limit,
         "draw_count": np.ones((d, s.n_counties)),
     }
 

@@ -49,6 +49,8 @@ _STOCKS = {
     "hires": ("teachers", "teachers recruited this year (special-post, targeted, open recruitment)"),
     "exits": ("teachers", "teachers leaving this year (retirement, attrition, end of special-post contract)"),
     "failing_sections": ("sections", "sections below the school standard (≥6 of 7, rest ≥85%)"),
+    "student_entries": ("pupils", "grade-1 entrants this year"),
+    "student_exits": ("pupils", "pupils leaving this year (dropouts and grade-9 completers)"),
 }
 _COUNTS = {
     "quality_school_count": ("schools", "quality schools"),
@@ -97,31 +99,31 @@ def to_dataset(model: Model, raw: dict[str, np.ndarray], first_draw: int = 0) ->
     dims3 = ("draw", "year", "county")
     data: dict[str, xr.DataArray] = {}
 
-    def by_area(fn: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
-        return np.stack([fn(masks[a]) for a in AREAS], axis=-1)
+    def per_area(fn: Callable[..., np.ndarray], *arrays: np.ndarray, where: dict | None = None) -> np.ndarray:
+        """``fn`` of the county columns of each area, stacked along a last ``area`` axis."""
+        chosen = where or masks
+        return np.stack([fn(*(a[..., chosen[area]] for a in arrays)) for area in AREAS], axis=-1)
 
     for metric, (count, total) in _SHARES.items():
         c, t = raw[count].astype(float), raw[total].astype(float)
         data[f"{metric}_by_county"] = xr.DataArray(_ratio(c, t), dims=dims3)
         data[metric] = xr.DataArray(
-            by_area(lambda mask: _ratio(c[..., mask].sum(-1), t[..., mask].sum(-1))), dims=("draw", "year", "area")
+            per_area(lambda cc, tt: _ratio(cc.sum(-1), tt.sum(-1)), c, t), dims=("draw", "year", "area")
         )
     for metric, flag in _COUNTY_FLAGS.items():
         f = raw[flag].astype(float)
         data[f"{metric}_by_county"] = xr.DataArray(f, dims=dims3)
-        data[metric] = xr.DataArray(by_area(lambda mask: f[..., mask].mean(-1)), dims=("draw", "year", "area"))
+        data[metric] = xr.DataArray(per_area(_mean, f), dims=("draw", "year", "area"))
     special = raw["special_education_ok"].astype(float)
     large = s.county_population > 200_000
     data["special_education_coverage_by_county"] = xr.DataArray(np.where(large, special, np.nan), dims=dims3)
     data["special_education_coverage"] = xr.DataArray(
-        by_area(lambda mask: special[..., mask & large].mean(-1) if (mask & large).any()
-                else np.full(special.shape[:2], np.nan)),
-        dims=("draw", "year", "area"),
+        per_area(_mean, special, where={a: masks[a] & large for a in AREAS}), dims=("draw", "year", "area")
     )
     for metric in _UNIFORM:
         v = raw[metric].astype(float)
         data[f"{metric}_by_county"] = xr.DataArray(v, dims=dims3)
-        data[metric] = xr.DataArray(by_area(lambda mask: v[..., mask].mean(-1)), dims=("draw", "year", "area"))
+        data[metric] = xr.DataArray(per_area(_mean, v), dims=("draw", "year", "area"))
     for name in METRICS:
         unit, text = METRICS[name].units, METRICS[name].description
         data[name].attrs.update(units=unit, long_name=text)
@@ -137,7 +139,7 @@ def to_dataset(model: Model, raw: dict[str, np.ndarray], first_draw: int = 0) ->
         values = raw[name]
         data[name] = xr.DataArray(values.astype(np.float32), dims=dims3, attrs={"units": unit, "long_name": text})
         data[f"{name}_area"] = xr.DataArray(
-            by_area(lambda mask: values[..., mask].sum(-1)).astype(np.float32), dims=("draw", "year", "area"),
+            per_area(lambda x: x.sum(-1), values).astype(np.float32), dims=("draw", "year", "area"),
             attrs={"units": unit, "long_name": f"{text}, area total"},
         )
     data["indicator_value"] = xr.DataArray(
@@ -159,6 +161,13 @@ def to_dataset(model: Model, raw: dict[str, np.ndarray], first_draw: int = 0) ->
     ds["county"].attrs.update(long_name="county code (2020 census)")
     ds["area"].attrs.update(long_name="region = all selected counties; south = the southern prefectures among them")
     return ds
+
+
+def _mean(values: np.ndarray) -> np.ndarray:
+    """Mean over the last axis; NaN where it is empty (an area without such counties)."""
+    if values.shape[-1] == 0:
+        return np.full(values.shape[:-1], np.nan)
+    return values.mean(axis=-1)
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:

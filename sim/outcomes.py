@@ -8,8 +8,9 @@ county values ``METRIC_by_county`` with dims ``(draw, year, county)``.
 For each target and scope, a draw *meets* the target when the comparison holds (in the target year, or in every
 year of the window); the probability is the share of draws that meet it, with a 95% Wilson score interval
 (the draws are independent replicates, so the count is binomial). The year first met is the first year in which
-the comparison holds (for ``every_county``: holds in every county); draws that never meet it by the horizon are
-counted as "not by the horizon" when taking the median.
+the comparison holds (for ``every_county``: holds in every county; for a yearly target, the first year from which
+it holds every year to the horizon); draws that never meet it by the horizon are counted as "not by the
+horizon" when taking the median.
 
 References
 ----------
@@ -33,13 +34,22 @@ NOT_MET = -1
 
 
 class TargetLike(Protocol):
-    id: str
-    metric: str
-    comparison: str
-    threshold: float
-    year: int | None
-    each_year_from: int | None
-    scope: Iterable[str]
+    """What evaluation needs of a target (``sim.targets.Target`` has it)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def metric(self) -> str: ...
+    @property
+    def comparison(self) -> str: ...
+    @property
+    def threshold(self) -> float: ...
+    @property
+    def year(self) -> int | None: ...
+    @property
+    def each_year_from(self) -> int | None: ...
+    @property
+    def scope(self) -> Iterable[str]: ...
 
 
 @dataclass(frozen=True)
@@ -105,9 +115,11 @@ def evaluate_target(results: xr.Dataset, target: TargetLike, scope: str) -> Targ
         met_by_draw = window.all("year").values
     met = int(np.count_nonzero(met_by_draw))
     low, high = wilson_interval(met, draws)
+    first = holds.values
+    if target.year is None:  # a yearly target is first met in the first year from which it always holds
+        first = np.flip(np.logical_and.accumulate(np.flip(first, axis=1), axis=1), axis=1)
     return TargetOutcome(
-        target.id, scope, target.metric, draws, met, met / draws, low, high,
-        median_first_year(holds.values, years),
+        target.id, scope, target.metric, draws, met, met / draws, low, high, median_first_year(first, years),
     )
 
 

@@ -294,6 +294,16 @@ _PARAMETER_LIST: tuple[Parameter, ...] = (
         "assumption: new hires are mostly bachelor graduates; no Xinjiang figure",
     ),
     Parameter(
+        "recruitment.new_hire_pe_art_share",
+        "share of new hires",
+        "Share of newly hired teachers who teach PE, music or fine art (indicator 3 of the 2017 standard).",
+        0.0,
+        1.0,
+        Uniform(low=0.10, high=0.20),
+        "assumption: the standard's 0.9 PE/art teachers per 100 pupils is 14–17% of the teachers a school "
+        "staffed at 1:19 or 1:13.5 needs; the 2020 registry has about 14%",
+    ),
+    Parameter(
         "recruitment.special_post_take_up",
         "share of places",
         "Share of special-post (特岗) places filled.",

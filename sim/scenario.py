@@ -266,8 +266,10 @@ class DevelopmentLever(_Frozen):
         "default 0.05 (assumption)",
     )
     backbone_cultivation_share: Share = Field(
-        default=0.01,
-        description="share of non-backbone teachers recognised as backbone each year (0–1); default 0.01 (assumption)",
+        default=0.03,
+        description="share of qualified non-backbone teachers newly recognised as backbone each year (0–1); "
+        "default 0.03 (assumption: with the default 5%/yr loss of recognition it keeps the 2020 backbone "
+        "stock roughly level under the historical policy)",
     )
 
 
@@ -359,6 +361,12 @@ class AssessmentLever(_Frozen):
         default=("staffing",),
         description="indicators of the assessment that count dispatched teachers: subset of staffing, "
         "qualification, backbone, pe_art; default [staffing] (assumption)",
+    )
+    small_site_exclusion_pupils: Annotated[int, Field(strict=True, ge=0, le=1000)] = Field(
+        default=50,
+        description="teaching points (教學點) with fewer pupils are left out of the resource evaluation "
+        "(pupils, 0–1000); default 50 from Hebei's rules implementing 教督〔2017〕6號 (SOURCES §3a; the "
+        "national text is unverified on this point); 0 assesses every site",
     )
 
     _check_unique = field_validator("dispatched_count_toward")(_unique)

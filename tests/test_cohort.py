@@ -1,0 +1,211 @@
+"""The cohort engine end to end on small scenarios: accounting identities, closed forms, determinism, CRN."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from sim.cohort import prepare, run_chunk, split_registry_bands
+from sim.ensemble import run_draws
+from sim.mechanisms import teachers as tmech
+from sim.rng import Streams
+from sim.scenario import Scenario, as_mapping, load_scenario, scenario_from_mapping
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+SMALL_COUNTIES = ["653131", "653227", "650522"]  # Taxkorgan and Minfeng (south), Yiwu (north): small, fast
+
+
+def derive(changes: dict[str, Any]) -> Scenario:
+    """The baseline scenario with ``changes`` deep-merged over it (as ``extends:`` does), validated."""
+    data = as_mapping(load_scenario(SCENARIOS / "baseline.yaml"))
+    _deep_merge(data, changes)
+    return scenario_from_mapping(data, base_dir=SCENARIOS)
+
+
+def _deep_merge(data: dict, changes: dict) -> None:
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(data.get(key), dict) and key != "coverage_by_year" \
+                and "dist" not in value:
+            _deep_merge(data[key], value)
+        else:
+            data[key] = value
+
+
+def small(**changes: Any) -> Scenario:
+    """A three-county scenario over 2020–2026 built on the baseline, with ``changes`` merged in."""
+    data: dict[str, Any] = {
+        "name": "small",
+        "draws": 128,
+        "chunk_size": 64,
+        "horizon": 2026,
+        "baseline": {"counties": SMALL_COUNTIES},
+        "levers": {"pairing": {"coverage_by_year": {2024: 0.5, 2026: 1.0}}},
+    }
+    for key, value in changes.items():
+        _merge(data, key.split("."), value)
+    return derive(data)
+
+
+def _merge(data: dict, path: list[str], value: Any) -> None:
+    for key in path[:-1]:
+        data = data.setdefault(key, {})
+    data[path[-1]] = value
+
+
+@pytest.fixture(scope="module")
+def baseline_small() -> tuple[Scenario, dict]:
+    scenario = small()
+    return scenario, run_draws(prepare(scenario), 0, scenario.draws)
+
+
+def test_teacher_accounting_per_county_and_draw(baseline_small):
+    """teachers(t) = teachers(t−1) + hires(t) − exits(t): rotation, redeployment and drift stay in the county."""
+    _, raw = baseline_small
+    teachers, hires, exits = raw["teachers"], raw["hires"], raw["exits"]
+    np.testing.assert_array_equal(teachers[:, 1:], teachers[:, :-1] + hires[:, 1:] - exits[:, 1:])
+
+
+def test_student_accounting_per_county_and_draw(baseline_small):
+    """students(t) = students(t−1) + grade-1 entrants − dropouts − completers (drift stays in the county)."""
+    _, raw = baseline_small
+    students, entries, leaving = raw["students"], raw["student_entries"], raw["student_exits"]
+    np.testing.assert_array_equal(students[:, 1:], students[:, :-1] + entries[:, 1:] - leaving[:, 1:])
+
+
+def test_shares_are_probabilities_and_stocks_non_negative(baseline_small):
+    _, raw = baseline_small
+    for name in ("students", "teachers", "vacancies", "dispatched_in_post", "hires", "exits", "rotated"):
+        assert (raw[name] >= 0).all(), name
+    for count, total in (("quality_school_count", "quality_school_total"), ("pairing_count", "pairing_total"),
+                         ("gigabit_count", "gigabit_total"), ("counselling_count", "counselling_total")):
+        assert (raw[count] <= raw[total] + 1e-9).all()
+    assert set(np.unique(raw["quality_balanced"])) <= {0, 1}
+
+
+def test_start_year_is_the_registry(baseline_small):
+    scenario, raw = baseline_small
+    model = prepare(scenario)
+    s = model.sections
+    np.testing.assert_array_equal(raw["students"][:, 0], np.bincount(s.county, s.students.sum(axis=1))[None, :]
+                                  .repeat(scenario.draws, 0))
+
+
+def test_same_seed_same_numbers_whatever_the_chunk_size():
+    a = small(chunk_size=64)
+    b = small(chunk_size=128)
+    ra, rb = run_draws(prepare(a), 0, a.draws), run_draws(prepare(b), 0, b.draws)
+    for name in ra:
+        np.testing.assert_array_equal(ra[name], rb[name], err_msg=name)
+
+
+def test_draws_do_not_depend_on_how_many_are_run():
+    few, many = small(draws=64), small(draws=128)
+    ra, rb = run_draws(prepare(few), 0, 64), run_draws(prepare(many), 0, 128)
+    np.testing.assert_array_equal(ra["teachers"], rb["teachers"][:64])
+
+
+def test_lever_that_changes_nothing_gives_bit_identical_results(baseline_small):
+    """Common random numbers: funding.south_share is unused under gap-proportional allocation."""
+    _, raw = baseline_small
+    variant = small(**{"levers.funding.south_share": 0.9})
+    other = run_draws(prepare(variant), 0, variant.draws)
+    for name in raw:
+        np.testing.assert_array_equal(raw[name], other[name], err_msg=name)
+
+
+def test_a_lever_that_acts_changes_results_through_its_mechanism_only(baseline_small):
+    """Doubling dispatch changes dispatched teachers in post, and not the students (shared random numbers)."""
+    _, raw = baseline_small
+    variant = small(**{"levers.dispatch.per_year": 10_000})
+    other = run_draws(prepare(variant), 0, variant.draws)
+    np.testing.assert_array_equal(raw["students"], other["students"])
+    assert other["dispatched_in_post"][:, -1].sum() > raw["dispatched_in_post"][:, -1].sum()
+
+
+OFF = {
+    "uncertainties": {
+        "attrition.rural_rate": {"dist": "fixed", "value": 0.0},
+        "attrition.town_rate": {"dist": "fixed", "value": 0.0},
+        "attrition.urban_rate": {"dist": "fixed", "value": 0.0},
+        "drift.rural_to_town_rate": {"dist": "fixed", "value": 0.0},
+        "special_post.retention_share": {"dist": "fixed", "value": 1.0},
+        "teachers.female_share": {"dist": "fixed", "value": 0.7},
+    },
+    "levers": {
+        "recruitment": {"open_recruitment": False, "special_post_per_year": 0, "targeted_graduates_per_year": 0,
+                        "junior_retraining_per_year": 0, "from_year": 2020},
+        "rotation": {"share": 0.0, "from_year": 2020},
+        "dispatch": {"per_year": 0, "from_year": 2020},
+        "quota": {"redeploy_surplus_share": 0.0},
+        "pairing": {"coverage_by_year": {2024: 0.5, 2026: 1.0}},
+    },
+}
+
+
+def test_with_flows_off_teachers_follow_the_retirement_schedule():
+    """No attrition, recruitment, rotation or dispatch: only ageing and retirement move the stock.
+
+    Expected stock by band: n_b(t) = [n_b(t−1)·4/5 + n_{b−1}(t−1)·1/5]·(1 − r_b(t)), r from the 2025 reform
+    schedule (``retirement_share_by_band``); the mean over draws must match within 4 Monte Carlo standard errors.
+    """
+    data = {"name": "off", "draws": 256, "chunk_size": 128, "horizon": 2030,
+            "baseline": {"counties": SMALL_COUNTIES}, **OFF}
+    data["levers"] = {**OFF["levers"], "pairing": {"coverage_by_year": {2024: 0.5, 2027: 1.0}}}
+    scenario = derive(data)
+    model = prepare(scenario)
+    raw = run_draws(model, 0, scenario.draws)
+    bands = split_registry_bands(model.sections.teachers_by_age).sum(axis=0).astype(float)
+    schedule = tmech.load_retirement_schedule()
+    expected = [bands.sum()]
+    for year in model.years[1:]:
+        aged = bands * 0.8
+        aged[1:] += bands[:-1] * 0.2
+        aged[-1] += bands[-1] * 0.2  # the last band ages out only through retirement
+        bands = aged * (1 - tmech.retirement_share_by_band(int(year), 0.7, schedule=schedule))
+        expected.append(bands.sum())
+    total = raw["teachers"].sum(axis=2)
+    mean, se = total.mean(axis=0), total.std(axis=0, ddof=1) / np.sqrt(scenario.draws)
+    assert np.all(np.abs(mean - np.array(expected)) <= 4 * se + 1e-9), (mean, expected, se)
+    assert total[:, -1].mean() < total[:, 0].mean()  # the schedule does remove teachers
+
+
+def test_with_a_constant_hazard_survivors_follow_the_geometric_law():
+    """Attrition h everywhere, no entries, and a stock aged 20–29 followed for 5 years, which cannot reach a
+    retirement band (ageing moves at most one 5-year band a year): E[survivors after n years] = N(1 − h)^n,
+    checked within 4 standard errors."""
+    h = 0.08
+    data = {"name": "hazard", "draws": 256, "chunk_size": 128, "horizon": 2025,
+            "baseline": {"counties": SMALL_COUNTIES}, **OFF}
+    data["uncertainties"] = {**OFF["uncertainties"], **{
+        f"attrition.{loc}_rate": {"dist": "fixed", "value": h} for loc in ("rural", "town", "urban")},
+        "attrition.young_factor": {"dist": "fixed", "value": 1.0},
+        "teachers.female_share": {"dist": "fixed", "value": 0.0}}
+    data["levers"] = {**OFF["levers"], "pairing": {"coverage_by_year": {2024: 1.0}}}
+    scenario = derive(data)
+    model = prepare(scenario)
+    # keep only teachers aged 20–29: in 5 years they reach at most 45–54, far from any retirement band
+    raw = _run_young_stock(model)
+    n0 = raw[:, 0]
+    for years in range(1, raw.shape[1]):
+        expected = n0.mean() * (1 - h) ** years
+        se = raw[:, years].std(ddof=1) / np.sqrt(raw.shape[0])
+        assert abs(raw[:, years].mean() - expected) <= 4 * se, (years, raw[:, years].mean(), expected)
+
+
+def _run_young_stock(model) -> np.ndarray:
+    """Teachers of the region over the years when every section starts with teachers aged 20–29 only."""
+    import dataclasses
+
+    s = model.sections
+    young = s.teachers_by_age.copy()
+    young[:, 1:] = 0
+    sections = dataclasses.replace(s, teachers_by_age=young, qualified=np.minimum(s.qualified, young.sum(1)),
+                                   backbone=np.minimum(s.backbone, young.sum(1)),
+                                   pe_art=np.minimum(s.pe_art, young.sum(1)),
+                                   special_post=np.zeros_like(s.special_post))
+    model = dataclasses.replace(model, sections=sections)
+    out = run_chunk(model, Streams(model.scenario.seed), 0, model.scenario.draws)
+    return out["teachers"].sum(axis=2)

@@ -1,0 +1,111 @@
+"""``edusim run`` end to end on a small scenario: the folder, its files, the table, errors and atomicity."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from sim.cli import main
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+
+
+def write_small(tmp_path: Path, extra: str = "") -> Path:
+    path = tmp_path / "small.yaml"
+    path.write_text(
+        f"name: small\nextends: {SCENARIOS / 'baseline.yaml'}\ndraws: 64\nchunk_size: 64\nhorizon: 2027\n"
+        "baseline: {counties: ['653131', '650522']}\n" + extra,
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture(scope="module")
+def run_folder(tmp_path_factory) -> Path:
+    tmp = tmp_path_factory.mktemp("run")
+    out = tmp / "out"
+    assert main(["run", str(write_small(tmp)), "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+def test_run_writes_every_file(run_folder):
+    names = {p.name for p in run_folder.iterdir()}
+    assert {"results.nc", "targets.csv", "targets.md", "scenario.resolved.yaml", "provenance.json"} <= names
+    assert not [p for p in run_folder.parent.iterdir() if ".partial-" in p.name]
+
+
+def test_results_have_units_and_recompute_the_targets(run_folder):
+    ds = xr.open_dataset(run_folder / "results.nc", engine="h5netcdf")
+    for name, var in ds.data_vars.items():
+        if name not in ("indicator_units", "county_name", "county_south"):
+            assert "units" in var.attrs and "long_name" in var.attrs, name
+    rows = {(r["target"], r["scope"]): r for r in csv.DictReader((run_folder / "targets.csv").open())}
+    # T1 recomputed from the file: share of counties recognised in 2027 ≥ 0.40
+    share = ds["quality_balanced"].sel(year=2027).mean("county")
+    assert float(rows[("T1", "region")]["probability"]) == pytest.approx(float((share >= 0.40).mean()), abs=1e-4)
+    # T6 from the pairing counts
+    pooled = ds["pairing_count"].sel(year=2027).sum("county") / ds["pairing_total"].sel(year=2027).sum("county")
+    assert float(rows[("T6", "region")]["probability"]) == pytest.approx(float((pooled >= 1.0).mean()), abs=1e-4)
+    ds.close()
+
+
+def test_provenance_names_seed_versions_and_scenario_hash(run_folder):
+    record = json.loads((run_folder / "provenance.json").read_text())
+    assert record["seed"] == 20250126 and record["draws"] == 64 and record["engine"] == "cohort"
+    assert len(record["scenario_sha256"]) == 64 and "numpy" in record["versions"]
+
+
+def test_same_seed_reproduces_the_file(run_folder, tmp_path):
+    again = tmp_path / "again"
+    assert main(["run", str(write_small(tmp_path)), "--out", str(again), "--quiet"]) == 0
+    a = xr.open_dataset(run_folder / "results.nc", engine="h5netcdf")
+    b = xr.open_dataset(again / "results.nc", engine="h5netcdf")
+    for name in ("teachers", "students", "quality_balanced", "indicator_cv"):
+        np.testing.assert_array_equal(a[name].values, b[name].values)
+    a.close()
+    b.close()
+
+
+def test_run_prints_the_table_for_region_and_south(run_folder, tmp_path, capsys):
+    assert main(["run", str(write_small(tmp_path)), "--out", str(tmp_path / "o"), "--quiet", "--draws", "64"]) == 0
+    out = capsys.readouterr().out
+    assert "| target | region | south" in out and "T11" in out and "95% Wilson" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--draws", "0"], "draws"),
+        (["--seed", "-3"], "seed"),
+    ],
+)
+def test_bad_overrides_fail_cleanly_without_a_folder(tmp_path, capsys, args, message):
+    out = tmp_path / "never"
+    assert main(["run", str(write_small(tmp_path)), "--out", str(out), "--quiet", *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_missing_scenario_file_fails_cleanly(tmp_path, capsys):
+    assert main(["run", str(tmp_path / "nope.yaml"), "--quiet"]) == 2
+    assert "nope.yaml" in capsys.readouterr().err
+
+
+def test_a_run_failing_while_writing_leaves_no_folder(tmp_path, monkeypatch, capsys):
+    """results.nc is already written in the temporary folder when writing targets.csv fails."""
+    import sim.output
+
+    def boom(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(sim.output, "targets_csv", boom)
+    out = tmp_path / "out"
+    assert main(["run", str(write_small(tmp_path)), "--out", str(out), "--quiet"]) == 70
+    assert not out.exists() and not list(tmp_path.glob(".out.partial-*"))
+    assert "internal error" in capsys.readouterr().err
