@@ -109,3 +109,35 @@ def test_a_run_failing_while_writing_leaves_no_folder(tmp_path, monkeypatch, cap
     assert main(["run", str(write_small(tmp_path)), "--out", str(out), "--quiet"]) == 70
     assert not out.exists() and not list(tmp_path.glob(".out.partial-*"))
     assert "internal error" in capsys.readouterr().err
+
+
+def test_installed_command_runs_in_a_subprocess(tmp_path):
+    import shutil
+    import subprocess
+    import sys
+
+    exe = shutil.which("edusim")
+    command = [exe] if exe else [sys.executable, "-m", "sim"]
+    done = subprocess.run(
+        [*command, "run", str(write_small(tmp_path)), "--out", str(tmp_path / "o"), "--quiet", "--draws", "64"],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "T1" in done.stdout and (tmp_path / "o" / "results.nc").is_file()
+
+
+@pytest.mark.slow
+def test_whole_region_baseline_runs_and_keeps_its_accounts(tmp_path):
+    """The README's main job on every county (64 draws): completes, and the accounting identities hold."""
+    out = tmp_path / "baseline"
+    assert main(["run", str(SCENARIOS / "baseline.yaml"), "--draws", "64", "--out", str(out), "--quiet"]) == 0
+    ds = xr.open_dataset(out / "results.nc", engine="h5netcdf")
+    assert ds.sizes["county"] == 96 and ds.sizes["draw"] == 64 and ds.sizes["year"] == 16
+    teachers, hires, exits = (ds[n].values.astype(np.int64) for n in ("teachers", "hires", "exits"))
+    np.testing.assert_array_equal(teachers[:, 1:], teachers[:, :-1] + hires[:, 1:] - exits[:, 1:])
+    students = ds["students"].values.astype(np.int64)
+    entries, leaving = ds["student_entries"].values.astype(np.int64), ds["student_exits"].values.astype(np.int64)
+    np.testing.assert_array_equal(students[:, 1:], students[:, :-1] + entries[:, 1:] - leaving[:, 1:])
+    # the published 2019 totals the registry was built from (NBS: 260.68万 + 97.71万 pupils)
+    assert int(students[0, 0].sum()) <= 2_606_825 + 977_144
+    ds.close()
