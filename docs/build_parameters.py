@@ -44,8 +44,8 @@ FIXED = [
      "an assumption"),
     ("Targeted graduates", "to southern and remote counties, from 2025", "`sim/cohort.py`",
      "優師計劃 from 2021 with 4-year degrees (SOURCES §4c); county designation is an assumption"),
-    ("Special-post contracts", "3 years; then a share converts to regular posts", "`teachers.special_post_contract_end`",
-     "特崗計劃 rules (SOURCES §4c)"),
+    ("Special-post contracts", "3 years; then a share converts to regular posts",
+     "`teachers.special_post_contract_end`", "特崗計劃 rules (SOURCES §4c)"),
     ("Rotation exchange", "each outgoing teacher is matched by a returning one (return share 1)",
      "`rotation.rotate`", "assumption: 交流輪崗 as an exchange that keeps headcount"),
     ("Rotated and redeployed teachers' ages", "arrivals take the age mix of the year's leavers",
@@ -79,7 +79,7 @@ FIXED = [
 def _levers_table() -> str:
     rows = ["| lever | default | meaning, unit, range and source |", "|---|---|---|"]
     levers = Levers()
-    for group, info in Levers.model_fields.items():
+    for group in Levers.model_fields:
         model: BaseModel = getattr(levers, group)
         for name, field in type(model).model_fields.items():
             value = getattr(model, name)
