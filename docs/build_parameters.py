@@ -48,6 +48,9 @@ FIXED = [
      "`teachers.special_post_contract_end`", "特崗計劃 rules (SOURCES §4c)"),
     ("Rotation exchange", "each outgoing teacher is matched by a returning one (return share 1)",
      "`rotation.rotate`", "assumption: 交流輪崗 as an exchange that keeps headcount"),
+    ("Rotation guarantee rule (≥10% of eligible, backbone ≥20% of rotated)", "judged on the lever's share "
+     "and on the realised backbone share", "`sim/cohort.py` `assess`",
+     "assumption: the share is a county policy; the realised count scatters binomially around it"),
     ("Rotated and redeployed teachers' ages", "arrivals take the age mix of the year's leavers",
      "`sim/cohort.py` `_move`", "assumption"),
     ("Rural→town drift of teachers: qualification of arrivals", "binomial with the draw's rural qualified share",

@@ -258,20 +258,42 @@ class _Random:
         of arrays gets its fields stitched one by one.
         """
         per_draw = per_draw or {}
-        pieces = []
-        for rows, rng in self.streams.chunk_generators(f"{name}/{self.year}", self.start, self.stop):
+        blocks = self.streams.chunk_generators(f"{name}/{self.year}", self.start, self.stop)
+        out: Any = None
+        for rows, rng in blocks:
             sliced = {key: value[rows] for key, value in per_draw.items()}
-            pieces.append(fn(*(a[rows] for a in arrays), rng=rng, **sliced, **static))
-        first = pieces[0]
-        if len(pieces) == 1:
-            return first
-        if dataclasses.is_dataclass(first):
-            names = [f.name for f in dataclasses.fields(first)]
-        elif isinstance(first, tuple):
-            names = list(first._fields)  # type: ignore[attr-defined]
-        else:
-            return np.concatenate(pieces)
-        return type(first)(**{n: np.concatenate([getattr(piece, n) for piece in pieces]) for n in names})
+            piece = fn(*(a[rows] for a in arrays), rng=rng, **sliced, **static)
+            if len(blocks) == 1:
+                return piece
+            if out is None:  # allocate every output once, then fill block by block
+                out = _like(piece, self.stop - self.start)
+            _fill(out, piece, rows)
+        return out
+
+
+def _fields(result: Any) -> list[str] | None:
+    if dataclasses.is_dataclass(result):
+        return [f.name for f in dataclasses.fields(result)]
+    if isinstance(result, tuple):
+        return list(result._fields)  # type: ignore[attr-defined]
+    return None
+
+
+def _like(piece: Any, n_rows: int) -> Any:
+    """Empty outputs shaped like a block's result, with ``n_rows`` draws."""
+    names = _fields(piece)
+    if names is None:
+        return np.empty((n_rows, *piece.shape[1:]), dtype=piece.dtype)
+    return type(piece)(**{n: _like(getattr(piece, n), n_rows) for n in names})
+
+
+def _fill(out: Any, piece: Any, rows: slice) -> None:
+    names = _fields(piece)
+    if names is None:
+        out[rows] = piece
+        return
+    for n in names:
+        getattr(out, n)[rows] = getattr(piece, n)
 
 
 def _county_sum(values: np.ndarray, sections: Sections) -> np.ndarray:
@@ -702,8 +724,12 @@ def assess(m: Model, st: State, p: dict[str, np.ndarray], r: _Random, year: int)
         assessed=(pupils > 0) & ~small_site,
         min_met=standard.min_indicators_met, floor_share=standard.remaining_min_fraction)
     classes = np.maximum(s.classes, 1)
+    # The rotation rule is a policy the county sets: it is judged on the lever's share of eligible teachers
+    # (the realised share scatters binomially around it), and on the realised backbone share of the rotated,
+    # which falls short where the county lacks eligible backbone teachers (assumption, docs/parameters.md).
+    policy_share = np.where(np.isnan(st.rotation_share), 0.0, _lever(scenario, "rotation", year).share)
     guarantee = assessment.guarantee_rules(
-        np.nan_to_num(st.rotation_share, nan=0.0), np.nan_to_num(st.backbone_share_of_rotated, nan=0.0),
+        policy_share, np.nan_to_num(st.backbone_share_of_rotated, nan=0.0),
         pupils / classes, pupils, s.level, s.school, s.county, s.n_counties,
         min_rotation_share=standard.rotation_min_share,
         min_backbone_share_of_rotated=standard.rotation_backbone_min_share,

@@ -17,7 +17,7 @@ import xarray as xr
 
 from sim.cohort import AREAS, Model, prepare, run_chunk
 from sim.mechanisms.assessment import INDICATORS
-from sim.rng import Streams, chunk_bounds
+from sim.rng import BLOCK_SIZE, Streams, chunk_bounds
 from sim.scenario import Scenario
 from sim.targets import METRICS
 
@@ -73,14 +73,23 @@ INDICATOR_UNITS = (
 
 
 def run_draws(model: Model, start: int, stop: int, on_year: Callable[[int], None] | None = None) -> dict:
-    """Raw arrays of draws ``start … stop-1``, chunk by chunk (chunks of ``scenario.chunk_size``)."""
+    """Raw arrays of draws ``start … stop-1``, chunk by chunk (chunks of ``scenario.chunk_size``).
+
+    ``start`` must be a multiple of :data:`sim.rng.BLOCK_SIZE`. Whole blocks are always simulated (``stop`` is
+    rounded up to a multiple of the block, the extra draws dropped): the mechanisms draw a block's random
+    numbers in several passes whose consumption depends on every row, so a draw's numbers are the same only
+    if its whole block is simulated. This is what makes a draw independent of how many draws are run.
+    """
+    if start % BLOCK_SIZE:
+        raise ValueError(f"start must be a multiple of {BLOCK_SIZE}, got {start}")
     streams = Streams(model.scenario.seed)
+    padded = -(-stop // BLOCK_SIZE) * BLOCK_SIZE
     parts = [
         run_chunk(model, streams, a, b, on_year=on_year)
-        for a, b in chunk_bounds(stop - start, model.scenario.chunk_size)
+        for a, b in chunk_bounds(padded - start, model.scenario.chunk_size)
         for a, b in [(a + start, b + start)]
     ]
-    return {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
+    return {name: np.concatenate([p[name] for p in parts])[: stop - start] for name in parts[0]}
 
 
 def to_dataset(model: Model, raw: dict[str, np.ndarray], first_draw: int = 0) -> xr.Dataset:

@@ -12,6 +12,7 @@ from sim.cohort import prepare
 from sim.ensemble import run_draws, to_dataset
 from sim.outcomes import TargetOutcome, evaluate
 from sim.output import provenance, targets_table, write_run
+from sim.rng import BLOCK_SIZE
 from sim.scenario import Scenario, load_scenario, replace, resolved_yaml
 from sim.targets import load_target_set
 
@@ -44,7 +45,7 @@ def run_scenario(
     targets = load_target_set(scenario.targets)
     started = datetime.now(UTC)
     model = prepare(scenario)
-    n_steps = scenario.draws * len(model.years)
+    n_steps = -(-scenario.draws // BLOCK_SIZE) * BLOCK_SIZE * len(model.years)  # whole blocks are simulated
     with tqdm(total=n_steps, desc=f"{scenario.name}: draw-years", unit="draw-yr", disable=not progress,
               file=stream, smoothing=0.1) as bar:
         raw = run_draws(model, 0, scenario.draws, on_year=bar.update)

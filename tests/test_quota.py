@@ -168,3 +168,67 @@ def test_hypergeometric_within_groups_never_exceeds_pool():
     np.testing.assert_array_equal(picks[0], [3, 0, 5, 2])  # everything is picked
     with pytest.raises(ValueError, match="more individuals"):
         hypergeometric_within_groups(np.array([[9, 0]]), pool[:1], group, 2, rng)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# law of the tree splitting (split_within_groups replaced the position-by-position conditional draws)
+
+
+def test_split_within_groups_is_multinomial_in_mean_and_covariance():
+    """Multinomial(n, p): mean n p_i, var n p_i (1 − p_i), cov −n p_i p_j; checked within 5 MC standard errors."""
+    from sim.mechanisms.quota import split_within_groups
+
+    w = np.array([3.0, 0.0, 1.0, 2.0, 4.0, 0.5, 1.0])  # group 0: 5 sections (one of zero weight), group 1: 2
+    grp = np.array([0, 0, 0, 0, 0, 1, 1])
+    reps, n0, n1 = 40_000, 7, 3
+    tot = np.tile([[n0, n1]], (reps, 1))
+    x = split_within_groups(tot, np.tile(w, (reps, 1)), grp, 2, np.random.default_rng(7)).astype(float)
+    np.testing.assert_array_equal(x[:, :5].sum(1), n0)
+    np.testing.assert_array_equal(x[:, 5:].sum(1), n1)
+    assert np.all(x[:, 1] == 0)
+    p = np.r_[w[:5] / w[:5].sum(), w[5:] / w[5:].sum()]
+    n = np.r_[[n0] * 5, [n1] * 2]
+    mean, var = n * p, n * p * (1 - p)
+    se_mean = np.sqrt(var / reps)
+    assert np.all(np.abs(x.mean(0) - mean) <= 5 * se_mean + 1e-12)
+    # variance: se of a sample variance ≈ var · sqrt(2 / reps) (normal approximation, generous at 5 se)
+    assert np.all(np.abs(x.var(0) - var) <= 5 * np.sqrt(2 / reps) * var + 1e-12)
+    cov = np.cov(x[:, 0], x[:, 4])[0, 1]
+    assert abs(cov - (-n0 * p[0] * p[4])) <= 5 * np.sqrt(n0 ** 2 * p[0] * p[4] * 2 / reps)
+
+
+def test_split_within_groups_matches_the_multinomial_pmf():
+    """Chi-square of the joint outcome of 3 over 3 sections against the multinomial pmf (10 cells)."""
+    from itertools import product
+    from math import factorial
+
+    from scipy import stats
+
+    from sim.mechanisms.quota import split_within_groups
+
+    w = np.array([1.0, 2.0, 5.0])
+    p = w / w.sum()
+    reps, n = 30_000, 3
+    x = split_within_groups(np.full((reps, 1), n), np.tile(w, (reps, 1)), np.zeros(3, int), 1,
+                            np.random.default_rng(11))
+    outcomes = [o for o in product(range(n + 1), repeat=3) if sum(o) == n]
+    observed = np.array([np.sum(np.all(x == o, axis=1)) for o in outcomes])
+    pmf = np.array([factorial(n) / np.prod([factorial(k) for k in o]) * np.prod(p ** np.array(o))
+                    for o in outcomes])
+    assert observed.sum() == reps
+    assert stats.chisquare(observed, reps * pmf).pvalue > 1e-3
+
+
+def test_split_without_replacement_matches_the_multivariate_hypergeometric():
+    """Mean n K_i / N and variance n (K_i/N)(1 − K_i/N)(N − n)/(N − 1), within 5 MC standard errors."""
+    from sim.mechanisms.quota import split_within_groups
+
+    pool = np.array([4, 0, 1, 6, 2])
+    reps, n, big_n = 40_000, 5, pool.sum()
+    x = split_within_groups(np.full((reps, 1), n), np.tile(pool, (reps, 1)), np.zeros(5, int), 1,
+                            np.random.default_rng(3), without_replacement=True).astype(float)
+    assert np.all(x <= pool) and np.all(x.sum(1) == n)
+    q = pool / big_n
+    mean, var = n * q, n * q * (1 - q) * (big_n - n) / (big_n - 1)
+    assert np.all(np.abs(x.mean(0) - mean) <= 5 * np.sqrt(var / reps) + 1e-12)
+    assert np.all(np.abs(x.var(0) - var) <= 5 * np.sqrt(2 / reps) * var + 1e-12)

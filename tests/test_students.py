@@ -236,3 +236,21 @@ def test_drift_mean_by_hand():
     assert abs(f.moved_out[:, 0, 2].mean() - 10) < 4 * math.sqrt(200 * 0.05 * 0.95 / d)
     # arrivals in section 1 ~ Binomial(200, 0.05 * 0.25)
     assert abs(f.moved_in[:, 1, 2].mean() - 2.5) < 4 * math.sqrt(200 * 0.0125 * 0.9875 / d)
+
+
+def test_allocate_within_groups_is_multinomial_over_groups_of_different_sizes():
+    """Groups of 1, 3 and 6 sections (three size buckets): mean and variance of Multinomial(n, w / W)."""
+    rng = np.random.default_rng(5)
+    group = np.array([2, 0, 1, 0, 1, 1, 2, 2, 2, 2, 2, -1])
+    w = np.array([1.0, 2.0, 1.0, 3.0, 0.0, 2.0, 4.0, 1.0, 1.0, 0.5, 2.5, 9.0])
+    reps = 30_000
+    n = np.tile(np.array([[[5], [4], [9]]]), (reps, 1, 1))
+    x = S.allocate_within_groups(n, w, group, rng)[..., 0].astype(float)
+    assert np.all(x[:, 11] == 0) and np.all(x[:, 4] == 0)
+    for g, total in enumerate((5, 4, 9)):
+        members = group == g
+        np.testing.assert_array_equal(x[:, members].sum(1), total)
+        p = w[members] / w[members].sum()
+        mean, var = total * p, total * p * (1 - p)
+        assert np.all(np.abs(x[:, members].mean(0) - mean) <= 5 * np.sqrt(var / reps) + 1e-12)
+        assert np.all(np.abs(x[:, members].var(0) - var) <= 5 * np.sqrt(2 / reps) * var + 1e-12)

@@ -10,7 +10,8 @@ All arrays follow the engine conventions: ``(D, S)`` per draw and section, ``(D,
 level (0 primary, 1 junior). Functions return new arrays and never mutate their inputs.
 
 This module also holds the two group-allocation helpers shared by the teacher-flow mechanisms
-(:func:`allocate_largest_remainder`, :func:`multinomial_within_groups`, :func:`hypergeometric_within_groups`):
+(:func:`allocate_largest_remainder`, :func:`multinomial_within_groups`, :func:`hypergeometric_within_groups`,
+:func:`split_within_groups`):
 they split a count per group (a county, a county-level pair, a region) among the sections of the group.
 
 Assumptions
@@ -23,6 +24,8 @@ Assumptions
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -142,9 +145,9 @@ def multinomial_within_groups(
 ) -> IntArray:
     """Multinomial split of a count per group among its sections, with probabilities proportional to weights.
 
-    Drawn as the product of conditional binomials (section ``i`` of a group gets
-    ``Binomial(n_left, w_i / (w_i + w_after_i))``), which is exactly multinomial; the loop runs over the
-    position inside a group (at most the largest group size), each step vectorised over draws and groups.
+    Drawn by binomial splitting down a balanced binary tree of the group's sections
+    (:func:`split_within_groups`), which is exactly multinomial; ``ceil(log2 K)`` vectorised steps for groups
+    of at most ``K`` sections.
 
     Parameters
     ----------
@@ -173,41 +176,7 @@ def multinomial_within_groups(
     w_group = group_sum(w, grp, n_groups)
     if np.any((tot > 0) & (w_group <= 0)):
         raise ValueError("a group with a positive total has no positive weight to allocate it to")
-    order, position, _ = _group_layout(grp, n_groups)
-    w_sorted = w[:, order]
-    grp_sorted = grp[order]
-    # Weight of the section and all later sections of its group: W_g - (cumulative weight before it).
-    cum_before = np.cumsum(w_sorted, axis=1) - w_sorted
-    start_cum = np.zeros_like(w_group)
-    first = position == 0
-    start_cum[:, grp_sorted[first]] = cum_before[:, first]
-    w_from_here = w_group[:, grp_sorted] - (cum_before - start_cum[:, grp_sorted])
-    # Integer count of positive-weight sections after each one, so the last one gets p = 1 exactly.
-    positive = (w_sorted > 0).astype(np.int64)
-    positive_group = np.rint(group_sum(positive[:, np.argsort(order)], grp, n_groups)).astype(np.int64)
-    positive_cum = np.cumsum(positive, axis=1)
-    positive_start = np.zeros_like(positive_group)
-    positive_start[:, grp_sorted[first]] = (positive_cum - positive)[:, first]
-    positive_after = positive_group[:, grp_sorted] - (positive_cum - positive_start[:, grp_sorted])
-    remaining = tot.copy()
-    out_sorted = np.zeros(w_sorted.shape, dtype=np.int64)
-    for k in range(int(position.max(initial=-1)) + 1):
-        cols = np.flatnonzero(position == k)
-        g = grp_sorted[cols]
-        denom = w_from_here[:, cols]
-        p = np.where(denom > 0, w_sorted[:, cols] / np.where(denom > 0, denom, 1.0), 0.0)
-        p = np.clip(p, 0.0, 1.0)
-        p = np.where((positive_after[:, cols] == 0) & (positive[:, cols] > 0), 1.0, p)
-        n_left = remaining[:, g]
-        # Draw only where the outcome is random; p = 1 takes what is left, p = 0 or nothing left gives 0.
-        draw = np.where(p >= 1.0, n_left, 0)
-        random = (n_left > 0) & (p > 0.0) & (p < 1.0)
-        draw[random] = rng.binomial(n_left[random], p[random])
-        out_sorted[:, cols] = draw
-        remaining[:, g] -= draw
-    out = np.zeros_like(out_sorted)
-    out[:, order] = out_sorted
-    return out
+    return split_within_groups(tot, w, grp, n_groups, rng)
 
 
 def hypergeometric_within_groups(
@@ -219,9 +188,9 @@ def hypergeometric_within_groups(
 ) -> IntArray:
     """Pick ``totals[g]`` individuals without replacement from the sections of each group.
 
-    Multivariate hypergeometric by conditional hypergeometrics (section ``i`` gets
-    ``Hypergeometric(pool_i, pool_after_i, n_left)``), vectorised over draws and groups. Every section gives
-    at most its pool, so a removal drawn this way never makes a stock negative.
+    Multivariate hypergeometric by hypergeometric splitting down a balanced binary tree of the group's
+    sections (:func:`split_within_groups`), vectorised over draws and groups. Every section gives at most its
+    pool, so a removal drawn this way never makes a stock negative.
 
     Parameters
     ----------
@@ -240,31 +209,114 @@ def hypergeometric_within_groups(
     pool_group = np.rint(group_sum(pl, grp, n_groups)).astype(np.int64)
     if np.any(tot > pool_group):
         raise ValueError("cannot pick more individuals than a group holds")
-    order, position, _ = _group_layout(grp, n_groups)
-    pl_sorted = pl[:, order]
-    grp_sorted = grp[order]
-    cum_through = np.cumsum(pl_sorted, axis=1)
-    start_cum = np.zeros_like(pool_group)
-    first = position == 0
-    start_cum[:, grp_sorted[first]] = (cum_through - pl_sorted)[:, first]
-    after = pool_group[:, grp_sorted] - (cum_through - start_cum[:, grp_sorted])
-    remaining = tot.copy()
-    out_sorted = np.zeros(pl_sorted.shape, dtype=np.int64)
-    for k in range(int(position.max(initial=-1)) + 1):
-        cols = np.flatnonzero(position == k)
-        g = grp_sorted[cols]
-        n_left = remaining[:, g]
-        good = pl_sorted[:, cols]
-        bad = after[:, cols]
-        # Draw only where the outcome is random: with no one after this section it takes what is left.
-        draw = np.where(bad == 0, n_left, 0)
-        random = (n_left > 0) & (good > 0) & (bad > 0)
-        draw[random] = rng.hypergeometric(good[random], bad[random], n_left[random])
-        out_sorted[:, cols] = draw
-        remaining[:, g] -= draw
-    out = np.zeros_like(out_sorted)
-    out[:, order] = out_sorted
-    return out
+    return split_within_groups(tot, pl, grp, n_groups, rng, without_replacement=True)
+
+
+def split_within_groups(
+    totals: npt.ArrayLike,
+    weights: npt.ArrayLike,
+    group: npt.ArrayLike,
+    n_groups: int,
+    rng: np.random.Generator,
+    *,
+    without_replacement: bool = False,
+) -> IntArray:
+    """Split a count per (row, group) among the group's sections by halving the group again and again.
+
+    The sections of each group, in section order, are the leaves of a balanced binary tree: a node holding
+    ``n`` sends ``L`` to its left half and ``n − L`` to its right half, and the halves are split in turn, so a
+    group of ``K`` sections is done in ``ceil(log2 K)`` vectorised steps whatever the number of rows and groups,
+    and a node that receives nothing is never visited again.
+
+    * With replacement (default): ``L ~ Binomial(n, W_left / (W_left + W_right))`` with ``W`` the summed
+      weights of each half. By the splitting property of the multinomial this gives exactly
+      ``Multinomial(n, w / W_group)`` over the group's sections (up to floating-point rounding of the
+      probabilities, as in ``numpy.random.Generator.multinomial``). A half whose sections all have zero weight
+      gets nothing and the other half everything (adding zeros leaves a running sum unchanged exactly), so a
+      zero-weight section never receives.
+    * Without replacement: ``L ~ Hypergeometric(W_left, W_right, n)`` with ``W`` the summed integer pools,
+      which gives exactly the multivariate hypergeometric law (``n`` individuals picked uniformly without
+      replacement from the pooled individuals of the group); no section gives more than its pool.
+
+    Parameters
+    ----------
+    totals
+        ``(R, G)`` non-negative integer counts (``R`` rows: draws, or draws × slots).
+    weights
+        ``(R, S)`` non-negative weights (with replacement) or integer pools (without replacement).
+    group
+        ``int[S]`` group of each section in ``[0, G)``.
+    n_groups
+        ``G``.
+    rng
+        Random generator.
+    without_replacement
+        Pick individuals from integer pools (hypergeometric) instead of placing them by weight (binomial).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``int64 (R, S)``; each group's sections sum to its total. The caller checks beforehand that a positive
+        total has positive group weight (or, without replacement, does not exceed the group's pool).
+
+    Notes
+    -----
+    Random numbers are drawn level by level of the tree, all rows and groups of a level in one call; the cost
+    grows with the number of non-empty nodes, at most ``min(count, sections)`` per group and level.
+    """
+    tot = np.asarray(totals, dtype=np.int64)
+    grp = np.asarray(group, dtype=np.int64)
+    n_rows, n_sections = tot.shape[0], grp.size
+    out = np.zeros((n_rows, n_sections), dtype=np.int64)
+    rows, groups = np.nonzero(tot > 0)
+    if rows.size == 0:
+        return out
+    order, _, start = _group_layout(grp, n_groups)
+    size = np.bincount(grp, minlength=n_groups)
+    dtype = np.int64 if without_replacement else np.float64  # integer pools sum exactly
+    ws = np.asarray(weights, dtype=dtype)[:, order]
+    running = np.zeros((n_rows, n_sections + 1), dtype=dtype)
+    np.cumsum(ws, axis=1, out=running[:, 1:])
+    cum: npt.NDArray[Any] = running.reshape(-1)
+    width = n_sections + 1
+    # active nodes: flat offset of the row in ``cum``, leaf range [lo, hi) in sorted order, count n
+    base = rows * width
+    lo = start[groups]
+    hi = lo + size[groups]
+    n = tot[rows, groups]
+    out_sorted = out.ravel()  # filled in sorted order, reordered at the end
+    while n.size:
+        leaf = hi - lo == 1
+        if leaf.any():
+            out_sorted[(base[leaf] // width) * n_sections + lo[leaf]] = n[leaf]
+            keep = ~leaf
+            base, lo, hi, n = base[keep], lo[keep], hi[keep], n[keep]
+            if n.size == 0:
+                break
+        mid = (lo + hi) // 2
+        c_lo, c_mid, c_hi = cum[base + lo], cum[base + mid], cum[base + hi]
+        if without_replacement:
+            good, bad = c_mid - c_lo, c_hi - c_mid
+            left = np.where(bad == 0, n, 0)
+            random = (good > 0) & (bad > 0)
+            if random.any():
+                left[random] = rng.hypergeometric(good[random], bad[random], n[random])
+        else:
+            # a run of zero weights leaves the running sum unchanged exactly, so an all-zero half has W == 0
+            w_left, w_right = c_mid - c_lo, c_hi - c_mid
+            left = np.where(w_right == 0, n, 0)
+            random = (w_left > 0) & (w_right > 0)
+            if random.any():
+                p = np.clip(w_left[random] / (c_hi[random] - c_lo[random]), 0.0, 1.0)
+                left[random] = rng.binomial(n[random], p)
+        right = n - left
+        go_left, go_right = left > 0, right > 0
+        base = np.concatenate((base[go_left], base[go_right]))
+        lo, hi = np.concatenate((lo[go_left], mid[go_right])), np.concatenate((mid[go_left], hi[go_right]))
+        n = np.concatenate((left[go_left], right[go_right]))
+    result = np.empty_like(out)
+    result[:, order] = out
+    return result
 
 
 # --------------------------------------------------------------------------------------------------------

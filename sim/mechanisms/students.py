@@ -89,7 +89,8 @@ def check_stock(name: str, stock: IntArray, last_axis: int | None = None) -> Non
 def county_totals(x: ArrayLike, section_county: ArrayLike, n_counties: int) -> npt.NDArray[Any]:
     """Sum of ``x`` ``(D, S, …)`` over the sections of each county (or any group index): ``(D, C, …)``.
 
-    Integer (and bool) inputs give ``int64`` sums, float inputs ``float64``.
+    Integer (and bool) inputs give ``int64`` sums, float inputs ``float64``. Sections already ordered by group
+    (the engine's layout) are summed in place, without a reordered copy of ``x``.
     """
     a = np.asarray(x)
     a = a.astype(np.result_type(a.dtype, np.int64), copy=False)
@@ -97,28 +98,14 @@ def county_totals(x: ArrayLike, section_county: ArrayLike, n_counties: int) -> n
     out = np.zeros((a.shape[0], n_counties, *a.shape[2:]), dtype=a.dtype)
     if county.size == 0:
         return out
-    order = np.argsort(county, kind="stable")
-    sorted_county = county[order]
+    if np.all(county[1:] >= county[:-1]):
+        sorted_county, ordered = county, a
+    else:
+        order = np.argsort(county, kind="stable")
+        sorted_county, ordered = county[order], a[:, order]
     starts = np.flatnonzero(np.r_[True, sorted_county[1:] != sorted_county[:-1]])
-    out[:, sorted_county[starts]] = np.add.reduceat(a[:, order], starts, axis=1)
+    out[:, sorted_county[starts]] = np.add.reduceat(ordered, starts, axis=1)
     return out
-
-
-def _slots(section_group: IntArray, n_groups: int) -> tuple[IntArray, int]:
-    """Column of each section in a ``(n_groups, K)`` table where a group's sections fill the *last* columns.
-
-    ``section_group[s] = -1`` marks a section outside every group (its slot is ``-1``). Right alignment makes
-    the last multinomial category of a group a real section, so nothing falls into a padding column.
-    """
-    member = section_group >= 0
-    sizes = np.bincount(section_group[member], minlength=n_groups)
-    k = int(sizes.max()) if sizes.size else 0
-    order = np.argsort(section_group, kind="stable")
-    starts = np.concatenate(([0], np.cumsum(np.bincount(section_group + 1, minlength=n_groups + 1))[:-1]))
-    rank = np.empty_like(section_group)
-    rank[order] = np.arange(section_group.size) - starts[section_group[order] + 1]
-    slot = np.where(member, k - sizes[np.maximum(section_group, 0)] + rank, -1)
-    return slot.astype(np.int64), k
 
 
 def allocate_within_groups(
@@ -127,7 +114,7 @@ def allocate_within_groups(
     section_group: ArrayLike,
     rng: np.random.Generator,
 ) -> IntArray:
-    """One multinomial call placing per-group counts in the group's sections, in proportion to the weights.
+    """Multinomial placement of per-group counts in the group's sections, in proportion to the weights.
 
     Parameters
     ----------
@@ -152,39 +139,76 @@ def allocate_within_groups(
 
     Notes
     -----
-    The groups are laid out in a padded ``(D, G, B, K)`` probability table (``K`` = largest group), so memory
-    grows as ``D × G × B × K``; chunk sizes of the engine bound it.
+    For every (draw, group, slot) the arrivals are ``Multinomial(n, w / W)`` over the group's sections, drawn
+    with ``numpy.random.Generator.multinomial``, one call per bucket of group sizes (groups of
+    ``(2^(j-1), 2^j]`` sections share a table padded to the largest of them), only for the (draw, group,
+    slot) with something to place. Memory grows as ``D × S × B`` (at most twice that for the padded tables).
     """
     n = np.asarray(n_by_group, dtype=np.int64)
-    d, g, b = n.shape
+    d, _, b = n.shape
     group = np.asarray(section_group, dtype=np.int64)
     s = group.size
     w = np.asarray(weights, dtype=np.float64)
     if np.any(w < 0):
         raise ValueError("weights must be non-negative")
+    out = np.zeros((d, s, b), dtype=np.int64)
+    idx = np.flatnonzero(group >= 0)
+    if idx.size == 0:
+        if np.any(n > 0):
+            raise ValueError("counts to allocate but no receiving section")
+        return out
     if w.ndim == 1:
         w = w[None, :, None]
     elif w.ndim == 2:
         w = w[:, :, None]
-    w = np.broadcast_to(w, (d, s, b))
-    slot, k = _slots(group, g)
-    out = np.zeros((d, s, b), dtype=np.int64)
-    idx = np.flatnonzero(group >= 0)
-    if k == 0 or idx.size == 0:
-        if np.any(n > 0):
-            raise ValueError("counts to allocate but no receiving section")
-        return out
-    table = np.zeros((d, g, b, k), dtype=np.float64)
-    table[:, group[idx], :, slot[idx]] = np.moveaxis(w[:, idx, :], 1, 0)
-    total = table.sum(axis=-1)
+    out[:, idx, :] = _allocate_members(n, np.broadcast_to(w, (d, s, b))[:, idx, :], group[idx], rng)
+    return out
+
+
+def _allocate_members(n: IntArray, w: FloatArray, member_group: IntArray, rng: np.random.Generator) -> IntArray:
+    """:func:`allocate_within_groups` on the receiving sections only: ``w`` is ``(D, S_m, B)``."""
+    d, g, b = n.shape
+    total = county_totals(w, member_group, g)  # (D, G, B)
     if np.any((total <= 0) & (n > 0)):
         bad = np.argwhere((total <= 0) & (n > 0))[0]
         raise ValueError(f"counts to allocate in group {int(bad[1])} but no section of positive weight there")
-    busy = n > 0  # only rows with something to place go to the (single) multinomial call
-    rows = table[busy]
-    drawn = np.zeros((d, g, b, k), dtype=np.int64)
-    drawn[busy] = rng.multinomial(n[busy], rows / rows.sum(axis=-1, keepdims=True))
-    out[:, idx, :] = np.moveaxis(drawn[:, group[idx], :, slot[idx]], 0, 1)
+    # rows = (draw, slot): (R, S_m) weights and (R, G) counts
+    rows_w = np.moveaxis(w, 2, 1).reshape(d * b, member_group.size)
+    rows_n = np.moveaxis(n, 2, 1).reshape(d * b, g)
+    placed = _multinomial_by_size(rows_n, rows_w, member_group, g, rng).reshape(d, b, member_group.size)
+    return np.moveaxis(placed, 1, 2)
+
+
+def _multinomial_by_size(n: IntArray, w: FloatArray, group: IntArray, n_groups: int,
+                         rng: np.random.Generator) -> IntArray:
+    """``Multinomial(n[r, g], w[r, sections of g] / W)`` for every row ``r`` and group ``g`` with ``n > 0``.
+
+    Groups are bucketed by size (``(2^(j-1), 2^j]`` sections); each bucket is one ``Generator.multinomial`` call
+    over a table padded to the bucket's largest group, so padding at most doubles the table. A group's
+    sections fill the *last* columns of its row (zero-probability padding first), so the last category is a
+    real section.
+    """
+    n_rows, n_sections = w.shape
+    out = np.zeros((n_rows, n_sections), dtype=np.int64)
+    order = np.argsort(group, kind="stable")
+    size = np.bincount(group, minlength=n_groups)
+    start = np.concatenate(([0], np.cumsum(size)[:-1]))
+    bucket = np.where(size > 0, np.ceil(np.log2(np.maximum(size, 1))).astype(np.int64), -1)
+    # a zero column after the sections, for the padding
+    w_ext = np.zeros((n_rows, n_sections + 1), dtype=np.float64)
+    w_ext[:, :n_sections] = w[:, order]
+    for j in np.unique(bucket[bucket >= 0]):
+        groups = np.flatnonzero(bucket == j)
+        k = int(size[groups].max())
+        col = np.arange(k)[None, :] - (k - size[groups])[:, None]  # (Gb, k), negative = padding
+        pos = np.where(col >= 0, start[groups][:, None] + col, n_sections)
+        rows, which = np.nonzero(n[:, groups] > 0)
+        if rows.size == 0:
+            continue
+        table = w_ext[rows[:, None], pos[which]]
+        drawn = rng.multinomial(n[rows, groups[which]], table / table.sum(axis=1, keepdims=True))
+        real = col[which] >= 0
+        out[np.broadcast_to(rows[:, None], real.shape)[real], order[pos[which][real]]] = drawn[real]
     return out
 
 
@@ -242,15 +266,22 @@ def drift_within_county(
         w = w[None, :, None]
     elif w.ndim == 2:
         w = w[:, :, None]
-    w = np.broadcast_to(w, (d, s, b)) * ~rural[None, :, None]
     n_counties = int(county.max()) + 1 if s else 0
-    has_receiver = county_totals(w > 0, county, n_counties) > 0  # (D, C, B)
-    rural_idx = np.flatnonzero(rural)
-    moved_out = np.zeros_like(stock)
+    rural_idx, receiving_idx = np.flatnonzero(rural), np.flatnonzero(~rural)
+    w_in = np.broadcast_to(w, (d, s, b))[:, receiving_idx, :]
+    has_receiver = county_totals(w_in > 0, county[receiving_idx], n_counties) > 0  # (D, C, B)
     rural_stock = stock[:, rural_idx] * has_receiver[:, county[rural_idx], :]
-    moved_out[:, rural_idx] = rng.binomial(rural_stock, np.broadcast_to(p, rural_stock.shape))
-    movers = county_totals(moved_out, county, n_counties)
-    moved_in = allocate_within_groups(movers, w, np.where(rural, -1, county), rng)
+    # Binomial(stock, rate) where there is someone to move (an empty cell moves nobody)
+    cells = np.flatnonzero(rural_stock)
+    moved_flat = np.zeros(rural_stock.size, dtype=np.int64)
+    rate_cells = np.broadcast_to(p, rural_stock.shape).reshape(-1)[cells]
+    moved_flat[cells] = rng.binomial(rural_stock.reshape(-1)[cells], rate_cells)
+    moved = moved_flat.reshape(rural_stock.shape)
+    moved_out = np.zeros_like(stock)
+    moved_out[:, rural_idx] = moved
+    movers = county_totals(moved, county[rural_idx], n_counties)
+    moved_in = np.zeros_like(stock)
+    moved_in[:, receiving_idx] = _allocate_members(movers, w_in, county[receiving_idx], rng)
     return DriftFlows(moved_out, moved_in)
 
 

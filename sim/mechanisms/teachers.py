@@ -45,6 +45,8 @@ ArrayLike = npt.ArrayLike
 N_AGE_BANDS = 9
 AGE_BAND_LOWER_YEARS: tuple[int, ...] = tuple(range(20, 65, 5))
 """Lower edge (years) of each 5-year age band: 20, 25, …, 60. The last band, 60–64, has no band above it."""
+AGEING_SHARE_PER_YEAR = 0.2
+"""Share of a 5-year band reaching the next band in a year (ages uniform within the band: 1/5)."""
 
 RETIREMENT_SCHEDULE_FILE = Path(__file__).resolve().parents[2] / "calibration" / "data" / (
     "retirement_age_reform_2025.csv"
@@ -325,9 +327,13 @@ def age_one_year(stock: IntArray, rng: np.random.Generator) -> AgeingFlows:
     """
     stock = np.asarray(stock, dtype=np.int64)
     check_stock("stock", stock, N_AGE_BANDS)
-    p = np.full(N_AGE_BANDS, 0.2)
-    p[-1] = 0.0
-    leaving = rng.binomial(stock, np.broadcast_to(p, stock.shape)).astype(np.int64)
+    # Binomial(n, 1/5) only where a band below 60–64 holds teachers (the others move nobody)
+    movable = stock[..., :-1].reshape(-1)
+    cells = np.flatnonzero(movable)
+    moved = np.zeros(movable.size, dtype=np.int64)
+    moved[cells] = rng.binomial(movable[cells], AGEING_SHARE_PER_YEAR)
+    leaving = np.zeros_like(stock)
+    leaving[..., :-1] = moved.reshape((*stock.shape[:-1], N_AGE_BANDS - 1))
     entering = np.zeros_like(leaving)
     entering[..., 1:] = leaving[..., :-1]
     return AgeingFlows(leaving, entering)
@@ -596,29 +602,40 @@ def remove_from_bands(stock: IntArray, k: ArrayLike, rng: np.random.Generator) -
     ``(D, S, B)`` removed teachers by band; its sum over bands equals ``k``.
     """
     stock = np.asarray(stock, dtype=np.int64)
-    remaining = np.asarray(k, dtype=np.int64).copy()
-    rest = stock.sum(axis=-1)
-    if np.any(remaining < 0) or np.any(remaining > rest):
+    k_arr = np.asarray(k, dtype=np.int64)
+    total = stock.sum(axis=-1)
+    if np.any(k_arr < 0) or np.any(k_arr > total):
         raise ValueError("k must be between 0 and the section's teachers")
     out = np.zeros_like(stock)
-    for band in range(stock.shape[-1] - 1):
-        good = stock[..., band]
+    # only the (draw, section) cells that lose someone: the same draws, in the same order, as over the full array
+    cells = np.flatnonzero(k_arr)
+    if cells.size == 0:
+        return out
+    n_bands = stock.shape[-1]
+    flat_stock = stock.reshape(-1, n_bands)[cells]
+    remaining = k_arr.ravel()[cells]
+    rest = total.ravel()[cells]
+    taken_by_band = np.zeros_like(flat_stock)
+    for band in range(n_bands - 1):
+        good = flat_stock[:, band]
         rest = rest - good
         active = remaining > 0
         if not active.any():
             break
         taken = np.zeros_like(remaining)
         taken[active] = rng.hypergeometric(good[active], rest[active], remaining[active])
-        out[..., band] = taken
+        taken_by_band[:, band] = taken
         remaining = remaining - taken
-    out[..., -1] += remaining
+    taken_by_band[:, -1] += remaining
+    out.reshape(-1, n_bands)[cells] = taken_by_band
     return out
 
 
 def add_by_composition(k: ArrayLike, composition: ArrayLike, rng: np.random.Generator) -> IntArray:
     """Spread ``k`` arriving teachers of each section over age bands with probabilities ``composition``.
 
-    One multinomial per section, drawn as conditional binomials band by band (only where teachers arrive).
+    One multinomial per section where teachers arrive (a single ``Generator.multinomial`` call over those
+    sections).
 
     Parameters
     ----------
@@ -646,13 +663,5 @@ def add_by_composition(k: ArrayLike, composition: ArrayLike, rng: np.random.Gene
     rows, cols = np.nonzero(n)
     if rows.size == 0:
         return out
-    remaining = n[rows, cols]
-    left = np.ones(rows.size)
-    for band in range(n_bands - 1):
-        q = np.clip(np.divide(p[rows, band], left, out=np.zeros(rows.size), where=left > 0), 0.0, 1.0)
-        taken = rng.binomial(remaining, q)
-        out[rows, cols, band] = taken
-        remaining = remaining - taken
-        left = left - p[rows, band]
-    out[rows, cols, n_bands - 1] = remaining
+    out[rows, cols] = rng.multinomial(n[rows, cols], p[rows])
     return out
