@@ -56,7 +56,7 @@ def test_minimal_scenario_gets_the_plan_defaults(tmp_path: Path) -> None:
 
 def test_baseline_is_the_plan_as_written() -> None:
     baseline = load_scenario(SCENARIOS / "baseline.yaml")
-    assert baseline.draws == 1000 and baseline.seed == 20250126
+    assert baseline.draws == 512 and baseline.seed == 20250126  # 512 = 8 random blocks; ~8 min on 2 cores
     plain = Scenario(name="baseline", description=baseline.description, targets=baseline.targets)
     assert baseline.levers == plain.levers
     assert baseline.uncertainties == plain.uncertainties
