@@ -810,6 +810,7 @@ def assess(m: Model, st: State, p: dict[str, np.ndarray], r: _Random, year: int)
         "failing_sections": resources.failing_sections,
         "failing_sections_below": resources.failing_sections_below,
         "cv_over_limit": resources.cv_over_limit,
+        "guarantee_failed": guarantee.failed(),
         "draw_count": np.ones((d, s.n_counties)),
     }
 

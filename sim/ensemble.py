@@ -16,7 +16,7 @@ import numpy as np
 import xarray as xr
 
 from sim.cohort import AREAS, Model, prepare, run_chunk
-from sim.mechanisms.assessment import INDICATORS
+from sim.mechanisms.assessment import GUARANTEE_RULES, INDICATORS
 from sim.rng import BLOCK_SIZE, Streams, chunk_bounds
 from sim.scenario import Scenario
 from sim.targets import METRICS
@@ -159,6 +159,17 @@ def to_dataset(model: Model, raw: dict[str, np.ndarray], first_draw: int = 0) ->
         raw["indicator_cv"].astype(np.float32), dims=(*dims3, "level", "indicator"),
         attrs={"units": "1", "long_name": "coefficient of variation of each indicator across the county's "
                "sections (pupil-weighted); limit 0.50 primary, 0.45 junior"})
+    data["failing_sections_below"] = xr.DataArray(
+        raw["failing_sections_below"].astype(np.int32), dims=(*dims3, "indicator"),
+        attrs={"units": "sections", "long_name": "sections failing the school standard that are below the "
+               "threshold of this indicator (the binding indicators of a county)"})
+    data["cv_over_limit"] = xr.DataArray(
+        raw["cv_over_limit"].astype(np.int8), dims=(*dims3, "level", "indicator"),
+        attrs={"units": "1 = over", "long_name": "the indicator's coefficient of variation exceeds its limit"})
+    data["guarantee_failed"] = xr.DataArray(
+        raw["guarantee_failed"].astype(np.int8), dims=(*dims3, "guarantee_rule"),
+        attrs={"units": "1 = failed", "long_name": "simulated government-guarantee rule failed"})
+    coords["guarantee_rule"] = list(GUARANTEE_RULES)
     ds = xr.Dataset(data, coords=coords)
     ds["indicator_units"] = xr.DataArray(list(INDICATOR_UNITS), dims=("indicator",),
                                          attrs={"long_name": "units of each indicator"})
