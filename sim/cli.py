@@ -92,8 +92,120 @@ def _run(args: argparse.Namespace) -> int:
           f"(95% Wilson interval; median year first met)\n")
     print(result.table)
     print(f"written: {result.out_dir}/ (results.nc, targets.csv, targets.md, scenario.resolved.yaml, "
-          "provenance.json)")
+          "provenance.json, figures/)")
     print("caveat: schools are a synthetic registry matched to published totals (calibration/REGISTRY.md).")
+    return EXIT_OK
+
+
+def _add_lang(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--lang", choices=["en", "zh"], default="en",
+                   help="language of titles, labels and statements (zh needs a font covering Chinese)")
+
+
+def _add_plot(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run", metavar="RUN", help="run folder written by `edusim run`")
+    p.add_argument("--out", metavar="DIR", help="figure folder (default RUN/figures, RUN/figures_zh for --lang zh)")
+    _add_lang(p)
+
+
+def _plot(args: argparse.Namespace) -> int:
+    """Write the fan charts and the target-probability chart of a run (PNG and SVG)."""
+    from pathlib import Path
+
+    from sim.plots import open_run, require_language, write_figures
+
+    require_language(args.lang)
+    run = open_run(args.run)
+    out = Path(args.out) if args.out else run.path / ("figures" if args.lang == "en" else "figures_zh")
+    paths = write_figures(run.results, run.rows, run.targets, out, lang=args.lang)
+    print(f"written: {len(paths)} files in {out}/")
+    return EXIT_OK
+
+
+def _add_compare(p: argparse.ArgumentParser) -> None:
+    p.add_argument("runs", nargs="+", metavar="RUN_OR_SCENARIO",
+                   help="run folders or scenario files (scenario files are run first, with the seed and draws of "
+                   "the first input); the first is the reference")
+    p.add_argument("--draws", type=int, help="draws for scenario files (default: those of the first input)")
+    p.add_argument("--seed", type=int, help="seed for scenario files (default: that of the first input)")
+    p.add_argument("--runs-dir", metavar="DIR", help="where scenario files' runs are written (default outputs/)")
+    p.add_argument("--out", metavar="DIR", help="comparison folder (default outputs/compare-A-vs-B…)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_lang(p)
+
+
+def _compare(args: argparse.Namespace) -> int:
+    """Target probabilities side by side, paired differences (common random numbers), fan charts."""
+    from pathlib import Path
+
+    from sim.compare import compare_runs, resolve_inputs, table_csv, table_markdown, write_compare_figures
+    from sim.plots import require_language
+
+    require_language(args.lang)
+    runs = resolve_inputs(args.runs, draws=args.draws, seed=args.seed, runs_dir=args.runs_dir,
+                          progress=not args.quiet)
+    rows = compare_runs(runs)
+    out = Path(args.out) if args.out else Path("outputs") / ("compare-" + "-vs-".join(r.name for r in runs))
+    out.mkdir(parents=True, exist_ok=True)
+    text = table_markdown(runs, rows)
+    (out / "compare.csv").write_text(table_csv(runs, rows), encoding="utf-8")
+    header = (f"# Comparison: {', '.join(r.name for r in runs)}\n\nProbability of each target over the same "
+              f"{runs[0].results.sizes['draw']} draws (seed {runs[0].provenance.get('seed')}); difference against "
+              f"{runs[0].name} in percentage points, paired by draw, with Newcombe's 95% interval for paired "
+              "proportions.\n\n")
+    (out / "compare.md").write_text(header + text, encoding="utf-8")
+    write_compare_figures(runs, out / "figures", lang=args.lang)
+    print(header.replace("# ", "", 1) + text)
+    print(f"written: {out}/ (compare.csv, compare.md, figures/)")
+    return EXIT_OK
+
+
+def _add_diagnose(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run", metavar="RUN", help="run folder written by `edusim run`")
+    p.add_argument("--year", type=int, help="year in which the binding constraint is read (default 2027)")
+    p.add_argument("--top", type=int, default=20, help="counties printed (default 20; the CSV has all)")
+    p.add_argument("--out", metavar="DIR", help="output folder (default RUN/diagnose)")
+    _add_lang(p)
+
+
+def _diagnose(args: argparse.Namespace) -> int:
+    """Per county: probability of quality-balanced status by 2027 and 2035, median year, binding constraint."""
+    from pathlib import Path
+
+    from sim.diagnose import diagnose, diagnosis_table, write_diagnosis
+    from sim.plots import open_run, require_language
+
+    require_language(args.lang)
+    run = open_run(args.run)
+    rows = diagnose(run.results, args.year)
+    out = Path(args.out) if args.out else run.path / "diagnose"
+    write_diagnosis(rows, out, lang=args.lang)
+    print(f"\n{run.name}: counties furthest from quality balance first (一縣一策)\n")
+    print(diagnosis_table(rows, args.top))
+    print(f"written: {out}/ (diagnose.csv, diagnose.png, diagnose.svg)")
+    return EXIT_OK
+
+
+def _add_report(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run", metavar="RUN", help="run folder written by `edusim run`")
+    p.add_argument("--out", metavar="FILE", help="HTML file (default RUN/report.html, RUN/report_zh.html)")
+    p.add_argument("--green", type=float, default=0.8, help="probability at or above which a light is green")
+    p.add_argument("--amber", type=float, default=0.5, help="probability at or above which a light is amber")
+    _add_lang(p)
+
+
+def _report(args: argparse.Namespace) -> int:
+    """One self-contained HTML page: statements, traffic lights, charts, levers, assumptions, provenance."""
+    from pathlib import Path
+
+    from sim.plots import open_run, require_language
+    from sim.report import write_report
+
+    require_language(args.lang)
+    run = open_run(args.run)
+    out = Path(args.out) if args.out else run.path / ("report.html" if args.lang == "en" else "report_zh.html")
+    write_report(run, out, lang=args.lang, green=args.green, amber=args.amber)
+    print(f"written: {out}")
     return EXIT_OK
 
 
@@ -102,6 +214,10 @@ _COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Handler, s
     "validate": (_add_validate, _validate, "check scenario and target-set files; print every problem"),
     "show": (_add_show, _show, "print a scenario fully resolved (defaults and extends applied) as YAML"),
     "run": (_add_run, _run, "run a scenario's Monte Carlo ensemble; print target probabilities, write outputs/NAME"),
+    "plot": (_add_plot, _plot, "draw a run's fan charts and target-probability chart (PNG and SVG)"),
+    "compare": (_add_compare, _compare, "compare runs: target probabilities side by side with paired differences"),
+    "diagnose": (_add_diagnose, _diagnose, "per county: chance of quality balance by 2027/2035 and what binds"),
+    "report": (_add_report, _report, "write one self-contained HTML report of a run"),
 }
 
 

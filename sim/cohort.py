@@ -416,11 +416,13 @@ def _remove_categories(st: State, before: np.ndarray, leaving: np.ndarray, r: _R
 def step_teacher_exits(m: Model, st: State, p: dict[str, np.ndarray], r: _Random, year: int) -> None:
     s = m.sections
     scenario = m.scenario
-    ageing = r.apply("teachers.ageing", tmech.age_one_year, st.teachers)
-    stock = st.teachers - ageing.leaving + ageing.entering
+    # retirement first (those reaching the statutory age this year), then the others age
     share = tmech.retirement_share_by_band(year, p["teachers.female_share"], schedule=m.retirement)
-    retired = r.apply("teachers.retire", tmech.retire, stock, share[:, None, :])
-    stock = stock - retired
+    retired = r.apply("teachers.retire", tmech.retire, st.teachers, share[:, None, :])
+    stock = st.teachers - retired
+    ageing = r.apply("teachers.ageing", tmech.age_one_year, stock,
+                     per_draw={"probability": tmech.ageing_after_retirement(share)})
+    stock = stock - ageing.leaving + ageing.entering
     retention = _lever(scenario, "retention", year)
     rates = np.stack([p["attrition.urban_rate"], p["attrition.town_rate"], p["attrition.rural_rate"]], axis=1)
     attrition = r.apply(
@@ -499,14 +501,33 @@ def _add_hires(st: State, hires: np.ndarray, p: dict[str, np.ndarray], r: _Rando
                                     per_draw={"above_qualification_share": share})
 
 
-def _move(st: State, out: np.ndarray, into: np.ndarray, r: _Random, name: str) -> None:
-    """Move teachers between sections: leavers drawn from the bands, arrivals take the leavers' age mix."""
+CATEGORIES = ("qualified", "backbone", "pe_art")
+
+
+def _move(m: Model, st: State, out: np.ndarray, into: np.ndarray, r: _Random, name: str,
+          carry: tuple[str, ...] = CATEGORIES) -> None:
+    """Move teachers between sections of the same county (county totals of ``out`` and ``into`` are equal).
+
+    Leavers are drawn from the age bands and, for each category in ``carry``, without replacement from the
+    section's teachers (hypergeometric); the county's moving teachers of a category are then placed among the
+    arrivals of its sections without replacement, so categories move with the teachers and are conserved per
+    county. Arrivals take the age mix of the year's leavers (assumption).
+    """
+    s = m.sections
+    before = st.teachers.sum(axis=2)
     removed = r.apply(f"{name}.out", tmech.remove_from_bands, st.teachers, out)
     mix = removed.sum(axis=1).astype(float)
     total = mix.sum(axis=1, keepdims=True)
     mix = np.divide(mix, total, out=np.zeros_like(mix), where=total > 0)
     added = r.apply(f"{name}.in", tmech.add_by_composition, into, mix)
     st.teachers = st.teachers - removed + added
+    for attr in carry:
+        have = np.minimum(getattr(st, attr), before)
+        lost = r.apply(f"{name}.{attr}.out", _hypergeometric, have, before, out)
+        moving = _county_sum(lost, s).astype(np.int64)
+        gained = r.apply(f"{name}.{attr}.in", quota.hypergeometric_within_groups, moving, into,
+                         group=s.county, n_groups=s.n_counties)
+        setattr(st, attr, have - lost + gained)
 
 
 def step_quota_and_recruitment(m: Model, st: State, p: dict[str, np.ndarray], r: _Random, year: int) -> None:
@@ -523,7 +544,7 @@ def step_quota_and_recruitment(m: Model, st: State, p: dict[str, np.ndarray], r:
             st.teachers.sum(axis=2), st.section_quota, s.county, s.level, s.n_counties, q.redeploy_surplus_share
         )
         if out.any():
-            _move(st, out, into, r, "quota.redeploy")
+            _move(m, st, out, into, r, "quota.redeploy")
 
     counts = scenario.levers.assessment.dispatched_count_toward
     staff = counted_teachers(m, st, counts)["staffing"]
@@ -563,7 +584,7 @@ def step_quota_and_recruitment(m: Model, st: State, p: dict[str, np.ndarray], r:
     if retrained.any():
         out = quota.allocate_largest_remainder(retrained, surplus_section, s.county, s.n_counties)
         into = quota.allocate_largest_remainder(retrained, junior_vacancy_section, s.county, s.n_counties)
-        _move(st, out, into, r, "recruitment.retrain_move")
+        _move(m, st, out, into, r, "recruitment.retrain_move")
         vacancy = np.maximum(vacancy - into, 0)
 
     if rec.open_recruitment:
@@ -590,11 +611,9 @@ def step_rotation(m: Model, st: State, p: dict[str, np.ndarray], r: _Random, yea
                     n_counties=s.n_counties, per_draw={"eligible_share": eligible[:, None]})
     out = flows.out_backbone + flows.out_regular + flows.return_out
     into = flows.in_backbone + flows.in_regular + flows.return_in
-    if out.any():
-        _move(st, out, into, r, "rotation.move")
-    st.backbone = np.maximum(st.backbone + flows.in_backbone - flows.out_backbone, 0)
-    st.qualified = np.clip(st.qualified + flows.in_backbone - flows.out_backbone, st.backbone,
-                           st.teachers.sum(axis=2))
+    if out.any():  # backbone movers are known by section; the other categories move with the teachers
+        _move(m, st, out, into, r, "rotation.move", carry=("qualified", "pe_art"))
+    st.backbone = np.clip(st.backbone + flows.in_backbone - flows.out_backbone, 0, st.teachers.sum(axis=2))
     per_level = flows.rotated_per_county.reshape(stock.shape[0], s.n_counties, -1)
     eligible_county = flows.eligible_per_county.reshape(stock.shape[0], s.n_counties, -1).sum(axis=2)
     backbone_county = flows.backbone_rotated_per_county.reshape(stock.shape[0], s.n_counties, -1).sum(axis=2)

@@ -38,8 +38,12 @@ def run_scenario(
     progress: bool = True,
     stream: TextIO = sys.stderr,
     scenario_file: str | None = None,
+    figures: bool = True,
 ) -> RunResult:
-    """Run every draw of ``scenario`` and write ``out_dir`` (default ``outputs/NAME``) atomically."""
+    """Run every draw of ``scenario`` and write ``out_dir`` (default ``outputs/NAME``) atomically.
+
+    With ``figures``, the fan charts and the target-probability chart go into ``figures/`` (``sim.plots``).
+    """
     from tqdm import tqdm
 
     targets = load_target_set(scenario.targets)
@@ -66,5 +70,19 @@ def run_scenario(
     labels = {t.id: t.en for t in targets.targets}
     target = Path(out_dir) if out_dir is not None else Path("outputs") / scenario.name
     written = write_run(target, results=results, outcomes=outcomes, resolved_yaml=text,
-                        provenance_record=record, labels=labels)
+                        provenance_record=record, labels=labels,
+                        extra=_figure_writer(results, outcomes, targets.targets) if figures else None)
     return RunResult(written, outcomes, targets_table(outcomes, labels))
+
+
+def _figure_writer(results: Any, outcomes: list[TargetOutcome], targets: Any) -> Any:
+    """``extra`` for :func:`write_run`: the run's figures into ``figures/`` of the temporary folder."""
+    from sim.output import outcome_rows
+    from sim.plots import write_figures
+
+    rows = [{k: str(v) for k, v in row.items()} for row in outcome_rows(outcomes)]
+
+    def write(tmp: Path) -> None:
+        write_figures(results, rows, list(targets), tmp / "figures")
+
+    return write

@@ -8,9 +8,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from sim.cohort import prepare, run_chunk, split_registry_bands
+from sim.cohort import prepare, run_chunk
 from sim.ensemble import run_draws
-from sim.mechanisms import teachers as tmech
 from sim.rng import Streams
 from sim.scenario import Scenario, as_mapping, load_scenario, scenario_from_mapping
 
@@ -148,31 +147,62 @@ OFF = {
 }
 
 
-def test_with_flows_off_teachers_follow_the_retirement_schedule():
-    """No attrition, recruitment, rotation or dispatch: only ageing and retirement move the stock.
-
-    Expected stock by band: n_b(t) = [n_b(t−1)·4/5 + n_{b−1}(t−1)·1/5]·(1 − r_b(t)), r from the 2025 reform
-    schedule (``retirement_share_by_band``); the mean over draws must match within 4 Monte Carlo standard errors.
-    """
-    data = {"name": "off", "draws": 256, "chunk_size": 128, "horizon": 2030,
+def _flows_off(female_share: float) -> Scenario:
+    """Flows off, 2020–2025 (the earliest horizon the default lever years allow)."""
+    data = {"name": "off", "draws": 256, "chunk_size": 128, "horizon": 2025,
             "baseline": {"counties": SMALL_COUNTIES}, **OFF}
-    data["levers"] = {**OFF["levers"], "pairing": {"coverage_by_year": {2024: 0.5, 2027: 1.0}}}
-    scenario = derive(data)
+    data["uncertainties"] = {**OFF["uncertainties"],
+                             "teachers.female_share": {"dist": "fixed", "value": female_share}}
+    data["levers"] = {**OFF["levers"], "pairing": {"coverage_by_year": {2024: 1.0}}}
+    return derive(data)
+
+
+def _with_stock(model, teachers_by_age: np.ndarray):
+    import dataclasses
+
+    s = model.sections
+    total = teachers_by_age.sum(1)
+    sections = dataclasses.replace(
+        s, teachers_by_age=teachers_by_age, qualified=np.minimum(s.qualified, total),
+        backbone=np.minimum(s.backbone, total), pe_art=np.minimum(s.pe_art, total),
+        special_post=np.zeros_like(s.special_post))
+    return dataclasses.replace(model, sections=sections)
+
+
+@pytest.mark.parametrize(("female_share", "retiring_bands", "fifth_band"), [(0.0, [5], 4), (1.0, [4, 5], 3)])
+def test_first_year_retirements_are_those_reaching_the_statutory_age(female_share, retiring_bands, fifth_band):
+    """Flows off; 2021 is before the reform for everyone retiring then (men at 60, women teachers at 55).
+
+    With ages uniform within the registry's bands (50–54, 55–59, 60–64 = columns 3, 4, 5), the teachers who
+    reach the statutory age during the year are every teacher at or above it plus the oldest fifth of the band
+    just below: men, n(60–64) + n(55–59)/5; women, n(55–59) + n(60–64) + n(50–54)/5. Checked within 4 Monte Carlo
+    standard errors.
+    """
+    scenario = _flows_off(female_share)
     model = prepare(scenario)
-    raw = run_draws(model, 0, scenario.draws)
-    bands = split_registry_bands(model.sections.teachers_by_age).sum(axis=0).astype(float)
-    schedule = tmech.load_retirement_schedule()
-    expected = [bands.sum()]
-    for year in model.years[1:]:
-        aged = bands * 0.8
-        aged[1:] += bands[:-1] * 0.2
-        aged[-1] += bands[-1] * 0.2  # the last band ages out only through retirement
-        bands = aged * (1 - tmech.retirement_share_by_band(int(year), 0.7, schedule=schedule))
-        expected.append(bands.sum())
-    total = raw["teachers"].sum(axis=2)
-    mean, se = total.mean(axis=0), total.std(axis=0, ddof=1) / np.sqrt(scenario.draws)
-    assert np.all(np.abs(mean - np.array(expected)) <= 4 * se + 1e-9), (mean, expected, se)
-    assert total[:, -1].mean() < total[:, 0].mean()  # the schedule does remove teachers
+    bands = model.sections.teachers_by_age.sum(axis=0)
+    expected = bands[retiring_bands].sum() + bands[fifth_band] / 5
+    exits = run_draws(model, 0, scenario.draws)["exits"][:, 1].sum(axis=1)
+    se = exits.std(ddof=1) / np.sqrt(exits.size)
+    assert abs(exits.mean() - expected) <= 4 * se + 1e-9, (exits.mean(), expected, se)
+
+
+def test_a_stationary_stock_loses_a_fifth_of_its_oldest_band_each_year():
+    """Men, the same number n in every 5-year band from 20 to 59 in each section. In the school years 2021–2023
+    (men turning 60 before the reform starts on 2025-01-01) the teachers turning 60 are a fifth of the 55–59
+    band, n/5 per section, and that band stays at n in expectation (the empty space left at the bottom cannot
+    climb seven bands in three years). In 2024 the reform delays the men born from January 1965: fewer retire."""
+    scenario = _flows_off(0.0)
+    n = 10
+    s = prepare(scenario).sections
+    stock = np.tile(np.array([2 * n, 2 * n, 2 * n, n, n, 0]), (s.n_sections, 1))
+    model = _with_stock(prepare(scenario), stock)
+    all_exits = run_draws(model, 0, scenario.draws)["exits"].sum(axis=2)
+    exits = all_exits[:, 1:4]  # (draws, 2021–2023)
+    expected = s.n_sections * n / 5
+    se = exits.std(axis=0, ddof=1) / np.sqrt(exits.shape[0])
+    assert np.all(np.abs(exits.mean(axis=0) - expected) <= 4 * se), (exits.mean(axis=0), expected, se)
+    assert all_exits[:, 4].mean() < expected - 4 * se.max()
 
 
 def test_with_a_constant_hazard_survivors_follow_the_geometric_law():
@@ -200,15 +230,25 @@ def test_with_a_constant_hazard_survivors_follow_the_geometric_law():
 
 def _run_young_stock(model) -> np.ndarray:
     """Teachers of the region over the years when every section starts with teachers aged 20–29 only."""
-    import dataclasses
-
-    s = model.sections
-    young = s.teachers_by_age.copy()
+    young = model.sections.teachers_by_age.copy()
     young[:, 1:] = 0
-    sections = dataclasses.replace(s, teachers_by_age=young, qualified=np.minimum(s.qualified, young.sum(1)),
-                                   backbone=np.minimum(s.backbone, young.sum(1)),
-                                   pe_art=np.minimum(s.pe_art, young.sum(1)),
-                                   special_post=np.zeros_like(s.special_post))
-    model = dataclasses.replace(model, sections=sections)
+    model = _with_stock(model, young)
     out = run_chunk(model, Streams(model.scenario.seed), 0, model.scenario.draws)
     return out["teachers"].sum(axis=2)
+
+
+def test_any_start_year_builds_its_registry_from_that_years_totals():
+    """A 2015 start synthesises the registry from the 2015 NBS totals and projects from there."""
+    from sim.baseline import published_totals
+
+    scenario = small(start_year=2015, draws=64, horizon=2026)
+    model = prepare(scenario)
+    assert model.years[0] == 2015
+    raw = run_draws(model, 0, 64)
+    totals = published_totals(2015)
+    assert totals["data_year"] == 2015
+    # the three small counties hold a small, positive part of the 2015 region's pupils
+    first = raw["students"][0, 0].sum()
+    assert 0 < first < 0.02 * (totals["primary_pupils"] + totals["junior_pupils"])
+    np.testing.assert_array_equal(raw["teachers"][:, 1:], raw["teachers"][:, :-1] + raw["hires"][:, 1:]
+                                  - raw["exits"][:, 1:])

@@ -23,7 +23,7 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -308,8 +308,24 @@ class AgeingFlows(NamedTuple):
     """``(D, S, 9)`` teachers entering each band from the one below (0 in the first band)."""
 
 
-def age_one_year(stock: IntArray, rng: np.random.Generator) -> AgeingFlows:
-    """One year of ageing: ``Binomial(n, 1/5)`` of each band moves to the next band.
+def ageing_after_retirement(retirement_share: ArrayLike) -> FloatArray:
+    """Probability that a teacher still in a band after this year's retirements moves to the next band.
+
+    With ages uniform in a band, the oldest fifth of it (:data:`AGEING_SHARE_PER_YEAR`) reaches the next band
+    within the year; when ``h`` of the band retires in that year, the retirees are among that oldest fifth, so
+    of the ``1 − h`` left, ``(0.2 − h) / (1 − h)`` still move up (0 when ``h ≥ 0.2``). Use it with retirement
+    drawn **before** ageing, so no teacher both ages into a band and retires from the band below.
+
+    >>> ageing_after_retirement(np.array([0.0, 0.2, 1.0])).tolist()
+    [0.2, 0.0, 0.0]
+    """
+    h = np.asarray(retirement_share, dtype=np.float64)
+    left = 1.0 - h
+    return np.where(left > 0, np.clip((AGEING_SHARE_PER_YEAR - h) / np.where(left > 0, left, 1.0), 0.0, 1.0), 0.0)
+
+
+def age_one_year(stock: IntArray, rng: np.random.Generator, probability: ArrayLike | None = None) -> AgeingFlows:
+    """One year of ageing: ``Binomial(n, p)`` of each band moves to the next band, ``p = 1/5`` by default.
 
     Assumption: ages are uniform within a 5-year band, so one fifth of a band reaches the next band each year.
     Band 60–64 has no band above; teachers leave it only through :func:`retire` (or other exits).
@@ -320,6 +336,9 @@ def age_one_year(stock: IntArray, rng: np.random.Generator) -> AgeingFlows:
         ``(D, S, 9)`` teachers by age band.
     rng
         Random generator.
+    probability
+        Optional per-band probability, ``(9,)`` or ``(D, 9)`` (e.g. :func:`ageing_after_retirement` when
+        retirements were drawn first); the last band's entry is ignored.
 
     Returns
     -------
@@ -327,11 +346,17 @@ def age_one_year(stock: IntArray, rng: np.random.Generator) -> AgeingFlows:
     """
     stock = np.asarray(stock, dtype=np.int64)
     check_stock("stock", stock, N_AGE_BANDS)
-    # Binomial(n, 1/5) only where a band below 60–64 holds teachers (the others move nobody)
+    # Binomial(n, p) only where a band below 60–64 holds teachers (the others move nobody)
     movable = stock[..., :-1].reshape(-1)
     cells = np.flatnonzero(movable)
     moved = np.zeros(movable.size, dtype=np.int64)
-    moved[cells] = rng.binomial(movable[cells], AGEING_SHARE_PER_YEAR)
+    if probability is None:
+        p_cells: Any = AGEING_SHARE_PER_YEAR
+    else:
+        p = np.asarray(probability, dtype=np.float64)[..., :-1]
+        p_full = np.broadcast_to(p[:, None, :] if p.ndim == 2 else p, stock[..., :-1].shape)
+        p_cells = p_full.reshape(-1)[cells]
+    moved[cells] = rng.binomial(movable[cells], p_cells)
     leaving = np.zeros_like(stock)
     leaving[..., :-1] = moved.reshape((*stock.shape[:-1], N_AGE_BANDS - 1))
     entering = np.zeros_like(leaving)

@@ -1,0 +1,266 @@
+"""``edusim compare``: target probabilities of several runs side by side, with paired differences.
+
+Runs made with the same seed and draw count share their random numbers draw by draw (common random numbers,
+CONVENTIONS §4), so draw ``i`` of a policy run and draw ``i`` of the baseline differ only by the policy. The
+difference of a target's probability is therefore estimated on the pairs: per draw
+``d_i = met_B,i − met_A,i`` and the estimate is the mean of ``d``, with **Newcombe's hybrid score interval for
+paired proportions** (method 10 of Newcombe 1998), which stays inside [−1, 1] and is not degenerate when a
+probability is 0 or 1 (common here: many targets are met in all or no draws). Runs whose seeds, draw counts,
+start years, engines or county sets differ are refused: their draws are not pairs.
+
+References
+----------
+Newcombe, R. G. (1998). Improved confidence intervals for the difference between binomial proportions based on
+paired data. Statistics in Medicine 17(22), 2635–2650. (Worked example: Altman et al., *Statistics with
+Confidence*, 2nd ed., 2000, p. 52.)
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from sim.errors import InputError
+from sim.outcomes import TargetLike, _condition, wilson_interval
+from sim.plots import Lang, RunFolder, open_run
+
+__all__ = ["Difference", "check_pairable", "compare_runs", "met_by_draw", "paired_difference"]
+
+
+@dataclass(frozen=True)
+class Difference:
+    """Paired difference of two probabilities (B minus A over the same draws)."""
+
+    estimate: float
+    ci_low: float
+    ci_high: float
+    both: int
+    """draws meeting the target in both runs"""
+    only_a: int
+    only_b: int
+    neither: int
+
+
+def paired_difference(met_a: np.ndarray, met_b: np.ndarray, confidence: float = 0.95) -> Difference:
+    """Newcombe's hybrid score interval for ``mean(met_b − met_a)`` over paired binary draws.
+
+    With the 2×2 table of pairs (``e`` both, ``f`` B only, ``g`` A only, ``h`` neither; ``n`` pairs),
+    ``p_B = (e+f)/n``, ``p_A = (e+g)/n``, the Wilson intervals ``(l_B, u_B)`` and ``(l_A, u_A)``, and the
+    correlation ``φ = C / sqrt((e+f)(g+h)(e+g)(f+h))`` with ``C = eh − fg − n/2`` when ``eh − fg > n/2``,
+    ``C = eh − fg`` when it is negative, else 0 (``φ = 0`` when a margin is empty)::
+
+        L = D − sqrt((p_B − l_B)² − 2φ (p_B − l_B)(u_A − p_A) + (u_A − p_A)²)
+        U = D + sqrt((p_A − l_A)² − 2φ (p_A − l_A)(u_B − p_B) + (u_B − p_B)²)
+
+    >>> d = paired_difference(np.array([1, 0, 0, 1]), np.array([1, 1, 0, 1]))
+    >>> round(d.estimate, 2), d.only_b
+    (0.25, 1)
+    """
+    a = np.asarray(met_a, bool)
+    b = np.asarray(met_b, bool)
+    if a.shape != b.shape or a.ndim != 1 or a.size == 0:
+        raise ValueError(f"need two equal non-empty 1-d arrays, got {a.shape} and {b.shape}")
+    n = a.size
+    e = int(np.count_nonzero(a & b))
+    f = int(np.count_nonzero(b & ~a))
+    g = int(np.count_nonzero(a & ~b))
+    h = n - e - f - g
+    p_b, p_a = (e + f) / n, (e + g) / n
+    l_b, u_b = wilson_interval(e + f, n, confidence)
+    l_a, u_a = wilson_interval(e + g, n, confidence)
+    margins = (e + f) * (g + h) * (e + g) * (f + h)
+    cross = e * h - f * g
+    c = cross - n / 2 if cross > n / 2 else (cross if cross < 0 else 0.0)
+    phi = c / math.sqrt(margins) if margins > 0 else 0.0
+    d = p_b - p_a
+    low = d - math.sqrt(max((p_b - l_b) ** 2 - 2 * phi * (p_b - l_b) * (u_a - p_a) + (u_a - p_a) ** 2, 0.0))
+    high = d + math.sqrt(max((p_a - l_a) ** 2 - 2 * phi * (p_a - l_a) * (u_b - p_b) + (u_b - p_b) ** 2, 0.0))
+    return Difference(d, max(-1.0, low), min(1.0, high), e, f, g, h)
+
+
+def met_by_draw(results: xr.Dataset, target: TargetLike, scope: str) -> np.ndarray | None:
+    """Boolean per draw: the draw meets ``target`` in ``scope`` (as :func:`sim.outcomes.evaluate_target`).
+
+    ``None`` when the target is not computed (metric missing, or its year outside the run).
+    """
+    holds = _condition(results, target, scope)
+    if holds is None:
+        return None
+    years = results["year"].values
+    if target.year is not None:
+        if target.year not in years:
+            return None
+        return np.asarray(holds.sel(year=target.year).values, bool)
+    window = holds.sel(year=years[years >= (target.each_year_from or years[0])])
+    return np.asarray(window.all("year").values, bool)
+
+
+def check_pairable(runs: Sequence[RunFolder]) -> None:
+    """Refuse runs whose draws are not pairs: seeds, draw counts, start years, engines or counties differ."""
+    first = runs[0]
+    for run in runs[1:]:
+        reasons = []
+        for key, what in (("seed", "seeds"), ("draws", "draw counts"), ("start_year", "start years"),
+                          ("engine", "engines")):
+            va, vb = first.provenance.get(key), run.provenance.get(key)
+            if va != vb:
+                reasons.append(f"{what} differ ({first.name}: {va}, {run.name}: {vb})")
+        if not reasons and first.results.sizes.get("draw") != run.results.sizes.get("draw"):
+            reasons.append("the results hold different numbers of draws")
+        ca, cb = first.results["county"].values, run.results["county"].values
+        if len(ca) != len(cb) or not np.array_equal(ca, cb):
+            reasons.append(f"county sets differ ({len(ca)} and {len(cb)} counties)")
+        if reasons:
+            raise InputError(
+                "cannot pair these runs draw by draw (common random numbers need the same seed, draws, start year, "
+                "engine and counties): " + "; ".join(reasons) + ". Re-run both with the same --seed and --draws.",
+                file=str(run.path),
+            )
+
+
+def resolve_inputs(items: Sequence[str], *, draws: int | None, seed: int | None, runs_dir: str | None,
+                   progress: bool = False) -> list[RunFolder]:
+    """Run folders as given; scenario files run first with the seed and draws of the first input."""
+    from sim.runner import load_with_overrides, run_scenario
+
+    if len(items) < 2:
+        raise InputError("compare needs at least two runs or scenario files")
+    settings: dict[str, int | None] = {"draws": draws, "seed": seed}
+    out: list[RunFolder] = []
+    for item in items:
+        path = Path(item)
+        if path.is_dir():
+            run = open_run(path)
+        elif path.is_file() and path.suffix.lower() in (".yaml", ".yml"):
+            scenario = load_with_overrides(path, draws=settings["draws"], seed=settings["seed"])
+            target = Path(runs_dir) / scenario.name if runs_dir else None
+            result = run_scenario(scenario, target, progress=progress, scenario_file=str(path), figures=False)
+            run = open_run(result.out_dir)
+        elif not path.exists():
+            raise InputError("no such run folder or scenario file", file=item)
+        else:
+            raise InputError("expected a run folder (from `edusim run`) or a scenario YAML file", file=item)
+        if settings["draws"] is None:
+            settings["draws"] = int(run.provenance.get("draws", run.results.sizes["draw"]))
+        if settings["seed"] is None:
+            settings["seed"] = run.provenance.get("seed")
+        out.append(run)
+    return out
+
+
+@dataclass(frozen=True)
+class Row:
+    target: str
+    scope: str
+    probabilities: tuple[float | None, ...]
+    differences: tuple[Difference | None, ...]
+    """against the first run, for runs 2…"""
+
+
+def compare_runs(runs: Sequence[RunFolder]) -> list[Row]:
+    """Each target and scope of the first run's target set: probabilities and paired differences."""
+    check_pairable(runs)
+    targets = runs[0].targets
+    if not targets:
+        raise InputError("the target set of this run cannot be read (moved or deleted?)",
+                         file=str(runs[0].provenance.get("target_set")))
+    rows = []
+    for t in targets:
+        for scope in t.scope:
+            mets = [met_by_draw(r.results, t, scope) for r in runs]
+            probs = tuple(None if m is None else float(m.mean()) for m in mets)
+            base = mets[0]
+            diffs = tuple(None if base is None or m is None else paired_difference(base, m) for m in mets[1:])
+            rows.append(Row(t.id, scope, probs, diffs))
+    return rows
+
+
+def _pct(x: float | None, signed: bool = False) -> str:
+    if x is None:
+        return "n/a"
+    return f"{100 * x:+.1f}" if signed else f"{100 * x:.1f}%"
+
+
+def table_markdown(runs: Sequence[RunFolder], rows: Sequence[Row]) -> str:
+    names = [r.name for r in runs]
+    head = ["target", "scope", *names] + [f"{n} − {names[0]} (points, 95% CI)" for n in names[1:]]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in rows:
+        cells = [row.target, row.scope, *(_pct(p) for p in row.probabilities)]
+        for d in row.differences:
+            cells.append("n/a" if d is None else
+                         f"{_pct(d.estimate, True)} [{_pct(d.ci_low, True)}, {_pct(d.ci_high, True)}]")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def table_csv(runs: Sequence[RunFolder], rows: Sequence[Row]) -> str:
+    names = [r.name for r in runs]
+    fields = ["target", "scope", *(f"probability_{n}" for n in names)]
+    for n in names[1:]:
+        fields += [f"diff_{n}", f"diff_{n}_ci95_low", f"diff_{n}_ci95_high"]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(fields)
+    for row in rows:
+        cells: list[str] = [row.target, row.scope]
+        cells += ["" if p is None else f"{p:.4f}" for p in row.probabilities]
+        for d in row.differences:
+            cells += ["", "", ""] if d is None else [f"{d.estimate:.4f}", f"{d.ci_low:.4f}", f"{d.ci_high:.4f}"]
+        writer.writerow(cells)
+    return buffer.getvalue()
+
+
+def write_compare_figures(runs: Sequence[RunFolder], out_dir: Path, lang: Lang = "en",
+                          formats: Sequence[str] = ("png", "svg")) -> list[Path]:
+    """Overlaid fans of every run and difference fans (run minus the first, draw by draw) per key series."""
+    from matplotlib.figure import Figure
+
+    from sim.plots import (
+        AREA_NAMES,
+        SERIES,
+        difference_chart,
+        fan_chart,
+        language_context,
+        save,
+        series_values,
+        target_marks,
+        text,
+    )
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    base = runs[0]
+    common = base.results["year"].values
+    for r in runs[1:]:
+        common = np.intersect1d(common, r.results["year"].values)
+    written: list[Path] = []
+    with language_context(lang):
+        for spec in SERIES:
+            fig = Figure(figsize=(12.0, 4.0 * len(runs)))
+            fig.subplots_adjust(left=0.07, right=0.98, top=0.93, bottom=0.06, hspace=0.35, wspace=0.12)
+            axes = fig.subplots(len(runs), 2, squeeze=False)
+            for col, area in enumerate(AREA_NAMES):
+                ax = axes[0][col]
+                marks = target_marks(base.targets, spec.metric, area, int(common[-1]), lang, spec.percent)
+                for k, r in enumerate(runs):
+                    v = series_values(r.results, spec.name, area).sel(year=common).values
+                    fan_chart(common, v, ax=ax, color=f"C{k}", label=r.name, percent=spec.percent, lang=lang,
+                              targets=marks if k == 0 else (), legend=False, title=text(area, lang),
+                              ylabel=spec.units[lang])
+                ax.legend(fontsize="xx-small", loc="upper left")
+                v0 = series_values(base.results, spec.name, area).sel(year=common).values
+                for k, r in enumerate(runs[1:], start=1):
+                    v = series_values(r.results, spec.name, area).sel(year=common).values
+                    difference_chart(common, v - v0, ax=axes[k][col], label=text("difference", lang, a=base.name,
+                                                                                  b=r.name),
+                                     percent=spec.percent, lang=lang, title=text(area, lang), ylabel=spec.units[lang])
+            fig.suptitle(spec.title[lang])
+            written += save(fig, out_dir / f"compare_{spec.name}", formats)
+    return written

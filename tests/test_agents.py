@@ -1,0 +1,297 @@
+"""The agent engine: history rules on hand-built teacher arrays, accounting, determinism, agreement with the
+cohort engine (criterion in :func:`agreement`; differences by design in ``docs/engines.md``)."""
+
+from __future__ import annotations
+
+import math
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from sim import agents as A
+from sim.cohort import prepare
+from sim.ensemble import run_draws, to_dataset
+from sim.scenario import Scenario, as_mapping, load_scenario, scenario_from_mapping
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+SMALL_COUNTIES = ["653131", "653227", "650522"]  # Taxkorgan and Minfeng (south), Yiwu (north): small, fast
+
+
+def small(name: str = "baseline.yaml", horizon: int = 2027, draws: int = 8) -> Scenario:
+    """A scenario file restricted to three small counties, with the given horizon and draws."""
+    data = as_mapping(load_scenario(SCENARIOS / name))
+    data.update(draws=draws, chunk_size=64, horizon=horizon)
+    data["baseline"]["counties"] = SMALL_COUNTIES
+    return scenario_from_mapping(data, base_dir=SCENARIOS)
+
+
+def teachers(n: int, **values: Any) -> A.Teachers:
+    """``n`` hand-built teachers: regular, section 0, no history, unless ``values`` say otherwise."""
+    t = A.Teachers.empty()
+    base = {name: np.zeros(n, dtype=dtype) for name, dtype in A._DTYPES.items()}
+    base["last_rotation"][:] = A.NO_ROTATION
+    for key, value in values.items():
+        base[key] = np.broadcast_to(np.asarray(value, dtype=A._DTYPES[key]), (n,)).copy()
+    return t.extend(A.Teachers(**base))
+
+
+# ------------------------------------------------------------------------------------------------------------
+# history rules
+
+
+def test_rotation_eligibility_threshold_just_inside_and_outside():
+    years = np.array([4, 5, 6, 7])
+    eligible = A.rotation_eligible(years, np.full(4, A.NO_ROTATION), 2030, min_years_at_school=6,
+                                   exclude_rotated_within_years=0)
+    assert eligible.tolist() == [False, False, True, True]
+
+
+def test_recently_rotated_teachers_are_excluded():
+    # rotated in 2025, 2026, 2027, never; N = 2 excludes the years 2025 … 2027 after a rotation in 2025
+    last = np.array([2025, 2026, 2027, A.NO_ROTATION])
+    years = np.full(4, 10)
+    got = A.rotation_eligible(years, last, 2028, min_years_at_school=6, exclude_rotated_within_years=2)
+    assert got.tolist() == [True, False, False, True]
+    assert A.rotation_eligible(years, last, 2028, 6, 0).all()  # 0: no exclusion
+
+
+def test_senior_title_needs_a_year_of_rural_or_weak_service_once_the_rule_applies():
+    birth = A.census_month(2030) - 12 * np.array([40, 40, 34, 50]) - 1  # ages 40, 40, 34, 50 at the 2030 census
+    t = teachers(4, birth_month=birth, rural_years=[0, 1, 5, 2], senior=[False, False, False, True])
+    assert A.senior_title_candidates(t, 2030, rule_applies=True).tolist() == [False, True, False, False]
+    assert A.senior_title_candidates(t, 2030, rule_applies=False).tolist() == [True, True, False, False]
+    dispatched = teachers(1, birth_month=birth[:1], rural_years=3, contract=A.DISPATCHED)
+    assert not A.senior_title_candidates(dispatched, 2030, rule_applies=False).any()
+
+
+def test_principal_priority_after_three_years_of_rural_service():
+    t = teachers(3, rural_years=[2, 3, 4])
+    assert A.principal_eligible(t).tolist() == [False, True, True]
+
+
+def test_special_post_contract_ends_after_exactly_three_years():
+    start = np.array([2025, 2024, 2023, 2022, 2023])
+    contract = np.array([A.SPECIAL_POST] * 4 + [A.REGULAR])
+    assert A.special_post_contract_ends(contract, start, 2026).tolist() == [False, False, True, True, False]
+
+
+def test_dispatch_term_ends_in_arrival_year_plus_term():
+    contract = np.array([A.DISPATCHED, A.DISPATCHED, A.REGULAR])
+    term_end = np.array([2027, 2028, 0])  # arrived 2026 with terms of 1 and 2 years
+    assert A.dispatch_term_ended(contract, term_end, 2027).tolist() == [True, False, False]
+    assert A.dispatch_term_ended(contract, term_end, 2028).tolist() == [True, True, False]
+
+
+def test_retirement_at_the_exact_statutory_age():
+    schedule = prepare(small()).retirement
+    # a man born 1962-09 is 60 in 2022-09 (before the reform): he retires in the school year 2021 (Sept 2021 –
+    # Sept 2022); a woman born 1970-01 reaches 55 y 1 m (first month of the reform) in 2025-02
+    birth = np.array([12 * 1962 + 8, 12 * 1970 + 0])
+    when = A.retirement_months(birth, np.array([False, True]), schedule)
+    assert when.tolist() == [12 * 2022 + 8, 12 * 2025 + 1]
+    assert A.retiring(when, 2021).tolist() == [True, False]
+    assert A.retiring(when, 2020).tolist() == [False, False]
+    assert A.retiring(when, 2024).tolist() == [True, True]
+
+
+def test_pick_within_sections_takes_exactly_k_from_each_section():
+    rng = np.random.default_rng(1)
+    section = np.array([0, 0, 0, 1, 1, 2])
+    candidates = np.array([0, 1, 3, 4, 5])  # teacher 2 of section 0 is not a candidate
+    picked = A.pick_within_sections(candidates, section, np.array([2, 1, 0]), rng)
+    assert sorted(section[picked].tolist()) == [0, 0, 1]
+    assert set(picked.tolist()) <= {0, 1, 3, 4}
+    with pytest.raises(ValueError):
+        A.pick_within_sections(candidates, section, np.array([3, 0, 0]), rng)
+
+
+def test_assign_destinations_keeps_movers_in_their_group():
+    rng = np.random.default_rng(2)
+    section_group = np.array([0, 0, 1, 1])
+    mover_group = np.array([1, 0, 1])
+    dest = A.assign_destinations(mover_group, np.array([0, 1, 2, 0]), section_group, rng)
+    assert dest[1] == 1 and sorted(dest[[0, 2]].tolist()) == [2, 2]
+
+
+# ------------------------------------------------------------------------------------------------------------
+# the engine on a small scenario
+
+
+@cache
+def _small_run() -> tuple[Scenario, dict[str, np.ndarray]]:
+    scenario = small(draws=4)
+    return scenario, A.run_draws_agents(prepare(scenario), 0, 4, history_records=True)
+
+
+def test_raw_dict_has_the_cohort_engines_keys_shapes_and_dtypes():
+    scenario, raw = _small_run()
+    model = prepare(scenario)
+    cohort = run_draws(model, 0, 4)
+    assert set(cohort) == set(raw) - set(A.HISTORY_RECORDS)
+    for name, value in cohort.items():
+        assert raw[name].shape == value.shape, name
+        assert raw[name].dtype == value.dtype, name
+    plain = {k: v for k, v in raw.items() if k not in A.HISTORY_RECORDS}
+    a, c = to_dataset(model, plain), to_dataset(model, cohort)
+    assert set(a.data_vars) == set(c.data_vars)
+    assert all(a[v].dims == c[v].dims and a[v].attrs == c[v].attrs for v in c.data_vars)
+
+
+def test_teacher_accounting_per_county_and_draw():
+    """teachers(t) = teachers(t−1) + hires(t) − exits(t), exactly, in every county and draw."""
+    _, raw = _small_run()
+    stock, hires, exits = raw["teachers"], raw["hires"], raw["exits"]
+    np.testing.assert_array_equal(stock[:, 1:], stock[:, :-1] + hires[:, 1:] - exits[:, 1:])
+
+
+def test_history_records_are_counts():
+    _, raw = _small_run()
+    for name in A.HISTORY_RECORDS:
+        assert raw[name].shape == raw["teachers"].shape
+        assert (raw[name] >= 0).all()
+        assert (raw[name] <= raw["teachers"]).all()
+    assert raw["senior_promotions"][:, 0].sum() == 0  # no promotion round in the start year
+    assert raw["senior_promotions"][:, 1:].sum() > 0
+
+
+def test_same_seed_same_numbers_and_a_draw_does_not_depend_on_the_draw_count():
+    scenario, raw = _small_run()
+    model = prepare(scenario)
+    again = A.run_draws_agents(model, 0, 4, history_records=True)
+    alone = A.run_draws_agents(model, 2, 3, history_records=True)
+    for name in raw:
+        np.testing.assert_array_equal(raw[name], again[name])
+        np.testing.assert_array_equal(raw[name][2:3], alone[name])
+    assert not np.array_equal(raw["exits"][0], raw["exits"][1])
+
+
+def test_a_lever_that_changes_nothing_gives_identical_numbers():
+    """Common random numbers: the rotation exclusion cannot bind when N < min years at school."""
+    scenario, raw = _small_run()
+    data = as_mapping(scenario)
+    data["levers"]["rotation"]["exclude_rotated_within_years"] = 3  # < 6 years at school after a rotation
+    other = A.run_draws_agents(prepare(scenario_from_mapping(data, base_dir=SCENARIOS)), 0, 4)
+    for name in other:
+        np.testing.assert_array_equal(raw[name], other[name])
+
+
+# ------------------------------------------------------------------------------------------------------------
+# agreement with the cohort engine
+
+AGREEMENT_DRAWS = 128
+AGREEMENT_HORIZON = 2027
+AGREEMENT_SCENARIOS = ("baseline.yaml", "rotation_plus.yaml", "dispatch_half.yaml")
+SE_LIMIT = 4.0
+FAMILY_FALSE_ALARM = 0.001
+
+
+def allowed_exceptions(m: int, alpha: float, family: float = FAMILY_FALSE_ALARM) -> int:
+    """Smallest ``k`` with ``P(Binomial(m, alpha) > k) < family``.
+
+    >>> allowed_exceptions(700, 1e-4)
+    2
+    """
+    k = 0
+    while stats.binom.sf(k, m, alpha) >= family:
+        k += 1
+    return k
+
+
+def series(model: Any, raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The key series ``(D, …)``: teachers and vacancies by county, the seven indicator values by county,
+    and the region's share of counties quality-balanced and quality-school share."""
+    ds = to_dataset(model, raw)
+    out = {"teachers": raw["teachers"], "vacancies": raw["vacancies"]}
+    for i, name in enumerate(ds["indicator"].values):
+        out[f"indicator_value[{name}]"] = raw["indicator_value"][..., i]
+    for name in ("share_counties_quality_balanced", "quality_school_share"):
+        out[name] = ds[name].sel(area="region").values
+    return out
+
+
+def agreement(a: dict[str, np.ndarray], c: dict[str, np.ndarray]) -> tuple[list[str], int, float]:
+    """Compare the means of the agent (``a``) and cohort (``c``) series, element by element.
+
+    Criterion: ``|mean_a − mean_c| ≤ 4 · sqrt(se_a² + se_c²)`` with ``se = sd / sqrt(n)``; an element with
+    zero variance in both engines must be equal (to 1e-9 relative); an element NaN in every draw of both is
+    skipped, NaN in one only fails. Returns the failures, the number of comparisons ``m`` and the
+    per-comparison false-alarm rate ``α = P(|t_{n−1}| > 4)`` (Student t, which the estimated SEs follow
+    approximately; 1.1e-4 for n = 128, against 6.3e-5 for a normal).
+    """
+    failures: list[str] = []
+    m = 0
+    n = min(next(iter(a.values())).shape[0], next(iter(c.values())).shape[0])
+    for name in c:
+        x, y = a[name].astype(float), c[name].astype(float)
+        for index in np.ndindex(x.shape[1:]):
+            xa, yc = x[(slice(None), *index)], y[(slice(None), *index)]
+            if np.isnan(xa).all() and np.isnan(yc).all():
+                continue
+            m += 1
+            if np.isnan(xa).any() or np.isnan(yc).any():
+                failures.append(f"{name}{index}: NaN in one engine")
+                continue
+            va, vc = xa.var(ddof=1), yc.var(ddof=1)
+            if va == 0 and vc == 0:
+                if not math.isclose(xa[0], yc[0], rel_tol=1e-9, abs_tol=1e-12):
+                    failures.append(f"{name}{index}: constant {xa[0]} vs {yc[0]}")
+                continue
+            se = math.sqrt(va / xa.size + vc / yc.size)
+            z = (xa.mean() - yc.mean()) / se
+            if abs(z) > SE_LIMIT:
+                failures.append(f"{name}{index}: agents {xa.mean():.4g}, cohort {yc.mean():.4g}, z = {z:+.1f}")
+    alpha = 2 * stats.t.sf(SE_LIMIT, n - 1)
+    return failures, m, alpha
+
+
+@cache
+def _agreement_runs() -> dict[str, tuple[dict[str, np.ndarray], dict[str, np.ndarray]]]:
+    out = {}
+    for name in AGREEMENT_SCENARIOS:
+        scenario = small(name, horizon=AGREEMENT_HORIZON, draws=AGREEMENT_DRAWS)
+        model = prepare(scenario)
+        out[name] = (series(model, A.run_draws_agents(model, 0, AGREEMENT_DRAWS)),
+                     series(model, run_draws(model, 0, AGREEMENT_DRAWS)))
+    return out
+
+
+AGREEING = ("vacancies", "indicator_value[floor_area_m2_per_student]",
+            "indicator_value[sports_area_m2_per_student]", "indicator_value[equipment_cny_per_student]",
+            "indicator_value[multimedia_rooms_per_100]", "share_counties_quality_balanced")
+"""Key series on which the engines agree today. The others (teachers; qualified, backbone and PE/art teachers
+per 100 pupils; the quality-school share, in the start year, through the section-level teacher indicators)
+differ by the two cohort-engine issues of ``docs/engines.md`` ("Open issues"):
+retirements counted twice for the band below the statutory age, and teacher categories that do not move with
+the teachers the cohort engine moves."""
+
+
+def _check(names: tuple[str, ...] | None) -> tuple[list[str], int, int]:
+    failures, m_total, alpha = [], 0, 0.0
+    for scenario, (a, c) in _agreement_runs().items():
+        keep = [k for k in c if names is None or k in names]
+        f, m, alpha = agreement({k: a[k] for k in keep}, {k: c[k] for k in keep})
+        failures += [f"{scenario}: {x}" for x in f]
+        m_total += m
+    return failures, m_total, allowed_exceptions(m_total, alpha)
+
+
+@pytest.mark.slow
+def test_engines_agree_on_key_series():
+    """Every key series, year and county within 4 combined SEs, at most k exceptions (P(Bin(m, α) > k) < 0.001)."""
+    failures, m, k = _check(AGREEING)
+    assert m > 200
+    assert len(failures) <= k, f"{len(failures)} of {m} comparisons outside 4 SE (allowed {k}):\n" + "\n".join(
+        failures)
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="cohort engine: double-counted retirements and categories that do not "
+                   "move with moved teachers (docs/engines.md, Open issues)")
+def test_engines_agree_on_teacher_series():
+    failures, m, k = _check(None)
+    assert len(failures) <= k, f"{len(failures)} of {m} comparisons outside 4 SE (allowed {k}):\n" + "\n".join(
+        failures)

@@ -1,0 +1,190 @@
+"""``edusim compare``: paired differences equal a direct computation on the draws; unpairable runs refused."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sim.cli import main
+from sim.compare import met_by_draw, paired_difference
+from sim.plots import open_run
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+
+
+def write_small(tmp_path: Path, name: str, extra: str = "") -> Path:
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(
+        f"name: {name}\nextends: {SCENARIOS / 'baseline.yaml'}\ndraws: 64\nchunk_size: 64\nhorizon: 2027\n"
+        "baseline: {counties: ['653131', '650522']}\n" + extra,
+        encoding="utf-8",
+    )
+    return path
+
+
+def wilson(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
+    """Wilson score interval in closed form."""
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return centre - half, centre + half
+
+
+def newcombe_by_hand(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
+    """Newcombe (1998) method 10 for B − A, written out from the paper's formulas."""
+    n = a.size
+    e = int(np.sum(a & b))
+    f = int(np.sum(b & ~a))
+    g = int(np.sum(a & ~b))
+    h = n - e - f - g
+    p1, p2 = (e + f) / n, (e + g) / n
+    l1, u1 = wilson(e + f, n)
+    l2, u2 = wilson(e + g, n)
+    num = e * h - f * g
+    num = num - n / 2 if num > n / 2 else (num if num < 0 else 0)
+    den = (e + f) * (g + h) * (e + g) * (f + h)
+    phi = num / math.sqrt(den) if den else 0.0
+    d = p1 - p2
+    low = d - math.sqrt((p1 - l1) ** 2 - 2 * phi * (p1 - l1) * (u2 - p2) + (u2 - p2) ** 2)
+    high = d + math.sqrt((p2 - l2) ** 2 - 2 * phi * (p2 - l2) * (u1 - p1) + (u1 - p1) ** 2)
+    return d, max(low, -1.0), min(high, 1.0)
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    tmp = tmp_path_factory.mktemp("compare")
+    from sim.runner import load_with_overrides, run_scenario
+
+    a = run_scenario(load_with_overrides(write_small(tmp, "base")), tmp / "base", progress=False, figures=False)
+    b = run_scenario(load_with_overrides(write_small(tmp, "policy", "levers:\n  funding: {capital_cny: 2.0e10}\n")),
+                     tmp / "policy", progress=False, figures=False)
+    return a.out_dir, b.out_dir
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_paired_difference_matches_the_formula(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(20, 400))
+    a = rng.random(n) < rng.random()
+    b = np.where(rng.random(n) < 0.7, a, rng.random(n) < rng.random())
+    got = paired_difference(a, b)
+    d, low, high = newcombe_by_hand(a, b)
+    assert got.estimate == pytest.approx(np.mean(b.astype(int) - a.astype(int)), abs=1e-12)
+    assert (got.estimate, got.ci_low, got.ci_high) == pytest.approx((d, low, high), abs=1e-9)
+    assert got.ci_low <= got.estimate <= got.ci_high
+
+
+def test_paired_interval_is_close_to_wald_for_many_draws() -> None:
+    rng = np.random.default_rng(1)
+    a = rng.random(20_000) < 0.5
+    b = np.where(rng.random(20_000) < 0.8, a, rng.random(20_000) < 0.6)
+    diff = b.astype(float) - a.astype(float)
+    half = 1.96 * diff.std(ddof=1) / math.sqrt(diff.size)
+    got = paired_difference(a, b)
+    assert got.ci_low == pytest.approx(diff.mean() - half, abs=2e-3)
+    assert got.ci_high == pytest.approx(diff.mean() + half, abs=2e-3)
+
+
+def test_identical_runs_differ_by_zero() -> None:
+    a = np.array([1, 0, 1, 1, 0, 0, 1, 0] * 8, bool)
+    got = paired_difference(a, a)
+    assert got.estimate == 0 and got.ci_low < 0 < got.ci_high and got.only_a == got.only_b == 0
+
+
+def test_met_by_draw_agrees_with_targets_csv(two_runs: tuple[Path, Path]) -> None:
+    run = open_run(two_runs[1])
+    by_id = {t.id: t for t in run.targets}
+    for row in run.rows:
+        met = met_by_draw(run.results, by_id[row["target"]], row["scope"])
+        if row["probability"] == "":
+            assert met is None
+        else:
+            assert met is not None and int(met.sum()) == int(row["draws_met"])
+
+
+def test_compare_command_table_equals_direct_computation(two_runs: tuple[Path, Path], tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    a_dir, b_dir = two_runs
+    assert main(["compare", str(a_dir), str(b_dir), "--out", str(tmp_path / "cmp")]) == 0
+    out = capsys.readouterr().out
+    assert "Newcombe" in out and "| T1 | region |" in out
+    with open(tmp_path / "cmp" / "compare.csv", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    a, b = open_run(a_dir), open_run(b_dir)
+    by_id = {t.id: t for t in a.targets}
+    checked = 0
+    for row in rows:
+        ma = met_by_draw(a.results, by_id[row["target"]], row["scope"])
+        mb = met_by_draw(b.results, by_id[row["target"]], row["scope"])
+        if ma is None:
+            assert row["diff_policy"] == ""
+            continue
+        assert mb is not None
+        d, low, high = newcombe_by_hand(ma, mb)
+        assert float(row["probability_base"]) == pytest.approx(ma.mean(), abs=1e-4)
+        assert float(row["probability_policy"]) == pytest.approx(mb.mean(), abs=1e-4)
+        assert float(row["diff_policy"]) == pytest.approx(d, abs=1e-4)
+        assert (float(row["diff_policy_ci95_low"]), float(row["diff_policy_ci95_high"])) == pytest.approx(
+            (low, high), abs=1e-4)
+        checked += 1
+    assert checked >= 10
+    assert {p.name for p in (tmp_path / "cmp" / "figures").iterdir()} >= {"compare_quality_balanced.png",
+                                                                        "compare_quality_balanced.svg"}
+
+
+def test_difference_fan_is_the_per_draw_difference(two_runs: tuple[Path, Path]) -> None:
+    from sim.plots import difference_chart, series_values
+
+    a, b = open_run(two_runs[0]), open_run(two_runs[1])
+    va = series_values(a.results, "quality_school_share", "region").values
+    vb = series_values(b.results, "quality_school_share", "region").values
+    years = a.results["year"].values
+    ax = difference_chart(years, vb - va)
+    (line,) = [ln for ln in ax.lines if ln.get_gid() == "median"]
+    direct = a.results["quality_school_share"].sel(area="region").values
+    direct = b.results["quality_school_share"].sel(area="region").values - direct
+    np.testing.assert_allclose(line.get_ydata(), np.median(direct, axis=0), atol=1e-12)
+
+
+@pytest.mark.parametrize(("key", "value", "reason"), [("seed", 1, "seeds differ"), ("draws", 128, "draw counts differ"),
+                                                      ("start_year", 2019, "start years differ")])
+def test_refuses_unpaired_runs(two_runs: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                               key: str, value: int, reason: str) -> None:
+    other = tmp_path / "other"
+    shutil.copytree(two_runs[1], other)
+    record = json.loads((other / "provenance.json").read_text(encoding="utf-8"))
+    record[key] = value
+    (other / "provenance.json").write_text(json.dumps(record), encoding="utf-8")
+    assert main(["compare", str(two_runs[0]), str(other), "--out", str(tmp_path / "cmp")]) == 2
+    err = capsys.readouterr().err
+    assert reason in err and "Traceback" not in err
+    assert not (tmp_path / "cmp").exists()
+
+
+def test_bad_inputs(two_runs: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["compare", str(two_runs[0]), str(tmp_path / "missing")]) == 2
+    assert "no such run folder or scenario file" in capsys.readouterr().err
+    assert main(["compare", str(two_runs[0]), str(tmp_path)]) == 2
+    assert "not a run folder" in capsys.readouterr().err
+    assert main(["compare", str(two_runs[0])]) == 2
+    assert "at least two" in capsys.readouterr().err
+
+
+def test_scenario_files_run_with_the_first_runs_seed_and_draws(two_runs: tuple[Path, Path], tmp_path: Path) -> None:
+    scenario = tmp_path / "again.yaml"
+    scenario.write_text(  # its own seed and draws are overridden by those of the first run
+        f"name: again\nextends: {SCENARIOS / 'baseline.yaml'}\ndraws: 128\nseed: 7\nchunk_size: 64\nhorizon: 2027\n"
+        "baseline: {counties: ['653131', '650522']}\nlevers:\n  funding: {capital_cny: 2.0e10}\n", encoding="utf-8")
+    assert main(["compare", str(two_runs[0]), str(scenario), "--runs-dir", str(tmp_path / "runs"),
+                 "--out", str(tmp_path / "cmp"), "--quiet"]) == 0
+    record = json.loads((tmp_path / "runs" / "again" / "provenance.json").read_text(encoding="utf-8"))
+    assert record["seed"] == 20250126 and record["draws"] == 64
+    # same seed, draws and levers as the policy run: the same draws, so the same table
+    again = open_run(tmp_path / "runs" / "again").rows
+    assert [r["probability"] for r in again] == [r["probability"] for r in open_run(two_runs[1]).rows]
