@@ -80,6 +80,9 @@ def _add_run(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, help="root seed (overrides the scenario)")
     p.add_argument("--out", metavar="DIR", help="run folder (default outputs/NAME)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--engine", choices=("cohort", "agents"), default="cohort",
+                   help="cohort: stock-flow, vectorised over draws (default); agents: every teacher an agent "
+                   "on a simpy policy calendar, one draw at a time (same output schema)")
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -87,7 +90,8 @@ def _run(args: argparse.Namespace) -> int:
     from sim.runner import load_with_overrides, run_scenario
 
     scenario = load_with_overrides(args.scenario, draws=args.draws, seed=args.seed)
-    result = run_scenario(scenario, args.out, progress=not args.quiet, scenario_file=args.scenario)
+    result = run_scenario(scenario, args.out, progress=not args.quiet, scenario_file=args.scenario,
+                          engine=args.engine)
     print(f"\n{scenario.name}: probability of reaching each target over {scenario.draws} draws "
           f"(95% Wilson interval; median year first met)\n")
     print(result.table)

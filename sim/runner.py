@@ -39,31 +39,41 @@ def run_scenario(
     stream: TextIO = sys.stderr,
     scenario_file: str | None = None,
     figures: bool = True,
+    engine: str = "cohort",
 ) -> RunResult:
     """Run every draw of ``scenario`` and write ``out_dir`` (default ``outputs/NAME``) atomically.
 
     With ``figures``, the fan charts and the target-probability chart go into ``figures/`` (``sim.plots``).
+    ``engine`` is ``cohort`` (stock-flow, vectorised over draws) or ``agents`` (every teacher an agent, one
+    draw at a time); both write the same schema.
     """
     from tqdm import tqdm
 
     targets = load_target_set(scenario.targets)
     started = datetime.now(UTC)
     model = prepare(scenario)
-    n_steps = -(-scenario.draws // BLOCK_SIZE) * BLOCK_SIZE * len(model.years)  # whole blocks are simulated
+    if engine == "agents":
+        from sim.agents import run_draws_agents
+
+        n_steps = scenario.draws * len(model.years)
+        runner = run_draws_agents
+    else:
+        n_steps = -(-scenario.draws // BLOCK_SIZE) * BLOCK_SIZE * len(model.years)  # whole blocks are simulated
+        runner = run_draws
     with tqdm(total=n_steps, desc=f"{scenario.name}: draw-years", unit="draw-yr", disable=not progress,
               file=stream, smoothing=0.1) as bar:
-        raw = run_draws(model, 0, scenario.draws, on_year=bar.update)
+        raw = runner(model, 0, scenario.draws, on_year=bar.update)
     results = to_dataset(model, raw)
     outcomes = evaluate(results, targets.targets)
     text = resolved_yaml(scenario)
     record = provenance(
-        text, seed=scenario.seed, draws=scenario.draws, engine="cohort", started=started,
+        text, seed=scenario.seed, draws=scenario.draws, engine=engine, started=started,
         scenario_name=scenario.name, scenario_file=scenario_file, chunk_size=scenario.chunk_size,
         start_year=scenario.start_year, horizon=scenario.horizon, counties=int(model.sections.n_counties),
         sections=int(model.sections.n_sections), target_set=str(scenario.targets),
     )
     results.attrs.update(
-        title=f"edusim results: {scenario.name}", seed=scenario.seed, engine="cohort",
+        title=f"edusim results: {scenario.name}", seed=scenario.seed, engine=engine,
         scenario_sha256=record["scenario_sha256"], git_commit=record["git_commit"],
         edusim_version=record["versions"]["edusim"],
     )

@@ -141,3 +141,18 @@ def test_whole_region_baseline_runs_and_keeps_its_accounts(tmp_path):
     # the published 2019 totals the registry was built from (NBS: 260.68万 + 97.71万 pupils)
     assert int(students[0, 0].sum()) <= 2_606_825 + 977_144
     ds.close()
+
+
+def test_agent_engine_writes_the_same_schema(run_folder, tmp_path):
+    """``--engine agents`` runs the same scenario file and writes the same variables, dims and units."""
+    out = tmp_path / "agents"
+    assert main(["run", str(write_small(tmp_path)), "--out", str(out), "--quiet", "--engine", "agents",
+                 "--draws", "8"]) == 0
+    a = xr.open_dataset(run_folder / "results.nc", engine="h5netcdf")
+    b = xr.open_dataset(out / "results.nc", engine="h5netcdf")
+    assert set(a.data_vars) == set(b.data_vars)
+    for name in a.data_vars:
+        assert a[name].dims == b[name].dims and a[name].attrs.get("units") == b[name].attrs.get("units"), name
+    assert json.loads((out / "provenance.json").read_text())["engine"] == "agents"
+    a.close()
+    b.close()
