@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,6 +53,7 @@ def run_scenario(
     targets = load_target_set(scenario.targets)
     started = datetime.now(UTC)
     model = prepare(scenario)
+    runner: Callable[..., dict[str, Any]]
     if engine == "agents":
         from sim.agents import run_draws_agents
 
