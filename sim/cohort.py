@@ -99,6 +99,7 @@ class Model:
     standard: base.QualityBalanceStandard
     students_per_staff: np.ndarray  # (2,) primary, junior
     census_by_age: np.ndarray  # (C, 20) single-year ages 0–19 at the 2020 census
+    anchor_births: float  # births of the 2021 anchor year falling to the selected counties
     intake_location_share: np.ndarray  # (C, 3)
     township_centre: np.ndarray  # (S,) bool
     counselling_eligible: np.ndarray  # (S,) bool: urban sections and township-centre sections
@@ -158,6 +159,17 @@ def census_single_years(counties: pd.DataFrame) -> np.ndarray:
     return out
 
 
+def selected_births(counties: pd.DataFrame) -> float:
+    """The 2021 region births (16.0万) times the selected counties' share of the region's census age-0 count.
+
+    The published births cover the whole region (all 106 county-level units, XPCC cities included, an
+    assumption: SOURCES does not say); the projection shares them among the selected counties only.
+    """
+    region_age0 = float(base.load_counties(include_xpcc=True)["age0"].sum())
+    share = float(counties["age0"].sum()) / region_age0
+    return students.REGION_BIRTHS[students.BIRTHS_ANCHOR_YEAR] * share
+
+
 def select_counties(scenario: Scenario) -> pd.DataFrame:
     counties = base.load_counties(include_xpcc=scenario.baseline.include_xpcc)
     chosen = scenario.baseline.counties
@@ -214,6 +226,7 @@ def prepare(scenario: Scenario) -> Model:
         standard=standard,
         students_per_staff=np.array([norms["primary"], norms["junior"]], dtype=float),
         census_by_age=census_single_years(counties),
+        anchor_births=selected_births(counties),
         intake_location_share=by_location / by_location.sum(axis=1, keepdims=True),
         township_centre=township_centre,
         counselling_eligible=(sections.location == 0) | township_centre,
@@ -385,7 +398,8 @@ def step_students(m: Model, st: State, p: dict[str, np.ndarray], r: _Random, yea
     survival = students.survival_per_transition(p["students.consolidation_rate"])[:, None]
     flows = r.apply("students.promote", students.promote, st.students, per_draw={"survival_per_year": survival})
     grads = students.primary_graduates_by_county(flows.graduates, s.county, s.n_counties)
-    expected = students.expected_intake_from_births(year, m.census_by_age, p["births.trend_per_year"])
+    expected = students.expected_intake_from_births(year, m.census_by_age, p["births.trend_per_year"],
+                                                    anchor_births=m.anchor_births)
     intake = r.apply("students.intake", students.realise_intake, expected)
     by_location = r.apply("students.intake_location", students.split_by_location, intake,
                           location_share=m.intake_location_share)

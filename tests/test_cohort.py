@@ -252,3 +252,22 @@ def test_any_start_year_builds_its_registry_from_that_years_totals():
     assert 0 < first < 0.02 * (totals["primary_pupils"] + totals["junior_pupils"])
     np.testing.assert_array_equal(raw["teachers"][:, 1:], raw["teachers"][:, :-1] + raw["hires"][:, 1:]
                                   - raw["exits"][:, 1:])
+
+
+def test_projected_births_of_a_county_do_not_depend_on_which_counties_are_selected():
+    """The 2027 intake of a county (first projected cohort) is the same whether it runs alone or with others:
+    region births are shared by each county's share of the region's census age-0 count (all 106 units)."""
+    from sim.baseline import load_counties
+
+    alone = derive({"name": "one", "draws": 64, "chunk_size": 64, "horizon": 2027,
+                    "baseline": {"counties": ["653131"]}})
+    together = small(draws=64, horizon=2027)
+    m1, m3 = prepare(alone), prepare(together)
+    assert m1.anchor_births == pytest.approx(
+        160_000 * float(load_counties(include_xpcc=True).set_index("code").loc[653131, "age0"])
+        / float(load_counties(include_xpcc=True)["age0"].sum()))
+    i1 = m1.sections.county_code.tolist().index(653131)
+    i3 = m3.sections.county_code.tolist().index(653131)
+    e1 = run_draws(m1, 0, 64)["student_entries"][:, -1, i1].mean()
+    e3 = run_draws(m3, 0, 64)["student_entries"][:, -1, i3].mean()
+    assert e1 == pytest.approx(e3, rel=0.05)
