@@ -53,8 +53,9 @@ FIXED = [
      "assumption: the share is a county policy; the realised count scatters binomially around it"),
     ("Rotated and redeployed teachers' ages", "arrivals take the age mix of the year's leavers",
      "`sim/cohort.py` `_move`", "assumption"),
-    ("Rural→town drift of teachers: qualification of arrivals", "binomial with the draw's rural qualified share",
-     "`sim/cohort.py` `step_teacher_exits`", "assumption"),
+    ("Teacher categories of movers (rotation, redeployment, retraining, rural→town drift)", "drawn without "
+     "replacement from the sending section, placed without replacement among the county's arrivals",
+     "`sim/cohort.py` `_carry_categories`", "conserves qualified, backbone and PE/art teachers per county"),
     ("Quota verification", "at the start year, then every `quota.reverify_every_years` from "
      "`quota.first_verification_year`", "`sim/cohort.py`", "plan §二(一)3 (every 3 years)"),
     ("Dispatched teachers", "placed by vacancy (+0.1 per open section); above the required qualification",

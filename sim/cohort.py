@@ -454,13 +454,11 @@ def step_teacher_exits(m: Model, st: State, p: dict[str, np.ndarray], r: _Random
                     section_county=s.county, receiving_weights=s.teachers + 1.0,
                     per_draw={"rate": p["drift.rural_to_town_rate"][:, None]})
     before_total = st.teachers.sum(axis=2)
-    out_total = (retired + attrition + drift.moved_out).sum(axis=2)
-    _remove_categories(st, before_total, out_total, r, "teachers.exit_categories")
-    arrived = drift.moved_in.sum(axis=2)
-    rural_teachers = _draw_sum(before_total * m.rural)
-    rural_q = np.divide(_draw_sum(st.qualified * m.rural), rural_teachers, out=np.zeros_like(rural_teachers),
-                        where=rural_teachers > 0)
-    st.qualified = st.qualified + r.apply("teachers.drift_qualified", _binomial, arrived, rural_q[:, None])
+    left_total = (retired + attrition).sum(axis=2)
+    _remove_categories(st, before_total, left_total, r, "teachers.exit_categories")
+    _carry_categories(m, st, before_total - left_total, drift.moved_out.sum(axis=2), drift.moved_in.sum(axis=2),
+                      r, "teachers.drift")
+    out_total = left_total + drift.moved_out.sum(axis=2)
     stock = stock - drift.moved_out + drift.moved_in
 
     # special-post contracts: continuing teachers stay among the teachers; leavers go
@@ -484,10 +482,6 @@ def step_teacher_exits(m: Model, st: State, p: dict[str, np.ndarray], r: _Random
 
 def _draw_sum(x: np.ndarray) -> np.ndarray:
     return np.asarray(x, dtype=float).sum(axis=1)
-
-
-def _binomial(n: np.ndarray, prob: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    return rng.binomial(n, np.clip(np.nan_to_num(prob), 0.0, 1.0))
 
 
 def counted_teachers(m: Model, st: State, counts_toward: tuple[str, ...]) -> dict[str, np.ndarray]:
@@ -527,7 +521,6 @@ def _move(m: Model, st: State, out: np.ndarray, into: np.ndarray, r: _Random, na
     arrivals of its sections without replacement, so categories move with the teachers and are conserved per
     county. Arrivals take the age mix of the year's leavers (assumption).
     """
-    s = m.sections
     before = st.teachers.sum(axis=2)
     removed = r.apply(f"{name}.out", tmech.remove_from_bands, st.teachers, out)
     mix = removed.sum(axis=1).astype(float)
@@ -535,6 +528,14 @@ def _move(m: Model, st: State, out: np.ndarray, into: np.ndarray, r: _Random, na
     mix = np.divide(mix, total, out=np.zeros_like(mix), where=total > 0)
     added = r.apply(f"{name}.in", tmech.add_by_composition, into, mix)
     st.teachers = st.teachers - removed + added
+    _carry_categories(m, st, before, out, into, r, name, carry)
+
+
+def _carry_categories(m: Model, st: State, before: np.ndarray, out: np.ndarray, into: np.ndarray, r: _Random,
+                      name: str, carry: tuple[str, ...] = CATEGORIES) -> None:
+    """Teachers of each category among the ``out`` movers of a section (of ``before``), drawn without
+    replacement, placed among the ``into`` arrivals of the same county without replacement."""
+    s = m.sections
     for attr in carry:
         have = np.minimum(getattr(st, attr), before)
         lost = r.apply(f"{name}.{attr}.out", _hypergeometric, have, before, out)

@@ -22,6 +22,7 @@ import contextlib
 import csv
 import functools
 import json
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -314,6 +315,8 @@ def language_context(lang: Lang) -> Iterator[None]:
 
     if lang == "zh":
         font = require_language("zh")
+        # CJK collections often ship one weight; matplotlib logs each substitution ("findfont: …") otherwise
+        logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
         with matplotlib.rc_context({"font.family": "sans-serif", "font.sans-serif": [font, "DejaVu Sans"],
                                     "axes.unicode_minus": False, "svg.fonttype": "path"}):
             yield
