@@ -262,11 +262,8 @@ def _agreement_runs() -> dict[str, tuple[dict[str, np.ndarray], dict[str, np.nda
 AGREEING = ("vacancies", "indicator_value[floor_area_m2_per_student]",
             "indicator_value[sports_area_m2_per_student]", "indicator_value[equipment_cny_per_student]",
             "indicator_value[multimedia_rooms_per_100]", "share_counties_quality_balanced")
-"""Key series on which the engines agree today. The others (teachers; qualified, backbone and PE/art teachers
-per 100 pupils; the quality-school share, in the start year, through the section-level teacher indicators)
-differ by the two cohort-engine issues of ``docs/engines.md`` ("Open issues"):
-retirements counted twice for the band below the statutory age, and teacher categories that do not move with
-the teachers the cohort engine moves."""
+"""Key series on which the engines agree today. The others (teachers in the first projected year; backbone and
+PE/art teachers per 100 pupils) still differ; see ``docs/engines.md``."""
 
 
 def _check(names: tuple[str, ...] | None) -> tuple[list[str], int, int]:
@@ -289,8 +286,8 @@ def test_engines_agree_on_key_series():
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="cohort engine: double-counted retirements and categories that do not "
-                   "move with moved teachers (docs/engines.md, Open issues)")
+@pytest.mark.xfail(strict=True, reason="teachers in the first projected year and backbone / PE-art teachers per "
+                   "100 pupils still differ beyond 4 SE (docs/engines.md)")
 def test_engines_agree_on_teacher_series():
     failures, m, k = _check(None)
     assert len(failures) <= k, f"{len(failures)} of {m} comparisons outside 4 SE (allowed {k}):\n" + "\n".join(
