@@ -487,7 +487,7 @@ class _Draw:
         t.years_at_school += 1
         t.rural_years += (regular & hard_last_year[t.section]).astype(np.int32)
         rng = self.rng("exits", year)
-        leaving = regular & retiring(t.retirement_month, year)
+        leaving = regular & retiring(t.retirement_month, year - 1)  # the school year that ends this autumn
         retention = _lever(m.scenario, "retention", year)
         rates = np.array([[self.par("attrition.urban_rate"), self.par("attrition.town_rate"),
                            self.par("attrition.rural_rate")]])

@@ -430,8 +430,9 @@ def _remove_categories(st: State, before: np.ndarray, leaving: np.ndarray, r: _R
 def step_teacher_exits(m: Model, st: State, p: dict[str, np.ndarray], r: _Random, year: int) -> None:
     s = m.sections
     scenario = m.scenario
-    # retirement first (those reaching the statutory age this year), then the others age
-    share = tmech.retirement_share_by_band(year, p["teachers.female_share"], schedule=m.retirement)
+    # retirement first, then the others age. The step into the autumn of `year` covers the school year that
+    # started in `year - 1`: those reaching the statutory age between the two autumns retire.
+    share = tmech.retirement_share_by_band(year - 1, p["teachers.female_share"], schedule=m.retirement)
     retired = r.apply("teachers.retire", tmech.retire, st.teachers, share[:, None, :])
     stock = st.teachers - retired
     ageing = r.apply("teachers.ageing", tmech.age_one_year, stock,
