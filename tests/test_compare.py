@@ -10,22 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scenario_files import SCENARIOS, write_small
 
 from sim.cli import main
 from sim.compare import met_by_draw, paired_difference
 from sim.plots import open_run
-
-SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
-
-
-def write_small(tmp_path: Path, name: str, extra: str = "") -> Path:
-    path = tmp_path / f"{name}.yaml"
-    path.write_text(
-        f"name: {name}\nextends: {SCENARIOS / 'baseline.yaml'}\ndraws: 64\nchunk_size: 64\nhorizon: 2027\n"
-        "baseline: {counties: ['653131', '650522']}\n" + extra,
-        encoding="utf-8",
-    )
-    return path
 
 
 def wilson(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:

@@ -9,22 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scenario_files import write_small
 
 from sim import plots
 from sim.cli import main
 from sim.plots import fan_figure, open_run, series_values, target_probability_chart
-
-SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
-
-
-def write_small(tmp_path: Path, name: str = "small", extra: str = "") -> Path:
-    path = tmp_path / f"{name}.yaml"
-    path.write_text(
-        f"name: {name}\nextends: {SCENARIOS / 'baseline.yaml'}\ndraws: 64\nchunk_size: 64\nhorizon: 2027\n"
-        "baseline: {counties: ['653131', '650522']}\n" + extra,
-        encoding="utf-8",
-    )
-    return path
 
 
 @pytest.fixture(scope="module")

@@ -9,20 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xarray as xr
+from scenario_files import SCENARIOS, write_small
 
 from sim.cli import main
-
-SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
-
-
-def write_small(tmp_path: Path, extra: str = "") -> Path:
-    path = tmp_path / "small.yaml"
-    path.write_text(
-        f"name: small\nextends: {SCENARIOS / 'baseline.yaml'}\ndraws: 64\nchunk_size: 64\nhorizon: 2027\n"
-        "baseline: {counties: ['653131', '650522']}\n" + extra,
-        encoding="utf-8",
-    )
-    return path
 
 
 @pytest.fixture(scope="module")
