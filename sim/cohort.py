@@ -122,6 +122,7 @@ class State:
     backbone: np.ndarray  # (D, S) among teachers
     pe_art: np.ndarray  # (D, S) among teachers
     special_post: np.ndarray  # (D, S, 3) special-post teachers by contract year (among teachers)
+    female_share: np.ndarray  # (D, 9) expected share of women in each age band (all sections of the draw)
     dispatched: np.ndarray  # (D, S, 3) dispatched teachers by remaining years of term
     dispatched_backbone: np.ndarray  # (D, S, 3)
     dispatched_pe_art: np.ndarray  # (D, S, 3)
@@ -341,9 +342,12 @@ def _hypergeometric(good: np.ndarray, total: np.ndarray, taken: np.ndarray, rng:
 # the projection
 
 
-def initial_state(model: Model, n_draws: int) -> State:
+def initial_state(model: Model, n_draws: int, female_share: np.ndarray | None = None) -> State:
+    """The state at the start year; ``female_share`` ``(D,)`` is each draw's share of women among teachers (the
+    same in every age band at the start; NaN when not given, for callers that do not run the teacher exits)."""
     s = model.sections
     d = n_draws
+    f = np.full(d, np.nan) if female_share is None else np.asarray(female_share, dtype=np.float64)
 
     def tile(a: np.ndarray) -> np.ndarray:
         return np.repeat(a[None], d, axis=0)
@@ -363,6 +367,7 @@ def initial_state(model: Model, n_draws: int) -> State:
         backbone=tile(s.backbone),
         pe_art=tile(s.pe_art),
         special_post=special,
+        female_share=np.repeat(f[:, None], tmech.N_AGE_BANDS, axis=1),
         dispatched=zeros3.copy(),
         dispatched_backbone=zeros3.copy(),
         dispatched_pe_art=zeros3.copy(),
@@ -427,16 +432,66 @@ def _remove_categories(st: State, before: np.ndarray, leaving: np.ndarray, r: _R
         setattr(st, attr, have - lost)
 
 
+def _special_slots(st: State, before: np.ndarray) -> np.ndarray:
+    """Special-post teachers by contract year, capped so that they never exceed the section's teachers.
+
+    Moves that do not carry contracts (quota redeployment, rotation, retraining) can leave a section with more
+    contracts than teachers; the earliest contract years keep theirs first.
+    """
+    slots = np.empty_like(st.special_post)
+    room = before.copy()
+    for k in range(slots.shape[2]):
+        slots[:, :, k] = np.minimum(st.special_post[:, :, k], room)
+        room = room - slots[:, :, k]
+    return slots
+
+
+def _remove_special(st: State, before: np.ndarray, leaving: np.ndarray, r: _Random, name: str) -> None:
+    """Special-post teachers among ``leaving`` (out of ``before``), by contract year.
+
+    A multivariate hypergeometric draw, as successive hypergeometric draws: the leavers not yet attributed to an
+    earlier contract year are drawn from the teachers not in an earlier contract year. Without this, a
+    special-post teacher who retired or left would still count at the end of the contract and leave again.
+    """
+    slots = _special_slots(st, before)
+    rest, taken = before.copy(), leaving.copy()
+    for k in range(slots.shape[2]):
+        lost = r.apply(f"{name}.{k}", _hypergeometric, slots[:, :, k], rest, taken)
+        rest = rest - slots[:, :, k]
+        taken = taken - lost
+        slots[:, :, k] -= lost
+    st.special_post = slots
+
+
+def _carry_special(m: Model, st: State, before: np.ndarray, out: np.ndarray, into: np.ndarray, r: _Random,
+                   name: str) -> None:
+    """Special-post contracts travel with the teachers who move (rural → town drift): drawn without replacement
+    among a section's ``out`` movers contract year by contract year, placed without replacement among the
+    arrivals (``into``) of the same county."""
+    s = m.sections
+    slots = _special_slots(st, before)
+    rest, moving_out, arrivals = before.copy(), out.copy(), into.copy()
+    for k in range(slots.shape[2]):
+        lost = r.apply(f"{name}.{k}.out", _hypergeometric, slots[:, :, k], rest, moving_out)
+        gained = r.apply(f"{name}.{k}.in", quota.hypergeometric_within_groups, _county_sum(lost, s).astype(np.int64),
+                         arrivals, group=s.county, n_groups=s.n_counties)
+        rest, moving_out, arrivals = rest - slots[:, :, k], moving_out - lost, arrivals - gained
+        slots[:, :, k] += gained - lost
+    st.special_post = slots
+
+
 def step_teacher_exits(m: Model, st: State, p: dict[str, np.ndarray], r: _Random, year: int) -> None:
     s = m.sections
     scenario = m.scenario
     # retirement first, then the others age. The step into the autumn of `year` covers the school year that
     # started in `year - 1`: those reaching the statutory age between the two autumns retire.
-    share = tmech.retirement_share_by_band(year - 1, p["teachers.female_share"], schedule=m.retirement)
+    # Women and men retire at different ages: the share of women of each band is tracked per draw.
+    h_f, h_m = tmech.sex_hazards_by_band(year - 1, schedule=m.retirement)
+    share, ageing_p = tmech.mixed_retirement_and_ageing(st.female_share, h_f, h_m)
+    st.female_share = tmech.female_share_after_year(st.female_share, st.teachers.sum(axis=1), h_f, h_m)
     retired = r.apply("teachers.retire", tmech.retire, st.teachers, share[:, None, :])
     stock = st.teachers - retired
-    ageing = r.apply("teachers.ageing", tmech.age_one_year, stock,
-                     per_draw={"probability": tmech.ageing_after_retirement(share)})
+    ageing = r.apply("teachers.ageing", tmech.age_one_year, stock, per_draw={"probability": ageing_p})
     stock = stock - ageing.leaving + ageing.entering
     retention = _lever(scenario, "retention", year)
     rates = np.stack([p["attrition.urban_rate"], p["attrition.town_rate"], p["attrition.rural_rate"]], axis=1)
@@ -457,13 +512,16 @@ def step_teacher_exits(m: Model, st: State, p: dict[str, np.ndarray], r: _Random
     before_total = st.teachers.sum(axis=2)
     left_total = (retired + attrition).sum(axis=2)
     _remove_categories(st, before_total, left_total, r, "teachers.exit_categories")
+    _remove_special(st, before_total, left_total, r, "teachers.exit_special")
     _carry_categories(m, st, before_total - left_total, drift.moved_out.sum(axis=2), drift.moved_in.sum(axis=2),
                       r, "teachers.drift")
+    _carry_special(m, st, before_total - left_total, drift.moved_out.sum(axis=2), drift.moved_in.sum(axis=2),
+                   r, "teachers.drift_special")
     out_total = left_total + drift.moved_out.sum(axis=2)
     stock = stock - drift.moved_out + drift.moved_in
 
     # special-post contracts: continuing teachers stay among the teachers; leavers go
-    special = np.minimum(st.special_post, stock.sum(axis=2, keepdims=True))
+    special = _special_slots(st, stock.sum(axis=2))
     contract = r.apply("teachers.special_post", tmech.special_post_contract_end, special,
                        per_draw={"retention_share": p["special_post.retention_share"][:, None]})
     leaving = np.minimum(contract.leaving, stock.sum(axis=2))
@@ -855,7 +913,7 @@ def run_chunk(model: Model, streams: Streams, start: int, stop: int,
     """Project draws ``start … stop-1``: a dict of arrays ``(D, year, county, …)`` of the recorded variables."""
     scenario = model.scenario
     params = sample_parameters(scenario, streams, start, stop)
-    st = initial_state(model, stop - start)
+    st = initial_state(model, stop - start, params["teachers.female_share"])
     records: list[dict[str, np.ndarray]] = []
     for year in model.years:
         year = int(year)

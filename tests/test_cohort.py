@@ -206,6 +206,24 @@ def test_a_stationary_stock_loses_a_fifth_of_its_oldest_band_each_year():
     assert all_exits[:, 5].mean() < expected - 4 * se.max()
 
 
+def test_women_and_men_keep_retiring_at_their_own_ages_after_the_first_year():
+    """Half women, n per 5-year band from 20 to 59 in each section, flows off, before the reform (women teachers
+    retire at 55, men at 60). By hand, per section: in the step into 2021 the women turning 55 (a fifth of the
+    women of 50–54, n/10), every woman of 55–59 (n/2) and the men turning 60 (n/10) retire: 0.7 n. Then band 55–59
+    holds men only (0.4 n stayed, 0.1 n aged in from 50–54) and band 50–54 half and half, so every later year
+    retires n/10 women and n/10 men: 0.2 n. (Mixing the sexes with the initial share in every band, as the engine
+    once did, retires half of band 55–59 again each year as if they were women: 0.4 n.)"""
+    scenario = _flows_off(0.5)
+    n = 10
+    s = prepare(scenario).sections
+    stock = np.tile(np.array([2 * n, 2 * n, 2 * n, n, n, 0]), (s.n_sections, 1))
+    model = _with_stock(prepare(scenario), stock)
+    exits = run_draws(model, 0, scenario.draws)["exits"].sum(axis=2)[:, 1:5]  # steps into 2021–2024
+    expected = s.n_sections * n * np.array([0.7, 0.2, 0.2, 0.2])
+    se = exits.std(axis=0, ddof=1) / np.sqrt(exits.shape[0])
+    assert np.all(np.abs(exits.mean(axis=0) - expected) <= 4 * se), (exits.mean(axis=0), expected, se)
+
+
 def test_with_a_constant_hazard_survivors_follow_the_geometric_law():
     """Attrition h everywhere, no entries, and a stock aged 20–29 followed for 5 years, which cannot reach a
     retirement band (ageing moves at most one 5-year band a year): E[survivors after n years] = N(1 − h)^n,
@@ -272,3 +290,28 @@ def test_projected_births_of_a_county_do_not_depend_on_which_counties_are_select
     e1 = run_draws(m1, 0, 64)["student_entries"][:, -1, i1].mean()
     e3 = run_draws(m3, 0, 64)["student_entries"][:, -1, i3].mean()
     assert e1 == pytest.approx(e3, rel=0.05)
+
+
+def test_special_post_contracts_leave_with_the_teachers_who_leave():
+    """Leavers are drawn without replacement among all teachers of a section, so the contracts of each contract
+    year among them follow a multivariate hypergeometric law: E[lost_k] = slot_k · leaving / teachers. 100
+    teachers, contract years 10 / 20 / 30, 50 leave: 5, 10, 15 on average; never more than a slot holds, never
+    more than leave in all. Contracts above the section's teachers (moves that do not carry them) are capped,
+    the earliest contract years first."""
+    from types import SimpleNamespace
+
+    from sim.cohort import _Random, _remove_special, _special_slots
+
+    d, n_sections = 128, 200
+    st = SimpleNamespace(special_post=np.tile(np.array([10, 20, 30]), (d, n_sections, 1)))
+    before = np.full((d, n_sections), 100)
+    leaving = np.full((d, n_sections), 50)
+    _remove_special(st, before, leaving, _Random(Streams(7), 0, d, 2021), "test")
+    lost = np.array([10, 20, 30]) - st.special_post
+    assert (lost >= 0).all() and (lost.sum(axis=2) <= 50).all()
+    mean = lost.reshape(-1, 3).mean(axis=0)
+    se = lost.reshape(-1, 3).std(axis=0, ddof=1) / np.sqrt(d * n_sections)
+    assert np.all(np.abs(mean - [5, 10, 15]) <= 4 * se), (mean, se)
+
+    capped = _special_slots(SimpleNamespace(special_post=np.array([[[10, 20, 30]]])), np.array([[25]]))
+    assert capped.tolist() == [[[10, 15, 0]]]

@@ -302,3 +302,51 @@ def test_functions_do_not_mutate_inputs():
     T.retire(stock, np.full(9, 0.5), rng)
     T.rural_to_town_drift(stock, np.array([2, 1, 0]), np.zeros(3, int), 0.5, np.ones(3), rng)
     np.testing.assert_array_equal(stock, copy)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# women and men retire at different ages: the share of women per band
+
+# before the reform: women teachers at 55 (bands 50–54: 1/5, 55–59 and 60–64: all), men at 60
+H_F = np.array([0.0] * 6 + [0.2, 1.0, 1.0])
+H_M = np.array([0.0] * 7 + [0.2, 1.0])
+
+
+def test_sex_hazards_before_the_reform_are_a_fifth_of_the_band_below_the_age_and_all_above():
+    h_f, h_m = T.sex_hazards_by_band(2021)
+    np.testing.assert_allclose(h_f, H_F)
+    np.testing.assert_allclose(h_m, H_M)
+
+
+def test_mixed_retirement_and_ageing_by_hand():
+    """Band 50–54, 30% women: 0.3 · 0.2 = 0.06 retire; of the 0.94 left (0.24 women, 0.70 men) the men age
+    on with 0.2: 0.14 / 0.94. Band 55–59: 0.3 + 0.7 · 0.2 = 0.44 retire, nobody ages (the men turning 60 retired).
+    An empty composition (everyone retires) ages nobody."""
+    share, ageing = T.mixed_retirement_and_ageing(np.full((1, 9), 0.3), H_F, H_M)
+    assert share[0, 6] == pytest.approx(0.06)
+    assert ageing[0, 6] == pytest.approx(0.14 / 0.94)
+    assert share[0, 7] == pytest.approx(0.44)
+    assert ageing[0, 7] == 0.0
+    assert share[0, 8] == pytest.approx(1.0) and ageing[0, 8] == 0.0
+    assert share[0, 0] == 0.0 and ageing[0, 0] == pytest.approx(0.2)
+
+
+def test_female_share_after_a_year_by_hand():
+    """100 teachers per band, 40% women. Band 50–54: women 40 · 0.8 = 32 stay, none age; men 60, 12 age up; in
+    from 45–49: 8 women, 12 men → 40 women of 100. Band 55–59: women all retire; men 60 · 0.8 = 48 stay, none
+    age; in: 12 men → share 0. Band 60–64: nobody stays, nobody comes (the men turning 60 retired) → empty, keeps
+    0.4. Bands 20–49 keep 0.4."""
+    f = T.female_share_after_year(np.full((1, 9), 0.4), np.full((1, 9), 100.0), H_F, H_M)
+    np.testing.assert_allclose(f[0], [0.4] * 7 + [0.0, 0.4])
+
+
+def test_female_share_follows_the_band_totals():
+    """The share of a band mixes what stays and what ages in, weighted by counts: band 50–54 with 100 teachers
+    (all women) receives a fifth of 400 men of 45–49: women 80 (20 retired), men 80 → 0.5."""
+    f = np.zeros((1, 9))
+    f[0, 6] = 1.0
+    n = np.zeros((1, 9))
+    n[0, 5], n[0, 6] = 400.0, 100.0
+    out = T.female_share_after_year(f, n, H_F, H_M)
+    assert out[0, 6] == pytest.approx(0.5)
+    assert out[0, 5] == 0.0

@@ -275,6 +275,69 @@ def retirement_share_by_band(
     return np.asarray(f2 * h_f[None, :] + (1.0 - f2) * h_m[None, :], dtype=np.float64)
 
 
+def sex_hazards_by_band(
+    year: int, *, post: str = "professional", reference_month: int = 9, schedule: RetirementSchedule | None = None
+) -> tuple[FloatArray, FloatArray]:
+    """``(hazard_female, hazard_male)``, each ``(9,)``: the share of each band's women and of its men that retires
+    in the school year starting in ``year`` (the two terms of :func:`retirement_share_by_band`)."""
+    sched = schedule or load_retirement_schedule()
+    return (_sex_hazard_by_band(year, sched.rule("female", post), reference_month),
+            _sex_hazard_by_band(year, sched.rule("male", post), reference_month))
+
+
+def mixed_retirement_and_ageing(
+    female_share: ArrayLike, hazard_female: ArrayLike, hazard_male: ArrayLike
+) -> tuple[FloatArray, FloatArray]:
+    """Retirement share of each band and ageing probability of its survivors, for a band whose share of women is
+    ``female_share`` (``(D, 9)``).
+
+    Retirement: ``f · h_f + (1 − f) · h_m``. Ageing (of those still in the band after retirement): each sex ages
+    with :func:`ageing_after_retirement` of its own hazard, mixed by the survivors' composition:
+    ``[f (1 − h_f) a_f + (1 − f)(1 − h_m) a_m] / [f (1 − h_f) + (1 − f)(1 − h_m)]`` (0 for an empty band).
+    Example, before the reform (women 55, men 60), band 50–54 with half women: 0.1 retire (the women turning 55),
+    and of the 0.9 left (0.4 women, 0.5 men) only men age on: 0.5 · 0.2 / 0.9 = 1/9.
+
+    >>> share, ageing = mixed_retirement_and_ageing(0.5, 0.2, 0.0)
+    >>> round(float(share), 6), round(float(ageing), 6)
+    (0.1, 0.111111)
+    """
+    f = np.asarray(female_share, dtype=np.float64)
+    h_f, h_m = np.asarray(hazard_female, dtype=np.float64), np.asarray(hazard_male, dtype=np.float64)
+    women, men = f * (1.0 - h_f), (1.0 - f) * (1.0 - h_m)
+    left = women + men
+    ageing = women * ageing_after_retirement(h_f) + men * ageing_after_retirement(h_m)
+    safe = np.where(left > 0, left, 1.0)
+    return f * h_f + (1.0 - f) * h_m, np.where(left > 0, ageing / safe, 0.0)
+
+
+def female_share_after_year(
+    female_share: ArrayLike, band_totals: ArrayLike, hazard_female: ArrayLike, hazard_male: ArrayLike
+) -> FloatArray:
+    """Expected share of women in each band after one year's retirements and ageing (``(D, 9)``).
+
+    The engine does not keep women and men apart; it keeps this share per draw and band (over all sections,
+    a mean-field approximation: the composition of a band is taken to be the same in every section). Without
+    it, a band whose women have all retired (band 55–59 after the first year, when women retire at 55) would
+    keep retiring a share ``f`` of its men as if they were women. Other flows (attrition, recruitment into the
+    youngest band, moves) are taken as sex-neutral: new hires join band 20–24 with the initial share and reach
+    the retirement bands only after 2035. An empty band keeps its share.
+
+    >>> h_f = np.array([0.0] * 6 + [0.2, 1.0, 1.0]); h_m = np.array([0.0] * 7 + [0.2, 1.0])
+    >>> female_share_after_year(np.full((1, 9), 0.5), np.full((1, 9), 100.0), h_f, h_m)[0, 6:].round(4).tolist()
+    [0.5, 0.0, 0.5]
+    """
+    f = np.asarray(female_share, dtype=np.float64)
+    n = np.asarray(band_totals, dtype=np.float64)
+    h_f, h_m = np.asarray(hazard_female, dtype=np.float64), np.asarray(hazard_male, dtype=np.float64)
+    women, men = n * f * (1.0 - h_f), n * (1.0 - f) * (1.0 - h_m)
+    women_up, men_up = women * ageing_after_retirement(h_f), men * ageing_after_retirement(h_m)
+    women, men = women - women_up, men - men_up
+    women[..., 1:] += women_up[..., :-1]
+    men[..., 1:] += men_up[..., :-1]
+    total = women + men
+    return np.where(total > 0, women / np.where(total > 0, total, 1.0), f)
+
+
 def retire(stock: IntArray, share: ArrayLike, rng: np.random.Generator) -> IntArray:
     """Retirements: ``Binomial(stock, share of the band)``.
 
