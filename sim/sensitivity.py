@@ -538,7 +538,10 @@ def summary_text(result: SensitivityResult) -> str:
             parts = [f"{r['factor']} ST={r['ST']:.2f}±{r['ST_conf']:.2f} S1={r['S1']:.2f}" for r in tops]
         else:
             parts = [f"{r['factor']} μ*={r['mu_star']:.3g}±{r['mu_star_conf']:.2g} {r['outcome_units']}" for r in tops]
-        lines.append(f"{head}: " + "; ".join(parts) + f" | replicate noise share {share:.2f}")
+        noise = f"replicate noise share {share:.2f}"
+        if method == "morris":
+            noise += f", noise floor of μ* {chosen[0]['mu_star_noise_floor']:.2g}"
+        lines.append(f"{head}: " + "; ".join(parts) + f" | {noise}")
     return "\n".join(lines) + "\n"
 
 
