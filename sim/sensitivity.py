@@ -503,14 +503,13 @@ def write_tornados(result: SensitivityResult, folder: Path, labels: Mapping[str,
     with language_context("en"):
         for target in targets:
             outputs = [o for o in result.outputs if o.target == target]
-            fig = Figure(figsize=(5.2 * len(outputs), 4.8))
+            fig = Figure(figsize=(5.6 * len(outputs), 4.8), layout="constrained")
             axes = fig.subplots(1, len(outputs), squeeze=False)[0]
             for ax, out in zip(axes, outputs, strict=True):
                 chosen = [r for r in result.rows if r["target"] == target and r["outcome"] == out.kind]
                 tornado(chosen, title=out.label, ax=ax)
             heading = f"{target} {labels.get(target, '')}".strip()
             fig.suptitle(_shorten(heading, 110) + f" — {result.design.method}", fontsize=10)
-            fig.subplots_adjust(left=0.2, right=0.98, top=0.86, bottom=0.12, wspace=0.55)
             safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in target)
             paths += save(fig, folder / f"tornado-{safe}")
     return paths

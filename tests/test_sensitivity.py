@@ -266,6 +266,32 @@ def test_sensitivity_command_on_a_small_scenario(tmp_path: Path, capsys: pytest.
                                                           for o in ("value", "probability")}
 
 
+def test_morris_command_is_reproducible(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    targets = tmp_path / "two.yaml"
+    targets.write_text(TWO_TARGETS, encoding="utf-8")
+    path = write_small(tmp_path, extra=f"targets: {targets}\n")
+    args = ["sensitivity", str(path), "--method", "morris", "--n", "2", "--replicates", "2", "--quiet",
+            "--factors", "students.consolidation_rate", "--seed", "7"]
+    assert main([*args, "--out", str(tmp_path / "a")]) == 0
+    assert main([*args, "--out", str(tmp_path / "b")]) == 0
+    printed = capsys.readouterr().out
+    assert "4 design points × 2 replicates = 8 draws (seed 7)" in printed  # N·(k+1) points
+    for name in ("indices.csv", "design.csv", "outcomes.csv"):
+        assert (tmp_path / "a" / name).read_text() == (tmp_path / "b" / name).read_text()
+    with open(tmp_path / "a" / "indices.csv", encoding="utf-8") as f:
+        rows = {(r["target"], r["outcome"]): r for r in csv.DictReader(f)}
+    assert list(next(iter(rows.values()))) == sens.index_columns("morris")
+    # T7's value is the consolidation rate itself: its elementary effect is the change of the rate between two
+    # grid quantiles, which no replicate noise blurs (noise variance 0)
+    t7 = rows[("T7", "value")]
+    assert float(t7["noise_variance"]) == 0 and float(t7["mu_star_noise_floor"]) == 0
+    # each of the 2 trajectories steps between quantiles 1/8 and 5/8, or 3/8 and 7/8, of the rate's distribution
+    spec = load_scenario(path).uncertainties["students.consolidation_rate"]
+    pairs = ((1 / 8, 5 / 8), (3 / 8, 7 / 8))
+    steps = [abs(float(np.diff(sample(spec, np.array(pair)))[0])) / (2 / 3) for pair in pairs]
+    assert min(steps) * (1 - 1e-4) <= float(t7["mu_star"]) <= max(steps) * (1 + 1e-4)
+
+
 @pytest.mark.parametrize(
     ("options", "message"),
     [
