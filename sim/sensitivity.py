@@ -114,6 +114,8 @@ CONFIDENCE = 0.95
 N_RESAMPLES = 1000
 """Bootstrap resamples behind each confidence interval."""
 AREAS = ("region", "south")
+NOISY = 0.5
+"""Noise share above which the printed summary warns that an output's indices are mostly replicate noise."""
 TOP_FACTORS = 3
 """Factors printed per outcome."""
 TORNADO_FACTORS = 12
@@ -540,6 +542,9 @@ def summary_text(result: SensitivityResult) -> str:
         noise = f"replicate noise share {share:.2f}"
         if method == "morris":
             noise += f", noise floor of μ* {chosen[0]['mu_star_noise_floor']:.2g}"
+        if share >= NOISY:
+            noise += (" — mostly noise, indices unreliable: raise --replicates, or add the uncertainty that drives it "
+                      "to --factors (those not studied vary draw by draw)")
         lines.append(f"{head}: " + "; ".join(parts) + f" | {noise}")
     return "\n".join(lines) + "\n"
 
