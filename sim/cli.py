@@ -213,6 +213,53 @@ def _report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _add_sensitivity(p: argparse.ArgumentParser) -> None:
+    from sim.sensitivity import DEFAULT_LEVER_LEVELS, DEFAULT_N, DEFAULT_REPLICATES
+
+    p.add_argument("scenario", metavar="SCENARIO", help="scenario YAML")
+    p.add_argument("--method", choices=("sobol", "morris"), default="sobol",
+                   help="sobol: first- and total-order indices (default); morris: elementary-effects screening")
+    p.add_argument("--n", type=int, help=f"base sample size: Sobol' N, a power of 2 (N·(k+2) design points; default "
+                   f"{DEFAULT_N['sobol']}), or Morris trajectories (N·(k+1) points; default {DEFAULT_N['morris']})")
+    p.add_argument("--replicates", type=int, default=DEFAULT_REPLICATES,
+                   help=f"draws per design point, same factor values, different noise (default {DEFAULT_REPLICATES})")
+    p.add_argument("--factors", metavar="NAME,…", help="uncertainties to study (default: every non-fixed one)")
+    p.add_argument("--lever", action="append", default=[], metavar="KEY=LO:HI",
+                   help="also study a numeric lever over [LO, HI], e.g. levers.rotation.share=0.05:0.30 "
+                   "(repeatable; each lever combination is a separate model run: keep levers few)")
+    p.add_argument("--lever-levels", type=int, default=DEFAULT_LEVER_LEVELS,
+                   help=f"equally spaced values of each lever (default {DEFAULT_LEVER_LEVELS})")
+    p.add_argument("--area", choices=("region", "south"), default="region", help="area of the outcomes")
+    p.add_argument("--seed", type=int, help="root seed (overrides the scenario): design, noise and bootstrap")
+    p.add_argument("--out", metavar="DIR", help="output folder (default outputs/sensitivity-NAME-METHOD)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _sensitivity(args: argparse.Namespace) -> int:
+    """Sobol' or Morris indices of each target's value and probability; CSV, tornado charts, top factors."""
+    from pathlib import Path
+
+    from sim.runner import load_with_overrides
+    from sim.sensitivity import n_points, sensitivity, summary_text
+
+    scenario = load_with_overrides(args.scenario, seed=args.seed)
+    result, out, skipped = sensitivity(
+        scenario, method=args.method, n=args.n, replicates=args.replicates, factors=args.factors,
+        levers=args.lever, lever_levels_count=args.lever_levels, area=args.area,
+        out_dir=None if args.out is None else Path(args.out), progress=not args.quiet,
+        scenario_file=args.scenario)
+    d = result.design
+    print(f"\n{scenario.name}: {args.method} sensitivity of each target ({args.area}) to {len(d.factors)} factors: "
+          f"{n_points(d.method, d.n, len(d.factors))} design points × {args.replicates} replicates = "
+          f"{d.n_points * args.replicates} draws (seed {scenario.seed})\n")
+    print(summary_text(result), end="")
+    for note in skipped:
+        print(f"skipped: {note}")
+    print(f"written: {out}/ (indices.csv, design.csv, outcomes.csv, sensitivity.md, scenario.resolved.yaml, "
+          "provenance.json, figures/tornado-*.png|svg)")
+    return EXIT_OK
+
+
 #: Subcommands: name → (add its arguments, handler, one-line help). ``run``, ``compare``, … are added here.
 _COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Handler, str]] = {
     "validate": (_add_validate, _validate, "check scenario and target-set files; print every problem"),
@@ -222,6 +269,8 @@ _COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Handler, s
     "compare": (_add_compare, _compare, "compare runs: target probabilities side by side with paired differences"),
     "diagnose": (_add_diagnose, _diagnose, "per county: chance of quality balance by 2027/2035 and what binds"),
     "report": (_add_report, _report, "write one self-contained HTML report of a run"),
+    "sensitivity": (_add_sensitivity, _sensitivity,
+                    "global sensitivity (Sobol' or Morris, SALib) of each target to uncertainties and levers"),
 }
 
 

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -321,12 +321,30 @@ def _level_county_sum(values: np.ndarray, sections: Sections) -> np.ndarray:
     return quota.group_sum(values, group, sections.n_counties * 2).reshape(values.shape[0], -1, 2)
 
 
-def sample_parameters(scenario: Scenario, streams: Streams, start: int, stop: int) -> dict[str, np.ndarray]:
-    """Each uncertainty's value in draws ``start … stop-1`` by inverse CDF of its own stream (CRN)."""
-    return {
-        name: sample(spec, streams.uniforms(f"uncertainty/{name}", start, stop))
-        for name, spec in scenario.uncertainties.items()
-    }
+def sample_parameters(
+    scenario: Scenario, streams: Streams, start: int, stop: int,
+    parameters: Mapping[str, np.ndarray] | None = None,
+) -> dict[str, np.ndarray]:
+    """Each uncertainty's value in draws ``start … stop-1`` by inverse CDF of its own stream (CRN).
+
+    ``parameters`` overrides the sampled values of some uncertainties, one value per draw (arrays of shape
+    ``(stop - start,)``), e.g. the design points of a sensitivity analysis (``sim.sensitivity``); the others
+    are sampled as usual. Without it the values are exactly those of a plain run.
+    """
+    overrides = dict(parameters or {})
+    unknown = sorted(set(overrides) - set(scenario.uncertainties))
+    if unknown:
+        raise ValueError(f"overridden parameters are not uncertainties of the scenario: {', '.join(unknown)}")
+    values: dict[str, np.ndarray] = {}
+    for name, spec in scenario.uncertainties.items():
+        if name in overrides:
+            given = np.asarray(overrides[name], dtype=np.float64)
+            if given.shape != (stop - start,):
+                raise ValueError(f"override of {name} must have shape ({stop - start},), got {given.shape}")
+            values[name] = given
+        else:
+            values[name] = sample(spec, streams.uniforms(f"uncertainty/{name}", start, stop))
+    return values
 
 
 def _hypergeometric(good: np.ndarray, total: np.ndarray, taken: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -909,10 +927,15 @@ def assess(m: Model, st: State, p: dict[str, np.ndarray], r: _Random, year: int)
 
 
 def run_chunk(model: Model, streams: Streams, start: int, stop: int,
-              on_year: Callable[[int], None] | None = None) -> dict[str, np.ndarray]:
-    """Project draws ``start … stop-1``: a dict of arrays ``(D, year, county, …)`` of the recorded variables."""
+              on_year: Callable[[int], None] | None = None, *,
+              parameters: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+    """Project draws ``start … stop-1``: a dict of arrays ``(D, year, county, …)`` of the recorded variables.
+
+    ``parameters`` (optional) sets the values of some uncertainties draw by draw instead of sampling them
+    (see :func:`sample_parameters`); the random flows of each draw are unchanged.
+    """
     scenario = model.scenario
-    params = sample_parameters(scenario, streams, start, stop)
+    params = sample_parameters(scenario, streams, start, stop, parameters)
     st = initial_state(model, stop - start, params["teachers.female_share"])
     records: list[dict[str, np.ndarray]] = []
     for year in model.years:
