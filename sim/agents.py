@@ -554,7 +554,8 @@ class _Draw:
         rec = _lever(m.scenario, "recruitment", year)
         hired = np.zeros_like(vacancy)
         special = r.apply("recruitment.special_post", recruitment.special_post_hires,
-                          per_year_total=rec.special_post_per_year, section_location=s.location,
+                          per_year_total=m.scale.count(rec.special_post_per_year, "pupils"),
+                          section_location=s.location,
                           section_county=s.county, county_south=s.county_south, county_remote=s.county_remote,
                           per_draw={"section_vacancy": vacancy,
                                     "take_up": self.p["recruitment.special_post_take_up"][:, None]})
@@ -563,7 +564,8 @@ class _Draw:
         hired += special
         if year >= 2025:  # the first 優師計劃 graduates start in 2025 (as the cohort engine)
             targeted = r.apply("recruitment.targeted", recruitment.targeted_graduate_hires,
-                               per_year_total=rec.targeted_graduates_per_year, section_county=s.county,
+                               per_year_total=m.scale.count(rec.targeted_graduates_per_year, "pupils"),
+                               section_county=s.county,
                                county_south=s.county_south, county_remote=s.county_remote,
                                per_draw={"section_vacancy": vacancy,
                                          "take_up": self.p["recruitment.targeted_take_up"][:, None]})
@@ -576,7 +578,7 @@ class _Draw:
         retrained = r.apply("recruitment.retrain", recruitment.retrain_for_junior,
                             _county_sum(surplus_section, s).astype(np.int64),
                             _county_sum(junior_vacancy_section, s).astype(np.int64),
-                            per_year_total=rec.junior_retraining_per_year,
+                            per_year_total=m.scale.count(rec.junior_retraining_per_year, "pupils"),
                             per_draw={"pass_rate": self.p["recruitment.retraining_pass_rate"][:, None]})
         if retrained.any():
             out = quota.allocate_largest_remainder(retrained, surplus_section, s.county, s.n_counties)[0]
@@ -652,7 +654,8 @@ class _Draw:
             return dispatch.dispatch_arrivals(section_weight=w, rng=rng, **kwargs)
 
         arrivals = self.r(year).apply(
-            "dispatch.arrivals", _arrivals, weight, per_year=lever.per_year, south_share=lever.south_share,
+            "dispatch.arrivals", _arrivals, weight, per_year=self.m.scale.count(lever.per_year, "pupils"),
+            south_share=lever.south_share,
             junior_share=lever.junior_share, county_south=s.county_south, section_county=s.county,
             section_level=s.level, per_draw={"arrival_share": self.p["dispatch.arrival_share"][:, None]})
         sections = np.repeat(np.arange(s.n_sections), arrivals[0])

@@ -87,6 +87,43 @@ SPECIAL_EDUCATION_POPULATION = 200_000
 
 
 @dataclass(frozen=True)
+class LeverScale:
+    """The selected counties' share of the region's 96 counties, by which region-wide quantity levers are scaled.
+
+    The plan's quantities (3.5 bn CNY a year, 5,000 dispatched teachers, special-post places, programme roll-outs)
+    are for the whole region; a run on a selection of counties gets the selection's share: by pupils (money,
+    teachers), by schools (per-school programmes) or by counties over 200,000 people (special-education schools).
+    With ``baseline.scale_region_levers: false`` every share is 1.
+    """
+
+    pupils: float = 1.0
+    schools: float = 1.0
+    large_counties: float = 1.0
+
+    def count(self, value: float, kind: str) -> int:
+        """``value`` × the share of ``kind``, rounded to a whole number (a count of teachers, schools…)."""
+        return round(float(value) * getattr(self, kind))
+
+
+def lever_scale(scenario: Scenario, registry: pd.DataFrame, counties: pd.DataFrame) -> LeverScale:
+    """:class:`LeverScale` of the selection ``counties`` against the region's 96 counties (XPCC cities excluded,
+    as the plan is the autonomous region's; a selection that adds them gets a share above 1)."""
+    if not scenario.baseline.scale_region_levers:
+        return LeverScale()
+    region = base.load_counties(include_xpcc=False)
+    grades = [f"students_g{g}" for g in range(1, 10)]
+    pupils = registry[grades].sum(axis=1)
+    in_region = registry["county_code"].astype(str).isin(set(region["code"].astype(str)))
+    chosen = registry["county_code"].astype(str).isin(set(counties["code"].astype(str)))
+    large = region["pop_2020"] > SPECIAL_EDUCATION_POPULATION
+    return LeverScale(
+        pupils=float(pupils[chosen].sum() / pupils[in_region].sum()),
+        schools=float(chosen.sum() / in_region.sum()),
+        large_counties=float((counties["pop_2020"] > SPECIAL_EDUCATION_POPULATION).sum() / max(int(large.sum()), 1)),
+    )
+
+
+@dataclass(frozen=True)
 class Model:
     """Static data of a run: built once, shared by every chunk."""
 
@@ -109,6 +146,7 @@ class Model:
     south_mask: np.ndarray  # (C,) bool
     n_schools: int
     retirement: tmech.RetirementSchedule
+    scale: LeverScale = field(default_factory=LeverScale)  # share of region-wide quantity levers
     age_multiplier_young: Callable[[np.ndarray], np.ndarray] = field(default=tmech.age_multiplier)
 
 
@@ -195,7 +233,8 @@ def load_start_registry(scenario: Scenario) -> pd.DataFrame:
 def prepare(scenario: Scenario) -> Model:
     """Static data of a run: sections of the selected counties, thresholds, census cohorts."""
     counties = select_counties(scenario)
-    sections = build_sections(load_start_registry(scenario), counties)
+    registry = load_start_registry(scenario)
+    sections = build_sections(registry, counties)
     standard = base.load_standard()
     norms = base.load_staffing_norms()
     level_thresholds = np.array(
@@ -237,6 +276,7 @@ def prepare(scenario: Scenario) -> Model:
         south_mask=sections.county_south,
         n_schools=int(sections.school_id.size),
         retirement=tmech.load_retirement_schedule(),
+        scale=lever_scale(scenario, registry, counties),
     )
 
 
@@ -645,7 +685,7 @@ def step_quota_and_recruitment(m: Model, st: State, p: dict[str, np.ndarray], r:
     hired = np.zeros_like(vacancy)
 
     special = r.apply("recruitment.special_post", recruitment.special_post_hires,
-                      per_year_total=rec.special_post_per_year, section_location=s.location,
+                      per_year_total=m.scale.count(rec.special_post_per_year, "pupils"), section_location=s.location,
                       section_county=s.county, county_south=s.county_south, county_remote=s.county_remote,
                       per_draw={"section_vacancy": vacancy,
                                 "take_up": p["recruitment.special_post_take_up"][:, None]})
@@ -656,7 +696,8 @@ def step_quota_and_recruitment(m: Model, st: State, p: dict[str, np.ndarray], r:
 
     if year >= 2025:  # the first 優師計劃 graduates start in 2025 (programme from 2021, 4-year degrees)
         targeted = r.apply("recruitment.targeted", recruitment.targeted_graduate_hires,
-                           per_year_total=rec.targeted_graduates_per_year, section_county=s.county,
+                           per_year_total=m.scale.count(rec.targeted_graduates_per_year, "pupils"),
+                           section_county=s.county,
                            county_south=s.county_south, county_remote=s.county_remote,
                            per_draw={"section_vacancy": vacancy,
                                      "take_up": p["recruitment.targeted_take_up"][:, None]})
@@ -671,7 +712,7 @@ def step_quota_and_recruitment(m: Model, st: State, p: dict[str, np.ndarray], r:
     primary_surplus = _county_sum(surplus_section, s).astype(np.int64)
     junior_vacancy = _county_sum(junior_vacancy_section, s).astype(np.int64)
     retrained = r.apply("recruitment.retrain", recruitment.retrain_for_junior, primary_surplus, junior_vacancy,
-                        per_year_total=rec.junior_retraining_per_year,
+                        per_year_total=m.scale.count(rec.junior_retraining_per_year, "pupils"),
                         per_draw={"pass_rate": p["recruitment.retraining_pass_rate"][:, None]})
     if retrained.any():
         out = quota.allocate_largest_remainder(retrained, surplus_section, s.county, s.n_counties)
@@ -728,7 +769,8 @@ def step_dispatch(m: Model, st: State, p: dict[str, np.ndarray], r: _Random, yea
     staff = st.teachers.sum(axis=2)
     weight = np.maximum(np.ceil(st.section_quota) - staff, 0) + 0.1 * (st.students.sum(axis=2) > 0)
     arrivals = r.apply("dispatch.arrivals", _dispatch_arrivals, weight,
-                       per_year=lever.per_year, south_share=lever.south_share, junior_share=lever.junior_share,
+                       per_year=m.scale.count(lever.per_year, "pupils"),
+                       south_share=lever.south_share, junior_share=lever.junior_share,
                        county_south=s.county_south, section_county=s.county, section_level=s.level,
                        per_draw={"arrival_share": p["dispatch.arrival_share"][:, None]})
     attributes = r.apply("dispatch.attributes", _dispatch_attributes, arrivals,
@@ -769,7 +811,7 @@ def step_facilities(m: Model, st: State, p: dict[str, np.ndarray], year: int, we
     lever = _lever(scenario, "funding", year)
     pupils = st.students.sum(axis=2).astype(float)
     capital = lever.capital_cny if isinstance(lever.capital_cny, float | int) else dict(lever.capital_cny)
-    budget = facilities.capital_budget(year, capital, p["funding.execution_rate"])
+    budget = facilities.capital_budget(year, capital, p["funding.execution_rate"]) * m.scale.pupils
     costs = (p["facilities.floor_cost_cny_per_m2"][:, None], p["facilities.sports_cost_cny_per_m2"][:, None],
              p["facilities.multimedia_room_cny"][:, None])
     gaps = facilities.facility_gaps(pupils, st.floor_area_m2, st.sports_area_m2, st.equipment_value_cny,
@@ -783,13 +825,15 @@ def step_facilities(m: Model, st: State, p: dict[str, np.ndarray], year: int, we
     stock = facilities.apply(st.floor_area_m2, st.sports_area_m2, equipment, st.multimedia_rooms, arrived, *costs)
     st.floor_area_m2, st.sports_area_m2, st.equipment_value_cny, st.multimedia_rooms = stock
     lv = scenario.levers
-    st.gigabit = facilities.roll_out_gigabit(st.gigabit, lv.digital.gigabit_schools_per_year, m.priority,
-                                             section_school=s.school)
+    st.gigabit = facilities.roll_out_gigabit(
+        st.gigabit, m.scale.count(lv.digital.gigabit_schools_per_year, "schools"), m.priority,
+        section_school=s.school)
     st.counselling_room = facilities.build_counselling_rooms(
-        st.counselling_room, lv.counselling.rooms_per_year, s.location, m.township_centre, m.priority,
+        st.counselling_room, m.scale.count(lv.counselling.rooms_per_year, "schools"),
+        s.location, m.township_centre, m.priority,
         section_school=s.school)
     st.special_schools = facilities.build_special_education_schools(
-        st.special_schools, lv.special_education.schools_per_year, s.county_population,
+        st.special_schools, m.scale.count(lv.special_education.schools_per_year, "large_counties"), s.county_population,
         threshold_people=SPECIAL_EDUCATION_POPULATION)
     # paired support: the lever's coverage of rural schools, highest priority first within each county
     st.paired = _paired(m, lv.pairing.coverage_in(year), st.paired)

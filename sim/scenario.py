@@ -423,6 +423,14 @@ class BaselineSpec(_Frozen):
         strict=True,
         description="include the 10 XPCC cities (6590xx); default false (DESIGN §2)",
     )
+    scale_region_levers: bool = Field(
+        default=True,
+        strict=True,
+        description="region-wide quantity levers (capital budget, dispatched and recruited teachers per year, "
+        "gigabit, counselling-room and special-school roll-outs) are for the region's 96 counties; with a county "
+        "selection, apply the selection's share of them (by pupils, schools or counties over 200,000 people); "
+        "false = apply them as given",
+    )
     counties: Literal["all", "south"] | tuple[str, ...] = Field(
         default="all",
         description="'all', 'south' (the 33 units of the four southern prefectures) or a list of 6-digit county codes",

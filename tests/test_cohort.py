@@ -315,3 +315,28 @@ def test_special_post_contracts_leave_with_the_teachers_who_leave():
 
     capped = _special_slots(SimpleNamespace(special_post=np.array([[[10, 20, 30]]])), np.array([[25]]))
     assert capped.tolist() == [[[10, 15, 0]]]
+
+
+def test_region_wide_levers_are_shared_among_selections_in_proportion():
+    """The south and the rest of the region split every region-wide quantity: their shares (by pupils, by schools,
+    by counties over 200,000 people) add up to 1; the whole region gets 1; `scale_region_levers: false` gives 1;
+    and the south's share of counties over 200,000 people is its count of them over the region's, counted here from
+    counties.csv."""
+    from sim.baseline import load_counties
+    from sim.scenario import replace as replace_keys
+
+    base = load_scenario(SCENARIOS / "baseline.yaml")
+    counties = load_counties(include_xpcc=False)
+    rest = tuple(counties.loc[~counties["south"], "code"].astype(str))
+    south = prepare(replace_keys(base, {"baseline.counties": "south"})).scale
+    north = prepare(replace_keys(base, {"baseline.counties": rest})).scale
+    for kind in ("pupils", "schools", "large_counties"):
+        assert getattr(south, kind) + getattr(north, kind) == pytest.approx(1.0), kind
+        assert 0.2 < getattr(south, kind) < 0.8, kind
+    large = counties["pop_2020"] > 200_000
+    assert south.large_counties == pytest.approx((large & counties["south"]).sum() / large.sum())
+    assert prepare(base).scale.pupils == pytest.approx(1.0)
+    as_given = prepare(replace_keys(base, {"baseline.counties": "south", "baseline.scale_region_levers": False}))
+    assert (as_given.scale.pupils, as_given.scale.schools, as_given.scale.large_counties) == (1.0, 1.0, 1.0)
+    assert as_given.scale.count(5000, "pupils") == 5000
+    assert south.count(5000, "pupils") == round(5000 * south.pupils)
