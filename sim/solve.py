@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import math
 import sys
@@ -157,7 +158,7 @@ def solve_probability(probability_at: Callable[[float], tuple[int, int]], lo: fl
         high_end = smallest_reaching(lower, answer, hi, integer=integer, tolerance=tolerance)
         interval = (low_end, high_end)
     points = sorted(cache.values(), key=lambda e: e.value)
-    decreasing = [(a, b) for a, b in zip(points, points[1:], strict=False) if b.met < a.met]
+    decreasing = [(a, b) for a, b in itertools.pairwise(points) if b.met < a.met]
     return SolveResult(status, answer, interval, sorted(cache.values(), key=lambda e: e.order),
                        not decreasing, decreasing)
 

@@ -45,8 +45,8 @@ from sim.targets import Target, load_target_set
 
 __all__ = [
     "AREAS",
-    "LeverInfo",
     "LeverGrid",
+    "LeverInfo",
     "SweepResult",
     "evaluate_point",
     "lever_info",
@@ -129,7 +129,7 @@ class LeverInfo:
 
     def format(self, value: float) -> str:
         """``value`` with the lever's units (``"2,500 persons/yr"``, ``"0.25 share (0–1)"``)."""
-        number = f"{int(round(value)):,}" if self.integer else f"{value:.4g}"
+        number = f"{int(np.rint(value)):,}" if self.integer else f"{value:.4g}"
         return f"{number} {self.units}"
 
 
@@ -220,7 +220,7 @@ def lever_info(scenario: Scenario, key: str) -> LeverInfo:
 
 def lever_value(info: LeverInfo, value: float) -> int | float:
     """The value written into the scenario: an ``int`` for an integer lever."""
-    return int(round(value)) if info.integer else float(value)
+    return int(np.rint(value)) if info.integer else float(value)
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,8 @@ def _lever_label(ds: xr.Dataset, key: str) -> str:
 
 def varying_targets(ds: xr.Dataset, area: str) -> tuple[list[str], list[str]]:
     """Targets of ``area`` whose probability changes over the grid, and those computed but constant."""
-    varying, constant = [], []
+    varying: list[str] = []
+    constant: list[str] = []
     for target in ds["target"].values:
         p = ds["probability"].sel(target=target, area=area).values
         if np.all(np.isnan(p)):
@@ -130,10 +131,10 @@ def solve_chart(points: Sequence[dict[str, Any]], *, key: str, units: str, targe
     ax.axhline(level, color="C3", ls="--", lw=1, label=f"required {100 * level:.0f}%")
     if answer is not None:
         ax.axvline(answer, color="C2", lw=1.2, label=f"answer {answer:g} {units}")
-    low, high = interval
-    if low is not None:
-        ax.axvspan(low, high if high is not None else float(x.max()), color="C2", alpha=0.12, lw=0,
-                   label="95% interval of the answer" + ("" if high is not None else " (open above)"))
+    start, end = interval
+    if start is not None:
+        ax.axvspan(start, end if end is not None else float(x.max()), color="C2", alpha=0.12, lw=0,
+                   label="95% interval of the answer" + ("" if end is not None else " (open above)"))
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel(f"{key} ({units})")
     ax.set_ylabel(f"probability of {target} ({area})")
