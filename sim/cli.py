@@ -252,7 +252,8 @@ def _add_solve(p: argparse.ArgumentParser) -> None:
     p.add_argument("--probability", required=True, type=float, metavar="P",
                    help="required probability of meeting the target, in (0, 1], e.g. 0.8")
     p.add_argument("--lever", required=True, metavar="KEY", help="dotted scenario key, e.g. levers.dispatch.per_year")
-    p.add_argument("--range", metavar="LO:HI", help="values searched (default 0:1 for a share; required otherwise)")
+    p.add_argument("--range", metavar="LO:HI", help="values searched (default 0:1 for a share; required "
+                   "otherwise); write --range=-1:1 when LO is negative")
     p.add_argument("--tolerance", type=float, help="bracket width at which a continuous search stops, in the "
                    "lever's units (default (HI-LO)/100; integer levers are solved exactly)")
     p.add_argument("--area", default="region", help="region (default), south or every_county")

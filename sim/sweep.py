@@ -36,6 +36,7 @@ from typing import Any, TextIO
 import numpy as np
 import xarray as xr
 from pydantic import BaseModel
+from pydantic.fields import FieldInfo
 
 from sim.errors import InputError, InputErrors, suggest
 from sim.outcomes import TargetOutcome, evaluate
@@ -62,6 +63,8 @@ __all__ = [
 AREAS = ("region", "south", "every_county")
 #: Top-level sections whose numbers may be swept (the Monte Carlo settings and years may not).
 LEVER_SECTIONS = ("levers", "uncertainties")
+#: Most grid points per lever (each point is a full run of the scenario's draws).
+MAX_POINTS = 200
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 
 
@@ -106,8 +109,8 @@ def parse_lever(text: str) -> tuple[str, float, float, int]:
     if not re.fullmatch(r"\d+", parts[2].strip()):
         raise InputError(f"N (number of grid points) must be a whole number, got {parts[2]!r}", key=key)
     n = int(parts[2])
-    if n < 2:
-        raise InputError(f"N (number of grid points) must be at least 2, got {n}", key=key)
+    if not 2 <= n <= MAX_POINTS:
+        raise InputError(f"N (number of grid points) must be in [2, {MAX_POINTS}], got {n}", key=key)
     if not lo < hi:
         raise InputError(f"LO must be below HI, got {lo:g}:{hi:g}", key=key)
     return key, lo, hi, n
@@ -143,15 +146,16 @@ def _key_parts(dotted: str) -> list[str]:
     return parts
 
 
-def _field_description(parts: Sequence[str]) -> str:
+def _field(parts: Sequence[str]) -> FieldInfo | None:
+    """The pydantic field at ``parts`` of :class:`Scenario` (``None`` inside mappings such as uncertainties)."""
     model: Any = Scenario
     info = None
     for part in parts:
         if not (isinstance(model, type) and issubclass(model, BaseModel)) or part not in model.model_fields:
-            return ""
+            return None
         info = model.model_fields[part]
         model = info.annotation
-    return (info.description or "") if info is not None else ""
+    return info
 
 
 def _units(parts: Sequence[str], description: str) -> str:
@@ -209,13 +213,16 @@ def lever_info(scenario: Scenario, key: str) -> LeverInfo:
         raise InputError("a switch (true/false), not a number; run both settings and use edusim compare", key=key)
     if not isinstance(node, int | float):
         raise InputError(f"a choice ({node!r}), not a number; run each choice and use edusim compare", key=key)
-    description = _field_description(parts)
+    info = _field(parts)
+    description = (info.description or "") if info is not None else ""
+    # integer-valued when the field is declared int (a float field written as 3500000000 stays continuous)
+    integer = info.annotation is int if info is not None else isinstance(node, int)
     units = _units(parts, description)
     if parts[0] == "uncertainties" and parts[1] in PARAMETERS:
         parameter = PARAMETERS[parts[1]]
         description = f"{parameter.description} ({parts[-1]} of its distribution)"
         units = parameter.units if parts[-1] in ("mean", "median", "low", "high", "mode", "value", "sd") else units
-    return LeverInfo(key, float(node), isinstance(node, int), units, description)
+    return LeverInfo(key, float(node), integer, units, description)
 
 
 def lever_value(info: LeverInfo, value: float) -> int | float:
@@ -250,8 +257,11 @@ def grid_values(info: LeverInfo, lo: float, hi: float, n: int) -> np.ndarray:
 
 
 def check_values(scenario: Scenario, info: LeverInfo, values: Sequence[float]) -> None:
-    """Every value is accepted by the scenario's validation (raises the scenario's own errors, naming the key)."""
-    for value in (min(values), max(values)):
+    """Every value is accepted by the scenario's validation (raises the scenario's own errors, naming the key).
+
+    Checked before any run, so a bad grid fails at once and writes nothing.
+    """
+    for value in values:
         replace(scenario, {info.key: lever_value(info, value)})
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from pathlib import Path
 
 import numpy as np
@@ -58,12 +59,13 @@ def test_parse_lever() -> None:
         ("levers.rotation.share=a:1:3", "LO must be a number, got 'a'"),
         ("levers.rotation.share=0:inf:3", "HI must be a number"),
         ("levers.rotation.share=0:1:2.5", "N (number of grid points) must be a whole number"),
-        ("levers.rotation.share=0:1:1", "N (number of grid points) must be at least 2, got 1"),
+        ("levers.rotation.share=0:1:1", "N (number of grid points) must be in [2, 200], got 1"),
+        ("levers.rotation.share=0:1:100000", "N (number of grid points) must be in [2, 200], got 100000"),
         ("levers.rotation.share=1:0:3", "LO must be below HI"),
     ],
 )
 def test_parse_lever_errors(text: str, message: str) -> None:
-    with pytest.raises(InputError, match=message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(InputError, match=re.escape(message)):
         parse_lever(text)
 
 
@@ -87,7 +89,12 @@ def test_lever_info_kinds_and_units(small) -> None:
     dispatch = lever_info(small, DISPATCH)
     assert (dispatch.value, dispatch.integer, dispatch.units) == (5000, True, "persons/yr")
     assert dispatch.format(2500) == "2,500 persons/yr"
-    assert lever_info(small, "levers.funding.capital_cny").units == "CNY/yr"
+    capital = lever_info(small, "levers.funding.capital_cny")
+    assert (capital.units, capital.integer) == ("CNY/yr", False)
+    # the field is a float: written as a whole number in the file, it is still swept continuously
+    assert not lever_info(replace(small, {"levers.funding.capital_cny": 3_500_000_000}),
+                          "levers.funding.capital_cny").integer
+    assert lever_info(small, "levers.rotation.min_years_at_school").integer
     assert lever_info(small, "levers.retention.rural_subsidy_cny_month").units == "CNY/teacher/month"
     births = lever_info(small, "uncertainties.births.trend_per_year.mean")
     assert births.value == pytest.approx(-0.03) and not births.integer
