@@ -147,16 +147,23 @@ def solve_probability(probability_at: Callable[[float], tuple[int, int]], lo: fl
     def lower(x: float) -> bool:
         return at(x).interval[0] >= level
 
-    answer = smallest_reaching(estimate, lo, hi, integer=integer, tolerance=tolerance)
+    def search(reaches: Callable[[float], bool], a: float, b: float) -> float | None:
+        """:func:`smallest_reaching` on ``[a, b]``, first narrowed by the points already evaluated: under
+        monotonicity the answer lies above the largest known value that does not reach and at or below the
+        smallest known value above it that does."""
+        known = sorted(x for x in cache if a <= x <= b)
+        below = [x for x in known if not reaches(x)]
+        start = max(below) if below else a
+        above = [x for x in known if x > start and reaches(x)]
+        return smallest_reaching(reaches, start, min(above) if above else b, integer=integer, tolerance=tolerance)
+
+    answer = search(estimate, lo, hi)
     if answer is None:
         status = "unreachable"
-        low_end = smallest_reaching(upper, lo, hi, integer=integer, tolerance=tolerance)
-        interval: tuple[float | None, float | None] = (low_end, None)
+        interval: tuple[float | None, float | None] = (search(upper, lo, hi), None)
     else:
         status = "low_suffices" if answer == (math.ceil(lo) if integer else lo) else "found"
-        low_end = smallest_reaching(upper, lo, answer, integer=integer, tolerance=tolerance)
-        high_end = smallest_reaching(lower, answer, hi, integer=integer, tolerance=tolerance)
-        interval = (low_end, high_end)
+        interval = (search(upper, lo, answer), search(lower, answer, hi))
     points = sorted(cache.values(), key=lambda e: e.value)
     decreasing = [(a, b) for a, b in itertools.pairwise(points) if b.met < a.met]
     return SolveResult(status, answer, interval, sorted(cache.values(), key=lambda e: e.order),
@@ -303,8 +310,11 @@ def describe(result: SolveResult, info: LeverInfo, target: Target, area: str, le
         lines.append(f"95% interval of the answer: {info.format(lo if low_end is None else low_end)} to {high_text}")
     lines.append(METHOD)
     if not result.monotone:
+        shown = result.non_monotone[:3]
         pairs = "; ".join(f"{info.format(a.value)}: {a.met} draws met, {info.format(b.value)}: {b.met}"
-                          for a, b in result.non_monotone)
+                          for a, b in shown)
+        if len(result.non_monotone) > len(shown):
+            pairs += f"; {len(result.non_monotone) - len(shown)} more in solve.csv"
         lines.append(f"warning: the probability is not monotone in the lever ({pairs}); the search assumes it "
                      "is, so a smaller value may also reach the level; run edusim sweep over the range to see "
                      "the curve")
