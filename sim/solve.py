@@ -42,12 +42,12 @@ from sim.scenario import Scenario, replace, resolved_yaml
 from sim.sweep import (
     AREAS,
     LeverInfo,
-    _record,
-    _short,
     check_values,
     lever_info,
     lever_value,
+    provenance_record,
     select_targets,
+    short_key,
     write_atomically,
 )
 from sim.targets import Target
@@ -232,11 +232,11 @@ def solve(scenario: Scenario, target_id: str, level: float, key: str, *, value_r
     with bar:
         result = solve_probability(probability_at, lo, hi, level, integer=info.integer, tolerance=tolerance)
     text = describe(result, info, target, area, level, (lo, hi), tolerance, scenario.draws)
-    record = _record(scenario, started, "solve", lever=key, target=target.id, area=area, level=level,
-                     range=[lo, hi], tolerance=tolerance, status=result.status, answer=result.answer,
-                     answer_interval=list(result.interval), method=METHOD)
+    record = provenance_record(scenario, started, "solve", lever=key, target=target.id, area=area, level=level,
+                               range=[lo, hi], tolerance=tolerance, status=result.status, answer=result.answer,
+                               answer_interval=list(result.interval), method=METHOD)
     target_dir = Path(out_dir) if out_dir is not None else (
-        Path("outputs") / f"solve-{scenario.name}-{target.id}-{area}-{_short(key)}")
+        Path("outputs") / f"solve-{scenario.name}-{target.id}-{area}-{short_key(key)}")
 
     def fill(tmp: Path) -> None:
         write_solve(tmp, result, info, target, area, level)

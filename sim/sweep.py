@@ -49,13 +49,20 @@ __all__ = [
     "LeverGrid",
     "LeverInfo",
     "SweepResult",
+    "check_values",
     "evaluate_point",
+    "grid_values",
     "lever_info",
+    "lever_value",
     "parse_lever",
     "parse_range",
+    "provenance_record",
     "run_sweep",
+    "select_targets",
+    "short_key",
     "sweep_csv",
     "sweep_dataset",
+    "sweep_table",
     "write_atomically",
 ]
 
@@ -398,16 +405,16 @@ def write_atomically(out_dir: Path, fill: Callable[[Path], None]) -> Path:
     return out_dir
 
 
-def _short(key: str) -> str:
+def short_key(key: str) -> str:
     return key.split(".")[-1] if key.startswith("levers.") else key.replace(".", "_")
 
 
 def default_sweep_dir(scenario: Scenario, keys: Sequence[str]) -> Path:
     """``outputs/sweep-NAME-LEVER[-LEVER]`` (the last part of each lever key)."""
-    return Path("outputs") / "-".join(["sweep", scenario.name, *(_short(k) for k in keys)])
+    return Path("outputs") / "-".join(["sweep", scenario.name, *(short_key(k) for k in keys)])
 
 
-def _record(scenario: Scenario, started: datetime, command: str, **extra: Any) -> dict[str, Any]:
+def provenance_record(scenario: Scenario, started: datetime, command: str, **extra: Any) -> dict[str, Any]:
     from sim.output import provenance
 
     return provenance(resolved_yaml(scenario), seed=scenario.seed, draws=scenario.draws, engine="cohort",
@@ -455,7 +462,7 @@ def run_sweep(
         changes = {g.lever.key: lever_value(g.lever, g.values[i]) for g, i in zip(grids, index, strict=True)}
         outcomes[index] = evaluate_point(scenario, changes, targets)
     ds = sweep_dataset(grids, targets, outcomes)
-    record = _record(scenario, started, "sweep",
+    record = provenance_record(scenario, started, "sweep",
                      levers={g.lever.key: [lever_value(g.lever, v) for v in g.values] for g in grids},
                      targets=[t.id for t in targets])
     ds.attrs.update(title=f"edusim sweep: {scenario.name}", seed=scenario.seed,
