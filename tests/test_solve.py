@@ -191,3 +191,22 @@ def test_solve_rejects_unknown_area() -> None:
 
     with pytest.raises(InputError, match="unknown area 'north'; valid: region, south, every_county"):
         check_area("north")
+
+
+def test_describe_states_the_answer_with_units_and_the_method() -> None:
+    from sim.solve import METHOD, describe
+    from sim.sweep import LeverInfo
+    from sim.targets import load_target_set
+
+    (target,) = [t for t in load_target_set().targets if t.id == "T5"]
+    info = LeverInfo("levers.dispatch.per_year", 5000, True, "persons/yr", "")
+    found = solve_probability(lambda x: (10 * int(x), 1000), 0, 100, 0.8, integer=True, tolerance=1)
+    text = describe(found, info, target, "region", 0.8, (0, 100), 1, 1000)
+    low, high = wilson(800, 1000)
+    assert f"answer: 80 persons/yr (exact for these draws): 80.0% [{100 * low:.1f}–{100 * high:.1f}%] " \
+           "(800/1000 draws); at 79 persons/yr: 79.0%" in text
+    assert f"95% interval of the answer: {found.interval[0]} persons/yr to {found.interval[1]} persons/yr" in text
+    assert METHOD in text and "warning" not in text
+    enough = solve_probability(lambda x: (900, 1000), 0, 100, 0.8, integer=True, tolerance=1)
+    assert "the low end already suffices: at 0 persons/yr the probability is 90.0%" in describe(
+        enough, info, target, "region", 0.8, (0, 100), 1, 1000)
