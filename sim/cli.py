@@ -260,6 +260,73 @@ def _sensitivity(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _add_sweep(p: argparse.ArgumentParser) -> None:
+    p.add_argument("scenario", metavar="SCENARIO", help="scenario YAML")
+    p.add_argument("--lever", action="append", required=True, metavar="KEY=LO:HI:N",
+                   help="a dotted scenario key and its grid, e.g. levers.rotation.share=0:0.5:6 (N evenly spaced "
+                   "values; whole numbers for an integer key); give one or two")
+    p.add_argument("--targets", metavar="ID,ID…", help="targets to evaluate (default: all of the scenario's set)")
+    p.add_argument("--area", default="region", help="area of the printed table: region (default), south or "
+                   "every_county (the files hold every area)")
+    p.add_argument("--draws", type=int, help="number of Monte Carlo draws (overrides the scenario)")
+    p.add_argument("--seed", type=int, help="root seed (overrides the scenario)")
+    p.add_argument("--out", metavar="DIR", help="sweep folder (default outputs/sweep-NAME-LEVER…)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    """Target probabilities over a one- or two-lever grid, every point on the same draws (CRN)."""
+    from sim.runner import load_with_overrides
+    from sim.solve import check_area
+    from sim.sweep import parse_lever, run_sweep, sweep_table
+
+    levers = [parse_lever(text) for text in args.lever]
+    area = check_area(args.area)
+    ids = [t.strip() for t in args.targets.split(",") if t.strip()] if args.targets else None
+    scenario = load_with_overrides(args.scenario, draws=args.draws, seed=args.seed)
+    result = run_sweep(scenario, levers, target_ids=ids, out_dir=args.out, progress=not args.quiet)
+    print(f"\n{scenario.name}: probability of each target ({area}) per grid point, {scenario.draws} draws "
+          "(95% Wilson interval, %; every point on the same draws and seed)\n")
+    print(sweep_table(result.dataset, area))
+    print(f"written: {result.out_dir}/ (sweep.nc, sweep.csv, scenario.resolved.yaml, provenance.json, "
+          f"figures/: {len(result.figures)} files)")
+    return EXIT_OK
+
+
+def _add_solve(p: argparse.ArgumentParser) -> None:
+    p.add_argument("scenario", metavar="SCENARIO", help="scenario YAML")
+    p.add_argument("--target", required=True, metavar="ID", help="target id, e.g. T5")
+    p.add_argument("--probability", required=True, type=float, metavar="P",
+                   help="required probability of meeting the target, in (0, 1], e.g. 0.8")
+    p.add_argument("--lever", required=True, metavar="KEY", help="dotted scenario key, e.g. levers.dispatch.per_year")
+    p.add_argument("--range", metavar="LO:HI", help="values searched (default 0:1 for a share; required "
+                   "otherwise); write --range=-1:1 when LO is negative")
+    p.add_argument("--tolerance", type=float, help="bracket width at which a continuous search stops, in the "
+                   "lever's units (default (HI-LO)/100; integer levers are solved exactly)")
+    p.add_argument("--area", default="region", help="region (default), south or every_county")
+    p.add_argument("--draws", type=int, help="number of Monte Carlo draws (overrides the scenario)")
+    p.add_argument("--seed", type=int, help="root seed (overrides the scenario)")
+    p.add_argument("--out", metavar="DIR", help="folder (default outputs/solve-NAME-TARGET-AREA-LEVER)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _solve(args: argparse.Namespace) -> int:
+    """The smallest lever value whose probability of a target reaches a level (monotone search, CRN)."""
+    from sim.runner import load_with_overrides
+    from sim.solve import check_area, solve
+    from sim.sweep import parse_range
+
+    value_range = parse_range(args.range) if args.range is not None else None
+    area = check_area(args.area)
+    scenario = load_with_overrides(args.scenario, draws=args.draws, seed=args.seed)
+    report = solve(scenario, args.target, args.probability, args.lever, value_range=value_range, area=area,
+                   tolerance=args.tolerance, out_dir=args.out, progress=not args.quiet)
+    print()
+    print(report.text, end="")
+    print(f"written: {report.out_dir}/ (solve.csv, solve.txt, solve.json, scenario.resolved.yaml, figures/)")
+    return EXIT_OK
+
+
 #: Subcommands: name → (add its arguments, handler, one-line help). ``run``, ``compare``, … are added here.
 _COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Handler, str]] = {
     "validate": (_add_validate, _validate, "check scenario and target-set files; print every problem"),
@@ -271,6 +338,8 @@ _COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Handler, s
     "report": (_add_report, _report, "write one self-contained HTML report of a run"),
     "sensitivity": (_add_sensitivity, _sensitivity,
                     "global sensitivity (Sobol' or Morris, SALib) of each target to uncertainties and levers"),
+    "sweep": (_add_sweep, _sweep, "target probabilities over a grid of one or two levers (curves, heatmaps)"),
+    "solve": (_add_solve, _solve, "smallest lever value at which a target's probability reaches a level"),
 }
 
 

@@ -1,0 +1,283 @@
+"""edusim sweep: lever parsing, lever kinds, grids, the Dataset and CSV, atomic folders, CRN on the model."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+from scenario_files import write_small
+
+from sim.cli import main
+from sim.ensemble import run
+from sim.errors import InputError, InputErrors
+from sim.outcomes import TargetOutcome, evaluate
+from sim.scenario import load_scenario, replace
+from sim.sweep import (
+    AREAS,
+    LeverGrid,
+    LeverInfo,
+    evaluate_point,
+    grid_values,
+    lever_info,
+    parse_lever,
+    parse_range,
+    run_sweep,
+    select_targets,
+    sweep_csv,
+    sweep_dataset,
+    write_atomically,
+)
+
+DISPATCH = "levers.dispatch.per_year"
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory):
+    return load_scenario(write_small(tmp_path_factory.mktemp("sweep")))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Parsing
+
+
+def test_parse_lever() -> None:
+    assert parse_lever("levers.rotation.share=0:0.5:6") == ("levers.rotation.share", 0.0, 0.5, 6)
+    assert parse_lever("levers.funding.capital_cny=1e9:5e9:3") == ("levers.funding.capital_cny", 1e9, 5e9, 3)
+    assert parse_lever("uncertainties.births.trend_per_year.mean=-0.05:0:2")[1:] == (-0.05, 0.0, 2)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("levers.rotation.share", "expected KEY=LO:HI:N"),
+        ("=0:1:3", "expected KEY=LO:HI:N"),
+        ("levers.rotation.share=0:1", "expected LO:HI:N after '='"),
+        ("levers.rotation.share=a:1:3", "LO must be a number, got 'a'"),
+        ("levers.rotation.share=0:inf:3", "HI must be a number"),
+        ("levers.rotation.share=0:1:2.5", "N (number of grid points) must be a whole number"),
+        ("levers.rotation.share=0:1:1", "N (number of grid points) must be in [2, 200], got 1"),
+        ("levers.rotation.share=0:1:100000", "N (number of grid points) must be in [2, 200], got 100000"),
+        ("levers.rotation.share=1:0:3", "LO must be below HI"),
+    ],
+)
+def test_parse_lever_errors(text: str, message: str) -> None:
+    with pytest.raises(InputError, match=re.escape(message)):
+        parse_lever(text)
+
+
+def test_parse_range() -> None:
+    assert parse_range("0:5000") == (0.0, 5000.0)
+    assert parse_range("-1.5:2e3") == (-1.5, 2000.0)
+    for bad, message in [("0", "expected LO:HI"), ("0:1:2", "expected LO:HI"), ("x:1", "LO must be a number"),
+                         ("2:1", "LO must be below HI")]:
+        with pytest.raises(InputError, match=message) as info:
+            parse_range(bad)
+        assert info.value.key == "--range"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Lever kinds
+
+
+def test_lever_info_kinds_and_units(small) -> None:
+    share = lever_info(small, "levers.rotation.share")
+    assert (share.value, share.integer, share.units) == (0.10, False, "share (0–1)")
+    dispatch = lever_info(small, DISPATCH)
+    assert (dispatch.value, dispatch.integer, dispatch.units) == (5000, True, "persons/yr")
+    assert dispatch.format(2500) == "2,500 persons/yr"
+    capital = lever_info(small, "levers.funding.capital_cny")
+    assert (capital.units, capital.integer) == ("CNY/yr", False)
+    # the field is a float: written as a whole number in the file, it is still swept continuously
+    assert not lever_info(replace(small, {"levers.funding.capital_cny": 3_500_000_000}),
+                          "levers.funding.capital_cny").integer
+    assert lever_info(small, "levers.rotation.min_years_at_school").integer
+    assert lever_info(small, "levers.retention.rural_subsidy_cny_month").units == "CNY/teacher/month"
+    births = lever_info(small, "uncertainties.births.trend_per_year.mean")
+    assert births.value == pytest.approx(-0.03) and not births.integer
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        ("levers.rotation.shre", "unknown key 'shre'; did you mean 'share'?"),
+        ("levers.rotaton.share", "unknown key 'rotaton'; did you mean 'rotation'?"),
+        ("draws", "not a lever: only keys under levers or uncertainties"),
+        ("levers.pairing.coverage_by_year", "not a single number but a per-year schedule"),
+        ("levers.rotation", "not a single number but a group; one of its keys: levers.rotation.share"),
+        ("uncertainties.births.trend_per_year", "uncertainties.births.trend_per_year.mean"),
+        ("levers.recruitment.open_recruitment", "a switch (true/false), not a number"),
+        ("levers.rotation.direction", "a choice ('rural_and_weak'), not a number"),
+        ("levers.dispatch.counts_toward", "not a single number but a list"),
+        ("levers.rotation.share.x", "'levers.rotation.share' is a single value, it has no key 'x'"),
+    ],
+)
+def test_lever_info_errors_name_the_key(small, key: str, message: str) -> None:
+    with pytest.raises(InputError) as info:
+        lever_info(small, key)
+    assert info.value.key == key and message in info.value.message
+
+
+def test_grid_values() -> None:
+    integer = LeverInfo("k", 0, True, "persons/yr", "")
+    # linspace(0, 10, 4) = 0, 3.33, 6.67, 10 → rounded to the nearest whole number
+    assert grid_values(integer, 0, 10, 4).tolist() == [0, 3, 7, 10]
+    assert grid_values(integer, 0, 3, 4).tolist() == [0, 1, 2, 3]
+    with pytest.raises(InputError, match="5 grid points asked but only 4 whole numbers"):
+        grid_values(integer, 0, 3, 5)
+    with pytest.raises(InputError, match="needs whole-number LO and HI"):
+        grid_values(integer, 0, 3.5, 2)
+    assert grid_values(LeverInfo("k", 0, False, "", ""), 0, 0.5, 6).tolist() == pytest.approx(
+        [0, 0.1, 0.2, 0.3, 0.4, 0.5])
+
+
+def test_select_targets(small) -> None:
+    assert [t.id for t in select_targets(small, ["T5", "T1"])] == ["T5", "T1"]
+    with pytest.raises(InputErrors, match=r"unknown target 'T99'; did you mean 'T9'\?"):
+        select_targets(small, ["T5", "T99"])
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Dataset, CSV and folder from hand-made outcomes
+
+
+def _outcome(target: str, scope: str, met: int, draws: int = 10) -> TargetOutcome:
+    return TargetOutcome(target, scope, "m", draws, met, met / draws, 0.1, 0.9, None)
+
+
+def test_sweep_dataset_and_csv_from_hand_made_outcomes(small) -> None:
+    targets = select_targets(small, ["T5", "T1"])
+    grid = LeverGrid(LeverInfo(DISPATCH, 5000, True, "persons/yr", "dispatched"), np.array([0, 100]))
+    missing = TargetOutcome("T1", "south", "m", 10, 0, float("nan"), float("nan"), float("nan"), None,
+                            computed=False, reason="not computed")
+    outcomes = {
+        (0,): [_outcome("T5", "region", 2), _outcome("T1", "region", 0), missing],
+        (1,): [_outcome("T5", "region", 7), _outcome("T1", "region", 1), missing],
+    }
+    ds = sweep_dataset([grid], targets, outcomes)
+    assert ds["probability"].dims == (DISPATCH, "target", "area")
+    assert ds["probability"].sel({DISPATCH: 100, "target": "T5", "area": "region"}) == pytest.approx(0.7)
+    assert int(ds["draws_met"].sel({DISPATCH: 0, "target": "T1", "area": "region"})) == 0
+    assert np.isnan(ds["probability"].sel({DISPATCH: 0, "target": "T1", "area": "south"}))
+    assert int(ds["draws_met"].sel({DISPATCH: 0, "target": "T1", "area": "south"})) == -1
+    for name in ("probability", "lower", "upper", "draws_met"):
+        assert ds[name].attrs["units"] and ds[name].attrs["long_name"]
+    assert ds[DISPATCH].attrs["units"] == "persons/yr"
+    assert sweep_csv(ds).splitlines() == [
+        f"{DISPATCH} [persons/yr],target,area,probability,ci95_low,ci95_high,draws_met,draws",
+        "0,T5,region,0.2000,0.1000,0.9000,2,10",
+        "0,T1,region,0.0000,0.1000,0.9000,0,10",
+        "100,T5,region,0.7000,0.1000,0.9000,7,10",
+        "100,T1,region,0.1000,0.1000,0.9000,1,10",
+    ]
+    assert list(ds["area"].values) == list(AREAS)
+
+
+def test_write_atomically_leaves_nothing_on_failure(tmp_path: Path) -> None:
+    out = tmp_path / "sweep"
+    out.mkdir()
+    (out / "old.txt").write_text("old")
+
+    def fail(tmp: Path) -> None:
+        (tmp / "half.csv").write_text("x")
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        write_atomically(out, fail)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sweep"]
+    assert [p.name for p in out.iterdir()] == ["old.txt"]
+    write_atomically(out, lambda tmp: (tmp / "new.txt").write_text("new"))
+    assert [p.name for p in out.iterdir()] == ["new.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sweep"]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# On the model
+
+
+def test_sweep_point_at_the_base_value_reproduces_the_base_run(small, tmp_path: Path) -> None:
+    """Common random numbers: the grid point equal to the scenario's own value (5,000/yr) is its run."""
+    result = run_sweep(small, [(DISPATCH, 0, 5000, 2)], target_ids=["T5", "T8b"], out_dir=tmp_path / "s",
+                       progress=False, figures=False)
+    base = {(o.target, o.scope): o.met for o in evaluate(run(small), select_targets(small, ["T5", "T8b"]))}
+    ds = result.dataset
+    for (target, scope), met in base.items():
+        assert int(ds["draws_met"].sel({DISPATCH: 5000, "target": target, "area": scope})) == met
+    # no dispatched teachers: the staffing norm (T5) is met in fewer draws than with 5,000/yr
+    assert int(ds["draws_met"].sel({DISPATCH: 0, "target": "T5", "area": "region"})) < base[("T5", "region")]
+    assert sorted(p.name for p in (tmp_path / "s").iterdir()) == [
+        "provenance.json", "scenario.resolved.yaml", "sweep.csv", "sweep.nc"]
+    back = xr.load_dataset(tmp_path / "s" / "sweep.nc", engine="h5netcdf")
+    assert back[DISPATCH].values.tolist() == [0, 5000]
+    xr.testing.assert_identical(back["draws_met"], ds["draws_met"])
+
+
+def test_sweep_rejects_values_the_scenario_rejects_before_running(small, tmp_path: Path) -> None:
+    with pytest.raises(InputErrors, match=r"must be in \[0, 1\], got 1\.5") as info:
+        run_sweep(small, [("levers.rotation.share", 0, 1.5, 3)], out_dir=tmp_path / "s", progress=False)
+    assert info.value.errors[0].key == "levers.rotation.share"
+    assert not (tmp_path / "s").exists()
+
+
+def test_cli_sweep_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = str(write_small(tmp_path))
+    out = tmp_path / "out"
+    cases = [
+        (["--lever", "levers.rotation.shre=0:1:3"], "levers.rotation.shre: unknown key 'shre'; did you mean"),
+        (["--lever", "levers.rotation.share=0:1"], "expected LO:HI:N"),
+        (["--lever", "levers.pairing.coverage_by_year=0:1:3"], "per-year schedule"),
+        (["--lever", "levers.rotation.share=0:1:2", "--lever", "levers.rotation.share=0:1:2"], "given twice"),
+        (["--lever", "levers.rotation.share=0:1:2", "--lever", DISPATCH + "=0:1:2", "--lever",
+          "levers.rotation.backbone_share=0:1:2"], "give one or two --lever options, got 3"),
+        (["--lever", "levers.rotation.share=0:1:2", "--targets", "T5,X"], "--targets: unknown target 'X'"),
+        (["--lever", "levers.rotation.share=0:1:2", "--area", "north"], "unknown area 'north'"),
+    ]
+    for extra, message in cases:
+        assert main(["sweep", path, *extra, "--out", str(out), "--quiet"]) == 2, extra
+        captured = capsys.readouterr()
+        assert message in captured.err and "Traceback" not in captured.err, (extra, captured.err)
+        assert not out.exists()
+    assert main(["sweep", str(tmp_path / "missing.yaml"), "--lever", "levers.rotation.share=0:1:2"]) == 2
+    assert "missing.yaml" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_cli_two_lever_sweep_writes_heatmaps(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = str(write_small(tmp_path))
+    out = tmp_path / "two"
+    status = main(["sweep", path, "--lever", f"{DISPATCH}=0:40:2", "--lever", "levers.dispatch.south_share=0:1:2",
+                   "--targets", "T5,T7", "--out", str(out), "--quiet"])
+    assert status == 0
+    text = capsys.readouterr().out
+    assert f"{DISPATCH} [persons/yr]" in text and f"written: {out}/" in text
+    ds = xr.load_dataset(out / "sweep.nc", engine="h5netcdf")
+    assert ds["probability"].dims == (DISPATCH, "levers.dispatch.south_share", "target", "area")
+    assert ds["probability"].shape == (2, 2, 2, 3)
+    # no dispatched teachers: the south share changes nothing (same draws, bit-identical counts)
+    none = ds["draws_met"].sel({DISPATCH: 0})
+    xr.testing.assert_identical(none.isel({"levers.dispatch.south_share": 0}, drop=True),
+                                none.isel({"levers.dispatch.south_share": 1}, drop=True))
+    # T5 varies over the grid, T7 does not: a heatmap for T5 only
+    figures = sorted(p.name for p in (out / "figures").iterdir())
+    assert "heatmap_T5_region.png" in figures and "heatmap_T5_region.svg" in figures
+    assert not any("T7" in name for name in figures)
+    rows = (out / "sweep.csv").read_text(encoding="utf-8").splitlines()
+    assert len(rows) == 1 + 4 * 2 * 2  # 4 points × 2 targets × (region, south)
+
+
+@pytest.mark.slow
+def test_common_random_numbers_make_the_curve_smoother_than_independent_seeds(small) -> None:
+    """Over a fine grid of dispatched teachers, with CRN more teachers never means fewer draws meeting the
+    staffing norm; with a fresh seed per point (what CRN avoids) the count goes down somewhere (noise)."""
+    targets = select_targets(small, ["T5"])
+    values = list(range(10, 21))
+    crn = [evaluate_point(small, {DISPATCH: v}, targets)[0].met for v in values]
+    independent = [evaluate_point(replace(small, {"seed": 1000 + v}), {DISPATCH: v}, targets)[0].met
+                   for v in values]
+    assert all(b >= a for a, b in itertools.pairwise(crn)), crn
+    assert any(b < a for a, b in itertools.pairwise(independent)), independent
+    total_variation = [sum(abs(b - a) for a, b in itertools.pairwise(c)) for c in (crn, independent)]
+    assert total_variation[0] < total_variation[1]
