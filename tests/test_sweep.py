@@ -199,7 +199,9 @@ def test_write_atomically_leaves_nothing_on_failure(tmp_path: Path) -> None:
 
 
 def test_sweep_point_at_the_base_value_reproduces_the_base_run(small, tmp_path: Path) -> None:
-    """Common random numbers: the grid point equal to the scenario's own value (5,000/yr) is its run."""
+    """Common random numbers: the grid point equal to the scenario's own value (5,000/yr) is its run. The
+    region's 5,000 are given in full to the two counties (`scale_region_levers: false`), so that they matter."""
+    small = replace(small, {"baseline.scale_region_levers": False})
     result = run_sweep(small, [(DISPATCH, 0, 5000, 2)], target_ids=["T5", "T8b"], out_dir=tmp_path / "s",
                        progress=False, figures=False)
     base = {(o.target, o.scope): o.met for o in evaluate(run(small), select_targets(small, ["T5", "T8b"]))}
