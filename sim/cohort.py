@@ -330,10 +330,13 @@ def sample_parameters(scenario: Scenario, streams: Streams, start: int, stop: in
 
 def _hypergeometric(good: np.ndarray, total: np.ndarray, taken: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """How many of ``taken`` picked among ``total`` are among the ``good`` (zero where nothing is taken)."""
-    out = np.zeros_like(taken)
-    active = taken > 0
-    if active.any():
-        out[active] = rng.hypergeometric(good[active], total[active] - good[active], taken[active])
+    taken = np.asarray(taken, dtype=np.int64)
+    out = np.zeros(taken.shape, dtype=np.int64)
+    cells = np.flatnonzero(taken > 0)  # C order, as the boolean mask gave
+    if cells.size:
+        g = np.asarray(good, dtype=np.int64).reshape(-1)[cells]
+        out.reshape(-1)[cells] = rng.hypergeometric(g, np.asarray(total, dtype=np.int64).reshape(-1)[cells] - g,
+                                                    taken.reshape(-1)[cells])
     return out
 
 

@@ -25,6 +25,7 @@ from sim.mechanisms.quota import (
     group_sum,
     multinomial_within_groups,
 )
+from sim.mechanisms.students import binomial_where_positive
 
 IntArray = npt.NDArray[np.int64]
 
@@ -345,4 +346,4 @@ def new_hire_attributes(
     h = np.asarray(hires, dtype=np.int64)
     share = _per_draw(above_qualification_share, h.shape[0], "above_qualification_share")
     share = share.reshape((h.shape[0],) + (1,) * (h.ndim - 1))
-    return rng.binomial(h, np.broadcast_to(share, h.shape)).astype(np.int64)
+    return binomial_where_positive(h, share, rng)

@@ -82,8 +82,28 @@ def check_stock(name: str, stock: IntArray, last_axis: int | None = None) -> Non
         raise ValueError(f"{name} must have shape (D, S, …), got {stock.shape}")
     if last_axis is not None and stock.shape[-1] != last_axis:
         raise ValueError(f"{name} must have {last_axis} entries on its last axis, got {stock.shape}")
-    if np.any(stock < 0):
+    if stock.size and stock.min() < 0:
         raise ValueError(f"{name} must be non-negative")
+
+
+def binomial_where_positive(n: ArrayLike, p: ArrayLike, rng: np.random.Generator) -> IntArray:
+    """``rng.binomial(n, p)`` over the whole array, drawing only the cells with ``n > 0`` and ``p > 0``.
+
+    The result is bit-identical to ``rng.binomial(n, np.broadcast_to(p, n.shape))``: numpy returns 0 for
+    ``n == 0`` or ``p == 0`` without consuming random numbers, and fills the other cells in C order, so
+    skipping the empty cells changes neither the values nor the state of ``rng`` afterwards. It saves the
+    per-cell cost where most cells are empty (e.g. the young age bands for retirement).
+
+    >>> rng = np.random.default_rng(1)
+    >>> binomial_where_positive(np.array([[0, 3], [2, 0]]), np.array([1.0, 0.0]), rng).tolist()
+    [[0, 0], [2, 0]]
+    """
+    counts = np.asarray(n, dtype=np.int64)
+    prob = np.broadcast_to(np.asarray(p, dtype=np.float64), counts.shape)
+    out = np.zeros(counts.shape, dtype=np.int64)
+    cells = (counts > 0) & (prob > 0)
+    out[cells] = rng.binomial(counts[cells], prob[cells])
+    return out
 
 
 def county_totals(x: ArrayLike, section_county: ArrayLike, n_counties: int) -> npt.NDArray[Any]:
@@ -277,10 +297,10 @@ def drift_within_county(
     rate_cells = np.broadcast_to(p, rural_stock.shape).reshape(-1)[cells]
     moved_flat[cells] = rng.binomial(rural_stock.reshape(-1)[cells], rate_cells)
     moved = moved_flat.reshape(rural_stock.shape)
-    moved_out = np.zeros_like(stock)
+    moved_out = np.zeros(stock.shape, dtype=np.int64)
     moved_out[:, rural_idx] = moved
     movers = county_totals(moved, county[rural_idx], n_counties)
-    moved_in = np.zeros_like(stock)
+    moved_in = np.zeros(stock.shape, dtype=np.int64)
     moved_in[:, receiving_idx] = _allocate_members(movers, w_in, county[receiving_idx], rng)
     return DriftFlows(moved_out, moved_in)
 
@@ -550,12 +570,12 @@ def promote(
     check_probability("survival_per_year", s)
     p_drop = np.broadcast_to(1.0 - s, (s.shape[0], 1, N_GRADES)).copy()
     p_drop[..., LAST_GRADE_INDEX] = 0.0
-    dropouts = rng.binomial(stock, np.broadcast_to(p_drop, stock.shape)).astype(np.int64)
+    dropouts = binomial_where_positive(stock, p_drop, rng)
     survivors = stock - dropouts
-    graduates = np.zeros_like(stock)
+    graduates = np.zeros(stock.shape, dtype=np.int64)
     graduates[..., LAST_PRIMARY_GRADE_INDEX] = survivors[..., LAST_PRIMARY_GRADE_INDEX]
     graduates[..., LAST_GRADE_INDEX] = survivors[..., LAST_GRADE_INDEX]
-    promoted = np.zeros_like(stock)
+    promoted = np.zeros(stock.shape, dtype=np.int64)
     promoted[..., 1:] = survivors[..., :-1]
     promoted[..., LAST_PRIMARY_GRADE_INDEX + 1] = 0
     return PromotionFlows(promoted, dropouts, graduates)

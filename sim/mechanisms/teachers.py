@@ -32,6 +32,7 @@ from sim.errors import InputError
 from sim.mechanisms.students import (
     RURAL,
     DriftFlows,
+    binomial_where_positive,
     check_probability,
     check_stock,
     drift_within_county,
@@ -296,7 +297,7 @@ def retire(stock: IntArray, share: ArrayLike, rng: np.random.Generator) -> IntAr
     p = np.asarray(share, dtype=np.float64)
     check_probability("share", p)
     p = p[:, None, :] if p.ndim == 2 else p
-    return rng.binomial(stock, np.broadcast_to(p, stock.shape)).astype(np.int64)
+    return binomial_where_positive(stock, p, rng)
 
 
 class AgeingFlows(NamedTuple):
@@ -357,9 +358,9 @@ def age_one_year(stock: IntArray, rng: np.random.Generator, probability: ArrayLi
         p_full = np.broadcast_to(p[:, None, :] if p.ndim == 2 else p, stock[..., :-1].shape)
         p_cells = p_full.reshape(-1)[cells]
     moved[cells] = rng.binomial(movable[cells], p_cells)
-    leaving = np.zeros_like(stock)
+    leaving = np.zeros(stock.shape, dtype=np.int64)
     leaving[..., :-1] = moved.reshape((*stock.shape[:-1], N_AGE_BANDS - 1))
-    entering = np.zeros_like(leaving)
+    entering = np.zeros(stock.shape, dtype=np.int64)
     entering[..., 1:] = leaving[..., :-1]
     return AgeingFlows(leaving, entering)
 
@@ -472,7 +473,7 @@ def voluntary_attrition(
     p = attrition_probability(
         section_location, rate_by_location, age_multiplier_by_band, subsidy_cny_month, elasticity_per_1000cny
     )
-    return rng.binomial(stock, np.broadcast_to(p, stock.shape)).astype(np.int64)
+    return binomial_where_positive(stock, p, rng)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -629,9 +630,9 @@ def remove_from_bands(stock: IntArray, k: ArrayLike, rng: np.random.Generator) -
     stock = np.asarray(stock, dtype=np.int64)
     k_arr = np.asarray(k, dtype=np.int64)
     total = stock.sum(axis=-1)
-    if np.any(k_arr < 0) or np.any(k_arr > total):
+    if k_arr.size and (k_arr.min() < 0 or (k_arr > total).any()):
         raise ValueError("k must be between 0 and the section's teachers")
-    out = np.zeros_like(stock)
+    out = np.zeros(stock.shape, dtype=np.int64)
     # only the (draw, section) cells that lose someone: the same draws, in the same order, as over the full array
     cells = np.flatnonzero(k_arr)
     if cells.size == 0:
