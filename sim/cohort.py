@@ -48,7 +48,17 @@ import pandas as pd
 
 from sim import baseline as base
 from sim.distributions import sample
-from sim.mechanisms import assessment, development, dispatch, facilities, quota, recruitment, rotation, students
+from sim.mechanisms import (
+    assessment,
+    development,
+    dispatch,
+    facilities,
+    kernels,
+    quota,
+    recruitment,
+    rotation,
+    students,
+)
 from sim.mechanisms import teachers as tmech
 from sim.registry import synthesize_registry
 from sim.rng import Streams
@@ -332,11 +342,11 @@ def _hypergeometric(good: np.ndarray, total: np.ndarray, taken: np.ndarray, rng:
     """How many of ``taken`` picked among ``total`` are among the ``good`` (zero where nothing is taken)."""
     taken = np.asarray(taken, dtype=np.int64)
     out = np.zeros(taken.shape, dtype=np.int64)
-    cells = np.flatnonzero(taken > 0)  # C order, as the boolean mask gave
+    cells = np.flatnonzero(taken > 0)
     if cells.size:
         g = np.asarray(good, dtype=np.int64).reshape(-1)[cells]
-        out.reshape(-1)[cells] = rng.hypergeometric(g, np.asarray(total, dtype=np.int64).reshape(-1)[cells] - g,
-                                                    taken.reshape(-1)[cells])
+        bad = np.asarray(total, dtype=np.int64).reshape(-1)[cells] - g
+        out.reshape(-1)[cells] = kernels.hypergeometric(g, bad, taken.reshape(-1)[cells], rng)
     return out
 
 

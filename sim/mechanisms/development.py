@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from sim.mechanisms.students import binomial_where_positive
+from sim.mechanisms import kernels
 
 IntArray = npt.NDArray[np.int64]
 
@@ -34,7 +34,7 @@ def _thin(stock: npt.ArrayLike, share: float | npt.ArrayLike, rng: np.random.Gen
         p = p.reshape((s.shape[0],) + (1,) * (s.ndim - 1))
     if p.size and (p.min() < 0 or p.max() > 1):
         raise ValueError(f"{name} must be in [0, 1]")
-    return binomial_where_positive(s, p, rng)
+    return kernels.binomial(s, p, rng)
 
 
 def qualification_upgrade(

@@ -19,13 +19,13 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from sim.mechanisms import kernels
 from sim.mechanisms.quota import (
     N_LEVELS,
     allocate_largest_remainder,
     group_sum,
     multinomial_within_groups,
 )
-from sim.mechanisms.students import binomial_where_positive
 
 IntArray = npt.NDArray[np.int64]
 
@@ -346,4 +346,4 @@ def new_hire_attributes(
     h = np.asarray(hires, dtype=np.int64)
     share = _per_draw(above_qualification_share, h.shape[0], "above_qualification_share")
     share = share.reshape((h.shape[0],) + (1,) * (h.ndim - 1))
-    return binomial_where_positive(h, share, rng)
+    return kernels.binomial(h, share, rng)
