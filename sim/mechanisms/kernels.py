@@ -8,11 +8,13 @@ continue the generator's stream, and numpy calls on it afterwards continue from 
 
 Laws (exact, up to the floating-point rounding of probabilities, as in numpy):
 
-* :func:`binomial` — ``Binomial(n, p)`` by counting the successes of ``n`` Bernoulli trials with geometric
-  jumps between successes (``G = 1 + floor(log u / log(1 − p))``, ``P(G > k) = (1 − p)^k``): about one
-  logarithm per success plus one per cell, instead of numpy's set-up of an inversion or BTPE sampler for every
-  cell. ``p > 1/2`` is drawn as ``n − Binomial(n, 1 − p)``; cells with ``n · min(p, 1 − p) > 30`` use
-  ``Generator.binomial`` (numpy's BTPE). Cells with ``n = 0`` or ``p = 0`` use no random number.
+* :func:`binomial` — ``Binomial(n, p)`` by inversion (algorithm BINV, Kachitvichyanukul & Schmeiser 1988,
+  the one numpy uses for small means): one uniform ``u`` per cell, ``X`` the smallest ``k`` with
+  ``u < P(X ≤ k)``, the probabilities built from ``P(X = 0) = (1 − p)^n`` (repeated squaring) by
+  ``P(X = k + 1) = P(X = k) · (n − k)/(k + 1) · p/(1 − p)`` — no logarithm or exponential per cell, unlike
+  numpy's per-cell set-up. ``p > 1/2`` is drawn as ``n − Binomial(n, 1 − p)``; cells with
+  ``n · min(p, 1 − p) > 30`` use ``Generator.binomial`` (numpy's BTPE). Cells with ``n = 0``, ``p = 0`` or
+  ``p = 1`` use no random number.
 
 * :func:`hypergeometric` — ``Hypergeometric(good, bad, sample)`` by drawing the ``min(sample, total − sample)``
   individuals one at a time without replacement (the method numpy uses below 10 draws,
@@ -50,48 +52,63 @@ BINOMIAL_GEOMETRIC_MAX_MEAN = 30.0
 
 @njit(cache=True)
 def _binomial_one(rng: Any, n: int, p: float) -> int:  # pragma: no cover - compiled
+    """``Binomial(n, p)``: inversion for a mean ``n · min(p, 1 − p)`` up to 30, numpy's BTPE above."""
     if n <= 0 or p <= 0.0:
         return 0
     if p >= 1.0:
         return n
-    q = p if p <= 0.5 else 1.0 - p
+    low = p <= 0.5
+    q = p if low else 1.0 - p
     if n * q > BINOMIAL_GEOMETRIC_MAX_MEAN:
         return rng.binomial(n, p)
-    log_fail = np.log1p(-q)
+    # inversion: the smallest k with u < P(X ≤ k), P(X = 0) = (1 − q)^n by repeated squaring
+    u = rng.random()
+    pk = (1.0 - q) ** n
+    cdf = pk
+    ratio = q / (1.0 - q)
     successes = 0
-    trials = 0.0  # a float: one jump can exceed any integer when p is tiny
-    while True:
-        u = 1.0 - rng.random()  # (0, 1]
-        trials += 1.0 + np.floor(np.log(u) / log_fail)
-        if trials > n:
-            break
+    while u >= cdf and successes < n:
+        pk *= (n - successes) / (successes + 1) * ratio
         successes += 1
-    return successes if p <= 0.5 else n - successes
+        cdf += pk
+    return successes if low else n - successes
 
 
 @njit(cache=True)
 def _binomial_cells(rng: Any, n: Any, p: Any, out: Any) -> None:  # pragma: no cover - compiled
-    for i in range(n.size):
-        out[i] = _binomial_one(rng, n[i], p[i])
+    d_n, s_n, b_n = n.shape
+    for d in range(d_n):
+        for s in range(s_n):
+            for b in range(b_n):
+                out[d, s, b] = _binomial_one(rng, n[d, s, b], p[d, s, b])
 
 
 def binomial(n: npt.ArrayLike, p: npt.ArrayLike, rng: np.random.Generator) -> IntArray:
     """``Binomial(n, p)`` cell by cell, ``p`` broadcast to the shape of ``n``; cells drawn in C order.
 
-    Raises ``ValueError`` for a negative count or a probability outside [0, 1].
+    Raises ``ValueError`` for a negative count or a probability outside [0, 1]. ``p`` is never copied to the
+    full shape (the kernel reads a broadcast view).
 
     >>> binomial(np.array([[0, 4], [7, 3]]), np.array([1.0, 0.0]), np.random.default_rng(0)).tolist()
     [[0, 0], [7, 0]]
     """
-    counts = np.ascontiguousarray(n, dtype=np.int64)
-    prob = np.ascontiguousarray(np.broadcast_to(np.asarray(p, dtype=np.float64), counts.shape))
+    counts = np.asarray(n, dtype=np.int64)
+    prob = np.asarray(p, dtype=np.float64)
     if counts.size and counts.min() < 0:
         raise ValueError("binomial counts must be non-negative")
     if prob.size and not (prob.min() >= 0.0 and prob.max() <= 1.0):
         raise ValueError(f"binomial probabilities must be in [0, 1], got [{prob.min()}, {prob.max()}]")
-    out = np.zeros(counts.shape, dtype=np.int64)
-    _binomial_cells(rng, counts.reshape(-1), prob.reshape(-1), out.reshape(-1))
-    return out
+    shape = counts.shape
+    if counts.ndim == 3:
+        n3 = counts
+    elif counts.ndim < 3:
+        n3 = counts.reshape((1,) * (3 - counts.ndim) + shape)
+    else:
+        n3 = counts.reshape(shape[0], -1, shape[-1])
+    p3 = np.broadcast_to(prob, shape).reshape(n3.shape)  # a view (zero strides) unless ndim > 3
+    out = np.zeros(n3.shape, dtype=np.int64)
+    _binomial_cells(rng, n3, p3, out)
+    return out.reshape(shape)
 
 
 @njit(cache=True)
