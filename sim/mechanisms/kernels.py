@@ -112,7 +112,7 @@ def binomial(n: npt.ArrayLike, p: npt.ArrayLike, rng: np.random.Generator) -> In
 
 
 @njit(cache=True)
-def _hypergeometric_one(rng: Any, good: int, bad: int, sample: int) -> int:  # pragma: no cover - compiled
+def _hypergeometric_one(rng: Any, good: Any, bad: Any, sample: Any) -> Any:  # pragma: no cover - compiled
     if sample <= 0 or good <= 0:
         return 0
     if bad <= 0:
