@@ -159,3 +159,22 @@ def test_remove_uniformly_is_multivariate_hypergeometric() -> None:
     for j in (0, 2, 4):
         pmf = stats.hypergeom.pmf(np.arange(min(stock[j], k) + 1), stock.sum(), stock[j], k)
         assert chi_square_pvalue(out[:, j], pmf) > ALPHA
+
+
+@pytest.mark.parametrize("count", [4, 40])  # 4: unit by unit; 40: conditional binomials
+def test_multinomial_rows_is_multinomial(count: int) -> None:
+    shares = np.array([[0.1, 0.0, 0.45, 0.25, 0.2]])
+    out = kernels.multinomial_rows(np.full((1, 60_000), count), shares, np.random.default_rng(count))
+    assert out.shape == (1, 60_000, 5)
+    assert (out.sum(axis=2) == count).all()
+    assert (out[..., 1] == 0).all()
+    for j in (0, 2, 4):
+        pmf = stats.binom.pmf(np.arange(count + 1), count, shares[0, j])
+        assert chi_square_pvalue(out[0, :, j], pmf) > ALPHA
+
+
+def test_multinomial_rows_use_each_draws_shares() -> None:
+    shares = np.array([[1.0, 0.0], [0.0, 1.0]])
+    out = kernels.multinomial_rows(np.array([[3, 0, 50], [2, 7, 0]]), shares, np.random.default_rng(0))
+    assert out[0].tolist() == [[3, 0], [0, 0], [50, 0]]
+    assert out[1].tolist() == [[0, 2], [0, 7], [0, 0]]

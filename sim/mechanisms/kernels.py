@@ -112,6 +112,54 @@ def binomial(n: npt.ArrayLike, p: npt.ArrayLike, rng: np.random.Generator) -> In
 
 
 @njit(cache=True)
+def _multinomial_rows(rng: Any, n: Any, p: Any, out: Any) -> None:  # pragma: no cover - compiled
+    n_draws, n_cells = n.shape
+    n_slots = p.shape[1]
+    for d in range(n_draws):
+        for c in range(n_cells):
+            left = n[d, c]
+            if left <= 0:
+                continue
+            if left <= n_slots:  # unit by unit: a uniform and a linear search in the cumulative shares
+                for _ in range(left):
+                    t = rng.random()
+                    acc = 0.0
+                    chosen = -1
+                    for j in range(n_slots):
+                        if p[d, j] > 0.0:
+                            chosen = j
+                            acc += p[d, j]
+                            if t < acc:
+                                break
+                    out[d, c, chosen] += 1
+                continue
+            rest = 1.0
+            for j in range(n_slots - 1):  # conditional binomials, as numpy's multinomial
+                share = p[d, j] / rest if rest > 0.0 else 0.0
+                x = _binomial_one(rng, left, min(max(share, 0.0), 1.0))
+                out[d, c, j] = x
+                left -= x
+                rest -= p[d, j]
+                if left == 0:
+                    break
+            out[d, c, n_slots - 1] += left
+
+
+def multinomial_rows(n: npt.ArrayLike, p: npt.ArrayLike, rng: np.random.Generator) -> IntArray:
+    """``Multinomial(n[d, c], p[d])`` for every cell: ``(D, C)`` counts, ``(D, B)`` shares summing to 1.
+
+    Small counts (at most ``B``) are placed unit by unit, each in slot ``j`` with probability ``p[d, j]``
+    (the last slot of positive share takes the rounding remainder); larger ones by conditional binomials
+    ``Binomial(left, p_j / (1 − p_1 − … − p_{j−1}))``. Both are exactly multinomial.
+    """
+    counts = np.ascontiguousarray(n, dtype=np.int64)
+    shares = np.ascontiguousarray(p, dtype=np.float64)
+    out = np.zeros((*counts.shape, shares.shape[1]), dtype=np.int64)
+    _multinomial_rows(rng, counts, shares, out)
+    return out
+
+
+@njit(cache=True)
 def _hypergeometric_one(rng: Any, good: Any, bad: Any, sample: Any) -> Any:  # pragma: no cover - compiled
     if sample <= 0 or good <= 0:
         return 0

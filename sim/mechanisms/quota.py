@@ -71,10 +71,19 @@ def _group_layout(group: npt.ArrayLike, n_groups: int) -> tuple[IntArray, IntArr
 def group_sum(values: npt.ArrayLike, group: npt.ArrayLike, n_groups: int) -> npt.NDArray[np.float64]:
     """Sum ``(D, S)`` values over the sections of each group, giving ``(D, n_groups)``.
 
-    Uses ``np.bincount`` on flattened (draw, group) indices, as the conventions ask.
+    Uses ``np.bincount`` on flattened (draw, group) indices, as the conventions ask; integer counts over
+    sections already ordered by group are summed by ``np.add.reduceat`` instead (exact, several times faster).
     """
-    vals = np.asarray(values, dtype=np.float64)
+    raw = np.asarray(values)
     grp = np.asarray(group, dtype=np.int64)
+    if raw.ndim == 2 and raw.dtype.kind in "iub" and grp.size and bool(np.all(grp[1:] >= grp[:-1])):
+        # counts over sections ordered by group (the engine's layout): exact integer sums by segment, the
+        # same values as the float sums of bincount (integers below 2**53 add exactly)
+        starts = np.flatnonzero(np.r_[True, grp[1:] != grp[:-1]])
+        sums = np.zeros((raw.shape[0], n_groups), dtype=np.float64)
+        sums[:, grp[starts]] = np.add.reduceat(raw.astype(np.int64, copy=False), starts, axis=1)
+        return sums
+    vals = raw.astype(np.float64, copy=False)
     n_draws = vals.shape[0]
     flat = (np.arange(n_draws, dtype=np.int64)[:, None] * n_groups + grp[None, :]).ravel()
     out = np.bincount(flat, weights=vals.ravel(), minlength=n_draws * n_groups)

@@ -643,8 +643,8 @@ def remove_from_bands(stock: IntArray, k: ArrayLike, rng: np.random.Generator) -
 def add_by_composition(k: ArrayLike, composition: ArrayLike, rng: np.random.Generator) -> IntArray:
     """Spread ``k`` arriving teachers of each section over age bands with probabilities ``composition``.
 
-    One multinomial per section where teachers arrive (a single ``Generator.multinomial`` call over those
-    sections).
+    One multinomial per section where teachers arrive, drawn in compiled code
+    (:func:`sim.mechanisms.kernels.multinomial_rows`).
 
     Parameters
     ----------
@@ -661,16 +661,10 @@ def add_by_composition(k: ArrayLike, composition: ArrayLike, rng: np.random.Gene
     """
     n = np.asarray(k, dtype=np.int64)
     p = np.asarray(composition, dtype=np.float64)
-    d, s = n.shape
+    d = n.shape[0]
     p = np.broadcast_to(p, (d, p.shape[-1])).copy()
     empty = p.sum(axis=1) <= 0
     p[empty] = 0.0
     p[empty, 4] = 1.0
     p /= p.sum(axis=1, keepdims=True)
-    n_bands = p.shape[1]
-    out = np.zeros((d, s, n_bands), dtype=np.int64)
-    rows, cols = np.nonzero(n)
-    if rows.size == 0:
-        return out
-    out[rows, cols] = rng.multinomial(n[rows, cols], p[rows])
-    return out
+    return kernels.multinomial_rows(n, p, rng)
