@@ -79,10 +79,10 @@ def main(argv: list[str] | None = None) -> int:
 
         profiler = cProfile.Profile()
         profiler.enable()
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     for start, stop in bounds:
         run_chunk(model, streams, start, stop)
-    elapsed = time.perf_counter() - t0
+    elapsed, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     if profiler is not None:
         profiler.disable()
         profiler.dump_stats(args.profile)
@@ -100,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"prepare         {prepare_s:.2f} s (once per run, not in the figures below)")
     print(f"elapsed         {elapsed:.2f} s")
     print(f"per draw        {1000 * per_draw:.1f} ms")
+    print(f"CPU per draw    {1000 * cpu / args.draws:.1f} ms (process CPU time: less sensitive to other load)")
     print(f"draws/second    {args.draws / elapsed:.2f}")
     projected = per_draw * REFERENCE_DRAWS
     print(f"projection      {REFERENCE_DRAWS:,} draws ≈ {projected:,.0f} s on one process, "

@@ -232,3 +232,14 @@ def test_split_without_replacement_matches_the_multivariate_hypergeometric():
     mean, var = n * q, n * q * (1 - q) * (big_n - n) / (big_n - 1)
     assert np.all(np.abs(x.mean(0) - mean) <= 5 * np.sqrt(var / reps) + 1e-12)
     assert np.all(np.abs(x.var(0) - var) <= 5 * np.sqrt(2 / reps) * var + 1e-12)
+
+
+def test_group_sum_of_counts_on_sorted_groups_equals_the_bincount_sum():
+    # the reduceat path (integer counts, sections ordered by group, an empty group) against a plain loop
+    values = np.array([[1, 2, 3, 4, 5], [0, 0, 7, 1, 1]])
+    group = np.array([0, 0, 2, 2, 3])
+    expected = np.array([[3.0, 0.0, 7.0, 5.0], [0.0, 0.0, 8.0, 1.0]])
+    out = group_sum(values, group, 4)
+    assert out.dtype == np.float64
+    np.testing.assert_array_equal(out, expected)
+    np.testing.assert_array_equal(group_sum(values.astype(float), group, 4), expected)  # the bincount path

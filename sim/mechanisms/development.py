@@ -15,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from sim.mechanisms import kernels
+
 IntArray = npt.NDArray[np.int64]
 
 BACKBONE_RETENTION_RANGE = (0.85, 0.97)
@@ -25,15 +27,14 @@ are re-assessed every 3–5 years and some holders are promoted out of the class
 def _thin(stock: npt.ArrayLike, share: float | npt.ArrayLike, rng: np.random.Generator, name: str) -> IntArray:
     """``Binomial(stock, share)`` with ``share`` a scalar or per-draw ``(D,)``/``(D, 1)`` probability."""
     s = np.asarray(stock, dtype=np.int64)
-    if np.any(s < 0):
+    if s.size and s.min() < 0:
         raise ValueError(f"{name}: stock must be non-negative")
     p = np.asarray(share, dtype=np.float64)
     if p.ndim >= 1 and p.size == s.shape[0] and s.ndim > 1:
         p = p.reshape((s.shape[0],) + (1,) * (s.ndim - 1))
-    p = np.broadcast_to(p, s.shape)
-    if np.any((p < 0) | (p > 1)):
+    if p.size and (p.min() < 0 or p.max() > 1):
         raise ValueError(f"{name} must be in [0, 1]")
-    return rng.binomial(s, p).astype(np.int64)
+    return kernels.binomial(s, p, rng)
 
 
 def qualification_upgrade(

@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from sim.errors import suggest
+from sim.mechanisms import kernels
 from sim.mechanisms.quota import (
     N_LEVELS,
     allocate_largest_remainder,
@@ -163,8 +164,8 @@ def dispatch_attributes(
     shape = (a.shape[0],) + (1,) * (a.ndim - 1)
     bb = _per_draw(backbone_share, a.shape[0], "backbone_share").reshape(shape)
     pa = _per_draw(pe_art_share, a.shape[0], "pe_art_share").reshape(shape)
-    backbone = rng.binomial(a, np.broadcast_to(bb, a.shape)).astype(np.int64)
-    pe_art = rng.binomial(a, np.broadcast_to(pa, a.shape)).astype(np.int64)
+    backbone = kernels.binomial(a, bb, rng)
+    pe_art = kernels.binomial(a, pa, rng)
     return backbone, pe_art
 
 

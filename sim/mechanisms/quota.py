@@ -25,10 +25,10 @@ Assumptions
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import numpy.typing as npt
+
+from sim.mechanisms import kernels
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -71,10 +71,19 @@ def _group_layout(group: npt.ArrayLike, n_groups: int) -> tuple[IntArray, IntArr
 def group_sum(values: npt.ArrayLike, group: npt.ArrayLike, n_groups: int) -> npt.NDArray[np.float64]:
     """Sum ``(D, S)`` values over the sections of each group, giving ``(D, n_groups)``.
 
-    Uses ``np.bincount`` on flattened (draw, group) indices, as the conventions ask.
+    Uses ``np.bincount`` on flattened (draw, group) indices, as the conventions ask; integer counts over
+    sections already ordered by group are summed by ``np.add.reduceat`` instead (exact, several times faster).
     """
-    vals = np.asarray(values, dtype=np.float64)
+    raw = np.asarray(values)
     grp = np.asarray(group, dtype=np.int64)
+    if raw.ndim == 2 and raw.dtype.kind in "iub" and grp.size and bool(np.all(grp[1:] >= grp[:-1])):
+        # counts over sections ordered by group (the engine's layout): exact integer sums by segment, the
+        # same values as the float sums of bincount (integers below 2**53 add exactly)
+        starts = np.flatnonzero(np.r_[True, grp[1:] != grp[:-1]])
+        sums = np.zeros((raw.shape[0], n_groups), dtype=np.float64)
+        sums[:, grp[starts]] = np.add.reduceat(raw.astype(np.int64, copy=False), starts, axis=1)
+        return sums
+    vals = raw.astype(np.float64, copy=False)
     n_draws = vals.shape[0]
     flat = (np.arange(n_draws, dtype=np.int64)[:, None] * n_groups + grp[None, :]).ravel()
     out = np.bincount(flat, weights=vals.ravel(), minlength=n_draws * n_groups)
@@ -261,59 +270,22 @@ def split_within_groups(
 
     Notes
     -----
-    Random numbers are drawn level by level of the tree, all rows and groups of a level in one call; the cost
-    grows with the number of non-empty nodes, at most ``min(count, sections)`` per group and level.
+    The tree is walked depth first in compiled code (:func:`sim.mechanisms.kernels.split_sorted`), row by row
+    and group by group, so a row's numbers do not depend on the rows after it; the cost grows with the number
+    of non-empty nodes, at most ``min(count, sections)`` per group and level.
     """
     tot = np.asarray(totals, dtype=np.int64)
     grp = np.asarray(group, dtype=np.int64)
     n_rows, n_sections = tot.shape[0], grp.size
-    out = np.zeros((n_rows, n_sections), dtype=np.int64)
-    rows, groups = np.nonzero(tot > 0)
-    if rows.size == 0:
-        return out
+    if not (tot > 0).any():
+        return np.zeros((n_rows, n_sections), dtype=np.int64)
     order, _, start = _group_layout(grp, n_groups)
     size = np.bincount(grp, minlength=n_groups)
     dtype = np.int64 if without_replacement else np.float64  # integer pools sum exactly
     ws = np.asarray(weights, dtype=dtype)[:, order]
     running = np.zeros((n_rows, n_sections + 1), dtype=dtype)
     np.cumsum(ws, axis=1, out=running[:, 1:])
-    cum: npt.NDArray[Any] = running.reshape(-1)
-    width = n_sections + 1
-    # active nodes: flat offset of the row in ``cum``, leaf range [lo, hi) in sorted order, count n
-    base = rows * width
-    lo = start[groups]
-    hi = lo + size[groups]
-    n = tot[rows, groups]
-    out_sorted = out.ravel()  # filled in sorted order, reordered at the end
-    while n.size:
-        leaf = hi - lo == 1
-        if leaf.any():
-            out_sorted[(base[leaf] // width) * n_sections + lo[leaf]] = n[leaf]
-            keep = ~leaf
-            base, lo, hi, n = base[keep], lo[keep], hi[keep], n[keep]
-            if n.size == 0:
-                break
-        mid = (lo + hi) // 2
-        c_lo, c_mid, c_hi = cum[base + lo], cum[base + mid], cum[base + hi]
-        if without_replacement:
-            good, bad = c_mid - c_lo, c_hi - c_mid
-            left = np.where(bad == 0, n, 0)
-            random = (good > 0) & (bad > 0)
-            if random.any():
-                left[random] = rng.hypergeometric(good[random], bad[random], n[random])
-        else:
-            # a run of zero weights leaves the running sum unchanged exactly, so an all-zero half has W == 0
-            w_left, w_right = c_mid - c_lo, c_hi - c_mid
-            left = np.where(w_right == 0, n, 0)
-            random = (w_left > 0) & (w_right > 0)
-            if random.any():
-                p = np.clip(w_left[random] / (c_hi[random] - c_lo[random]), 0.0, 1.0)
-                left[random] = rng.binomial(n[random], p)
-        right = n - left
-        go_left, go_right = left > 0, right > 0
-        base = np.concatenate((base[go_left], base[go_right]))
-        lo, hi = np.concatenate((lo[go_left], mid[go_right])), np.concatenate((mid[go_left], hi[go_right]))
-        n = np.concatenate((left[go_left], right[go_right]))
+    out = kernels.split_sorted(tot, running, start, size, rng, pools=without_replacement)
     result = np.empty_like(out)
     result[:, order] = out
     return result

@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from sim.mechanisms import kernels
 from sim.mechanisms.quota import (
     N_LEVELS,
     allocate_largest_remainder,
@@ -345,4 +346,4 @@ def new_hire_attributes(
     h = np.asarray(hires, dtype=np.int64)
     share = _per_draw(above_qualification_share, h.shape[0], "above_qualification_share")
     share = share.reshape((h.shape[0],) + (1,) * (h.ndim - 1))
-    return rng.binomial(h, np.broadcast_to(share, h.shape)).astype(np.int64)
+    return kernels.binomial(h, share, rng)

@@ -24,6 +24,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+from sim.mechanisms import kernels
+
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 ArrayLike = npt.ArrayLike
@@ -82,7 +84,7 @@ def check_stock(name: str, stock: IntArray, last_axis: int | None = None) -> Non
         raise ValueError(f"{name} must have shape (D, S, …), got {stock.shape}")
     if last_axis is not None and stock.shape[-1] != last_axis:
         raise ValueError(f"{name} must have {last_axis} entries on its last axis, got {stock.shape}")
-    if np.any(stock < 0):
+    if stock.size and stock.min() < 0:
         raise ValueError(f"{name} must be non-negative")
 
 
@@ -140,9 +142,9 @@ def allocate_within_groups(
     Notes
     -----
     For every (draw, group, slot) the arrivals are ``Multinomial(n, w / W)`` over the group's sections, drawn
-    with ``numpy.random.Generator.multinomial``, one call per bucket of group sizes (groups of
-    ``(2^(j-1), 2^j]`` sections share a table padded to the largest of them), only for the (draw, group,
-    slot) with something to place. Memory grows as ``D × S × B`` (at most twice that for the padded tables).
+    by binomial splitting down a binary tree of the group's sections in compiled code
+    (:func:`sim.mechanisms.kernels.split_sorted`), only for the (draw, group, slot) with something to place.
+    Memory grows as ``D × S × B``.
     """
     n = np.asarray(n_by_group, dtype=np.int64)
     d, _, b = n.shape
@@ -183,32 +185,21 @@ def _multinomial_by_size(n: IntArray, w: FloatArray, group: IntArray, n_groups: 
                          rng: np.random.Generator) -> IntArray:
     """``Multinomial(n[r, g], w[r, sections of g] / W)`` for every row ``r`` and group ``g`` with ``n > 0``.
 
-    Groups are bucketed by size (``(2^(j-1), 2^j]`` sections); each bucket is one ``Generator.multinomial`` call
-    over a table padded to the bucket's largest group, so padding at most doubles the table. A group's
-    sections fill the *last* columns of its row (zero-probability padding first), so the last category is a
-    real section.
+    Drawn by binomial splitting down a balanced binary tree of each group's sections, in compiled code
+    (:func:`sim.mechanisms.kernels.split_sorted`): exactly multinomial by the splitting property, and a
+    section of zero weight never receives.
     """
     n_rows, n_sections = w.shape
-    out = np.zeros((n_rows, n_sections), dtype=np.int64)
+    if not (n > 0).any():
+        return np.zeros((n_rows, n_sections), dtype=np.int64)
     order = np.argsort(group, kind="stable")
     size = np.bincount(group, minlength=n_groups)
     start = np.concatenate(([0], np.cumsum(size)[:-1]))
-    bucket = np.where(size > 0, np.ceil(np.log2(np.maximum(size, 1))).astype(np.int64), -1)
-    # a zero column after the sections, for the padding
-    w_ext = np.zeros((n_rows, n_sections + 1), dtype=np.float64)
-    w_ext[:, :n_sections] = w[:, order]
-    for j in np.unique(bucket[bucket >= 0]):
-        groups = np.flatnonzero(bucket == j)
-        k = int(size[groups].max())
-        col = np.arange(k)[None, :] - (k - size[groups])[:, None]  # (Gb, k), negative = padding
-        pos = np.where(col >= 0, start[groups][:, None] + col, n_sections)
-        rows, which = np.nonzero(n[:, groups] > 0)
-        if rows.size == 0:
-            continue
-        table = w_ext[rows[:, None], pos[which]]
-        drawn = rng.multinomial(n[rows, groups[which]], table / table.sum(axis=1, keepdims=True))
-        real = col[which] >= 0
-        out[np.broadcast_to(rows[:, None], real.shape)[real], order[pos[which][real]]] = drawn[real]
+    running = np.zeros((n_rows, n_sections + 1), dtype=np.float64)
+    np.cumsum(w[:, order], axis=1, out=running[:, 1:])
+    placed = kernels.split_sorted(n, running, start, size, rng, pools=False)
+    out = np.empty_like(placed)
+    out[:, order] = placed
     return out
 
 
@@ -271,16 +262,11 @@ def drift_within_county(
     w_in = np.broadcast_to(w, (d, s, b))[:, receiving_idx, :]
     has_receiver = county_totals(w_in > 0, county[receiving_idx], n_counties) > 0  # (D, C, B)
     rural_stock = stock[:, rural_idx] * has_receiver[:, county[rural_idx], :]
-    # Binomial(stock, rate) where there is someone to move (an empty cell moves nobody)
-    cells = np.flatnonzero(rural_stock)
-    moved_flat = np.zeros(rural_stock.size, dtype=np.int64)
-    rate_cells = np.broadcast_to(p, rural_stock.shape).reshape(-1)[cells]
-    moved_flat[cells] = rng.binomial(rural_stock.reshape(-1)[cells], rate_cells)
-    moved = moved_flat.reshape(rural_stock.shape)
-    moved_out = np.zeros_like(stock)
+    moved = kernels.binomial(rural_stock, p, rng)  # Binomial(stock, rate); an empty cell moves nobody
+    moved_out = np.zeros(stock.shape, dtype=np.int64)
     moved_out[:, rural_idx] = moved
     movers = county_totals(moved, county[rural_idx], n_counties)
-    moved_in = np.zeros_like(stock)
+    moved_in = np.zeros(stock.shape, dtype=np.int64)
     moved_in[:, receiving_idx] = _allocate_members(movers, w_in, county[receiving_idx], rng)
     return DriftFlows(moved_out, moved_in)
 
@@ -550,12 +536,12 @@ def promote(
     check_probability("survival_per_year", s)
     p_drop = np.broadcast_to(1.0 - s, (s.shape[0], 1, N_GRADES)).copy()
     p_drop[..., LAST_GRADE_INDEX] = 0.0
-    dropouts = rng.binomial(stock, np.broadcast_to(p_drop, stock.shape)).astype(np.int64)
+    dropouts = kernels.binomial(stock, p_drop, rng)
     survivors = stock - dropouts
-    graduates = np.zeros_like(stock)
+    graduates = np.zeros(stock.shape, dtype=np.int64)
     graduates[..., LAST_PRIMARY_GRADE_INDEX] = survivors[..., LAST_PRIMARY_GRADE_INDEX]
     graduates[..., LAST_GRADE_INDEX] = survivors[..., LAST_GRADE_INDEX]
-    promoted = np.zeros_like(stock)
+    promoted = np.zeros(stock.shape, dtype=np.int64)
     promoted[..., 1:] = survivors[..., :-1]
     promoted[..., LAST_PRIMARY_GRADE_INDEX + 1] = 0
     return PromotionFlows(promoted, dropouts, graduates)

@@ -29,6 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from sim.errors import InputError
+from sim.mechanisms import kernels
 from sim.mechanisms.students import (
     RURAL,
     DriftFlows,
@@ -359,7 +360,7 @@ def retire(stock: IntArray, share: ArrayLike, rng: np.random.Generator) -> IntAr
     p = np.asarray(share, dtype=np.float64)
     check_probability("share", p)
     p = p[:, None, :] if p.ndim == 2 else p
-    return rng.binomial(stock, np.broadcast_to(p, stock.shape)).astype(np.int64)
+    return kernels.binomial(stock, p, rng)
 
 
 class AgeingFlows(NamedTuple):
@@ -409,20 +410,16 @@ def age_one_year(stock: IntArray, rng: np.random.Generator, probability: ArrayLi
     """
     stock = np.asarray(stock, dtype=np.int64)
     check_stock("stock", stock, N_AGE_BANDS)
-    # Binomial(n, p) only where a band below 60–64 holds teachers (the others move nobody)
-    movable = stock[..., :-1].reshape(-1)
-    cells = np.flatnonzero(movable)
-    moved = np.zeros(movable.size, dtype=np.int64)
+    # Binomial(n, p) of the bands below 60–64 (an empty band moves nobody)
     if probability is None:
-        p_cells: Any = AGEING_SHARE_PER_YEAR
+        p: Any = AGEING_SHARE_PER_YEAR
     else:
         p = np.asarray(probability, dtype=np.float64)[..., :-1]
-        p_full = np.broadcast_to(p[:, None, :] if p.ndim == 2 else p, stock[..., :-1].shape)
-        p_cells = p_full.reshape(-1)[cells]
-    moved[cells] = rng.binomial(movable[cells], p_cells)
-    leaving = np.zeros_like(stock)
-    leaving[..., :-1] = moved.reshape((*stock.shape[:-1], N_AGE_BANDS - 1))
-    entering = np.zeros_like(leaving)
+        p = p[:, None, :] if p.ndim == 2 else p
+    moved = kernels.binomial(stock[..., :-1], p, rng)
+    leaving = np.zeros(stock.shape, dtype=np.int64)
+    leaving[..., :-1] = moved
+    entering = np.zeros(stock.shape, dtype=np.int64)
     entering[..., 1:] = leaving[..., :-1]
     return AgeingFlows(leaving, entering)
 
@@ -535,7 +532,7 @@ def voluntary_attrition(
     p = attrition_probability(
         section_location, rate_by_location, age_multiplier_by_band, subsidy_cny_month, elasticity_per_1000cny
     )
-    return rng.binomial(stock, np.broadcast_to(p, stock.shape)).astype(np.int64)
+    return kernels.binomial(stock, p, rng)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -629,7 +626,7 @@ def special_post_contract_end(
     p = per_draw(retention_share, 2)
     check_probability("retention_share", p)
     ending = stock[..., 2]
-    converted = rng.binomial(ending, np.broadcast_to(p, ending.shape)).astype(np.int64)
+    converted = kernels.binomial(ending, p, rng)
     continuing = np.zeros_like(stock)
     continuing[..., 1:] = stock[..., :-1]
     return SpecialPostFlows(converted, ending - converted, continuing)
@@ -673,8 +670,9 @@ def dispatch_term_end(dispatched_by_remaining_years: IntArray) -> DispatchFlows:
 def remove_from_bands(stock: IntArray, k: ArrayLike, rng: np.random.Generator) -> IntArray:
     """Pick ``k`` teachers of each section uniformly among its teachers, whatever their age band.
 
-    A multivariate hypergeometric draw, done band by band (``Hypergeometric(band, rest, remaining)``), so no
-    band loses more teachers than it holds.
+    A multivariate hypergeometric draw, done band by band (``Hypergeometric(band, rest, remaining)``, in
+    compiled code: :func:`sim.mechanisms.kernels.remove_uniformly`), so no band loses more teachers than it
+    holds.
 
     Parameters
     ----------
@@ -692,38 +690,24 @@ def remove_from_bands(stock: IntArray, k: ArrayLike, rng: np.random.Generator) -
     stock = np.asarray(stock, dtype=np.int64)
     k_arr = np.asarray(k, dtype=np.int64)
     total = stock.sum(axis=-1)
-    if np.any(k_arr < 0) or np.any(k_arr > total):
+    if k_arr.size and (k_arr.min() < 0 or (k_arr > total).any()):
         raise ValueError("k must be between 0 and the section's teachers")
-    out = np.zeros_like(stock)
-    # only the (draw, section) cells that lose someone: the same draws, in the same order, as over the full array
+    out = np.zeros(stock.shape, dtype=np.int64)
+    # only the (draw, section) cells that lose someone, in C order (draws first)
     cells = np.flatnonzero(k_arr)
     if cells.size == 0:
         return out
     n_bands = stock.shape[-1]
-    flat_stock = stock.reshape(-1, n_bands)[cells]
-    remaining = k_arr.ravel()[cells]
-    rest = total.ravel()[cells]
-    taken_by_band = np.zeros_like(flat_stock)
-    for band in range(n_bands - 1):
-        good = flat_stock[:, band]
-        rest = rest - good
-        active = remaining > 0
-        if not active.any():
-            break
-        taken = np.zeros_like(remaining)
-        taken[active] = rng.hypergeometric(good[active], rest[active], remaining[active])
-        taken_by_band[:, band] = taken
-        remaining = remaining - taken
-    taken_by_band[:, -1] += remaining
-    out.reshape(-1, n_bands)[cells] = taken_by_band
+    out.reshape(-1, n_bands)[cells] = kernels.remove_uniformly(stock.reshape(-1, n_bands)[cells],
+                                                               k_arr.reshape(-1)[cells], rng)
     return out
 
 
 def add_by_composition(k: ArrayLike, composition: ArrayLike, rng: np.random.Generator) -> IntArray:
     """Spread ``k`` arriving teachers of each section over age bands with probabilities ``composition``.
 
-    One multinomial per section where teachers arrive (a single ``Generator.multinomial`` call over those
-    sections).
+    One multinomial per section where teachers arrive, drawn in compiled code
+    (:func:`sim.mechanisms.kernels.multinomial_rows`).
 
     Parameters
     ----------
@@ -740,16 +724,10 @@ def add_by_composition(k: ArrayLike, composition: ArrayLike, rng: np.random.Gene
     """
     n = np.asarray(k, dtype=np.int64)
     p = np.asarray(composition, dtype=np.float64)
-    d, s = n.shape
+    d = n.shape[0]
     p = np.broadcast_to(p, (d, p.shape[-1])).copy()
     empty = p.sum(axis=1) <= 0
     p[empty] = 0.0
     p[empty, 4] = 1.0
     p /= p.sum(axis=1, keepdims=True)
-    n_bands = p.shape[1]
-    out = np.zeros((d, s, n_bands), dtype=np.int64)
-    rows, cols = np.nonzero(n)
-    if rows.size == 0:
-        return out
-    out[rows, cols] = rng.multinomial(n[rows, cols], p[rows])
-    return out
+    return kernels.multinomial_rows(n, p, rng)

@@ -1,0 +1,346 @@
+"""Compiled (numba) sampling kernels of the cohort engine: hypergeometric draws and group splitting.
+
+The cohort engine draws millions of small hypergeometric and multinomial variates a year over
+``(draws, sections, …)`` arrays. Done with numpy's vectorised calls, most of the time went to masks, gathers
+and scatters around them, and to numpy's per-cell set-up. These kernels loop over the cells in compiled code
+and draw from the ``numpy.random.Generator`` passed in (numba shares the generator's state: the numbers
+continue the generator's stream, and numpy calls on it afterwards continue from where the kernel stopped).
+
+Laws (exact, up to the floating-point rounding of probabilities, as in numpy):
+
+* :func:`binomial` — ``Binomial(n, p)`` by inversion (algorithm BINV, Kachitvichyanukul & Schmeiser 1988,
+  the one numpy uses for small means): one uniform ``u`` per cell, ``X`` the smallest ``k`` with
+  ``u < P(X ≤ k)``, the probabilities built from ``P(X = 0) = (1 − p)^n`` (repeated squaring) by
+  ``P(X = k + 1) = P(X = k) · (n − k)/(k + 1) · p/(1 − p)`` — no logarithm or exponential per cell, unlike
+  numpy's per-cell set-up. ``p > 1/2`` is drawn as ``n − Binomial(n, 1 − p)``; cells with
+  ``n · min(p, 1 − p) > 30`` use ``Generator.binomial`` (numpy's BTPE). Cells with ``n = 0``, ``p = 0`` or
+  ``p = 1`` use no random number.
+
+* :func:`hypergeometric` — ``Hypergeometric(good, bad, sample)`` by drawing the ``min(sample, total − sample)``
+  individuals one at a time without replacement (the method numpy uses below 10 draws,
+  ``hypergeometric_sample``); each pick is good with probability ``good_left / total_left``, decided by
+  ``u · total_left < good_left`` with ``u`` a 53-bit uniform.
+* :func:`split_sorted` — a count per (row, group) split among the group's consecutive sections by halving
+  the group again and again: ``Binomial(n, W_left / W)`` with replacement (exactly multinomial by the splitting
+  property) or ``Hypergeometric(W_left, W_right, n)`` from integer pools without replacement (exactly
+  multivariate hypergeometric). With replacement, a node with few units for its sections (at most
+  :data:`_UNIT_BY_UNIT` per section) places them one at a time instead, each in section ``j`` with probability
+  ``w_j / W`` (a uniform and a binary search in the running sums): the same multinomial law.
+
+Order of the random numbers: rows (draws first) in order, and inside a row its cells or groups in order, so
+the numbers of the first ``k`` rows never depend on the rows after them (:mod:`sim.rng`: a draw's numbers do
+not depend on the number of draws or the chunking).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from numba import njit
+
+IntArray = npt.NDArray[np.int64]
+
+_STACK = 256
+"""Depth-first stack of the splitting tree: at most ``2 · ceil(log2 S) + 1`` entries are ever held."""
+
+
+BINOMIAL_GEOMETRIC_MAX_MEAN = 30.0
+"""Above this mean ``n · min(p, 1 − p)`` a cell is drawn by ``Generator.binomial`` (numpy switches to BTPE there)."""
+
+
+@njit(cache=True)
+def _binomial_one(rng: Any, n: int, p: float) -> int:  # pragma: no cover - compiled
+    """``Binomial(n, p)``: inversion for a mean ``n · min(p, 1 − p)`` up to 30, numpy's BTPE above."""
+    if n <= 0 or p <= 0.0:
+        return 0
+    if p >= 1.0:
+        return n
+    low = p <= 0.5
+    q = p if low else 1.0 - p
+    if n * q > BINOMIAL_GEOMETRIC_MAX_MEAN:
+        return rng.binomial(n, p)
+    # inversion: the smallest k with u < P(X ≤ k), P(X = 0) = (1 − q)^n by repeated squaring
+    u = rng.random()
+    pk = (1.0 - q) ** n
+    cdf = pk
+    ratio = q / (1.0 - q)
+    successes = 0
+    while u >= cdf and successes < n:
+        pk *= (n - successes) / (successes + 1) * ratio
+        successes += 1
+        cdf += pk
+    return successes if low else n - successes
+
+
+@njit(cache=True)
+def _binomial_cells(rng: Any, n: Any, p: Any, out: Any) -> None:  # pragma: no cover - compiled
+    d_n, s_n, b_n = n.shape
+    for d in range(d_n):
+        for s in range(s_n):
+            for b in range(b_n):
+                out[d, s, b] = _binomial_one(rng, n[d, s, b], p[d, s, b])
+
+
+def binomial(n: npt.ArrayLike, p: npt.ArrayLike, rng: np.random.Generator) -> IntArray:
+    """``Binomial(n, p)`` cell by cell, ``p`` broadcast to the shape of ``n``; cells drawn in C order.
+
+    Raises ``ValueError`` for a negative count or a probability outside [0, 1]. ``p`` is never copied to the
+    full shape (the kernel reads a broadcast view).
+
+    >>> binomial(np.array([[0, 4], [7, 3]]), np.array([1.0, 0.0]), np.random.default_rng(0)).tolist()
+    [[0, 0], [7, 0]]
+    """
+    counts = np.asarray(n, dtype=np.int64)
+    prob = np.asarray(p, dtype=np.float64)
+    if counts.size and counts.min() < 0:
+        raise ValueError("binomial counts must be non-negative")
+    if prob.size and not (prob.min() >= 0.0 and prob.max() <= 1.0):
+        raise ValueError(f"binomial probabilities must be in [0, 1], got [{prob.min()}, {prob.max()}]")
+    shape = counts.shape
+    if counts.ndim == 3:
+        n3 = counts
+    elif counts.ndim < 3:
+        n3 = counts.reshape((1,) * (3 - counts.ndim) + shape)
+    else:
+        n3 = counts.reshape(shape[0], -1, shape[-1])
+    p3 = np.broadcast_to(prob, shape).reshape(n3.shape)  # a view (zero strides) unless ndim > 3
+    out = np.zeros(n3.shape, dtype=np.int64)
+    _binomial_cells(rng, n3, p3, out)
+    return out.reshape(shape)
+
+
+@njit(cache=True)
+def _multinomial_rows(rng: Any, n: Any, p: Any, out: Any) -> None:  # pragma: no cover - compiled
+    n_draws, n_cells = n.shape
+    n_slots = p.shape[1]
+    for d in range(n_draws):
+        for c in range(n_cells):
+            left = n[d, c]
+            if left <= 0:
+                continue
+            if left <= n_slots:  # unit by unit: a uniform and a linear search in the cumulative shares
+                for _ in range(left):
+                    t = rng.random()
+                    acc = 0.0
+                    chosen = -1
+                    for j in range(n_slots):
+                        if p[d, j] > 0.0:
+                            chosen = j
+                            acc += p[d, j]
+                            if t < acc:
+                                break
+                    out[d, c, chosen] += 1
+                continue
+            rest = 1.0
+            for j in range(n_slots - 1):  # conditional binomials, as numpy's multinomial
+                share = p[d, j] / rest if rest > 0.0 else 0.0
+                x = _binomial_one(rng, left, min(max(share, 0.0), 1.0))
+                out[d, c, j] = x
+                left -= x
+                rest -= p[d, j]
+                if left == 0:
+                    break
+            out[d, c, n_slots - 1] += left
+
+
+def multinomial_rows(n: npt.ArrayLike, p: npt.ArrayLike, rng: np.random.Generator) -> IntArray:
+    """``Multinomial(n[d, c], p[d])`` for every cell: ``(D, C)`` counts, ``(D, B)`` shares summing to 1.
+
+    Small counts (at most ``B``) are placed unit by unit, each in slot ``j`` with probability ``p[d, j]``
+    (the last slot of positive share takes the rounding remainder); larger ones by conditional binomials
+    ``Binomial(left, p_j / (1 − p_1 − … − p_{j−1}))``. Both are exactly multinomial.
+    """
+    counts = np.ascontiguousarray(n, dtype=np.int64)
+    shares = np.ascontiguousarray(p, dtype=np.float64)
+    out = np.zeros((*counts.shape, shares.shape[1]), dtype=np.int64)
+    _multinomial_rows(rng, counts, shares, out)
+    return out
+
+
+@njit(cache=True)
+def _hypergeometric_one(rng: Any, good: Any, bad: Any, sample: Any) -> Any:  # pragma: no cover - compiled
+    if sample <= 0 or good <= 0:
+        return 0
+    if bad <= 0:
+        return sample
+    total = good + bad
+    flip = sample > total // 2
+    picks = total - sample if flip else sample
+    left_total = total
+    left_good = good
+    while picks > 0 and left_good > 0 and left_total > left_good:
+        if rng.random() * left_total < left_good:
+            left_good -= 1
+        left_total -= 1
+        picks -= 1
+    if left_total == left_good:  # only good ones left: the remaining picks are all good
+        left_good -= picks
+    return left_good if flip else good - left_good
+
+
+@njit(cache=True)
+def _hypergeometric_cells(rng: Any, good: Any, bad: Any, sample: Any, out: Any) -> None:  # pragma: no cover
+    for i in range(sample.size):
+        out[i] = _hypergeometric_one(rng, good[i], bad[i], sample[i])
+
+
+def hypergeometric(good: npt.ArrayLike, bad: npt.ArrayLike, sample: npt.ArrayLike,
+                   rng: np.random.Generator) -> IntArray:
+    """``Hypergeometric(good, bad, sample)`` cell by cell (arrays of one shape), 0 where ``sample ≤ 0``.
+
+    Cells where the result is certain (no good, no bad, nothing drawn) use no random number.
+
+    >>> hypergeometric(np.array([0, 5, 3]), np.array([4, 0, 3]), np.array([2, 3, 0]),
+    ...                np.random.default_rng(0)).tolist()
+    [0, 3, 0]
+    """
+    g = np.ascontiguousarray(good, dtype=np.int64)
+    b = np.ascontiguousarray(bad, dtype=np.int64)
+    s = np.ascontiguousarray(sample, dtype=np.int64)
+    if g.shape != s.shape or b.shape != s.shape:
+        raise ValueError(f"good, bad and sample must have one shape, got {g.shape}, {b.shape}, {s.shape}")
+    if g.size and (g.min() < 0 or b.min() < 0 or (s > g + b).any()):
+        raise ValueError("hypergeometric: good and bad must be non-negative and sample at most good + bad")
+    out = np.zeros(s.shape, dtype=np.int64)
+    _hypergeometric_cells(rng, g.reshape(-1), b.reshape(-1), s.reshape(-1), out.reshape(-1))
+    return out
+
+
+@njit(cache=True)
+def _remove_rows(rng: Any, stock: Any, k: Any, out: Any) -> None:  # pragma: no cover - compiled
+    n_rows, n_bands = stock.shape
+    for i in range(n_rows):
+        remaining = k[i]
+        if remaining <= 0:
+            continue
+        rest = 0
+        for b in range(n_bands):
+            rest += stock[i, b]
+        for b in range(n_bands - 1):
+            good = stock[i, b]
+            rest -= good
+            taken = _hypergeometric_one(rng, good, rest, remaining)
+            out[i, b] = taken
+            remaining -= taken
+            if remaining == 0:
+                break
+        out[i, n_bands - 1] += remaining
+
+
+def remove_uniformly(stock: npt.ArrayLike, k: npt.ArrayLike, rng: np.random.Generator) -> IntArray:
+    """``k[i]`` individuals picked uniformly without replacement among the ``B`` slots of row ``i``.
+
+    ``stock`` is ``(N, B)``, ``k`` is ``(N,)`` with ``0 ≤ k ≤ stock.sum(-1)`` (checked by the caller).
+    Multivariate hypergeometric, slot by slot: ``Hypergeometric(slot, rest, remaining)``.
+    """
+    st = np.ascontiguousarray(stock, dtype=np.int64)
+    out = np.zeros(st.shape, dtype=np.int64)
+    _remove_rows(rng, st, np.ascontiguousarray(k, dtype=np.int64), out)
+    return out
+
+
+_UNIT_BY_UNIT = 2
+"""With replacement, a node holding at most this many units per section places them one by one."""
+
+
+@njit(cache=True)
+def _place_units(rng: Any, cum: Any, r: int, lo: int, hi: int, n: int, out: Any) -> None:  # pragma: no cover
+    """Each of ``n`` units to section ``j`` of ``lo … hi − 1`` with probability ``w_j / W`` (categorical)."""
+    base = cum[r, lo]
+    width = cum[r, hi] - base
+    for _ in range(n):
+        t = base + rng.random() * width
+        a = lo  # largest j in [lo, hi) with cum[r, j] <= t
+        b = hi - 1
+        while a < b:
+            m = (a + b + 1) // 2
+            if cum[r, m] <= t:
+                a = m
+            else:
+                b = m - 1
+        while cum[r, a + 1] == cum[r, a]:  # only by rounding at the top: step down to a section with weight
+            a -= 1
+        out[r, a] += 1
+
+
+@njit(cache=True)
+def _split_rows(rng: Any, totals: Any, cum: Any, start: Any, size: Any, pools: bool,
+                out: Any) -> None:  # pragma: no cover - compiled
+    n_rows, n_groups = totals.shape
+    st_lo = np.empty(_STACK, dtype=np.int64)
+    st_hi = np.empty(_STACK, dtype=np.int64)
+    st_n = np.empty(_STACK, dtype=np.int64)
+    for r in range(n_rows):
+        for g in range(n_groups):
+            if totals[r, g] <= 0:
+                continue
+            st_lo[0] = start[g]
+            st_hi[0] = start[g] + size[g]
+            st_n[0] = totals[r, g]
+            top = 1
+            while top > 0:
+                top -= 1
+                lo = st_lo[top]
+                hi = st_hi[top]
+                n = st_n[top]
+                if hi - lo == 1:
+                    out[r, lo] = n
+                    continue
+                mid = (lo + hi) // 2
+                w_left = cum[r, mid] - cum[r, lo]
+                w_right = cum[r, hi] - cum[r, mid]
+                if w_right == 0:
+                    left = n
+                elif not w_left > 0:
+                    left = 0
+                elif pools:
+                    left = _hypergeometric_one(rng, np.int64(w_left), np.int64(w_right), n)
+                elif n <= _UNIT_BY_UNIT * (hi - lo):
+                    _place_units(rng, cum, r, lo, hi, n, out)
+                    continue
+                else:
+                    p = w_left / (cum[r, hi] - cum[r, lo])
+                    left = _binomial_one(rng, n, min(max(p, 0.0), 1.0))
+                right = n - left
+                if right > 0:  # pushed first: the left half is split first
+                    st_lo[top] = mid
+                    st_hi[top] = hi
+                    st_n[top] = right
+                    top += 1
+                if left > 0:
+                    st_lo[top] = lo
+                    st_hi[top] = mid
+                    st_n[top] = left
+                    top += 1
+
+
+def split_sorted(totals: npt.ArrayLike, cum: npt.ArrayLike, start: npt.ArrayLike, size: npt.ArrayLike,
+                 rng: np.random.Generator, *, pools: bool) -> IntArray:
+    """Split ``totals[r, g]`` among the consecutive sections ``start[g] … start[g] + size[g] − 1``.
+
+    Parameters
+    ----------
+    totals
+        ``(R, G)`` counts; a group with a positive count must have positive weight (pool at least the count).
+    cum
+        ``(R, S + 1)`` running sums of the weights (``float64``) or integer pools (``int64``, with
+        ``pools=True``) of the sections in group order, ``cum[:, 0] = 0``.
+    start, size
+        ``(G,)`` first section and number of sections of each group, in that order.
+    rng
+        Random generator.
+    pools
+        Without replacement from integer pools (hypergeometric) instead of by weight (binomial).
+
+    Returns
+    -------
+    ``(R, S)`` counts, sections in group order.
+    """
+    tot = np.ascontiguousarray(totals, dtype=np.int64)
+    c = np.ascontiguousarray(cum, dtype=np.int64 if pools else np.float64)
+    out = np.zeros((tot.shape[0], c.shape[1] - 1), dtype=np.int64)
+    _split_rows(rng, tot, c, np.ascontiguousarray(start, dtype=np.int64),
+                np.ascontiguousarray(size, dtype=np.int64), pools, out)
+    return out

@@ -1,0 +1,180 @@
+"""The compiled samplers of ``sim.mechanisms.kernels`` draw the laws they claim.
+
+Goodness of fit: Pearson's chi-square of 40,000–200,000 draws against the probabilities of ``scipy.stats``
+(an independent implementation), bins with expected count < 5 pooled into their neighbours' tail, rejected
+at the significance level ALPHA = 0.001 per test. Seeds are fixed, so a test either always passes or always
+fails; with correct samplers about one seed in a thousand would fail by chance.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from sim.mechanisms import kernels
+
+ALPHA = 0.001
+
+
+def chi_square_pvalue(samples: np.ndarray, pmf: np.ndarray) -> float:
+    """p-value of Pearson's test of integer ``samples`` against ``pmf`` over 0 … len(pmf) − 1 (tails pooled)."""
+    observed = np.bincount(samples, minlength=pmf.size).astype(float)
+    assert observed.size == pmf.size, "a sample outside the support"
+    expected = pmf / pmf.sum() * samples.size
+    keep = expected >= 5
+    # pool the bins of small expectation into one bin
+    obs = np.append(observed[keep], observed[~keep].sum())
+    exp = np.append(expected[keep], expected[~keep].sum())
+    if exp[-1] < 5:
+        obs, exp = obs[:-1], exp[:-1]
+        exp = exp * obs.sum() / exp.sum()
+    return float(stats.chisquare(obs, exp).pvalue)
+
+
+@pytest.mark.parametrize(
+    ("n", "p"),
+    [(1, 0.3), (5, 0.03), (12, 0.7), (40, 0.5), (9, 0.999), (300, 0.004), (200, 0.3), (1000, 0.6)],
+)
+def test_binomial_matches_scipy(n: int, p: float) -> None:
+    # small means (inversion), p > 1/2 (n − Binomial(n, 1 − p)) and means above 30 (numpy's BTPE)
+    x = kernels.binomial(np.full(100_000, n), p, np.random.default_rng(n))
+    assert x.min() >= 0 and x.max() <= n
+    assert chi_square_pvalue(x, stats.binom.pmf(np.arange(n + 1), n, p)) > ALPHA
+
+
+def test_binomial_broadcasts_p_per_draw_and_band() -> None:
+    # (D, S, B) counts, p per (draw, band): each band's cells follow their own binomial
+    p = np.array([[0.02, 0.2, 0.9]])[:, None, :]  # (1, 1, 3)
+    n = np.full((4, 20_000, 3), 7)
+    x = kernels.binomial(n, p, np.random.default_rng(3))
+    for band, pb in enumerate((0.02, 0.2, 0.9)):
+        assert chi_square_pvalue(x[..., band].ravel(), stats.binom.pmf(np.arange(8), 7, pb)) > ALPHA
+
+
+def test_binomial_certain_cells_use_no_random_numbers() -> None:
+    rng = np.random.default_rng(11)
+    before = rng.bit_generator.state
+    out = kernels.binomial(np.array([[0, 5, 3], [0, 6, 2]]), np.array([0.4, 0.0, 1.0]), rng)
+    assert out.tolist() == [[0, 0, 3], [0, 0, 2]]
+    assert rng.bit_generator.state == before
+
+
+def test_binomial_rows_do_not_depend_on_later_rows() -> None:
+    # the property sim.rng relies on: the first k draws get the same numbers whatever the number of draws
+    n = np.random.default_rng(0).integers(0, 30, size=(64, 50, 9))
+    full = kernels.binomial(n, 0.1, np.random.default_rng(5))
+    part = kernels.binomial(n[:37], 0.1, np.random.default_rng(5))
+    np.testing.assert_array_equal(part, full[:37])
+
+
+def test_binomial_rejects_bad_input() -> None:
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="non-negative"):
+        kernels.binomial(np.array([-1]), 0.5, rng)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        kernels.binomial(np.array([3]), 1.5, rng)
+
+
+def test_kernel_continues_the_generator_stream() -> None:
+    # numba shares the generator's state: a numpy draw after the kernel continues where the kernel stopped
+    a, b = np.random.default_rng(9), np.random.default_rng(9)
+    kernels.binomial(np.array([4]), 0.25, a)  # inversion: exactly one uniform
+    b.random()
+    assert a.random() == b.random()
+
+
+@pytest.mark.parametrize(("good", "bad", "sample"), [(7, 13, 6), (3, 40, 9), (30, 25, 40), (1, 1, 1), (50, 2, 5)])
+def test_hypergeometric_matches_scipy(good: int, bad: int, sample: int) -> None:
+    size = 100_000
+    x = kernels.hypergeometric(np.full(size, good), np.full(size, bad), np.full(size, sample),
+                               np.random.default_rng(good + bad))
+    pmf = stats.hypergeom.pmf(np.arange(min(good, sample) + 1), good + bad, good, sample)
+    assert x.min() >= max(0, sample - bad)
+    assert chi_square_pvalue(x, pmf) > ALPHA
+
+
+def test_hypergeometric_certain_cells() -> None:
+    rng = np.random.default_rng(0)
+    before = rng.bit_generator.state
+    out = kernels.hypergeometric(np.array([0, 5, 3, 4]), np.array([4, 0, 3, 0]), np.array([2, 3, 0, 4]), rng)
+    assert out.tolist() == [0, 3, 0, 4]
+    assert rng.bit_generator.state == before
+    with pytest.raises(ValueError, match="at most good"):
+        kernels.hypergeometric(np.array([1]), np.array([1]), np.array([3]), rng)
+
+
+def _cum(weights: list[float], rows: int, dtype: type) -> np.ndarray:
+    return np.repeat(np.concatenate([[0], np.cumsum(weights)])[None, :], rows, axis=0).astype(dtype)
+
+
+@pytest.mark.parametrize("total", [3, 60])  # 3: units placed one by one; 60: binomial splitting
+def test_split_with_replacement_is_multinomial(total: int) -> None:
+    weights = [1.0, 0.0, 2.0, 3.0, 4.0, 0.5, 0.0]
+    rows = 60_000
+    out = kernels.split_sorted(np.full((rows, 1), total), _cum(weights, rows, float), np.array([0]),
+                               np.array([len(weights)]), np.random.default_rng(total), pools=False)
+    assert (out.sum(axis=1) == total).all()
+    assert (out[:, [1, 6]] == 0).all()  # zero weight never receives
+    w = np.array(weights) / sum(weights)
+    for j in (0, 3, 5):  # marginals of a multinomial: Binomial(total, w_j)
+        assert chi_square_pvalue(out[:, j], stats.binom.pmf(np.arange(total + 1), total, w[j])) > ALPHA
+    # a pair: the sum of two sections is Binomial(total, w_a + w_b)
+    pair = out[:, 0] + out[:, 4]
+    assert chi_square_pvalue(pair, stats.binom.pmf(np.arange(total + 1), total, w[0] + w[4])) > ALPHA
+
+
+def test_split_without_replacement_is_multivariate_hypergeometric() -> None:
+    pools = [3, 0, 4, 5, 2, 6]
+    rows, total = 60_000, 8
+    out = kernels.split_sorted(np.full((rows, 1), total), _cum(pools, rows, np.int64), np.array([0]),
+                               np.array([len(pools)]), np.random.default_rng(2), pools=True)
+    assert (out.sum(axis=1) == total).all()
+    assert (out <= np.array(pools)).all()
+    n_pool = sum(pools)
+    for j in (0, 3, 5):  # marginals: Hypergeometric(pool_j, rest, total)
+        pmf = stats.hypergeom.pmf(np.arange(min(pools[j], total) + 1), n_pool, pools[j], total)
+        assert chi_square_pvalue(out[:, j], pmf) > ALPHA
+
+
+def test_split_groups_and_rows_in_order() -> None:
+    # two groups of sections; the first rows do not depend on the rows after them
+    totals = np.random.default_rng(1).integers(0, 40, size=(64, 2))
+    cum = _cum([1.0, 2.0, 3.0, 1.0, 1.0], 64, float)
+    start, size = np.array([0, 2]), np.array([2, 3])
+    full = kernels.split_sorted(totals, cum, start, size, np.random.default_rng(4), pools=False)
+    part = kernels.split_sorted(totals[:20], cum[:20], start, size, np.random.default_rng(4), pools=False)
+    np.testing.assert_array_equal(part, full[:20])
+    np.testing.assert_array_equal(full[:, :2].sum(axis=1), totals[:, 0])
+    np.testing.assert_array_equal(full[:, 2:].sum(axis=1), totals[:, 1])
+
+
+def test_remove_uniformly_is_multivariate_hypergeometric() -> None:
+    stock = np.array([4, 0, 7, 2, 9])
+    rows, k = 60_000, 6
+    out = kernels.remove_uniformly(np.repeat(stock[None, :], rows, axis=0), np.full(rows, k),
+                                   np.random.default_rng(8))
+    assert (out.sum(axis=1) == k).all()
+    assert (out <= stock).all()
+    for j in (0, 2, 4):
+        pmf = stats.hypergeom.pmf(np.arange(min(stock[j], k) + 1), stock.sum(), stock[j], k)
+        assert chi_square_pvalue(out[:, j], pmf) > ALPHA
+
+
+@pytest.mark.parametrize("count", [4, 40])  # 4: unit by unit; 40: conditional binomials
+def test_multinomial_rows_is_multinomial(count: int) -> None:
+    shares = np.array([[0.1, 0.0, 0.45, 0.25, 0.2]])
+    out = kernels.multinomial_rows(np.full((1, 60_000), count), shares, np.random.default_rng(count))
+    assert out.shape == (1, 60_000, 5)
+    assert (out.sum(axis=2) == count).all()
+    assert (out[..., 1] == 0).all()
+    for j in (0, 2, 4):
+        pmf = stats.binom.pmf(np.arange(count + 1), count, shares[0, j])
+        assert chi_square_pvalue(out[0, :, j], pmf) > ALPHA
+
+
+def test_multinomial_rows_use_each_draws_shares() -> None:
+    shares = np.array([[1.0, 0.0], [0.0, 1.0]])
+    out = kernels.multinomial_rows(np.array([[3, 0, 50], [2, 7, 0]]), shares, np.random.default_rng(0))
+    assert out[0].tolist() == [[3, 0], [0, 0], [50, 0]]
+    assert out[1].tolist() == [[0, 2], [0, 7], [0, 0]]
