@@ -159,8 +159,9 @@ def test_cli_solve_unreachable(tmp_path: Path, capsys: pytest.CaptureFixture[str
 def test_cli_solve_on_the_model_gives_the_smallest_integer(tmp_path: Path, capsys: pytest.CaptureFixture[str]
                                                            ) -> None:
     """Dispatched teachers control the staffing norm (T5) of the two small counties: the answer reaches 80% and
-    one teacher fewer does not, checked by running the model at both values."""
-    path = write_small(tmp_path)
+    one teacher fewer does not, checked by running the model at both values (the dispatched teachers are given
+    to the two counties as written, `scale_region_levers: false`)."""
+    path = write_small(tmp_path, scaled=False)
     out = tmp_path / "solve"
     assert main(["solve", str(path), "--target", "T5", "--probability", "0.8", "--lever",
                  "levers.dispatch.per_year", "--range", "0:60", "--out", str(out), "--quiet"]) == 0

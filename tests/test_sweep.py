@@ -37,7 +37,8 @@ DISPATCH = "levers.dispatch.per_year"
 
 @pytest.fixture(scope="module")
 def small(tmp_path_factory: pytest.TempPathFactory):
-    return load_scenario(write_small(tmp_path_factory.mktemp("sweep")))
+    """Two counties given the region's dispatched teachers in full, so that the dispatch lever matters."""
+    return load_scenario(write_small(tmp_path_factory.mktemp("sweep"), scaled=False))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -201,7 +202,6 @@ def test_write_atomically_leaves_nothing_on_failure(tmp_path: Path) -> None:
 def test_sweep_point_at_the_base_value_reproduces_the_base_run(small, tmp_path: Path) -> None:
     """Common random numbers: the grid point equal to the scenario's own value (5,000/yr) is its run. The
     region's 5,000 are given in full to the two counties (`scale_region_levers: false`), so that they matter."""
-    small = replace(small, {"baseline.scale_region_levers": False})
     result = run_sweep(small, [(DISPATCH, 0, 5000, 2)], target_ids=["T5", "T8b"], out_dir=tmp_path / "s",
                        progress=False, figures=False)
     base = {(o.target, o.scope): o.met for o in evaluate(run(small), select_targets(small, ["T5", "T8b"]))}
@@ -248,7 +248,7 @@ def test_cli_sweep_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
 
 @pytest.mark.slow
 def test_cli_two_lever_sweep_writes_heatmaps(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    path = str(write_small(tmp_path))
+    path = str(write_small(tmp_path, scaled=False))
     out = tmp_path / "two"
     status = main(["sweep", path, "--lever", f"{DISPATCH}=0:40:2", "--lever", "levers.dispatch.south_share=0:1:2",
                    "--targets", "T5,T7", "--out", str(out), "--quiet"])
