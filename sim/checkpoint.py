@@ -110,8 +110,8 @@ class ChunkStore:
             found = cls(path, record).finished()
             if found and resume is False:
                 raise InputError(
-                    f"{len(found)} finished chunk(s) of an interrupted run are in {path}/: add --resume to reuse "
-                    "them, or delete that folder to start again", key="--resume")
+                    f"{len(found)} finished chunk(s) of an interrupted run of this folder are in {path}/: add "
+                    "--resume to reuse them, or delete that folder to start again")
             if found and resume:
                 differences = cls._differences(path, record)
                 if differences:
