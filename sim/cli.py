@@ -83,18 +83,49 @@ def _add_run(p: argparse.ArgumentParser) -> None:
     p.add_argument("--engine", choices=("cohort", "agents"), default="cohort",
                    help="cohort: stock-flow, vectorised over draws (default); agents: every teacher an agent "
                    "on a simpy policy calendar, one draw at a time (same output schema)")
+    p.add_argument("--chunk-size", type=int, metavar="N",
+                   help="draws per chunk, a multiple of 64 (overrides the scenario): the unit of work of a worker "
+                   "and of a checkpoint; results do not depend on it")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, metavar="N",
+                       help="run the chunks of draws on a local Dask cluster of N worker processes (same results)")
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="run them on an existing Dask cluster, e.g. tcp://10.0.0.5:8786 (same results)")
+    p.add_argument("--resume", action="store_true",
+                   help="reuse the finished chunks of an interrupted run into the same folder (.NAME.chunks/ beside "
+                   "it); the result is identical to an uninterrupted run")
+    p.add_argument("--precision", type=float, metavar="H",
+                   help="add draws until every target's 95%% interval has a half-width of at most H "
+                   "(a probability, e.g. 0.02 for ±2 points), starting from the scenario's draws")
+    p.add_argument("--max-draws", type=int, metavar="N",
+                   help="cap of a --precision run (default 20,000)")
 
 
 def _run(args: argparse.Namespace) -> int:
     """Run a scenario: the target table on stdout, the run folder on disk."""
-    from sim.runner import load_with_overrides, run_scenario
+    from sim.checkpoint import chunk_dir
+    from sim.runner import load_with_overrides, run_folder, run_scenario
 
-    scenario = load_with_overrides(args.scenario, draws=args.draws, seed=args.seed)
-    result = run_scenario(scenario, args.out, progress=not args.quiet, scenario_file=args.scenario,
-                          engine=args.engine)
-    print(f"\n{scenario.name}: probability of reaching each target over {scenario.draws} draws "
+    scenario = load_with_overrides(args.scenario, draws=args.draws, seed=args.seed, chunk_size=args.chunk_size)
+    try:
+        result = run_scenario(scenario, args.out, progress=not args.quiet, scenario_file=args.scenario,
+                              engine=args.engine, workers=args.workers, scheduler=args.scheduler, resume=args.resume,
+                              precision=args.precision, max_draws=args.max_draws)
+    except KeyboardInterrupt:
+        chunks = chunk_dir(run_folder(scenario, args.out))
+        if chunks.is_dir():
+            print(f"finished chunks are kept in {chunks}/: run the same command with --resume to go on",
+                  file=sys.stderr)
+        raise
+    print(f"\n{scenario.name}: probability of reaching each target over {result.draws} draws "
           f"(95% Wilson interval; median year first met)\n")
     print(result.table)
+    if result.precision is not None:
+        report = result.precision
+        print(f"precision: {report.draws} draws in {len(report.batches)} batch(es); stopped because "
+              f"{report.stopped}; widest half-width {report.widest_half_width:.4f} ({report.widest})")
+    if result.chunks_reused:
+        print(f"resumed: {result.chunks_reused} chunk(s) of draws loaded from the interrupted run")
     print(f"written: {result.out_dir}/ (results.nc, targets.csv, targets.md, scenario.resolved.yaml, "
           "provenance.json, figures/)")
     print("caveat: schools are a synthetic registry matched to published totals (calibration/REGISTRY.md).")

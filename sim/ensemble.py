@@ -11,6 +11,7 @@ teachers). Every variable has ``units`` and ``long_name``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import xarray as xr
@@ -20,6 +21,11 @@ from sim.mechanisms.assessment import GUARANTEE_RULES, INDICATORS
 from sim.rng import BLOCK_SIZE, Streams, chunk_bounds
 from sim.scenario import Scenario
 from sim.targets import METRICS
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+    from sim.checkpoint import ChunkStore
 
 # (count variable, total variable) behind each share metric
 _SHARES = {
@@ -72,14 +78,23 @@ INDICATOR_UNITS = (
 )
 
 
-def run_draws(model: Model, start: int, stop: int, on_year: Callable[[int], None] | None = None) -> dict:
+def run_draws(model: Model, start: int, stop: int, on_year: Callable[[int], None] | None = None, *,
+              client: Client | None = None, store: ChunkStore | None = None) -> dict:
     """Raw arrays of draws ``start … stop-1``, chunk by chunk (chunks of ``scenario.chunk_size``).
 
     ``start`` must be a multiple of :data:`sim.rng.BLOCK_SIZE`. Whole blocks are always simulated (``stop`` is
     rounded up to a multiple of the block, the extra draws dropped): the mechanisms draw a block's random
     numbers in several passes whose consumption depends on every row, so a draw's numbers are the same only
     if its whole block is simulated. This is what makes a draw independent of how many draws are run.
+
+    With a Dask ``client`` the chunks run on its workers; with a ``store`` (:class:`sim.checkpoint.ChunkStore`)
+    finished chunks are written to disk and those already there are loaded (:func:`sim.scaleout.run_chunks`).
+    The arrays are the same either way.
     """
+    if client is not None or store is not None:
+        from sim.scaleout import run_chunks
+
+        return run_chunks(model, start, stop, store=store, client=client, on_year=on_year)
     if start % BLOCK_SIZE:
         raise ValueError(f"start must be a multiple of {BLOCK_SIZE}, got {start}")
     streams = Streams(model.scenario.seed)

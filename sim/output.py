@@ -27,7 +27,8 @@ import xarray as xr
 
 from sim.outcomes import TargetOutcome
 
-PACKAGES = ("edusim", "numpy", "scipy", "xarray", "h5netcdf", "pandas", "pydantic", "pyyaml", "simpy", "matplotlib")
+PACKAGES = ("edusim", "numpy", "scipy", "xarray", "h5netcdf", "pandas", "pydantic", "pyyaml", "simpy", "matplotlib",
+            "dask", "distributed")
 
 
 def git_commit(path: Path | None = None) -> str:

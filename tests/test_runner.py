@@ -145,3 +145,146 @@ def test_agent_engine_writes_the_same_schema(run_folder, tmp_path):
     assert json.loads((out / "provenance.json").read_text())["engine"] == "agents"
     a.close()
     b.close()
+
+
+# --- resume, precision, Dask (issue 6, parts 4 and 5) -------------------------------------------------------
+
+
+@pytest.fixture
+def no_figures(monkeypatch):
+    """The figures are tested elsewhere; leaving them out keeps these runs short."""
+    monkeypatch.setattr("sim.runner._figure_writer", lambda *args: None)
+
+
+def _assert_same_results(a_dir: Path, b_dir: Path) -> None:
+    with xr.open_dataset(a_dir / "results.nc", engine="h5netcdf") as a, \
+            xr.open_dataset(b_dir / "results.nc", engine="h5netcdf") as b:
+        xr.testing.assert_identical(a.load(), b.load())
+    assert (a_dir / "targets.csv").read_text() == (b_dir / "targets.csv").read_text()
+    assert (a_dir / "scenario.resolved.yaml").read_text() == (b_dir / "scenario.resolved.yaml").read_text()
+
+
+def test_interrupted_run_resumes_to_the_uninterrupted_result(tmp_path, monkeypatch, capsys, no_figures):
+    """Stopped (Ctrl-C) after its first chunk of 64 draws: --resume finishes it, identical to a run never stopped."""
+    from sim.checkpoint import ChunkStore
+
+    scenario = str(write_small(tmp_path))
+    assert main(["run", scenario, "--out", str(tmp_path / "whole"), "--quiet", "--draws", "128"]) == 0
+    assert not (tmp_path / ".whole.chunks").exists()  # removed once the run folder is written
+
+    save = ChunkStore.save
+
+    def save_then_stop(self, start, stop, raw):
+        save(self, start, stop, raw)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ChunkStore, "save", save_then_stop)
+    out = tmp_path / "cut"
+    capsys.readouterr()
+    assert main(["run", scenario, "--out", str(out), "--quiet", "--draws", "128"]) == 130
+    assert "--resume" in capsys.readouterr().err
+    assert not out.exists() and [p.name for p in sorted((tmp_path / ".cut.chunks").iterdir())] == [
+        "chunk-0-64.npz", "manifest.json"]
+    monkeypatch.setattr(ChunkStore, "save", save)
+
+    # without --resume: refused, nothing lost
+    assert main(["run", scenario, "--out", str(out), "--quiet", "--draws", "128"]) == 2
+    assert "add --resume to reuse them" in capsys.readouterr().err
+    # another seed cannot resume from these chunks
+    assert main(["run", scenario, "--out", str(out), "--quiet", "--draws", "128", "--seed", "5", "--resume"]) == 2
+    assert "seed: 20250126 there, 5 now" in capsys.readouterr().err
+
+    assert main(["run", scenario, "--out", str(out), "--quiet", "--draws", "128", "--resume"]) == 0
+    assert "resumed: 1 chunk(s) of draws loaded" in capsys.readouterr().out
+    _assert_same_results(tmp_path / "whole", out)
+    assert not (tmp_path / ".cut.chunks").exists()
+    assert json.loads((out / "provenance.json").read_text())["execution"]["chunks_reused"] == 1
+
+
+def test_precision_adds_draws_until_every_interval_is_narrow_enough(tmp_path, capsys, no_figures):
+    """±0.10: 64 draws leave T8b at ±0.118; the run goes on to 128, identical to a plain run of 128 draws."""
+    scenario = str(write_small(tmp_path))  # 64 draws
+    out = tmp_path / "precise"
+    assert main(["run", scenario, "--out", str(out), "--quiet", "--precision", "0.1"]) == 0
+    stdout = capsys.readouterr().out
+    assert "over 128 draws" in stdout and "precision: 128 draws in 2 batch(es)" in stdout
+    rows = list(csv.DictReader((out / "targets.csv").open()))
+    computed = [r for r in rows if r["probability"]]
+    assert computed and all(r["draws"] == "128" for r in rows)
+    assert max(float(r["ci95_high"]) - float(r["ci95_low"]) for r in computed) / 2 <= 0.1
+    record = json.loads((out / "provenance.json").read_text())
+    assert record["draws"] == 128
+    assert record["precision"]["stopped"] == "every 95% interval's half-width is at most 0.1"
+    assert [b["draws"] for b in record["precision"]["batches"]] == [64, 128]
+    assert record["precision"]["batches"][0]["widest_half_width"] > 0.1
+
+    plain = tmp_path / "plain"
+    assert main(["run", scenario, "--out", str(plain), "--quiet", "--draws", "128"]) == 0
+    _assert_same_results(out, plain)
+
+
+def test_precision_stops_at_the_cap_and_says_so(tmp_path, capsys, no_figures):
+    out = tmp_path / "capped"
+    assert main(["run", str(write_small(tmp_path)), "--out", str(out), "--quiet", "--precision", "0.01",
+                 "--max-draws", "64"]) == 0
+    assert "the cap of 64 draws was reached (--max-draws)" in capsys.readouterr().out
+    record = json.loads((out / "provenance.json").read_text())["precision"]
+    assert record["draws"] == 64 and record["widest_half_width"] > 0.01
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--workers", "0"], "--workers: must be at least 1, got 0"),
+        (["--workers", "2", "--scheduler", "tcp://127.0.0.1:8786"], "not allowed with argument"),
+        (["--scheduler", "tcp://127.0.0.1:1"], "--scheduler: cannot connect to a Dask scheduler"),
+        (["--scheduler", "nonsense::"], "--scheduler: not a scheduler address"),
+        (["--precision", "0.5"], "--precision: must be a probability in (0, 0.5)"),
+        (["--precision", "0"], "--precision: must be a probability in (0, 0.5)"),
+        (["--max-draws", "100"], "--max-draws: is the cap of a --precision run"),
+        (["--precision", "0.05", "--max-draws", "0"], "--max-draws: must be in [1, 10,000,000], got 0"),
+        (["--chunk-size", "100"], "chunk_size: must be a multiple of 64"),
+    ],
+)
+def test_bad_scale_out_options_fail_cleanly(tmp_path, capsys, args, message):
+    out = tmp_path / "never"
+    assert main(["run", str(write_small(tmp_path)), "--out", str(out), "--quiet", *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not out.exists() and not (tmp_path / ".never.chunks").exists()
+
+
+@pytest.mark.slow
+def test_two_dask_workers_write_the_single_process_run_folder(tmp_path, capsys, no_figures):
+    """`--workers 2` (a local Dask cluster of two processes): results.nc identical to the single-process run."""
+    scenario = str(write_small(tmp_path))
+    assert main(["run", scenario, "--out", str(tmp_path / "one"), "--quiet", "--draws", "128"]) == 0
+    assert main(["run", scenario, "--out", str(tmp_path / "two"), "--quiet", "--draws", "128", "--workers", "2"]) == 0
+    _assert_same_results(tmp_path / "one", tmp_path / "two")
+    assert json.loads((tmp_path / "two" / "provenance.json").read_text())["execution"]["workers"] == 2
+
+
+@pytest.mark.slow
+def test_a_killed_run_resumes_to_the_uninterrupted_result(tmp_path, no_figures):
+    """SIGKILL once the first chunk file is on disk (no clean-up runs): --resume gives the uninterrupted result."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    scenario = str(write_small(tmp_path))
+    out, chunks = tmp_path / "killed", tmp_path / ".killed.chunks"
+    process = subprocess.Popen([sys.executable, "-m", "sim", "run", scenario, "--out", str(out), "--quiet",
+                                "--draws", "512"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 300
+        while not list(chunks.glob("chunk-*.npz")) and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.wait(timeout=60)
+    assert process.returncode == -signal.SIGKILL, "the run ended before it could be killed"
+    assert not out.exists() and 1 <= len(list(chunks.glob("chunk-*.npz"))) < 8
+    assert main(["run", scenario, "--out", str(out), "--quiet", "--draws", "512", "--resume"]) == 0
+    assert main(["run", scenario, "--out", str(tmp_path / "whole"), "--quiet", "--draws", "512"]) == 0
+    _assert_same_results(tmp_path / "whole", out)
