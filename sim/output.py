@@ -133,6 +133,28 @@ def targets_table(outcomes: Sequence[TargetOutcome], labels: dict[str, str] | No
     return "\n".join(lines) + "\n"
 
 
+def write_folder_atomically(out_dir: Path, fill: Callable[[Path], None]) -> Path:
+    """Create ``out_dir`` whole or not at all: ``fill(tmp)`` writes a hidden temporary folder beside it, which is
+    renamed into place at the end; an existing folder of the same name is replaced only once the new one is
+    complete, and nothing is left behind when ``fill`` fails."""
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
+    try:
+        fill(tmp)
+        if out_dir.exists():
+            old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
+            out_dir.rename(old)
+            tmp.rename(out_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out_dir
+
+
 def write_run(
     out_dir: Path,
     *,
@@ -147,14 +169,12 @@ def write_run(
 
     ``extra(tmp_dir)`` may add files (figures) before the folder is moved into place.
     """
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
-    try:
+
+    def fill(tmp: Path) -> None:
         results.to_netcdf(tmp / "results.nc", engine="h5netcdf")
         (tmp / "targets.csv").write_text(targets_csv(outcomes), encoding="utf-8")
         header = (
-            f"# Target probabilities: {provenance_record.get('scenario_name', out_dir.name)}\n\n"
+            f"# Target probabilities: {provenance_record.get('scenario_name', Path(out_dir).name)}\n\n"
             f"Share of {provenance_record['draws']} draws meeting each target, with the 95% Wilson interval and "
             "the median year first met.\n\n"
         )
@@ -163,14 +183,5 @@ def write_run(
         (tmp / "provenance.json").write_text(json.dumps(provenance_record, indent=2, ensure_ascii=False) + "\n")
         if extra is not None:
             extra(tmp)
-        if out_dir.exists():
-            old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
-            out_dir.rename(old)
-            tmp.rename(out_dir)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out_dir
+
+    return write_folder_atomically(out_dir, fill)

@@ -54,7 +54,7 @@ def run_scenario(
     out_dir: str | Path | None = None,
     *,
     progress: bool = True,
-    stream: TextIO = sys.stderr,
+    stream: TextIO | None = None,
     scenario_file: str | None = None,
     figures: bool = True,
     engine: str = "cohort",
@@ -85,6 +85,7 @@ def run_scenario(
         (default :data:`sim.precision.DEFAULT_MAX_DRAWS`). The run folder is that of a plain run with the number
         of draws reached, plus the record of the batches in ``provenance.json``.
     """
+    stream = sys.stderr if stream is None else stream  # at call time: sys.stderr may have been replaced
     from tqdm import tqdm
 
     if precision is not None and not 0 < precision < 0.5:

@@ -81,10 +81,7 @@ import csv
 import io
 import json
 import math
-import os
-import shutil
 import sys
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -95,6 +92,7 @@ import numpy as np
 
 from sim.distributions import Distribution, Fixed, describe, sample
 from sim.errors import InputError, suggest
+from sim.output import write_folder_atomically
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -581,26 +579,6 @@ def readme_text(result: SensitivityResult, heading: str, details: Mapping[str, A
     return "\n".join(lines)
 
 
-def write_folder(out_dir: Path, write: Callable[[Path], None]) -> Path:
-    """Write a folder whole or not at all: into a hidden temporary folder beside it, then renamed into place."""
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
-    try:
-        write(tmp)
-        if out_dir.exists():
-            old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
-            out_dir.rename(old)
-            tmp.rename(out_dir)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out_dir
-
-
 def write_results(out_dir: Path, result: SensitivityResult, *, heading: str, details: Mapping[str, Any],
                   files: Mapping[str, str] | None = None, labels: Mapping[str, str] | None = None,
                   figures: bool = True) -> Path:
@@ -616,7 +594,7 @@ def write_results(out_dir: Path, result: SensitivityResult, *, heading: str, det
         if figures:
             write_tornados(result, tmp / "figures", labels)
 
-    return write_folder(out_dir, write)
+    return write_folder_atomically(out_dir, write)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -743,7 +721,7 @@ class ModelEvaluator:
     area: str
     replicates: int
     progress: bool = True
-    stream: TextIO = sys.stderr
+    stream: TextIO | None = None  # None: sys.stderr at run time
     first_draw: np.ndarray | None = None
     prepare: Callable[[Scenario], Model] | None = None
 
@@ -792,7 +770,7 @@ class ModelEvaluator:
         per_target = 2
         y = np.full((design.n_points, r, per_target * len(self.targets)), np.nan)
         with tqdm(total=total, desc=f"{self.scenario.name}: sensitivity draw-years", unit="draw-yr",
-                  disable=not self.progress, file=self.stream, smoothing=0.1) as bar:
+                  disable=not self.progress, file=self.stream or sys.stderr, smoothing=0.1) as bar:
             for (_, points, offset), scenario in zip(groups, scenarios, strict=True):
                 model = build(scenario)
                 n_draws = len(points) * r
@@ -824,7 +802,7 @@ def sensitivity(
     area: str = "region",
     out_dir: Path | None = None,
     progress: bool = True,
-    stream: TextIO = sys.stderr,
+    stream: TextIO | None = None,
     scenario_file: str | None = None,
     figures: bool = True,
 ) -> tuple[SensitivityResult, Path, list[str]]:

@@ -193,7 +193,7 @@ class SolveReport:
 
 def solve(scenario: Scenario, target_id: str, level: float, key: str, *, value_range: tuple[float, float] | None,
           area: str = "region", tolerance: float | None = None, out_dir: Path | None = None,
-          progress: bool = True, stream: TextIO = sys.stderr) -> SolveReport:
+          progress: bool = True, stream: TextIO | None = None) -> SolveReport:
     """The smallest value of ``key`` at which ``target_id`` (in ``area``) is met with probability ≥ ``level``.
 
     Writes ``out_dir`` (default ``outputs/solve-NAME-TARGET-AREA-LEVER``): ``solve.csv`` (the points evaluated),
@@ -219,7 +219,8 @@ def solve(scenario: Scenario, target_id: str, level: float, key: str, *, value_r
     if area not in target.scope:
         raise InputError(f"target {target.id} is judged in {', '.join(target.scope)}, not in {area!r}", key="--area")
     started = datetime.now(UTC)
-    bar = tqdm(desc=f"{scenario.name}: lever values", unit="value", disable=not progress, file=stream)
+    bar = tqdm(desc=f"{scenario.name}: lever values", unit="value", disable=not progress,
+               file=sys.stderr if stream is None else stream)
 
     def probability_at(x: float) -> tuple[int, int]:
         outcome = evaluate_target(run(replace(scenario, {key: lever_value(info, x)})), target, area)

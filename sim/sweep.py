@@ -22,11 +22,8 @@ import io
 import itertools
 import json
 import math
-import os
 import re
-import shutil
 import sys
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -40,6 +37,7 @@ from pydantic.fields import FieldInfo
 
 from sim.errors import InputError, InputErrors, suggest
 from sim.outcomes import TargetOutcome, evaluate
+from sim.output import write_folder_atomically
 from sim.parameters import PARAMETERS
 from sim.scenario import _DIST_KEYS, Scenario, as_mapping, replace, resolved_yaml
 from sim.targets import Target, load_target_set
@@ -382,27 +380,8 @@ def sweep_csv(ds: xr.Dataset) -> str:
 
 
 def write_atomically(out_dir: Path, fill: Callable[[Path], None]) -> Path:
-    """Create ``out_dir`` whole or not at all: ``fill(tmp)`` writes a hidden temporary folder, renamed at the end.
-
-    An existing folder of the same name is replaced only once the new one is complete (as
-    :func:`sim.output.write_run`).
-    """
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
-    try:
-        fill(tmp)
-        if out_dir.exists():
-            old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
-            out_dir.rename(old)
-            tmp.rename(out_dir)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out_dir
+    """Create ``out_dir`` whole or not at all (:func:`sim.output.write_folder_atomically`)."""
+    return write_folder_atomically(out_dir, fill)
 
 
 def short_key(key: str) -> str:
@@ -429,7 +408,7 @@ def run_sweep(
     target_ids: Sequence[str] | None = None,
     out_dir: Path | None = None,
     progress: bool = True,
-    stream: TextIO = sys.stderr,
+    stream: TextIO | None = None,
     figures: bool = True,
 ) -> SweepResult:
     """Run a one- or two-lever sweep of ``scenario`` and write its folder.
@@ -458,7 +437,7 @@ def run_sweep(
     points = list(itertools.product(*(range(len(g.values)) for g in grids)))
     outcomes: dict[tuple[int, ...], list[TargetOutcome]] = {}
     for index in tqdm(points, desc=f"{scenario.name}: grid points", unit="point", disable=not progress,
-                      file=stream):
+                      file=sys.stderr if stream is None else stream):
         changes = {g.lever.key: lever_value(g.lever, g.values[i]) for g, i in zip(grids, index, strict=True)}
         outcomes[index] = evaluate_point(scenario, changes, targets)
     ds = sweep_dataset(grids, targets, outcomes)
