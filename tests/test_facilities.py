@@ -442,3 +442,39 @@ def test_standardised() -> None:
     np.testing.assert_array_equal(got[0], [True, False, False, False, True])
     got = fac.standardised(students, floor, equipment, thresholds, gigabit, ~staffing)
     np.testing.assert_array_equal(got, False)
+
+
+GAPS_WITH_A_ROUNDING_RESIDUE = np.array([
+    [
+        [1348933.5688193515, 204867.61968097344, 82638.17764264547, 4066351.196001362],
+        [4563777.886388608, 3033178.8788358993, 3647482.804919992, 2718124.9573271144],
+        [4675362.118938841, 4079267.770607661, 0.0, 4287021.382937847],
+        [167927.8765273218, 3648277.23214972, 0.0, 4315894.611749433],
+        [0.0, 1498559.452686924, 2113436.105988292, 141598.35572731483],
+        [0.0, 0.0, 3235947.5578712504, 3076925.5574062695],
+        [1918387.7713094172, 4986049.6789460555, 4904176.69388115, 3427709.9224034734],
+    ],
+    [
+        [3252296.3813390816, 3442233.6528547006, 0.0, 675482.525112056],
+        [3607441.7009704085, 0.0, 0.0, 2429176.7941589453],
+        [0.0, 0.0, 0.0, 2857649.153648805],
+        [0.0, 0.0, 0.0, 1958095.0026408061],
+        [4451371.760023962, 0.0, 0.0, 420076.7179119241],
+        [4163220.738266989, 3935491.5374434167, 0.0, 4382421.1540535195],
+        [292840.17402597173, 1680585.3027283018, 751397.3344741954, 2251696.833246435],
+    ],
+])
+"""Gaps of 7 sections, all in the south, whose total minus their south part is slightly negative in floating point
+(found by search; Hypothesis found such a case in CI)."""
+
+
+def test_a_zero_budget_spends_nothing_under_every_rule():
+    """With every section in the south, "north gap = total − south gap" left a rounding residue that the south_share
+    rule redistributed as spare money, so a zero budget spent some. Every rule, zero budget: nothing spent."""
+    gap = GAPS_WITH_A_ROUNDING_RESIDUE
+    south_part = gap.sum(axis=-1) @ np.ones(7)
+    assert (gap.sum(axis=-1).sum(axis=1) - south_part < 0).any()  # the residue is there
+    for rule in fac.ALLOCATION_RULES:
+        spend = fac.allocate(np.zeros(2), gap, rule, np.zeros(7, dtype=np.int64), np.array([True]), 0.0,
+                             np.ones((2, 7)), weakness=np.zeros((2, 7)))
+        assert spend.sum() == 0.0, rule

@@ -438,7 +438,7 @@ def allocate(
         raise ValueError("budget_cny: must be >= 0")
 
     if rule == "gap_proportional":
-        return _fill_proportionally(budget, gap)
+        return _within_budget(_fill_proportionally(budget, gap), budget)
 
     if rule == "weakest_first":
         if weakness is None:
@@ -452,7 +452,7 @@ def allocate(
         take_sorted = np.minimum(room, gap_sorted)
         take = np.empty_like(take_sorted)
         np.put_along_axis(take, order, take_sorted, axis=1)
-        return _spread_over_items(gap, take)
+        return _within_budget(_spread_over_items(gap, take), budget)
 
     if rule == "south_share":
         if section_county is None or county_south is None or south_share is None:
@@ -465,7 +465,7 @@ def allocate(
         north_budget = budget - south_budget
         section_gap = gap.sum(axis=-1)
         south_gap = section_gap @ south.astype(np.float64)
-        north_gap = section_gap.sum(axis=1) - south_gap
+        north_gap = section_gap @ (~south).astype(np.float64)  # not total − south: no rounding residue
         if redistribute:
             south_spare = np.maximum(south_budget - south_gap, 0.0)
             north_spare = np.maximum(north_budget - north_gap, 0.0)
@@ -473,7 +473,7 @@ def allocate(
         south_fill = np.divide(south_budget, south_gap, out=np.zeros_like(south_gap), where=south_gap > 0)
         north_fill = np.divide(north_budget, north_gap, out=np.zeros_like(north_gap), where=north_gap > 0)
         fill = np.where(south[None, :], np.minimum(south_fill, 1.0)[:, None], np.minimum(north_fill, 1.0)[:, None])
-        return np.asarray(gap * fill[..., None], dtype=np.float64)
+        return _within_budget(np.asarray(gap * fill[..., None], dtype=np.float64), budget)
 
     if rule == "equal_per_student":
         if students is None:
@@ -482,9 +482,17 @@ def allocate(
         section_gap = gap.sum(axis=-1)
         weight = stu * (section_gap > 0)
         fill = _water_fill if redistribute else _equal_shares
-        return _spread_over_items(gap, fill(budget, weight, section_gap))
+        return _within_budget(_spread_over_items(gap, fill(budget, weight, section_gap)), budget)
 
     raise ValueError(f"allocate: unknown rule {rule!r}; {suggest(rule, ALLOCATION_RULES)}")
+
+
+def _within_budget(spend: FloatArray, budget: FloatArray) -> FloatArray:
+    """``spend`` scaled down in a draw where rounding made it exceed the budget (by ~1e-10 of it at most), so that
+    no rule ever spends money it does not have (a budget of 0 spends exactly 0)."""
+    total = spend.sum(axis=(1, 2))
+    scale = np.where(total > budget, np.divide(budget, total, out=np.zeros_like(total), where=total > 0), 1.0)
+    return np.asarray(spend * scale[:, None, None], dtype=np.float64)
 
 
 def unspent_budget(budget_cny: npt.ArrayLike, spend_cny: npt.ArrayLike, carry_over: bool) -> FloatArray:
