@@ -6,7 +6,7 @@ import itertools
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -217,6 +217,20 @@ def _run(case: tuple, budget: np.ndarray | None = None) -> np.ndarray:
 
 @settings(max_examples=300, deadline=None)
 @given(_allocation_case())
+# found in CI: a subnormal south share made a subnormal spend whose budget / total overflowed
+@example(
+    (
+        np.ones((1, 1, 4)),
+        np.array([1.0]),
+        np.array([[1.0]]),
+        np.array([[0.0]]),
+        np.array([0]),
+        np.array([True]),
+        2.225073858507203e-309,
+        "south_share",
+        False,
+    )
+)
 def test_allocation_properties(case: tuple) -> None:
     gap, budget = case[0], case[1]
     spend = _run(case)

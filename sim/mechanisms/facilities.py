@@ -347,7 +347,8 @@ def _water_fill(budget: FloatArray, weight: FloatArray, cap: FloatArray) -> Floa
     ``k`` capped" is ``(budget − Σ_{<k} cap) / Σ_{≥k} weight``, the right ``k`` is the first whose level does
     not reach its own cap. Units with zero weight receive nothing."""
     active = weight > 0
-    ratio = np.where(active, np.divide(cap, weight, out=np.zeros_like(cap), where=active), np.inf)
+    with np.errstate(over="ignore"):  # a ratio past the float range is +inf, which sorts and compares right
+        ratio = np.where(active, np.divide(cap, weight, out=np.zeros_like(cap), where=active), np.inf)
     order = np.argsort(ratio, axis=1, kind="stable")
     ratio_s = np.take_along_axis(ratio, order, axis=1)
     cap_s = np.take_along_axis(np.where(active, cap, 0.0), order, axis=1)
@@ -355,7 +356,8 @@ def _water_fill(budget: FloatArray, weight: FloatArray, cap: FloatArray) -> Floa
     cap_before = np.cumsum(cap_s, axis=1) - cap_s
     weight_from = weight_s[:, ::-1].cumsum(axis=1)[:, ::-1]  # Σ_{≥k} weight
     money_left = np.maximum(budget[:, None] - cap_before, 0.0)
-    level = np.divide(money_left, weight_from, out=np.full_like(money_left, np.inf), where=weight_from > 0)
+    with np.errstate(over="ignore"):
+        level = np.divide(money_left, weight_from, out=np.full_like(money_left, np.inf), where=weight_from > 0)
     fits = level <= ratio_s
     first = np.argmax(fits, axis=1)
     lam = np.where(fits.any(axis=1), np.take_along_axis(level, first[:, None], axis=1)[:, 0], np.inf)
@@ -491,7 +493,8 @@ def _within_budget(spend: FloatArray, budget: FloatArray) -> FloatArray:
     """``spend`` scaled down in a draw where rounding made it exceed the budget (by ~1e-10 of it at most), so that
     no rule ever spends money it does not have (a budget of 0 spends exactly 0)."""
     total = spend.sum(axis=(1, 2))
-    scale = np.where(total > budget, np.divide(budget, total, out=np.zeros_like(total), where=total > 0), 1.0)
+    over = total > budget  # only there is budget / total computed: elsewhere it may overflow (a subnormal total)
+    scale = np.divide(budget, total, out=np.ones_like(total), where=over)
     return np.asarray(spend * scale[:, None, None], dtype=np.float64)
 
 
