@@ -57,6 +57,7 @@ from sim.mechanisms import (
     quota,
     recruitment,
     rotation,
+    segments,
     students,
 )
 from sim.mechanisms import teachers as tmech
@@ -363,11 +364,11 @@ def _fill(out: Any, piece: Any, rows: slice) -> None:
 def _section_total(values: np.ndarray) -> np.ndarray:
     """Sum over the last axis of a ``(D, S, k)`` array (grades, bands, contract years): ``(D, S)``.
 
-    For ``int64`` (the engine's counts) ``einsum``, several times faster than ``sum`` over a short last axis
-    and exact for integers; other types use ``sum``.
+    For ``int64`` (the engine's counts) one compiled pass (:func:`sim.mechanisms.segments.last_axis_sum`,
+    exact); other types use ``sum``.
     """
     if values.dtype == np.int64 and values.ndim == 3:
-        return np.einsum("dsk->ds", values)
+        return segments.last_axis_sum(values)
     return values.sum(axis=2)
 
 
@@ -954,10 +955,9 @@ def assess(m: Model, st: State, p: dict[str, np.ndarray], r: _Random, year: int)
     staff_total = counted["staffing"]
     weights = np.where(resources.assessed, pupils, 0.0)
     county_pupils = _county_sum(weights, s)
-    indicator_mean = np.stack(
-        [np.divide(_county_sum(np.nan_to_num(indicators[..., i]) * weights, s), county_pupils,
-                   out=np.full(county_pupils.shape, np.nan), where=county_pupils > 0) for i in range(7)],
-        axis=-1)
+    indicator_sum = segments.group_sum3(np.nan_to_num(indicators) * weights[:, :, None], s.county, s.n_counties)
+    indicator_mean = np.divide(indicator_sum, county_pupils[:, :, None], out=np.full(indicator_sum.shape, np.nan),
+                               where=county_pupils[:, :, None] > 0)
     return {
         "quality_balanced": st.certified.astype(np.int8),
         "resource_ready": resources.ready.astype(np.int8),

@@ -17,10 +17,10 @@ two sections, one of each level). Shapes used throughout:
   (county index ``0..C-1``), ``section_school: int[S]`` (school index ``0..N-1``);
 - ``(D, C)`` per county, ``(D, C, 2, 7)`` per county, level and indicator.
 
-Nothing here loops over draws, sections, schools or counties: group sums go through one ``np.bincount`` over
-the flattened (draw, group) index (group = county, school, or (county, level) for the CV). The only loops are
-over the seven indicators. Cost: a handful of passes over the ``(D, S, 7)`` indicator array per year (about
-0.3–0.5 s for 250 draws × 4,500 sections on the 2-core reference machine).
+Nothing here loops over draws, sections, schools or counties in Python: group sums (group = county, school,
+or (county, level) for the CV) and the CV go through compiled kernels (:mod:`sim.mechanisms.segments`) that
+add each group's values in section order, the same numbers as ``np.bincount`` over the flattened
+(draw, group) index.
 
 Thresholds and rule values (the indicator thresholds, the CV limits, the guarantee limits) are arguments;
 their numbers and sources live in ``youzhi_junheng_2017_standard.csv`` and are loaded elsewhere. The only
@@ -50,6 +50,8 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+
+from sim.mechanisms import segments
 
 __all__ = [
     "GUARANTEE_RULES",
@@ -132,19 +134,10 @@ def _as_index(index: ArrayLike, n_groups: int, name: str) -> NDArray[np.intp]:
 def _group_sum(values: ArrayLike, groups: NDArray[np.intp], n_groups: int) -> FloatArray:
     """Sum ``values (D, S, *tail)`` over the sections of each group: ``(D, n_groups, *tail)``.
 
-    One ``np.bincount`` over the flattened (draw, group) index per trailing element; no loop over draws or
-    groups.
+    One compiled pass (:func:`sim.mechanisms.segments.group_sum3`) adding each group's values in section
+    order, the same sums as ``np.bincount`` over the flattened (draw, group) index; no loop in Python.
     """
-    v = np.asarray(values, dtype=np.float64)
-    n_draws, n_sections = v.shape[0], v.shape[1]
-    tail = v.shape[2:]
-    flat_index = (np.arange(n_draws, dtype=np.intp)[:, None] * n_groups + groups[None, :]).ravel()
-    size = n_draws * n_groups
-    v3 = v.reshape(n_draws, n_sections, -1)
-    out = np.empty((n_draws, n_groups, v3.shape[2]), dtype=np.float64)
-    for k in range(v3.shape[2]):
-        out[:, :, k] = np.bincount(flat_index, weights=v3[:, :, k].ravel(), minlength=size).reshape(n_draws, n_groups)
-    return out.reshape((n_draws, n_groups, *tail))
+    return segments.group_sum3(values, groups, n_groups)
 
 
 def _group_count(flags: ArrayLike, groups: NDArray[np.intp], n_groups: int) -> IntArray:
@@ -494,46 +487,13 @@ def _cv_by_group(
 ) -> tuple[FloatArray, IntArray]:
     """Weighted CV of ``x (D, S, K)`` over the included sections of each group: ``(D, G, K)``, and counts.
 
-    Two passes (the group mean, then the weighted squared deviations from it), each one ``np.bincount`` over
-    the flattened (draw, group) index; the only loop is over the K indicators. ``include`` must leave out
-    sections with non-finite values; sections with weight ≤ 0 are left out too.
+    Two passes per draw in compiled code (:func:`sim.mechanisms.segments.weighted_cv`): the group mean, then
+    the weighted squared deviations from it, each summed in section order (the same numbers as the
+    ``np.bincount`` sums of the flattened (draw, group) index). ``include`` must leave out sections with
+    non-finite values; sections with weight ≤ 0 are left out too.
     """
-    n_draws, _, n_k = x.shape
-    flat_index = (np.arange(n_draws, dtype=np.intp)[:, None] * n_groups + groups[None, :]).ravel()
-    size = n_draws * n_groups
-    if weights is None:
-        w = include.astype(np.float64)
-    else:
-        include = include & (weights > 0)
-        w = np.where(include, weights, 0.0)
-    w_flat = w.ravel()
-    n_included = np.rint(np.bincount(flat_index, weights=include.ravel(), minlength=size))
-    n_included = n_included.astype(np.int64).reshape(n_draws, n_groups)
-    total_weight = np.bincount(flat_index, weights=w_flat, minlength=size)
-    has_weight = total_weight > 0
-    one_or_more = (n_included >= 1).ravel()
-    two_or_more = (n_included >= 2).ravel()
-    cv = np.full((n_k, size), np.nan)
-    mean = np.zeros(size)
-    variance = np.zeros(size)
-    for k in range(n_k):
-        xk = np.where(include, x[:, :, k], 0.0).ravel()
-        np.divide(
-            np.bincount(flat_index, weights=w_flat * xk, minlength=size), total_weight, out=mean, where=has_weight
-        )
-        deviation = xk - mean[flat_index]
-        deviation *= deviation
-        deviation *= w_flat
-        np.divide(
-            np.bincount(flat_index, weights=deviation, minlength=size), total_weight, out=variance, where=has_weight
-        )
-        sd = np.sqrt(variance)
-        cv_k = cv[k]
-        cv_k[one_or_more] = 0.0
-        spread = two_or_more & (sd > 0)
-        np.divide(sd, mean, out=cv_k, where=spread & (mean != 0))
-        cv_k[spread & (mean == 0)] = np.inf
-    return np.moveaxis(cv.reshape(n_k, n_draws, n_groups), 0, -1), n_included
+    inc = np.asarray(include, dtype=np.bool_)
+    return segments.weighted_cv(x, weights, inc, np.asarray(groups, dtype=np.int64), n_groups)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -655,18 +615,12 @@ def assess_resources(
     meets, met = _standard(ind, thresholds, min_met, floor_share, rtol)
     meets &= in_assessment
     failing = in_assessment & ~meets
-    flat_index = (np.arange(n_draws, dtype=np.intp)[:, None] * n_counties + county[None, :]).ravel()
-    failing_sections = np.bincount(flat_index, weights=failing.ravel(), minlength=n_draws * n_counties)
-    failing_sections = np.rint(failing_sections).astype(np.int64).reshape(n_draws, n_counties)
+    failing_sections = _group_count(failing, county, n_counties)
     # Index the failing sections instead of passing over every (draw, section, indicator).
     fail_draw, fail_section = np.nonzero(failing)
     fail_index = fail_draw * n_counties + county[fail_section]
     below = ~met[fail_draw, fail_section]
-    failing_sections_below = np.stack(
-        [np.bincount(fail_index, weights=below[:, k], minlength=n_draws * n_counties) for k in range(N_INDICATORS)],
-        axis=-1,
-    )
-    failing_sections_below = np.rint(failing_sections_below).astype(np.int64)
+    failing_sections_below = _group_count(below[None], fail_index, n_draws * n_counties)
     failing_sections_below = failing_sections_below.reshape(n_draws, n_counties, N_INDICATORS)
 
     # Both levels at once: group = (county, level).
