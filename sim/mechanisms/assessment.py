@@ -49,6 +49,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+from numba import njit
 from numpy.typing import ArrayLike, NDArray
 
 from sim.mechanisms import segments
@@ -357,10 +358,41 @@ def _standard(
     thr = np.asarray(thresholds, dtype=np.float64)
     if ind.shape[-1:] != (N_INDICATORS,) or thr.shape[-1:] != (N_INDICATORS,):
         raise ValueError(f"indicators and thresholds need a last axis of length 7, got {ind.shape} and {thr.shape}")
+    if ind.ndim == 3 and thr.ndim <= 3:
+        try:
+            thr3 = np.broadcast_to(thr, ind.shape)
+        except ValueError:
+            thr3 = None
+        if thr3 is not None:  # the engine's (D, S, 7) against (S, 7): one compiled pass, the same comparisons
+            meets3 = np.empty(ind.shape[:2], dtype=np.bool_)
+            met3 = np.empty(ind.shape, dtype=np.bool_)
+            _standard_cells(ind, thr3, 1.0 - rtol, floor_share * (1.0 - rtol), min_met, meets3, met3)
+            return meets3, met3
     met = ind >= thr * (1.0 - rtol)
     near = ind >= thr * (floor_share * (1.0 - rtol))
     meets = (np.count_nonzero(met, axis=-1) >= min_met) & np.all(met | near, axis=-1)
     return np.asarray(meets, dtype=np.bool_), np.asarray(met, dtype=np.bool_)
+
+
+@njit(cache=True)
+def _standard_cells(ind: NDArray, thr: NDArray, met_factor: float, near_factor: float, min_met: int,
+                    meets: NDArray, met: NDArray) -> None:  # pragma: no cover - compiled
+    """``met = ind >= thr · met_factor``; ``meets``: at least ``min_met`` met and all ``>= thr · near_factor``."""
+    n_draws, n_sections, n_k = ind.shape
+    for d in range(n_draws):
+        for s in range(n_sections):
+            n_met = 0
+            all_near = True
+            for k in range(n_k):
+                x = ind[d, s, k]
+                t = thr[d, s, k]
+                m = x >= t * met_factor
+                met[d, s, k] = m
+                if m:
+                    n_met += 1
+                elif not x >= t * near_factor:
+                    all_near = False
+            meets[d, s] = n_met >= min_met and all_near
 
 
 def is_quality_school(
@@ -399,6 +431,8 @@ def is_quality_school(
         return meets_standard(indicators, thresholds, min_met=min_met, floor_share=floor_share, rtol=rtol)
     if definition == "all_seven":
         ind = np.asarray(indicators, dtype=np.float64)
+        if ind.ndim == 3:  # the engine's (D, S, 7): all seven met is 7 of 7 with no floor needed
+            return _standard(ind, thresholds, N_INDICATORS, 0.0, rtol)[0]
         return np.asarray(np.all(_at_least(ind, thresholds, rtol), axis=-1), dtype=np.bool_)
     raise ValueError(
         f"unknown quality-school definition {definition!r}; valid: {', '.join(QUALITY_SCHOOL_DEFINITIONS)}"
@@ -1101,22 +1135,51 @@ def quality_school_share(
     n_sch = _n_schools(section_school, n_schools)
     school = _as_index(section_school, n_sch, "section_school")
     county = _as_index(section_county, n_counties, "section_county")
-    quality_school, counted = school_quality(q, school, n_sch, include)
-    if weights is None:
-        school_weight = counted.astype(np.float64)
-    else:
-        inc = (
-            np.ones((n_draws, n_sections), dtype=np.bool_)
-            if include is None
-            else _per_draw_sections(include, n_draws, n_sections, np.bool_, "include")
-        )
-        w = _per_draw_sections(weights, n_draws, n_sections, np.float64, "weights")
-        school_weight = _group_sum(np.where(inc, w, 0.0), school, n_sch) * counted
-    school_county = _school_county(school, county, n_sch)
-    return CountyCount(
-        count=_group_sum(school_weight * quality_school, school_county, n_counties),
-        total=_group_sum(school_weight, school_county, n_counties),
+    if school.shape[0] != n_sections or county.shape[0] != n_sections:
+        raise ValueError("section_school and section_county need one entry per section")
+    inc = (
+        np.ones((n_draws, n_sections), dtype=np.bool_)
+        if include is None
+        else _per_draw_sections(include, n_draws, n_sections, np.bool_, "include")
     )
+    w = None if weights is None else _per_draw_sections(weights, n_draws, n_sections, np.float64, "weights")
+    school_county = _school_county(school, county, n_sch)
+    count = np.zeros((n_draws, n_counties))
+    total = np.zeros((n_draws, n_counties))
+    # one compiled pass per draw: sections → schools (quality school, weight) → counties, summed in the order
+    # of the numpy formulation (school_quality, then group sums over sections and over schools)
+    _school_shares(q, inc, np.zeros((1, 1)) if w is None else w, w is not None,
+                   school.astype(np.int64, copy=False), school_county.astype(np.int64, copy=False), count, total)
+    return CountyCount(count=count, total=total)
+
+
+@njit(cache=True)
+def _school_shares(quality: NDArray, include: NDArray, weights: NDArray, weighted: bool, school: NDArray,
+                   school_county: NDArray, count: NDArray, total: NDArray) -> None:  # pragma: no cover - compiled
+    n_draws, n_sections = quality.shape
+    n_schools = school_county.size
+    n_included = np.zeros(n_schools, dtype=np.int64)
+    n_quality = np.zeros(n_schools, dtype=np.int64)
+    school_weight = np.zeros(n_schools)
+    for d in range(n_draws):
+        n_included[:] = 0
+        n_quality[:] = 0
+        school_weight[:] = 0.0
+        for s in range(n_sections):
+            i = school[s]
+            if include[d, s]:
+                n_included[i] += 1
+                if quality[d, s]:
+                    n_quality[i] += 1
+            if weighted:
+                school_weight[i] += weights[d, s] if include[d, s] else 0.0
+        for i in range(n_schools):
+            counted = 1.0 if n_included[i] > 0 else 0.0
+            good = 1.0 if n_included[i] > 0 and n_quality[i] == n_included[i] else 0.0
+            x = school_weight[i] * counted if weighted else counted
+            c = school_county[i]
+            count[d, c] += x * good
+            total[d, c] += x
 
 
 def pairing_coverage(
