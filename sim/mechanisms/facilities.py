@@ -641,19 +641,22 @@ def depreciate_equipment(equipment_value_cny: npt.ArrayLike, rate: npt.ArrayLike
 # programmes with their own counts
 
 
-def _rank_within_rows(score: FloatArray) -> IntArray:
-    """Rank (0 = highest score) of every entry of each row; ties broken by column order."""
-    order = np.argsort(-score, axis=1, kind="stable")
-    rank = np.empty(score.shape, dtype=np.int64)
-    np.put_along_axis(rank, order, np.broadcast_to(np.arange(score.shape[1]), score.shape), axis=1)
-    return rank
-
-
 def _roll_out(covered: BoolArray, eligible: BoolArray, per_year: IntArray, priority: FloatArray) -> BoolArray:
-    """Cover up to ``per_year`` (per draw) eligible uncovered units, highest priority first; ``(D, n)``."""
+    """Cover up to ``per_year`` (per draw) eligible uncovered units, highest priority first; ``(D, n)``.
+
+    Units are ranked by decreasing priority, ties by column order (stable sort); only the first
+    ``max(per_year)`` ranks of each row are looked at.
+    """
     candidate = eligible & ~covered
-    rank = _rank_within_rows(np.where(candidate, priority, -np.inf))
-    return np.asarray(covered | (candidate & (rank < per_year[:, None])))
+    order = np.argsort(-np.where(candidate, priority, -np.inf), axis=1, kind="stable")
+    out = np.array(covered, dtype=bool)
+    top = int(min(per_year.max(initial=0), order.shape[1]))
+    if top > 0:
+        first = order[:, :top]
+        chosen = np.take_along_axis(candidate, first, axis=1) & (np.arange(top)[None, :] < per_year[:, None])
+        rows = np.broadcast_to(np.arange(order.shape[0])[:, None], first.shape)
+        out[rows[chosen], first[chosen]] = True
+    return out
 
 
 def _school_index(section_school: npt.ArrayLike | None, n_sections: int) -> tuple[IntArray, int]:
