@@ -626,16 +626,22 @@ def _draw_sum(x: np.ndarray) -> np.ndarray:
 
 
 def counted_teachers(m: Model, st: State, counts_toward: tuple[str, ...]) -> dict[str, np.ndarray]:
-    """Teachers counted by each indicator group: regular teachers plus the dispatched where the option says."""
+    """Teachers counted by each indicator group: regular teachers plus the dispatched where the option says.
+
+    Also gives the section totals it sums on the way, ``"regular"`` (regular teachers) and ``"dispatched"``
+    (dispatched teachers in post), so that callers do not sum them again.
+    """
+    regular, dispatched = _section_total(st.teachers), _section_total(st.dispatched)
     extra = dispatch.counted_dispatched(
-        _section_total(st.dispatched), _section_total(st.dispatched_backbone), _section_total(st.dispatched_pe_art),
-        counts_toward,
+        dispatched, _section_total(st.dispatched_backbone), _section_total(st.dispatched_pe_art), counts_toward,
     )
     return {
-        "staffing": _section_total(st.teachers) + extra["staffing"],
+        "staffing": regular + extra["staffing"],
         "qualification": st.qualified + extra["qualification"],
         "backbone": st.backbone + extra["backbone"],
         "pe_art": st.pe_art + extra["pe_art"],
+        "regular": regular,
+        "dispatched": dispatched,
     }
 
 
@@ -973,11 +979,11 @@ def assess(m: Model, st: State, p: dict[str, np.ndarray], r: _Random, year: int)
         "consolidation_rate": consolidation,
         "disabled_enrolment_rate": disabled,
         "students": _county_sum(pupils, s),
-        "teachers": _county_sum(_section_total(st.teachers), s),
+        "teachers": _county_sum(counted["regular"], s),
         "teachers_counted": _county_sum(staff_total, s),
         "staffing_requirement": _section_total(requirement),
         "vacancies": _county_sum(np.maximum(np.ceil(section_requirement - 1e-9) - staff_total, 0), s),
-        "dispatched_in_post": _county_sum(_section_total(st.dispatched), s),
+        "dispatched_in_post": _county_sum(counted["dispatched"], s),
         "rotated": st.rotated,
         "hires": st.hires,
         "exits": st.exits,
