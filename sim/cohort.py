@@ -57,6 +57,7 @@ from sim.mechanisms import (
     quota,
     recruitment,
     rotation,
+    segments,
     students,
 )
 from sim.mechanisms import teachers as tmech
@@ -363,11 +364,11 @@ def _fill(out: Any, piece: Any, rows: slice) -> None:
 def _section_total(values: np.ndarray) -> np.ndarray:
     """Sum over the last axis of a ``(D, S, k)`` array (grades, bands, contract years): ``(D, S)``.
 
-    For ``int64`` (the engine's counts) ``einsum``, several times faster than ``sum`` over a short last axis
-    and exact for integers; other types use ``sum``.
+    For ``int64`` (the engine's counts) one compiled pass (:func:`sim.mechanisms.segments.last_axis_sum`,
+    exact); other types use ``sum``.
     """
     if values.dtype == np.int64 and values.ndim == 3:
-        return np.einsum("dsk->ds", values)
+        return segments.last_axis_sum(values)
     return values.sum(axis=2)
 
 
@@ -625,16 +626,22 @@ def _draw_sum(x: np.ndarray) -> np.ndarray:
 
 
 def counted_teachers(m: Model, st: State, counts_toward: tuple[str, ...]) -> dict[str, np.ndarray]:
-    """Teachers counted by each indicator group: regular teachers plus the dispatched where the option says."""
+    """Teachers counted by each indicator group: regular teachers plus the dispatched where the option says.
+
+    Also gives the section totals it sums on the way, ``"regular"`` (regular teachers) and ``"dispatched"``
+    (dispatched teachers in post), so that callers do not sum them again.
+    """
+    regular, dispatched = _section_total(st.teachers), _section_total(st.dispatched)
     extra = dispatch.counted_dispatched(
-        _section_total(st.dispatched), _section_total(st.dispatched_backbone), _section_total(st.dispatched_pe_art),
-        counts_toward,
+        dispatched, _section_total(st.dispatched_backbone), _section_total(st.dispatched_pe_art), counts_toward,
     )
     return {
-        "staffing": _section_total(st.teachers) + extra["staffing"],
+        "staffing": regular + extra["staffing"],
         "qualification": st.qualified + extra["qualification"],
         "backbone": st.backbone + extra["backbone"],
         "pe_art": st.pe_art + extra["pe_art"],
+        "regular": regular,
+        "dispatched": dispatched,
     }
 
 
@@ -954,10 +961,9 @@ def assess(m: Model, st: State, p: dict[str, np.ndarray], r: _Random, year: int)
     staff_total = counted["staffing"]
     weights = np.where(resources.assessed, pupils, 0.0)
     county_pupils = _county_sum(weights, s)
-    indicator_mean = np.stack(
-        [np.divide(_county_sum(np.nan_to_num(indicators[..., i]) * weights, s), county_pupils,
-                   out=np.full(county_pupils.shape, np.nan), where=county_pupils > 0) for i in range(7)],
-        axis=-1)
+    indicator_sum = segments.group_sum3(np.nan_to_num(indicators) * weights[:, :, None], s.county, s.n_counties)
+    indicator_mean = np.divide(indicator_sum, county_pupils[:, :, None], out=np.full(indicator_sum.shape, np.nan),
+                               where=county_pupils[:, :, None] > 0)
     return {
         "quality_balanced": st.certified.astype(np.int8),
         "resource_ready": resources.ready.astype(np.int8),
@@ -973,11 +979,11 @@ def assess(m: Model, st: State, p: dict[str, np.ndarray], r: _Random, year: int)
         "consolidation_rate": consolidation,
         "disabled_enrolment_rate": disabled,
         "students": _county_sum(pupils, s),
-        "teachers": _county_sum(_section_total(st.teachers), s),
+        "teachers": _county_sum(counted["regular"], s),
         "teachers_counted": _county_sum(staff_total, s),
         "staffing_requirement": _section_total(requirement),
         "vacancies": _county_sum(np.maximum(np.ceil(section_requirement - 1e-9) - staff_total, 0), s),
-        "dispatched_in_post": _county_sum(_section_total(st.dispatched), s),
+        "dispatched_in_post": _county_sum(counted["dispatched"], s),
         "rotated": st.rotated,
         "hires": st.hires,
         "exits": st.exits,

@@ -688,3 +688,39 @@ def test_certify_per_draw_equals_vectorised(data: st.DataObject, n_draws: int, l
         np.testing.assert_array_equal(
             _run_certification(ready[:, d : d + 1], u[:, d : d + 1], p, lag)[:, 0], whole[:, d]
         )
+
+
+def test_compiled_standard_equals_the_numpy_comparisons():
+    # the (D, S, 7) path of meets_standard / is_quality_school against the elementwise numpy rule
+    rng = np.random.default_rng(11)
+    thresholds = rng.random((40, 7)) + 0.5
+    indicators = thresholds[None] * rng.choice([0.8, 0.85, 0.9, 1.0, 1.0 - 1e-12, 1.2], size=(6, 40, 7))
+    indicators[0, :5] = np.nan
+    met = indicators >= thresholds * (1.0 - 1e-9)
+    near = indicators >= thresholds * (0.85 * (1.0 - 1e-9))
+    expected = (met.sum(axis=-1) >= 6) & (met | near).all(axis=-1)
+    np.testing.assert_array_equal(am.meets_standard(indicators, thresholds), expected)
+    np.testing.assert_array_equal(am.is_quality_school(indicators, thresholds), met.all(axis=-1))
+    np.testing.assert_array_equal(am.is_quality_school(indicators, thresholds, "standard"), expected)
+    assert expected.any() and not expected.all() and met.all(axis=-1).any()
+
+
+def test_quality_school_share_equals_school_quality_summed_by_county():
+    # the compiled pass against its definition: school_quality per school, then sums over each county's schools
+    rng = np.random.default_rng(12)
+    section_school = np.repeat(np.arange(30), rng.integers(1, 3, 30))
+    school_county = np.sort(rng.integers(0, 4, 32))  # schools 30 and 31 have no section
+    section_county = school_county[section_school]
+    quality = rng.random((3, section_school.size)) < 0.7
+    include = rng.random((3, section_school.size)) < 0.9
+    weights = rng.integers(0, 50, (3, section_school.size)).astype(float)
+    good, counted = am.school_quality(quality, section_school, 32, include)
+    school_weight = np.stack([np.bincount(section_school, weights=np.where(include[d], weights[d], 0.0), minlength=32)
+                              for d in range(3)])
+    for w, per_school in ((None, counted * 1.0), (weights, school_weight * counted)):
+        share = am.quality_school_share(quality, section_school, section_county, 4, include=include, weights=w,
+                                        n_schools=32)
+        for d in range(3):
+            np.testing.assert_allclose(share.count[d], np.bincount(school_county, per_school[d] * good[d], 4),
+                                       rtol=1e-12)
+            np.testing.assert_allclose(share.total[d], np.bincount(school_county, per_school[d], 4), rtol=1e-12)

@@ -17,10 +17,10 @@ two sections, one of each level). Shapes used throughout:
   (county index ``0..C-1``), ``section_school: int[S]`` (school index ``0..N-1``);
 - ``(D, C)`` per county, ``(D, C, 2, 7)`` per county, level and indicator.
 
-Nothing here loops over draws, sections, schools or counties: group sums go through one ``np.bincount`` over
-the flattened (draw, group) index (group = county, school, or (county, level) for the CV). The only loops are
-over the seven indicators. Cost: a handful of passes over the ``(D, S, 7)`` indicator array per year (about
-0.3–0.5 s for 250 draws × 4,500 sections on the 2-core reference machine).
+Nothing here loops over draws, sections, schools or counties in Python: group sums (group = county, school,
+or (county, level) for the CV) and the CV go through compiled kernels (:mod:`sim.mechanisms.segments`) that
+add each group's values in section order, the same numbers as ``np.bincount`` over the flattened
+(draw, group) index.
 
 Thresholds and rule values (the indicator thresholds, the CV limits, the guarantee limits) are arguments;
 their numbers and sources live in ``youzhi_junheng_2017_standard.csv`` and are loaded elsewhere. The only
@@ -49,7 +49,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+from numba import njit
 from numpy.typing import ArrayLike, NDArray
+
+from sim.mechanisms import segments
 
 __all__ = [
     "GUARANTEE_RULES",
@@ -132,19 +135,10 @@ def _as_index(index: ArrayLike, n_groups: int, name: str) -> NDArray[np.intp]:
 def _group_sum(values: ArrayLike, groups: NDArray[np.intp], n_groups: int) -> FloatArray:
     """Sum ``values (D, S, *tail)`` over the sections of each group: ``(D, n_groups, *tail)``.
 
-    One ``np.bincount`` over the flattened (draw, group) index per trailing element; no loop over draws or
-    groups.
+    One compiled pass (:func:`sim.mechanisms.segments.group_sum3`) adding each group's values in section
+    order, the same sums as ``np.bincount`` over the flattened (draw, group) index; no loop in Python.
     """
-    v = np.asarray(values, dtype=np.float64)
-    n_draws, n_sections = v.shape[0], v.shape[1]
-    tail = v.shape[2:]
-    flat_index = (np.arange(n_draws, dtype=np.intp)[:, None] * n_groups + groups[None, :]).ravel()
-    size = n_draws * n_groups
-    v3 = v.reshape(n_draws, n_sections, -1)
-    out = np.empty((n_draws, n_groups, v3.shape[2]), dtype=np.float64)
-    for k in range(v3.shape[2]):
-        out[:, :, k] = np.bincount(flat_index, weights=v3[:, :, k].ravel(), minlength=size).reshape(n_draws, n_groups)
-    return out.reshape((n_draws, n_groups, *tail))
+    return segments.group_sum3(values, groups, n_groups)
 
 
 def _group_count(flags: ArrayLike, groups: NDArray[np.intp], n_groups: int) -> IntArray:
@@ -364,10 +358,41 @@ def _standard(
     thr = np.asarray(thresholds, dtype=np.float64)
     if ind.shape[-1:] != (N_INDICATORS,) or thr.shape[-1:] != (N_INDICATORS,):
         raise ValueError(f"indicators and thresholds need a last axis of length 7, got {ind.shape} and {thr.shape}")
+    if ind.ndim == 3 and thr.ndim <= 3:
+        try:
+            thr3 = np.broadcast_to(thr, ind.shape)
+        except ValueError:
+            thr3 = None
+        if thr3 is not None:  # the engine's (D, S, 7) against (S, 7): one compiled pass, the same comparisons
+            meets3 = np.empty(ind.shape[:2], dtype=np.bool_)
+            met3 = np.empty(ind.shape, dtype=np.bool_)
+            _standard_cells(ind, thr3, 1.0 - rtol, floor_share * (1.0 - rtol), min_met, meets3, met3)
+            return meets3, met3
     met = ind >= thr * (1.0 - rtol)
     near = ind >= thr * (floor_share * (1.0 - rtol))
     meets = (np.count_nonzero(met, axis=-1) >= min_met) & np.all(met | near, axis=-1)
     return np.asarray(meets, dtype=np.bool_), np.asarray(met, dtype=np.bool_)
+
+
+@njit(cache=True)
+def _standard_cells(ind: NDArray, thr: NDArray, met_factor: float, near_factor: float, min_met: int,
+                    meets: NDArray, met: NDArray) -> None:  # pragma: no cover - compiled
+    """``met = ind >= thr · met_factor``; ``meets``: at least ``min_met`` met and all ``>= thr · near_factor``."""
+    n_draws, n_sections, n_k = ind.shape
+    for d in range(n_draws):
+        for s in range(n_sections):
+            n_met = 0
+            all_near = True
+            for k in range(n_k):
+                x = ind[d, s, k]
+                t = thr[d, s, k]
+                m = x >= t * met_factor
+                met[d, s, k] = m
+                if m:
+                    n_met += 1
+                elif not x >= t * near_factor:
+                    all_near = False
+            meets[d, s] = n_met >= min_met and all_near
 
 
 def is_quality_school(
@@ -406,6 +431,8 @@ def is_quality_school(
         return meets_standard(indicators, thresholds, min_met=min_met, floor_share=floor_share, rtol=rtol)
     if definition == "all_seven":
         ind = np.asarray(indicators, dtype=np.float64)
+        if ind.ndim == 3:  # the engine's (D, S, 7): all seven met is 7 of 7 with no floor needed
+            return _standard(ind, thresholds, N_INDICATORS, 0.0, rtol)[0]
         return np.asarray(np.all(_at_least(ind, thresholds, rtol), axis=-1), dtype=np.bool_)
     raise ValueError(
         f"unknown quality-school definition {definition!r}; valid: {', '.join(QUALITY_SCHOOL_DEFINITIONS)}"
@@ -494,46 +521,13 @@ def _cv_by_group(
 ) -> tuple[FloatArray, IntArray]:
     """Weighted CV of ``x (D, S, K)`` over the included sections of each group: ``(D, G, K)``, and counts.
 
-    Two passes (the group mean, then the weighted squared deviations from it), each one ``np.bincount`` over
-    the flattened (draw, group) index; the only loop is over the K indicators. ``include`` must leave out
-    sections with non-finite values; sections with weight ≤ 0 are left out too.
+    Two passes per draw in compiled code (:func:`sim.mechanisms.segments.weighted_cv`): the group mean, then
+    the weighted squared deviations from it, each summed in section order (the same numbers as the
+    ``np.bincount`` sums of the flattened (draw, group) index). ``include`` must leave out sections with
+    non-finite values; sections with weight ≤ 0 are left out too.
     """
-    n_draws, _, n_k = x.shape
-    flat_index = (np.arange(n_draws, dtype=np.intp)[:, None] * n_groups + groups[None, :]).ravel()
-    size = n_draws * n_groups
-    if weights is None:
-        w = include.astype(np.float64)
-    else:
-        include = include & (weights > 0)
-        w = np.where(include, weights, 0.0)
-    w_flat = w.ravel()
-    n_included = np.rint(np.bincount(flat_index, weights=include.ravel(), minlength=size))
-    n_included = n_included.astype(np.int64).reshape(n_draws, n_groups)
-    total_weight = np.bincount(flat_index, weights=w_flat, minlength=size)
-    has_weight = total_weight > 0
-    one_or_more = (n_included >= 1).ravel()
-    two_or_more = (n_included >= 2).ravel()
-    cv = np.full((n_k, size), np.nan)
-    mean = np.zeros(size)
-    variance = np.zeros(size)
-    for k in range(n_k):
-        xk = np.where(include, x[:, :, k], 0.0).ravel()
-        np.divide(
-            np.bincount(flat_index, weights=w_flat * xk, minlength=size), total_weight, out=mean, where=has_weight
-        )
-        deviation = xk - mean[flat_index]
-        deviation *= deviation
-        deviation *= w_flat
-        np.divide(
-            np.bincount(flat_index, weights=deviation, minlength=size), total_weight, out=variance, where=has_weight
-        )
-        sd = np.sqrt(variance)
-        cv_k = cv[k]
-        cv_k[one_or_more] = 0.0
-        spread = two_or_more & (sd > 0)
-        np.divide(sd, mean, out=cv_k, where=spread & (mean != 0))
-        cv_k[spread & (mean == 0)] = np.inf
-    return np.moveaxis(cv.reshape(n_k, n_draws, n_groups), 0, -1), n_included
+    inc = np.asarray(include, dtype=np.bool_)
+    return segments.weighted_cv(x, weights, inc, np.asarray(groups, dtype=np.int64), n_groups)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -655,18 +649,12 @@ def assess_resources(
     meets, met = _standard(ind, thresholds, min_met, floor_share, rtol)
     meets &= in_assessment
     failing = in_assessment & ~meets
-    flat_index = (np.arange(n_draws, dtype=np.intp)[:, None] * n_counties + county[None, :]).ravel()
-    failing_sections = np.bincount(flat_index, weights=failing.ravel(), minlength=n_draws * n_counties)
-    failing_sections = np.rint(failing_sections).astype(np.int64).reshape(n_draws, n_counties)
+    failing_sections = _group_count(failing, county, n_counties)
     # Index the failing sections instead of passing over every (draw, section, indicator).
     fail_draw, fail_section = np.nonzero(failing)
     fail_index = fail_draw * n_counties + county[fail_section]
     below = ~met[fail_draw, fail_section]
-    failing_sections_below = np.stack(
-        [np.bincount(fail_index, weights=below[:, k], minlength=n_draws * n_counties) for k in range(N_INDICATORS)],
-        axis=-1,
-    )
-    failing_sections_below = np.rint(failing_sections_below).astype(np.int64)
+    failing_sections_below = _group_count(below[None], fail_index, n_draws * n_counties)
     failing_sections_below = failing_sections_below.reshape(n_draws, n_counties, N_INDICATORS)
 
     # Both levels at once: group = (county, level).
@@ -1147,22 +1135,51 @@ def quality_school_share(
     n_sch = _n_schools(section_school, n_schools)
     school = _as_index(section_school, n_sch, "section_school")
     county = _as_index(section_county, n_counties, "section_county")
-    quality_school, counted = school_quality(q, school, n_sch, include)
-    if weights is None:
-        school_weight = counted.astype(np.float64)
-    else:
-        inc = (
-            np.ones((n_draws, n_sections), dtype=np.bool_)
-            if include is None
-            else _per_draw_sections(include, n_draws, n_sections, np.bool_, "include")
-        )
-        w = _per_draw_sections(weights, n_draws, n_sections, np.float64, "weights")
-        school_weight = _group_sum(np.where(inc, w, 0.0), school, n_sch) * counted
-    school_county = _school_county(school, county, n_sch)
-    return CountyCount(
-        count=_group_sum(school_weight * quality_school, school_county, n_counties),
-        total=_group_sum(school_weight, school_county, n_counties),
+    if school.shape[0] != n_sections or county.shape[0] != n_sections:
+        raise ValueError("section_school and section_county need one entry per section")
+    inc = (
+        np.ones((n_draws, n_sections), dtype=np.bool_)
+        if include is None
+        else _per_draw_sections(include, n_draws, n_sections, np.bool_, "include")
     )
+    w = None if weights is None else _per_draw_sections(weights, n_draws, n_sections, np.float64, "weights")
+    school_county = _school_county(school, county, n_sch)
+    count = np.zeros((n_draws, n_counties))
+    total = np.zeros((n_draws, n_counties))
+    # one compiled pass per draw: sections → schools (quality school, weight) → counties, summed in the order
+    # of the numpy formulation (school_quality, then group sums over sections and over schools)
+    _school_shares(q, inc, np.zeros((1, 1)) if w is None else w, w is not None,
+                   school.astype(np.int64, copy=False), school_county.astype(np.int64, copy=False), count, total)
+    return CountyCount(count=count, total=total)
+
+
+@njit(cache=True)
+def _school_shares(quality: NDArray, include: NDArray, weights: NDArray, weighted: bool, school: NDArray,
+                   school_county: NDArray, count: NDArray, total: NDArray) -> None:  # pragma: no cover - compiled
+    n_draws, n_sections = quality.shape
+    n_schools = school_county.size
+    n_included = np.zeros(n_schools, dtype=np.int64)
+    n_quality = np.zeros(n_schools, dtype=np.int64)
+    school_weight = np.zeros(n_schools)
+    for d in range(n_draws):
+        n_included[:] = 0
+        n_quality[:] = 0
+        school_weight[:] = 0.0
+        for s in range(n_sections):
+            i = school[s]
+            if include[d, s]:
+                n_included[i] += 1
+                if quality[d, s]:
+                    n_quality[i] += 1
+            if weighted:
+                school_weight[i] += weights[d, s] if include[d, s] else 0.0
+        for i in range(n_schools):
+            counted = 1.0 if n_included[i] > 0 else 0.0
+            good = 1.0 if n_included[i] > 0 and n_quality[i] == n_included[i] else 0.0
+            x = school_weight[i] * counted if weighted else counted
+            c = school_county[i]
+            count[d, c] += x * good
+            total[d, c] += x
 
 
 def pairing_coverage(

@@ -78,6 +78,7 @@ import numpy as np
 import numpy.typing as npt
 
 from sim.errors import suggest
+from sim.mechanisms import segments
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -540,8 +541,8 @@ def construction_pipeline(
     Slot ``k`` of the pipeline holds money that becomes usable ``k`` years from now. This year's spending on
     floor area and sports ground enters slot ``lag``, equipment and multimedia rooms are bought and usable in
     the same year; slot 0 is delivered and the pipeline moves one slot forward. So money spent in year *t*
-    yields area in *t + lag*, not before (``lag = 0`` means the same year). A ring buffer written as a shift
-    register: the function returns a new array anyway, and ``L`` is small.
+    yields area in *t + lag*, not before (``lag = 0`` means the same year). A shift register, advanced in one
+    compiled pass (:func:`sim.mechanisms.segments.advance_pipeline`) that writes the new arrays.
 
     Parameters
     ----------
@@ -561,23 +562,16 @@ def construction_pipeline(
         ``(D, S, 4, L)`` the pipeline for next year.
     """
     spend = np.asarray(spend_cny, dtype=np.float64)
-    pipe = np.array(pipeline_cny, dtype=np.float64)  # a copy
-    n_draws, n_sections = spend.shape[:2]
-    if pipe.shape[:3] != spend.shape:
+    pipe = np.asarray(pipeline_cny, dtype=np.float64)  # read only: the kernel writes new arrays
+    n_draws = spend.shape[0]
+    if spend.ndim != 3 or pipe.ndim != 4 or pipe.shape[:3] != spend.shape:
         raise ValueError(f"pipeline_cny: expected shape {spend.shape} + (L,), got {pipe.shape}")
     n_slots = pipe.shape[3]
     lag = _per_draw_int(lag_years, n_draws, "lag_years")
     if np.any(lag >= n_slots):
         raise ValueError(f"lag_years: must be < the pipeline length {n_slots}, got max {lag.max()}")
-    draw_idx = np.arange(n_draws)[:, None]
-    section_idx = np.arange(n_sections)[None, :]
-    for item in range(4):
-        slot = lag[:, None] if item in CONSTRUCTION_ITEMS else np.zeros((n_draws, 1), dtype=np.int64)
-        pipe[draw_idx, section_idx, item, slot] += spend[:, :, item]
-    arrived = pipe[..., 0].copy()
-    advanced = np.zeros_like(pipe)
-    advanced[..., :-1] = pipe[..., 1:]
-    return arrived, advanced
+    construction = np.isin(np.arange(spend.shape[2]), CONSTRUCTION_ITEMS)
+    return segments.advance_pipeline(spend, pipe, np.ascontiguousarray(lag), construction)
 
 
 def apply(
@@ -647,19 +641,22 @@ def depreciate_equipment(equipment_value_cny: npt.ArrayLike, rate: npt.ArrayLike
 # programmes with their own counts
 
 
-def _rank_within_rows(score: FloatArray) -> IntArray:
-    """Rank (0 = highest score) of every entry of each row; ties broken by column order."""
-    order = np.argsort(-score, axis=1, kind="stable")
-    rank = np.empty(score.shape, dtype=np.int64)
-    np.put_along_axis(rank, order, np.broadcast_to(np.arange(score.shape[1]), score.shape), axis=1)
-    return rank
-
-
 def _roll_out(covered: BoolArray, eligible: BoolArray, per_year: IntArray, priority: FloatArray) -> BoolArray:
-    """Cover up to ``per_year`` (per draw) eligible uncovered units, highest priority first; ``(D, n)``."""
+    """Cover up to ``per_year`` (per draw) eligible uncovered units, highest priority first; ``(D, n)``.
+
+    Units are ranked by decreasing priority, ties by column order (stable sort); only the first
+    ``max(per_year)`` ranks of each row are looked at.
+    """
     candidate = eligible & ~covered
-    rank = _rank_within_rows(np.where(candidate, priority, -np.inf))
-    return np.asarray(covered | (candidate & (rank < per_year[:, None])))
+    order = np.argsort(-np.where(candidate, priority, -np.inf), axis=1, kind="stable")
+    out = np.array(covered, dtype=bool)
+    top = int(min(per_year.max(initial=0), order.shape[1]))
+    if top > 0:
+        first = order[:, :top]
+        chosen = np.take_along_axis(candidate, first, axis=1) & (np.arange(top)[None, :] < per_year[:, None])
+        rows = np.broadcast_to(np.arange(order.shape[0])[:, None], first.shape)
+        out[rows[chosen], first[chosen]] = True
+    return out
 
 
 def _school_index(section_school: npt.ArrayLike | None, n_sections: int) -> tuple[IntArray, int]:
@@ -675,15 +672,11 @@ def _school_index(section_school: npt.ArrayLike | None, n_sections: int) -> tupl
 
 
 def _any_by_school(values: BoolArray, inverse: IntArray, n_schools: int) -> BoolArray:
-    counts = np.zeros((n_schools, values.shape[0]), dtype=np.int64)
-    np.add.at(counts, inverse, values.T.astype(np.int64))
-    return np.asarray(counts.T > 0)
+    return np.asarray(segments.group_sum(values, inverse, n_schools) > 0)
 
 
 def _max_by_school(values: FloatArray, inverse: IntArray, n_schools: int) -> FloatArray:
-    out = np.full((n_schools, values.shape[0]), -np.inf)
-    np.maximum.at(out, inverse, values.T)
-    return np.asarray(out.T)
+    return segments.group_max(values, inverse, n_schools)
 
 
 def _roll_out_schools(

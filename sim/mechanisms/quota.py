@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from sim.mechanisms import kernels
+from sim.mechanisms import kernels, segments
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -46,48 +46,15 @@ _ROUNDING_TOLERANCE = 1e-9
 # --------------------------------------------------------------------------------------------------------
 
 
-def _group_layout(group: npt.ArrayLike, n_groups: int) -> tuple[IntArray, IntArray, IntArray]:
-    """Order sections by group and give each its position inside its group.
-
-    Returns
-    -------
-    order
-        Section indices sorted by group (stable), ``int[S]``.
-    position
-        Position of ``order[j]`` inside its group, ``int[S]``.
-    start
-        Index in ``order`` where each group starts, ``int[n_groups]``.
-    """
-    group_arr = np.asarray(group, dtype=np.int64)
-    if group_arr.size and (group_arr.min() < 0 or group_arr.max() >= n_groups):
-        raise ValueError(f"group indices must be in [0, {n_groups}), got {group_arr.min()}..{group_arr.max()}")
-    order = np.argsort(group_arr, kind="stable").astype(np.int64)
-    counts = np.bincount(group_arr, minlength=n_groups).astype(np.int64)
-    start = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
-    position = np.arange(group_arr.size, dtype=np.int64) - start[group_arr[order]]
-    return order, position, start
-
-
 def group_sum(values: npt.ArrayLike, group: npt.ArrayLike, n_groups: int) -> npt.NDArray[np.float64]:
-    """Sum ``(D, S)`` values over the sections of each group, giving ``(D, n_groups)``.
+    """Sum ``(D, S)`` values over the sections of each group, giving ``float64 (D, n_groups)``.
 
-    Uses ``np.bincount`` on flattened (draw, group) indices, as the conventions ask; integer counts over
-    sections already ordered by group are summed by ``np.add.reduceat`` instead (exact, several times faster).
+    One compiled pass (:func:`sim.mechanisms.segments.group_sum`): each group's values are added in section
+    order starting from 0, so the sums equal those of ``np.bincount`` on flattened (draw, group) indices bit
+    for bit (and integer counts below ``2**53`` are exact). Group indices outside ``[0, n_groups)`` raise
+    ``ValueError``.
     """
-    raw = np.asarray(values)
-    grp = np.asarray(group, dtype=np.int64)
-    if raw.ndim == 2 and raw.dtype.kind in "iub" and grp.size and bool(np.all(grp[1:] >= grp[:-1])):
-        # counts over sections ordered by group (the engine's layout): exact integer sums by segment, the
-        # same values as the float sums of bincount (integers below 2**53 add exactly)
-        starts = np.flatnonzero(np.r_[True, grp[1:] != grp[:-1]])
-        sums = np.zeros((raw.shape[0], n_groups), dtype=np.float64)
-        sums[:, grp[starts]] = np.add.reduceat(raw.astype(np.int64, copy=False), starts, axis=1)
-        return sums
-    vals = raw.astype(np.float64, copy=False)
-    n_draws = vals.shape[0]
-    flat = (np.arange(n_draws, dtype=np.int64)[:, None] * n_groups + grp[None, :]).ravel()
-    out = np.bincount(flat, weights=vals.ravel(), minlength=n_draws * n_groups)
-    return np.asarray(out, dtype=np.float64).reshape(n_draws, n_groups)
+    return segments.group_sum(values, group, n_groups)
 
 
 def allocate_largest_remainder(
@@ -121,28 +88,17 @@ def allocate_largest_remainder(
     """
     tot = np.asarray(totals, dtype=np.int64)
     w = np.asarray(weights, dtype=np.float64)
-    grp = np.asarray(group, dtype=np.int64)
+    grp = segments.check_groups(group, n_groups, w.shape[1])
+    try:
+        tot = np.broadcast_to(tot, (w.shape[0], n_groups))
+    except ValueError:
+        raise ValueError(f"totals must have shape (D, G) = ({w.shape[0]}, {n_groups}), got {tot.shape}") from None
     if np.any(w < 0) or np.any(tot < 0):
         raise ValueError("totals and weights must be non-negative")
     w_group = group_sum(w, grp, n_groups)
     if np.any((tot > 0) & (w_group <= 0)):
         raise ValueError("a group with a positive total has no positive weight to allocate it to")
-    denom = np.where(w_group > 0, w_group, 1.0)
-    exact = tot[:, grp] * w / denom[:, grp]
-    base = np.floor(exact)
-    frac = np.where(w > 0, exact - base, -1.0)  # zero-weight sections never get a left-over unit
-    left = tot - np.rint(group_sum(base, grp, n_groups)).astype(np.int64)
-    order, position, _ = _group_layout(grp, n_groups)
-    n_draws, n_sections = w.shape
-    # Sort by group, then by fractional part descending; the group layout is the same for every draw.
-    key = grp[None, :].astype(np.float64) * 4.0 - frac
-    sorted_idx = np.argsort(key, axis=1, kind="stable")
-    grp_sorted = grp[order]
-    left_sorted = np.take_along_axis(left, np.broadcast_to(grp_sorted, (n_draws, n_sections)), axis=1)
-    extra_sorted = (position[None, :] < left_sorted).astype(np.int64)
-    extra = np.zeros((n_draws, n_sections), dtype=np.int64)
-    np.put_along_axis(extra, sorted_idx, extra_sorted, axis=1)
-    return base.astype(np.int64) + extra
+    return segments.largest_remainder(tot, w, grp, n_groups)
 
 
 def multinomial_within_groups(
@@ -279,16 +235,11 @@ def split_within_groups(
     n_rows, n_sections = tot.shape[0], grp.size
     if not (tot > 0).any():
         return np.zeros((n_rows, n_sections), dtype=np.int64)
-    order, _, start = _group_layout(grp, n_groups)
-    size = np.bincount(grp, minlength=n_groups)
+    order, bounds = segments.group_layout(segments.check_groups(grp, n_groups), n_groups)
     dtype = np.int64 if without_replacement else np.float64  # integer pools sum exactly
-    ws = np.asarray(weights, dtype=dtype)[:, order]
-    running = np.zeros((n_rows, n_sections + 1), dtype=dtype)
-    np.cumsum(ws, axis=1, out=running[:, 1:])
-    out = kernels.split_sorted(tot, running, start, size, rng, pools=without_replacement)
-    result = np.empty_like(out)
-    result[:, order] = out
-    return result
+    running = segments.running_sums(np.asarray(weights, dtype=dtype), order)
+    out = kernels.split_sorted(tot, running, bounds[:-1], np.diff(bounds), rng, pools=without_replacement)
+    return segments.scatter_columns(out, order)
 
 
 # --------------------------------------------------------------------------------------------------------
