@@ -305,3 +305,25 @@ def test_move_attributes_placement_is_hypergeometric_among_arrivals() -> None:
     c1 = 5 - contracts[:, 0, 0]
     got = contracts[:, 1, 0][c1 == 3]
     assert chi_square_pvalue(got, stats.hypergeom.pmf(np.arange(3), 6, 2, 3)) > ALPHA
+
+
+@pytest.mark.parametrize("k", [6, 17])  # 17 of 22: the 5 who stay are picked instead
+def test_remove_checked_is_multivariate_hypergeometric(k: int) -> None:
+    stock = np.array([4, 0, 7, 2, 9])
+    rows = 60_000
+    out = kernels.remove_checked(np.repeat(stock[None, :], rows, axis=0), np.full(rows, k),
+                                 np.random.default_rng(k))
+    assert (out.sum(axis=1) == k).all()
+    assert (out <= stock).all() and (out[:, 1] == 0).all()
+    for j in (0, 2, 3, 4):
+        pmf = stats.hypergeom.pmf(np.arange(min(stock[j], k) + 1), stock.sum(), stock[j], k)
+        assert chi_square_pvalue(out[:, j], pmf) > ALPHA
+    # a pair of slots together: Hypergeometric(slot_0 + slot_4, rest, k)
+    pair = out[:, 0] + out[:, 4]
+    assert chi_square_pvalue(pair, stats.hypergeom.pmf(np.arange(min(13, k) + 1), 22, 13, k)) > ALPHA
+    rng = np.random.default_rng(0)
+    state = rng.bit_generator.state
+    np.testing.assert_array_equal(kernels.remove_checked(stock[None, :], np.array([0]), rng), 0)
+    assert rng.bit_generator.state == state  # nothing removed: no random number
+    with pytest.raises(ValueError, match="between 0 and"):
+        kernels.remove_checked(stock[None, :], np.array([23]), rng)

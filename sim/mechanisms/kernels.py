@@ -485,26 +485,38 @@ def exit_flows(stock: npt.ArrayLike, retirement: npt.ArrayLike, ageing: npt.Arra
 
 @njit(cache=True)
 def _remove_cells(rng: Any, stock: Any, k: Any, out: Any) -> int:  # pragma: no cover - compiled
-    """:func:`_remove_rows` that checks ``0 ≤ k ≤ row total``: returns the first bad row, or -1."""
+    """``k[i]`` individuals of row ``i`` picked one at a time without replacement, each uniformly among those left
+    (slot ``b`` with probability ``left_b / total_left``): multivariate hypergeometric. When more than half the
+    row goes, the ones who stay are picked instead. Checks ``0 ≤ k ≤ row total``: returns the first bad row,
+    or -1."""
     n_rows, n_bands = stock.shape
+    left = np.empty(n_bands, dtype=np.int64)
+    picked = np.empty(n_bands, dtype=np.int64)
     for i in range(n_rows):
         remaining = k[i]
         if remaining == 0:
             continue
-        rest = 0
+        total = 0
         for b in range(n_bands):
-            rest += stock[i, b]
-        if remaining < 0 or remaining > rest:
+            left[b] = stock[i, b]
+            picked[b] = 0
+            total += left[b]
+        if remaining < 0 or remaining > total:
             return i
-        for b in range(n_bands - 1):
-            good = stock[i, b]
-            rest -= good
-            taken = _hypergeometric_one(rng, good, rest, remaining)
-            out[i, b] = taken
-            remaining -= taken
-            if remaining == 0:
-                break
-        out[i, n_bands - 1] += remaining
+        flip = remaining > total // 2
+        picks = total - remaining if flip else remaining
+        for _ in range(picks):
+            j = min(int(rng.random() * total), total - 1)  # the j-th individual left, 0-based
+            b = 0
+            acc = left[0]
+            while j >= acc:
+                b += 1
+                acc += left[b]
+            left[b] -= 1
+            picked[b] += 1
+            total -= 1
+        for b in range(n_bands):
+            out[i, b] = stock[i, b] - picked[b] if flip else picked[b]
     return _ERR_NONE
 
 
@@ -637,8 +649,30 @@ def pick_within_groups(totals: npt.ArrayLike, pool: npt.ArrayLike, group: npt.Ar
 
 
 @njit(cache=True)
+def _hypergeometric_from(u: Any, good: int, bad: int, sample: int) -> int:  # pragma: no cover - compiled
+    """:func:`_hypergeometric_one` (``good, bad, sample > 0``) with its uniforms read from ``u``, which holds at
+    least ``min(sample, good + bad − sample)`` of them (the caller draws them: a helper taking the generator
+    costs more than the draw, for reference counting)."""
+    total = good + bad
+    flip = sample > total // 2
+    picks = total - sample if flip else sample
+    left_total = total
+    left_good = good
+    t = 0
+    while picks > 0 and left_good > 0 and left_total > left_good:
+        if u[t] * left_total < left_good:
+            left_good -= 1
+        left_total -= 1
+        picks -= 1
+        t += 1
+    if left_total == left_good:
+        left_good -= picks
+    return left_good if flip else good - left_good
+
+
+@njit(cache=True)
 def _move_attributes(rng: Any, before: Any, out: Any, into: Any, independent: Any, exclusive: Any, group: Any,
-                     order: Any, start: Any, size: Any, place: bool, ind_out: Any,
+                     order: Any, start: Any, size: Any, place: bool, max_before: int, ind_out: Any,
                      exc_out: Any) -> int:  # pragma: no cover - compiled
     n_draws, n_sections = before.shape
     n_ind = independent.shape[2]
@@ -653,6 +687,7 @@ def _move_attributes(rng: Any, before: Any, out: Any, into: Any, independent: An
     st_lo = np.empty(_STACK, dtype=np.int64)
     st_hi = np.empty(_STACK, dtype=np.int64)
     st_n = np.empty(_STACK, dtype=np.int64)
+    uniforms = np.empty(max_before // 2 + 1)
     for d in range(n_draws):
         # the movers' attributes, section by section: without replacement among the section's teachers
         any_moving = False
@@ -662,9 +697,17 @@ def _move_attributes(rng: Any, before: Any, out: Any, into: Any, independent: An
             if b < 0 or k < 0 or k > b:
                 return d
             g = group[s]
+            picks = min(k, b - k)
             for a in range(n_ind):
                 have = min(independent[d, s, a], b)
-                lost = _hypergeometric_one(rng, have, b - have, k) if k > 0 else 0
+                lost = 0
+                if k > 0 and have > 0:
+                    if have == b:
+                        lost = k
+                    else:
+                        for t in range(picks):
+                            uniforms[t] = rng.random()
+                        lost = _hypergeometric_from(uniforms, have, b - have, k)
                 ind_out[d, s, a] = have - lost
                 if lost > 0:
                     moving_ind[g, a] += lost
@@ -675,7 +718,14 @@ def _move_attributes(rng: Any, before: Any, out: Any, into: Any, independent: An
             for j in range(n_exc):
                 slot = min(exclusive[d, s, j], room)
                 room -= slot
-                lost = _hypergeometric_one(rng, slot, rest - slot, taken) if taken > 0 else 0
+                lost = 0
+                if taken > 0 and slot > 0:
+                    if slot == rest:
+                        lost = taken
+                    else:
+                        for t in range(min(taken, rest - taken)):
+                            uniforms[t] = rng.random()
+                        lost = _hypergeometric_from(uniforms, slot, rest - slot, taken)
                 rest -= slot
                 taken -= lost
                 exc_out[d, s, j] = slot - lost
@@ -800,7 +850,9 @@ def move_attributes(before: npt.ArrayLike, out: npt.ArrayLike, independent: npt.
         order, start, size = group_layout(grp, 1)
     ind_out = np.empty(ind.shape, dtype=np.int64)
     exc_out = np.empty(exc.shape, dtype=np.int64)
-    bad = _move_attributes(rng, bf, o, arrivals, ind, exc, grp, order, start, size, place, ind_out, exc_out)
+    max_before = int(bf.max()) if bf.size else 0
+    bad = _move_attributes(rng, bf, o, arrivals, ind, exc, grp, order, start, size, place, max_before, ind_out,
+                           exc_out)
     if bad != _ERR_NONE:
         raise ValueError("movers must be between 0 and the section's teachers, and a group's arrivals at least "
                          "its leavers")
