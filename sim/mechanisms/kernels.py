@@ -521,8 +521,13 @@ def _remove_cells(rng: Any, stock: Any, k: Any, out: Any) -> int:  # pragma: no 
 
 
 def remove_checked(stock: npt.ArrayLike, k: npt.ArrayLike, rng: np.random.Generator) -> IntArray:
-    """:func:`remove_uniformly` over ``(…, B)`` stocks and ``(…)`` counts, rows with ``k = 0`` skipped in the
-    kernel (no gather), ``ValueError`` where ``k`` is negative or above the row's total."""
+    """``k`` individuals of each row picked uniformly without replacement among its ``B`` slots (multivariate
+    hypergeometric, the law of :func:`remove_uniformly`), over ``(…, B)`` stocks and ``(…)`` counts.
+
+    Drawn by :func:`_remove_cells`: one uniform per individual picked (the stayers are picked instead when more
+    than half the row goes), rows with ``k = 0`` skipped in the kernel (no gather, no random number).
+    ``ValueError`` where ``k`` is negative or above the row's total.
+    """
     st = np.ascontiguousarray(stock, dtype=np.int64)
     kk = np.ascontiguousarray(k, dtype=np.int64)
     if kk.shape != st.shape[:-1]:
