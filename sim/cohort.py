@@ -648,12 +648,7 @@ def _move(m: Model, st: State, out: np.ndarray, into: np.ndarray, r: _Random, na
     county. Arrivals take the age mix of the year's leavers (assumption).
     """
     before = _section_total(st.teachers)
-    removed = r.apply(f"{name}.out", tmech.remove_from_bands, st.teachers, out)
-    mix = removed.sum(axis=1).astype(float)
-    total = mix.sum(axis=1, keepdims=True)
-    mix = np.divide(mix, total, out=np.zeros_like(mix), where=total > 0)
-    added = r.apply(f"{name}.in", tmech.add_by_composition, into, mix)
-    st.teachers = st.teachers - removed + added
+    st.teachers = r.apply(f"{name}.bands", tmech.move_between_sections, st.teachers, out, into)
     _carry_categories(m, st, before, out, into, r, name, carry)
 
 

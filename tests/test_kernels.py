@@ -327,3 +327,36 @@ def test_remove_checked_is_multivariate_hypergeometric(k: int) -> None:
     assert rng.bit_generator.state == state  # nothing removed: no random number
     with pytest.raises(ValueError, match="between 0 and"):
         kernels.remove_checked(stock[None, :], np.array([23]), rng)
+
+
+def test_move_teachers_removes_hypergeometrically_and_adds_by_the_leavers_mix() -> None:
+    rows = 60_000
+    # removal only: 6 of [4, 0, 7, 2, 9] leave (and 17 of them, the stayers then being picked)
+    for k in (6, 17):
+        stock = np.tile(np.array([4, 0, 7, 2, 9]), (rows, 1, 1))
+        new = kernels.move_teachers(stock, np.full((rows, 1), k), np.zeros((rows, 1), np.int64),
+                                    np.random.default_rng(k), fallback_band=4)
+        gone = stock[:, 0] - new[:, 0]
+        assert (gone.sum(axis=1) == k).all() and (gone >= 0).all()
+        for j in (0, 2, 4):
+            pmf = stats.hypergeom.pmf(np.arange(min(stock[0, 0, j], k) + 1), 22, stock[0, 0, j], k)
+            assert chi_square_pvalue(gone[:, j], pmf) > ALPHA
+    # section 0 empties (mix 10 / 0 / 5 / 20 of 35); sections 1 and 2 receive 4 (one by one) and 31 (binomials)
+    stock = np.tile(np.array([[10, 0, 5, 20], [1, 1, 1, 1], [0, 0, 0, 0]]), (rows, 1, 1))
+    new = kernels.move_teachers(stock, np.tile([35, 0, 0], (rows, 1)), np.tile([0, 4, 31], (rows, 1)),
+                                np.random.default_rng(1), fallback_band=2)
+    np.testing.assert_array_equal(new[:, 0], 0)
+    arrived = new[:, 1:] - stock[:, 1:]
+    np.testing.assert_array_equal(arrived.sum(axis=2), np.tile([4, 31], (rows, 1)))
+    assert (arrived[..., 1] == 0).all()
+    for sec, n in ((0, 4), (1, 31)):
+        for b, w in ((0, 10), (2, 5), (3, 20)):
+            pmf = stats.binom.pmf(np.arange(n + 1), n, w / 35)
+            assert chi_square_pvalue(arrived[:, sec, b], pmf) > ALPHA
+    # nobody left in the draw: arrivals go to the fallback band
+    alone = kernels.move_teachers(np.zeros((1, 1, 4), np.int64), np.array([[0]]), np.array([[3]]),
+                                  np.random.default_rng(0), fallback_band=2)
+    assert alone.tolist() == [[[0, 0, 3, 0]]]
+    with pytest.raises(ValueError, match="at most the section's teachers"):
+        kernels.move_teachers(np.ones((1, 1, 4), np.int64), np.array([[5]]), np.array([[0]]),
+                              np.random.default_rng(0), fallback_band=2)

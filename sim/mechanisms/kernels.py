@@ -862,3 +862,103 @@ def move_attributes(before: npt.ArrayLike, out: npt.ArrayLike, independent: npt.
         raise ValueError("movers must be between 0 and the section's teachers, and a group's arrivals at least "
                          "its leavers")
     return Attributes(ind_out, exc_out)
+
+
+@njit(cache=True)
+def _move_rows(rng: Any, stock: Any, out: Any, into: Any, fallback: int, new: Any) -> int:  # pragma: no cover
+    n_draws, n_sections, n_bands = stock.shape
+    left = np.empty(n_bands, dtype=np.int64)
+    picked = np.empty(n_bands, dtype=np.int64)
+    mix = np.empty(n_bands, dtype=np.int64)
+    for d in range(n_draws):
+        # leavers: picked one at a time among the section's teachers (the stayers when more than half go)
+        for b in range(n_bands):
+            mix[b] = 0
+        for s in range(n_sections):
+            total = 0
+            for b in range(n_bands):
+                new[d, s, b] = stock[d, s, b]
+                left[b] = stock[d, s, b]
+                picked[b] = 0
+                total += left[b]
+            k = out[d, s]
+            if k == 0:
+                continue
+            if k < 0 or k > total:
+                return d
+            flip = k > total // 2
+            for _ in range(total - k if flip else k):
+                j = min(int(rng.random() * total), total - 1)
+                b = 0
+                acc = left[0]
+                while j >= acc:
+                    b += 1
+                    acc += left[b]
+                left[b] -= 1
+                picked[b] += 1
+                total -= 1
+            for b in range(n_bands):
+                gone = stock[d, s, b] - picked[b] if flip else picked[b]
+                new[d, s, b] -= gone
+                mix[b] += gone
+        # arrivals: Multinomial(into, mix / mix total), everyone in the fallback band if nobody left
+        pool = 0
+        for b in range(n_bands):
+            pool += mix[b]
+        if pool == 0:
+            mix[fallback] = 1
+            pool = 1
+        for s in range(n_sections):
+            k = into[d, s]
+            if k == 0:
+                continue
+            if k < 0:
+                return d
+            if k <= n_bands:  # one by one: band b with probability mix_b / pool
+                for _ in range(k):
+                    j = min(int(rng.random() * pool), pool - 1)
+                    b = 0
+                    acc = mix[0]
+                    while j >= acc:
+                        b += 1
+                        acc += mix[b]
+                    new[d, s, b] += 1
+                continue
+            rest = pool
+            for b in range(n_bands - 1):  # conditional binomials
+                if mix[b] > 0:
+                    x = _binomial_one(rng, k, min(mix[b] / rest, 1.0))
+                    new[d, s, b] += x
+                    k -= x
+                rest -= mix[b]
+                if k == 0 or rest == 0:
+                    break
+            if k > 0:  # the remainder goes to the last band with leavers
+                last = n_bands - 1
+                while mix[last] == 0:
+                    last -= 1
+                new[d, s, last] += k
+    return _ERR_NONE
+
+
+def move_teachers(stock: npt.ArrayLike, out: npt.ArrayLike, into: npt.ArrayLike, rng: np.random.Generator, *,
+                  fallback_band: int) -> IntArray:
+    """``stock`` after ``out`` teachers leave each section and ``into`` arrive, by band, in one pass per draw.
+
+    Leavers: picked uniformly without replacement among the section's teachers, one at a time (multivariate
+    hypergeometric over the bands, as :func:`remove_checked`). Arrivals: ``Multinomial(into, mix / total)``
+    over the bands with ``mix`` the leavers of the draw by band (all sections), one at a time for at most ``B``
+    arrivals, else by conditional binomials; everyone in ``fallback_band`` if nobody left in the draw.
+    ``ValueError`` for a negative count or more leavers than a section holds.
+    """
+    st = np.ascontiguousarray(stock, dtype=np.int64)
+    o = np.ascontiguousarray(out, dtype=np.int64)
+    i = np.ascontiguousarray(into, dtype=np.int64)
+    if st.ndim != 3 or o.shape != st.shape[:2] or i.shape != st.shape[:2]:
+        raise ValueError(f"stock must be (D, S, B) and out, into (D, S); got {st.shape}, {o.shape}, {i.shape}")
+    if not 0 <= fallback_band < st.shape[2]:
+        raise ValueError(f"fallback_band must be in [0, {st.shape[2]}), got {fallback_band}")
+    new = np.empty(st.shape, dtype=np.int64)
+    if _move_rows(rng, st, o, i, fallback_band, new) != _ERR_NONE:
+        raise ValueError("out and into must be non-negative, out at most the section's teachers")
+    return new

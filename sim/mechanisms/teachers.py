@@ -795,3 +795,31 @@ def add_by_composition(k: ArrayLike, composition: ArrayLike, rng: np.random.Gene
     p[empty, 4] = 1.0
     p /= p.sum(axis=1, keepdims=True)
     return kernels.multinomial_rows(n, p, rng)
+
+
+FALLBACK_BAND = 4
+"""Band of arrivals whose age mix is unknown (nobody left in the draw): 40–44, the national median band of junior
+teachers (SOURCES §4c)."""
+
+
+def move_between_sections(stock: IntArray, out: ArrayLike, into: ArrayLike, rng: np.random.Generator) -> IntArray:
+    """Teachers by band after ``out`` leave each section and ``into`` arrive (a move between sections).
+
+    :func:`remove_from_bands` of the leavers, then :func:`add_by_composition` of the arrivals with the age mix of
+    the draw's leavers (all sections; :data:`FALLBACK_BAND` if nobody left), drawn in one compiled pass per draw
+    (:func:`sim.mechanisms.kernels.move_teachers`): the same laws, without the intermediate arrays.
+
+    Parameters
+    ----------
+    stock
+        ``(D, S, B)`` teachers by age band.
+    out, into
+        ``(D, S)`` leavers (``0 ≤ out ≤ stock.sum(-1)``) and arrivals.
+    rng
+        Random generator.
+
+    Returns
+    -------
+    ``(D, S, B)`` teachers after the move.
+    """
+    return kernels.move_teachers(stock, out, into, rng, fallback_band=FALLBACK_BAND)
