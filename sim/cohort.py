@@ -409,18 +409,6 @@ def sample_parameters(
     return values
 
 
-def _hypergeometric(good: np.ndarray, total: np.ndarray, taken: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """How many of ``taken`` picked among ``total`` are among the ``good`` (zero where nothing is taken)."""
-    taken = np.asarray(taken, dtype=np.int64)
-    out = np.zeros(taken.shape, dtype=np.int64)
-    cells = np.flatnonzero(taken > 0)
-    if cells.size:
-        g = np.asarray(good, dtype=np.int64).reshape(-1)[cells]
-        bad = np.asarray(total, dtype=np.int64).reshape(-1)[cells] - g
-        out.reshape(-1)[cells] = kernels.hypergeometric(g, bad, taken.reshape(-1)[cells], rng)
-    return out
-
-
 # ------------------------------------------------------------------------------------------------------------
 # the projection
 
@@ -507,60 +495,63 @@ def step_students(m: Model, st: State, p: dict[str, np.ndarray], r: _Random, yea
     st.students = new - drift.moved_out + drift.moved_in
 
 
+CATEGORIES = ("qualified", "backbone", "pe_art")
+
+
+def _move_attributes(m: Model | None, st: Any, before: np.ndarray, out: np.ndarray, r: _Random, name: str, *,
+                     carry: tuple[str, ...] = CATEGORIES, special: bool = False,
+                     into: np.ndarray | None = None) -> None:
+    """Categories (``carry``) and, with ``special``, special-post contracts of the ``out`` teachers leaving each
+    section (of ``before``), drawn without replacement; with ``into``, placed among the arrivals of the same
+    county without replacement. One compiled pass (:func:`sim.mechanisms.kernels.move_attributes`), one stream.
+
+    Each category's leavers: ``Hypergeometric(min(category, before), rest, out)``, category by category. Special
+    posts (:func:`_special_slots`, capped at ``before``): one multivariate hypergeometric draw over the contract
+    years. Without this, a special-post teacher who retired or left would still count at the end of the contract
+    and leave again. Placed: each category's movers of a county by a multivariate hypergeometric draw over the
+    arrivals ``into`` of its sections; the contract years one after the other among the arrivals not yet given
+    one.
+    """
+    independent = np.stack([getattr(st, attr) for attr in carry], axis=-1) if carry else (
+        np.zeros((*before.shape, 0), dtype=np.int64))
+    exclusive = st.special_post if special else np.zeros((*before.shape, 0), dtype=np.int64)
+    if into is None:
+        moved = r.apply(name, kernels.move_attributes, before, out, independent, exclusive)
+    else:
+        if m is None:
+            raise ValueError("placing movers needs the model's sections")
+        moved = r.apply(name, kernels.move_attributes, before, out, independent, exclusive,
+                        per_draw={"into": into}, group=m.sections.county, n_groups=m.sections.n_counties)
+    for i, attr in enumerate(carry):
+        setattr(st, attr, np.ascontiguousarray(moved.independent[..., i]))
+    if special:
+        st.special_post = moved.exclusive
+
+
 def _remove_categories(st: State, before: np.ndarray, leaving: np.ndarray, r: _Random, name: str) -> None:
     """Teachers of each category among ``leaving`` (out of ``before``), drawn without replacement."""
-    for attr in ("qualified", "backbone", "pe_art"):
-        have = np.minimum(getattr(st, attr), before)
-        lost = r.apply(f"{name}.{attr}", _hypergeometric, have, before, leaving)
-        setattr(st, attr, have - lost)
+    _move_attributes(None, st, before, leaving, r, name)
 
 
-def _special_slots(st: State, before: np.ndarray) -> np.ndarray:
+def _special_slots(st: Any, before: np.ndarray) -> np.ndarray:
     """Special-post teachers by contract year, capped so that they never exceed the section's teachers.
 
     Moves that do not carry contracts (quota redeployment, rotation, retraining) can leave a section with more
     contracts than teachers; the earliest contract years keep theirs first.
     """
-    slots = np.empty_like(st.special_post)
-    room = before.copy()
-    for k in range(slots.shape[2]):
-        slots[:, :, k] = np.minimum(st.special_post[:, :, k], room)
-        room = room - slots[:, :, k]
-    return slots
+    slots = np.asarray(st.special_post, dtype=np.int64)
+    earlier = np.cumsum(slots, axis=2) - slots  # contracts of the earlier years
+    return np.minimum(slots, np.maximum(np.asarray(before, dtype=np.int64)[..., None] - earlier, 0))
 
 
-def _remove_special(st: State, before: np.ndarray, leaving: np.ndarray, r: _Random, name: str) -> None:
+def _remove_special(st: Any, before: np.ndarray, leaving: np.ndarray, r: _Random, name: str) -> None:
     """Special-post teachers among ``leaving`` (out of ``before``), by contract year.
 
     A multivariate hypergeometric draw, as successive hypergeometric draws: the leavers not yet attributed to an
-    earlier contract year are drawn from the teachers not in an earlier contract year. Without this, a
-    special-post teacher who retired or left would still count at the end of the contract and leave again.
+    earlier contract year are drawn from the teachers not in an earlier contract year (see
+    :func:`_move_attributes`).
     """
-    slots = _special_slots(st, before)
-    rest, taken = before.copy(), leaving.copy()
-    for k in range(slots.shape[2]):
-        lost = r.apply(f"{name}.{k}", _hypergeometric, slots[:, :, k], rest, taken)
-        rest = rest - slots[:, :, k]
-        taken = taken - lost
-        slots[:, :, k] -= lost
-    st.special_post = slots
-
-
-def _carry_special(m: Model, st: State, before: np.ndarray, out: np.ndarray, into: np.ndarray, r: _Random,
-                   name: str) -> None:
-    """Special-post contracts travel with the teachers who move (rural → town drift): drawn without replacement
-    among a section's ``out`` movers contract year by contract year, placed without replacement among the
-    arrivals (``into``) of the same county."""
-    s = m.sections
-    slots = _special_slots(st, before)
-    rest, moving_out, arrivals = before.copy(), out.copy(), into.copy()
-    for k in range(slots.shape[2]):
-        lost = r.apply(f"{name}.{k}.out", _hypergeometric, slots[:, :, k], rest, moving_out)
-        gained = r.apply(f"{name}.{k}.in", quota.hypergeometric_within_groups, _county_sum(lost, s).astype(np.int64),
-                         arrivals, group=s.county, n_groups=s.n_counties)
-        rest, moving_out, arrivals = rest - slots[:, :, k], moving_out - lost, arrivals - gained
-        slots[:, :, k] += gained - lost
-    st.special_post = slots
+    _move_attributes(None, st, before, leaving, r, name, carry=(), special=True)
 
 
 def step_teacher_exits(m: Model, st: State, p: dict[str, np.ndarray], r: _Random, year: int) -> None:
@@ -572,48 +563,46 @@ def step_teacher_exits(m: Model, st: State, p: dict[str, np.ndarray], r: _Random
     h_f, h_m = tmech.sex_hazards_by_band(year - 1, schedule=m.retirement)
     share, ageing_p = tmech.mixed_retirement_and_ageing(st.female_share, h_f, h_m)
     st.female_share = tmech.female_share_after_year(st.female_share, st.teachers.sum(axis=1), h_f, h_m)
-    retired = r.apply("teachers.retire", tmech.retire, st.teachers, share[:, None, :])
-    stock = st.teachers - retired
-    ageing = r.apply("teachers.ageing", tmech.age_one_year, stock, per_draw={"probability": ageing_p})
-    stock = stock - ageing.leaving + ageing.entering
+    # retirement, ageing and voluntary attrition in one pass (teachers.retire_age_and_leave)
     retention = _lever(scenario, "retention", year)
     rates = np.stack([p["attrition.urban_rate"], p["attrition.town_rate"], p["attrition.rural_rate"]], axis=1)
-    attrition = r.apply(
-        "teachers.attrition", tmech.voluntary_attrition, stock,
+    exits = r.apply(
+        "teachers.exits", tmech.retire_age_and_leave, st.teachers,
         section_location=s.location,
         subsidy_cny_month=retention.rural_subsidy_cny_month,
         per_draw={
+            "retirement_share": share,
+            "ageing_probability": ageing_p,
             "rate_by_location": rates,
             "age_multiplier_by_band": m.age_multiplier_young(p["attrition.young_factor"][:, None]),
             "elasticity_per_1000cny": p["attrition.subsidy_elasticity_per_1000cny"][:, None],
         },
     )
-    stock = stock - attrition
+    stock = exits.remaining
     drift = r.apply("teachers.drift", tmech.rural_to_town_drift, stock, section_location=s.location,
                     section_county=s.county, receiving_weights=s.teachers + 1.0,
                     per_draw={"rate": p["drift.rural_to_town_rate"][:, None]})
     before_total = _section_total(st.teachers)
-    left_total = _section_total(retired + attrition)
-    _remove_categories(st, before_total, left_total, r, "teachers.exit_categories")
-    _remove_special(st, before_total, left_total, r, "teachers.exit_special")
+    left_total = exits.leavers
+    # categories and contracts of the leavers, then of the rural → town movers (who take theirs along)
+    _move_attributes(m, st, before_total, left_total, r, "teachers.exit_attributes", special=True)
     moved_out, moved_in = _section_total(drift.moved_out), _section_total(drift.moved_in)
-    _carry_categories(m, st, before_total - left_total, moved_out, moved_in, r, "teachers.drift")
-    _carry_special(m, st, before_total - left_total, moved_out, moved_in, r, "teachers.drift_special")
-    out_total = left_total + moved_out
+    _move_attributes(m, st, before_total - left_total, moved_out, r, "teachers.drift_attributes", special=True,
+                     into=moved_in)
     stock = stock - drift.moved_out + drift.moved_in
 
     # special-post contracts: continuing teachers stay among the teachers; leavers go
-    special = _special_slots(st, _section_total(stock))
+    before = _section_total(stock)
+    special = _special_slots(st, before)
     contract = r.apply("teachers.special_post", tmech.special_post_contract_end, special,
                        per_draw={"retention_share": p["special_post.retention_share"][:, None]})
-    leaving = np.minimum(contract.leaving, _section_total(stock))
+    leaving = np.minimum(contract.leaving, before)
     removed = r.apply("teachers.special_post_bands", tmech.remove_from_bands, stock, leaving)
-    before = _section_total(stock)
     stock = stock - removed
     _remove_categories(st, before, leaving, r, "teachers.special_categories")
     st.special_post = contract.continuing
     st.teachers = stock
-    st.exits = _county_sum(out_total - _section_total(drift.moved_out) + leaving, s)
+    st.exits = _county_sum(left_total + leaving, s)
 
     # dispatch terms
     for attr in ("dispatched", "dispatched_backbone", "dispatched_pe_art"):
@@ -656,9 +645,6 @@ def _add_hires(st: State, hires: np.ndarray, p: dict[str, np.ndarray], r: _Rando
                                     per_draw={"above_qualification_share": share})
 
 
-CATEGORIES = ("qualified", "backbone", "pe_art")
-
-
 def _move(m: Model, st: State, out: np.ndarray, into: np.ndarray, r: _Random, name: str,
           carry: tuple[str, ...] = CATEGORIES) -> None:
     """Move teachers between sections of the same county (county totals of ``out`` and ``into`` are equal).
@@ -669,12 +655,7 @@ def _move(m: Model, st: State, out: np.ndarray, into: np.ndarray, r: _Random, na
     county. Arrivals take the age mix of the year's leavers (assumption).
     """
     before = _section_total(st.teachers)
-    removed = r.apply(f"{name}.out", tmech.remove_from_bands, st.teachers, out)
-    mix = removed.sum(axis=1).astype(float)
-    total = mix.sum(axis=1, keepdims=True)
-    mix = np.divide(mix, total, out=np.zeros_like(mix), where=total > 0)
-    added = r.apply(f"{name}.in", tmech.add_by_composition, into, mix)
-    st.teachers = st.teachers - removed + added
+    st.teachers = r.apply(f"{name}.bands", tmech.move_between_sections, st.teachers, out, into)
     _carry_categories(m, st, before, out, into, r, name, carry)
 
 
@@ -682,14 +663,7 @@ def _carry_categories(m: Model, st: State, before: np.ndarray, out: np.ndarray, 
                       name: str, carry: tuple[str, ...] = CATEGORIES) -> None:
     """Teachers of each category among the ``out`` movers of a section (of ``before``), drawn without
     replacement, placed among the ``into`` arrivals of the same county without replacement."""
-    s = m.sections
-    for attr in carry:
-        have = np.minimum(getattr(st, attr), before)
-        lost = r.apply(f"{name}.{attr}.out", _hypergeometric, have, before, out)
-        moving = _county_sum(lost, s).astype(np.int64)
-        gained = r.apply(f"{name}.{attr}.in", quota.hypergeometric_within_groups, moving, into,
-                         group=s.county, n_groups=s.n_counties)
-        setattr(st, attr, have - lost + gained)
+    _move_attributes(m, st, before, out, r, f"{name}.attributes", carry=carry, into=into)
 
 
 def step_quota_and_recruitment(m: Model, st: State, p: dict[str, np.ndarray], r: _Random, year: int) -> None:

@@ -178,3 +178,185 @@ def test_multinomial_rows_use_each_draws_shares() -> None:
     out = kernels.multinomial_rows(np.array([[3, 0, 50], [2, 7, 0]]), shares, np.random.default_rng(0))
     assert out[0].tolist() == [[3, 0], [0, 0], [50, 0]]
     assert out[1].tolist() == [[0, 2], [0, 7], [0, 0]]
+
+
+# ------------------------------------------------------------------------------------------------------------
+# teacher exits and moves
+
+
+def test_exit_flows_retire_then_age_then_leave() -> None:
+    # one section type repeated: bands 0–3 with 9, 6, 40 and 11 teachers (4 bands: the last has no band above);
+    # counts below 16 are drawn from a CDF table (p > 1/2 by symmetry), 40 by _binomial_one
+    stock = np.array([9, 6, 40, 11])
+    rows = 60_000
+    retire = np.array([[0.0, 0.7, 0.5, 0.3]])
+    ageing = np.array([[0.2, 0.25, 0.2, 0.9]])  # the last entry is ignored
+    rate = np.array([[0.05, 0.0, 0.2]])  # by location; sections alternate locations 0 and 2
+    location = np.tile([0, 2], rows // 2)
+    mult = np.array([[2.0, 1.0, 1.0, 1.0]])
+    relief = np.array([0.5])  # location 2 is relieved: p = 0.2 · 0.5 = 0.1
+    st = np.repeat(stock[None, None, :], rows, axis=1)
+    retired, up, attrition, remaining, leavers = kernels.exit_flows(st, retire, ageing, rate, location, mult, relief,
+                                                                    2, np.random.default_rng(3))
+    assert (retired[..., 0] == 0).all() and (up[..., -1] == 0).all()
+    for b in (1, 2, 3):  # retirements: Binomial(n, r)
+        pmf = stats.binom.pmf(np.arange(stock[b] + 1), stock[b], retire[0, b])
+        assert chi_square_pvalue(retired[0, :, b], pmf) > ALPHA
+    for b in (0, 1, 2):  # ageing of those who did not retire: marginally Binomial(n, (1 − r) a)
+        pmf = stats.binom.pmf(np.arange(stock[b] + 1), stock[b], (1 - retire[0, b]) * ageing[0, b])
+        assert chi_square_pvalue(up[0, :, b], pmf) > ALPHA
+    aged = st - retired - up
+    aged[..., 1:] += up[..., :-1]
+    np.testing.assert_array_equal(remaining, aged - attrition)
+    np.testing.assert_array_equal(leavers, (retired + attrition).sum(axis=-1))
+    # attrition of the aged stock: given the aged count m, Binomial(m, p) with p by location and band
+    for loc, b, p in ((0, 0, 0.1), (2, 0, 0.2), (0, 3, 0.05), (2, 3, 0.1)):
+        cells = location == loc
+        m = int(np.bincount(aged[0, cells, b]).argmax())  # the most frequent aged count
+        given = attrition[0, cells, b][aged[0, cells, b] == m]
+        assert chi_square_pvalue(given, stats.binom.pmf(np.arange(m + 1), m, p)) > ALPHA
+    # rows (draws) in order: the first rows do not depend on the rows after them
+    st2 = np.random.default_rng(0).integers(0, 20, size=(6, 50, 4))
+    args = (np.full((6, 4), 0.1), np.full((6, 4), 0.2), np.full((6, 3), 0.1), np.zeros(50, np.int64),
+            np.ones((6, 4)), np.ones(6), 2)
+    full = kernels.exit_flows(st2, *args, np.random.default_rng(5))
+    part = kernels.exit_flows(st2[:3], *(a[:3] if isinstance(a, np.ndarray) and a.shape[0] == 6 else a
+                                         for a in args), np.random.default_rng(5))
+    for f, g in zip(full, part, strict=True):
+        np.testing.assert_array_equal(g, f[:3])
+
+
+def test_pick_within_groups_is_multivariate_hypergeometric() -> None:
+    # two groups whose sections interleave (group 0: sections 0, 2, 4, 5; group 1: 1, 3), zero pools skipped
+    group = np.array([0, 1, 0, 1, 0, 0])
+    pool = np.array([3, 5, 0, 2, 4, 6])
+    rows = 60_000
+    totals = np.tile([8, 4], (rows, 1))
+    out = kernels.pick_within_groups(totals, np.tile(pool, (rows, 1)), group, 2, np.random.default_rng(6))
+    assert (out <= pool).all() and (out[:, 2] == 0).all()
+    np.testing.assert_array_equal(out[:, group == 0].sum(axis=1), 8)
+    np.testing.assert_array_equal(out[:, group == 1].sum(axis=1), 4)
+    for j, (g_pool, n) in ((0, (13, 8)), (4, (13, 8)), (5, (13, 8)), (1, (7, 4))):
+        pmf = stats.hypergeom.pmf(np.arange(min(pool[j], n) + 1), g_pool, pool[j], n)
+        assert chi_square_pvalue(out[:, j], pmf) > ALPHA
+    with pytest.raises(ValueError, match="more individuals than a group holds"):
+        kernels.pick_within_groups(np.array([[14, 0]]), pool[None, :], group, 2, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="non-negative"):
+        kernels.pick_within_groups(np.array([[-1, 0]]), pool[None, :], group, 2, np.random.default_rng(0))
+
+
+def test_move_attributes_removal_is_hypergeometric() -> None:
+    # 20 teachers, 8 leave; qualified 12, backbone 25 (capped at 20); contracts 3 / 5 / 4 by year
+    rows = 60_000
+    before = np.full((1, rows), 20)
+    out = np.full((1, rows), 8)
+    independent = np.tile(np.array([12, 25]), (1, rows, 1))
+    exclusive = np.tile(np.array([3, 5, 4]), (1, rows, 1))
+    moved = kernels.move_attributes(before, out, independent, exclusive, np.random.default_rng(9))
+    lost_q = 12 - moved.independent[0, :, 0]
+    assert chi_square_pvalue(lost_q, stats.hypergeom.pmf(np.arange(9), 20, 12, 8)) > ALPHA
+    np.testing.assert_array_equal(moved.independent[0, :, 1], 12)  # all 20 are backbone: 8 of them leave
+    lost = np.array([3, 5, 4]) - moved.exclusive[0]
+    assert (lost >= 0).all() and (lost.sum(axis=1) <= 8).all()
+    for j, slot in enumerate((3, 5, 4)):  # each contract year: Hypergeometric(slot, 20 − slot, 8)
+        pmf = stats.hypergeom.pmf(np.arange(slot + 1), 20, slot, 8)
+        assert chi_square_pvalue(lost[:, j], pmf) > ALPHA
+    # all contract years together: Hypergeometric(12, 8, 8)
+    assert chi_square_pvalue(lost.sum(axis=1), stats.hypergeom.pmf(np.arange(9), 20, 12, 8)) > ALPHA
+    # contracts above the section's teachers are capped, earliest years first; nobody leaving draws nothing
+    rng = np.random.default_rng(0)
+    state = rng.bit_generator.state
+    capped = kernels.move_attributes(np.array([[25]]), np.array([[0]]), np.zeros((1, 1, 0), np.int64),
+                                     np.array([[[10, 20, 30]]]), rng)
+    assert capped.exclusive.tolist() == [[[10, 15, 0]]]
+    assert rng.bit_generator.state == state
+    with pytest.raises(ValueError, match="between 0 and the section's teachers"):
+        kernels.move_attributes(np.array([[3]]), np.array([[4]]), np.zeros((1, 1, 1), np.int64),
+                                np.zeros((1, 1, 0), np.int64), rng)
+
+
+def test_move_attributes_placement_is_hypergeometric_among_arrivals() -> None:
+    # one county: section 0 sends 6 of its 10 teachers (4 qualified, 5 on contracts of year 1, 3 of year 2);
+    # sections 1 and 2 receive 2 and 4; section 3 (another county) neither sends nor receives
+    rows = 60_000
+    before = np.tile([10, 7, 7, 5], (rows, 1))
+    out = np.tile([6, 0, 0, 0], (rows, 1))
+    into = np.tile([0, 2, 4, 0], (rows, 1))
+    independent = np.tile(np.array([[4], [1], [0], [2]]), (rows, 1, 1))
+    exclusive = np.tile(np.array([[5, 3], [0, 0], [0, 0], [1, 1]]), (rows, 1, 1))
+    group = np.array([0, 0, 0, 1])
+    moved = kernels.move_attributes(before, out, independent, exclusive, np.random.default_rng(12), into=into,
+                                    group=group, n_groups=2)
+    qual, contracts = moved.independent[..., 0], moved.exclusive
+    np.testing.assert_array_equal(qual[:, :3].sum(axis=1), 5)  # conserved in the county
+    np.testing.assert_array_equal(contracts[:, :3].sum(axis=1), np.tile([5, 3], (rows, 1)))
+    np.testing.assert_array_equal(qual[:, 3], 2)
+    np.testing.assert_array_equal(contracts[:, 3], np.tile([1, 1], (rows, 1)))
+    gained = contracts[:, 1:3].sum(axis=2)
+    assert (gained <= [2, 4]).all()  # an arrival takes at most one contract
+    lost = 4 - qual[:, 0]  # qualified movers: Hypergeometric(4, 6, 6)
+    assert chi_square_pvalue(lost, stats.hypergeom.pmf(np.arange(5), 10, 4, 6)) > ALPHA
+    # given m qualified movers, section 1 gets Hypergeometric(2, 4, m) of them
+    for m in (2, 3):
+        got = (qual[:, 1] - 1)[lost == m]
+        assert chi_square_pvalue(got, stats.hypergeom.pmf(np.arange(3), 6, 2, m)) > ALPHA
+    # contract years: all 6 arrivals are the 6 movers, so given the year-1 movers c1, section 1's year-1
+    # contracts are Hypergeometric(2, 4, c1), and its year-2 ones Hypergeometric(2 − year 1, …, c2)
+    c1 = 5 - contracts[:, 0, 0]
+    got = contracts[:, 1, 0][c1 == 3]
+    assert chi_square_pvalue(got, stats.hypergeom.pmf(np.arange(3), 6, 2, 3)) > ALPHA
+
+
+@pytest.mark.parametrize("k", [6, 17])  # 17 of 22: the 5 who stay are picked instead
+def test_remove_checked_is_multivariate_hypergeometric(k: int) -> None:
+    stock = np.array([4, 0, 7, 2, 9])
+    rows = 60_000
+    out = kernels.remove_checked(np.repeat(stock[None, :], rows, axis=0), np.full(rows, k),
+                                 np.random.default_rng(k))
+    assert (out.sum(axis=1) == k).all()
+    assert (out <= stock).all() and (out[:, 1] == 0).all()
+    for j in (0, 2, 3, 4):
+        pmf = stats.hypergeom.pmf(np.arange(min(stock[j], k) + 1), stock.sum(), stock[j], k)
+        assert chi_square_pvalue(out[:, j], pmf) > ALPHA
+    # a pair of slots together: Hypergeometric(slot_0 + slot_4, rest, k)
+    pair = out[:, 0] + out[:, 4]
+    assert chi_square_pvalue(pair, stats.hypergeom.pmf(np.arange(min(13, k) + 1), 22, 13, k)) > ALPHA
+    rng = np.random.default_rng(0)
+    state = rng.bit_generator.state
+    np.testing.assert_array_equal(kernels.remove_checked(stock[None, :], np.array([0]), rng), 0)
+    assert rng.bit_generator.state == state  # nothing removed: no random number
+    with pytest.raises(ValueError, match="between 0 and"):
+        kernels.remove_checked(stock[None, :], np.array([23]), rng)
+
+
+def test_move_teachers_removes_hypergeometrically_and_adds_by_the_leavers_mix() -> None:
+    rows = 60_000
+    # removal only: 6 of [4, 0, 7, 2, 9] leave (and 17 of them, the stayers then being picked)
+    for k in (6, 17):
+        stock = np.tile(np.array([4, 0, 7, 2, 9]), (rows, 1, 1))
+        new = kernels.move_teachers(stock, np.full((rows, 1), k), np.zeros((rows, 1), np.int64),
+                                    np.random.default_rng(k), fallback_band=4)
+        gone = stock[:, 0] - new[:, 0]
+        assert (gone.sum(axis=1) == k).all() and (gone >= 0).all()
+        for j in (0, 2, 4):
+            pmf = stats.hypergeom.pmf(np.arange(min(stock[0, 0, j], k) + 1), 22, stock[0, 0, j], k)
+            assert chi_square_pvalue(gone[:, j], pmf) > ALPHA
+    # section 0 empties (mix 10 / 0 / 5 / 20 of 35); sections 1 and 2 receive 4 (one by one) and 31 (binomials)
+    stock = np.tile(np.array([[10, 0, 5, 20], [1, 1, 1, 1], [0, 0, 0, 0]]), (rows, 1, 1))
+    new = kernels.move_teachers(stock, np.tile([35, 0, 0], (rows, 1)), np.tile([0, 4, 31], (rows, 1)),
+                                np.random.default_rng(1), fallback_band=2)
+    np.testing.assert_array_equal(new[:, 0], 0)
+    arrived = new[:, 1:] - stock[:, 1:]
+    np.testing.assert_array_equal(arrived.sum(axis=2), np.tile([4, 31], (rows, 1)))
+    assert (arrived[..., 1] == 0).all()
+    for sec, n in ((0, 4), (1, 31)):
+        for b, w in ((0, 10), (2, 5), (3, 20)):
+            pmf = stats.binom.pmf(np.arange(n + 1), n, w / 35)
+            assert chi_square_pvalue(arrived[:, sec, b], pmf) > ALPHA
+    # nobody left in the draw: arrivals go to the fallback band
+    alone = kernels.move_teachers(np.zeros((1, 1, 4), np.int64), np.array([[0]]), np.array([[3]]),
+                                  np.random.default_rng(0), fallback_band=2)
+    assert alone.tolist() == [[[0, 0, 3, 0]]]
+    with pytest.raises(ValueError, match="at most the section's teachers"):
+        kernels.move_teachers(np.ones((1, 1, 4), np.int64), np.array([[5]]), np.array([[0]]),
+                              np.random.default_rng(0), fallback_band=2)

@@ -350,3 +350,20 @@ def test_female_share_follows_the_band_totals():
     out = T.female_share_after_year(f, n, H_F, H_M)
     assert out[0, 6] == pytest.approx(0.5)
     assert out[0, 5] == 0.0
+
+
+def test_move_between_sections_conserves_teachers_and_uses_the_leavers_ages():
+    """Teachers per section change by ``into − out``; arrivals take the ages of the draw's leavers (here all aged
+    20–24, so every arrival is 20–24); a move of more teachers than a section holds is refused."""
+    from sim.mechanisms.teachers import move_between_sections
+
+    stock = np.zeros((3, 4, 9), dtype=np.int64)
+    stock[:, 0, 0] = 6
+    stock[:, 1, 3] = 2
+    out = np.array([[4, 0, 0, 0]] * 3)
+    into = np.array([[0, 1, 3, 0]] * 3)
+    new = move_between_sections(stock, out, into, np.random.default_rng(0))
+    np.testing.assert_array_equal(new.sum(axis=2), stock.sum(axis=2) - out + into)
+    np.testing.assert_array_equal(new[:, 1:, 1:].sum(axis=2), stock[:, 1:, 1:].sum(axis=2))
+    with pytest.raises(ValueError, match="at most the section's teachers"):
+        move_between_sections(stock, np.array([[7, 0, 0, 0]] * 3), into, np.random.default_rng(0))

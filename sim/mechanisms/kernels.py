@@ -34,7 +34,7 @@ not depend on the number of draws or the chunking).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -344,3 +344,621 @@ def split_sorted(totals: npt.ArrayLike, cum: npt.ArrayLike, start: npt.ArrayLike
     _split_rows(rng, tot, c, np.ascontiguousarray(start, dtype=np.int64),
                 np.ascontiguousarray(size, dtype=np.int64), pools, out)
     return out
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Teacher exits and moves (cohort engine, mechanism 2 and the moves between sections)
+#
+# Fused passes over ``(D, S)``: one call draws, cell by cell, every flow that the engine used to draw in a
+# separate vectorised pass (one per age-band flow, per category, per contract year). Rows (draws) are the
+# outermost loop, so a row's numbers never depend on the rows after it.
+
+_ERR_NONE = -1
+
+
+_TABLED = 16
+"""In :func:`_exit_cells`, counts below this are drawn from a table of the binomial CDF built once per draw."""
+
+
+@njit(cache=True)
+def _fill_cdf(p: float, cdf: Any, f: int) -> None:  # pragma: no cover - compiled
+    """``cdf[f, n, k] = P(Y ≤ k)`` for ``Y ~ Binomial(n, q)``, ``q = min(p, 1 − p)``, ``k < n <`` :data:`_TABLED`,
+    built as :func:`_binomial_one` builds it (``P(Y = 0) = (1 − q)^n``, then the ratio recurrence); entries
+    ``k ≥ n`` hold 2 (above any uniform)."""
+    q = min(p, 1.0 - p)
+    if not q > 0.0:
+        return
+    ratio = q / (1.0 - q)
+    for n in range(1, _TABLED):
+        pk = (1.0 - q) ** n
+        acc = pk
+        cdf[f, n, 0] = acc
+        for k in range(n - 1):
+            pk *= (n - k) / (k + 1) * ratio
+            acc += pk
+            cdf[f, n, k + 1] = acc
+
+
+@njit(cache=True)
+def _from_table(u: float, n: int, p: float, cdf: Any, f: int) -> int:  # pragma: no cover - compiled
+    """``Binomial(n, p)`` (``0 < n <`` :data:`_TABLED`, ``0 < p < 1``) by inversion of the uniform ``u`` as
+    :func:`_binomial_one`, the CDF read from :func:`_fill_cdf`'s table: the smallest ``k`` with
+    ``u < P(Y ≤ k)`` is the number of table entries ``≤ u`` (counted without branches)."""
+    k = 0
+    for j in range(_TABLED):
+        k += u >= cdf[f, n, j]
+    return k if p <= 0.5 else n - k
+
+
+@njit(cache=True)
+def _exit_cells(rng: Any, stock: Any, retirement: Any, ageing: Any, rate: Any, location: Any, multiplier: Any,
+                relief: Any, relieved_location: int, retired: Any, moved_up: Any, attrition: Any,
+                remaining: Any, leavers: Any) -> None:  # pragma: no cover - compiled
+    n_draws, n_sections, n_bands = stock.shape
+    n_locations = rate.shape[1]
+    aged = np.empty(n_bands, dtype=np.int64)
+    # per draw, the probability of each flow: retirement by band, ageing by band, attrition by location and band
+    n_flows = (2 + n_locations) * n_bands
+    prob = np.zeros(n_flows)
+    cdf = np.full((n_flows, _TABLED, _TABLED), 2.0)
+    for d in range(n_draws):
+        for b in range(n_bands):
+            prob[b] = retirement[d, b]
+            prob[n_bands + b] = ageing[d, b] if b < n_bands - 1 else 0.0
+        for loc in range(n_locations):
+            factor = relief[d] if loc == relieved_location else 1.0
+            for b in range(n_bands):
+                prob[(2 + loc) * n_bands + b] = min(max(rate[d, loc] * multiplier[d, b] * factor, 0.0), 1.0)
+        for f in range(n_flows):
+            _fill_cdf(prob[f], cdf, f)
+        for s in range(n_sections):
+            first = (2 + location[s]) * n_bands
+            for b in range(n_bands):
+                aged[b] = 0
+            # each draw written out: a helper taking the generator costs more than the draw (reference counting)
+            for b in range(n_bands):
+                n = stock[d, s, b]
+                p = prob[b]
+                r = 0
+                if n > 0 and p > 0.0:
+                    r = _from_table(rng.random(), n, p, cdf, b) if n < _TABLED and p < 1.0 else (
+                        _binomial_one(rng, n, p))
+                retired[d, s, b] = r
+                n -= r
+                p = prob[n_bands + b]
+                up = 0
+                if n > 0 and p > 0.0:
+                    up = _from_table(rng.random(), n, p, cdf, n_bands + b) if n < _TABLED and p < 1.0 else (
+                        _binomial_one(rng, n, p))
+                    aged[b + 1] += up
+                moved_up[d, s, b] = up
+                aged[b] += n - up
+            left = 0
+            for b in range(n_bands):
+                n = aged[b]
+                p = prob[first + b]
+                a = 0
+                if n > 0 and p > 0.0:
+                    a = _from_table(rng.random(), n, p, cdf, first + b) if n < _TABLED and p < 1.0 else (
+                        _binomial_one(rng, n, p))
+                attrition[d, s, b] = a
+                remaining[d, s, b] = aged[b] - a
+                left += retired[d, s, b] + a
+            leavers[d, s] = left
+
+
+def exit_flows(stock: npt.ArrayLike, retirement: npt.ArrayLike, ageing: npt.ArrayLike, rate: npt.ArrayLike,
+               location: npt.ArrayLike, multiplier: npt.ArrayLike, relief: npt.ArrayLike, relieved_location: int,
+               rng: np.random.Generator) -> tuple[IntArray, IntArray, IntArray, IntArray, IntArray]:
+    """Retirement, then ageing of those left, then attrition of the aged stock, in one pass over ``(D, S)``.
+
+    For each cell ``(d, s)``, band by band: ``retired ~ Binomial(n, retirement[d, b])``, ``up ~ Binomial(n −
+    retired, ageing[d, b])`` to band ``b + 1`` (none from the last band); then on the aged stock ``m``:
+    ``attrition ~ Binomial(m, clip(rate[d, location[s]] · multiplier[d, b] · f, 0, 1))`` with ``f =
+    relief[d]`` in sections of ``relieved_location`` and 1 elsewhere. All by inversion as :func:`_binomial_one`
+    (one uniform per draw; none where the count is 0 or the probability 0 or 1); for counts below
+    :data:`_TABLED` the CDF is read from a table built once per draw and flow (:func:`_fill_cdf`).
+
+    Parameters are ``(D, S, B)`` counts, ``(D, B)`` retirement and ageing probabilities, ``(D, L)`` rates by
+    location, ``(S,)`` location codes, ``(D, B)`` multipliers and ``(D,)`` relief factors (validated by the
+    caller). Returns ``(retired, moved_up, attrition, remaining, leavers)``: three ``(D, S, B)`` flows, the
+    ``(D, S, B)`` stock after them and the ``(D, S)`` total of retired and attrition.
+    """
+    st = np.ascontiguousarray(stock, dtype=np.int64)
+    shape = st.shape
+    retired = np.empty(shape, dtype=np.int64)
+    moved_up = np.empty(shape, dtype=np.int64)
+    attrition = np.empty(shape, dtype=np.int64)
+    remaining = np.empty(shape, dtype=np.int64)
+    leavers = np.empty(shape[:2], dtype=np.int64)
+    d = shape[0]
+
+    def rows(x: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        a = np.asarray(x, dtype=np.float64)
+        return np.ascontiguousarray(np.broadcast_to(a, (d, a.shape[-1])))
+
+    _exit_cells(rng, st, rows(retirement), rows(ageing), rows(rate), np.ascontiguousarray(location, dtype=np.int64),
+                rows(multiplier), np.ascontiguousarray(np.broadcast_to(np.asarray(relief, dtype=np.float64), (d,))),
+                relieved_location, retired, moved_up, attrition, remaining, leavers)
+    return retired, moved_up, attrition, remaining, leavers
+
+
+@njit(cache=True)
+def _remove_cells(rng: Any, stock: Any, k: Any, out: Any) -> int:  # pragma: no cover - compiled
+    """``k[i]`` individuals of row ``i`` picked one at a time without replacement, each uniformly among those left
+    (slot ``b`` with probability ``left_b / total_left``): multivariate hypergeometric. When more than half the
+    row goes, the ones who stay are picked instead. Checks ``0 ≤ k ≤ row total``: returns the first bad row,
+    or -1."""
+    n_rows, n_bands = stock.shape
+    left = np.empty(n_bands, dtype=np.int64)
+    picked = np.empty(n_bands, dtype=np.int64)
+    for i in range(n_rows):
+        remaining = k[i]
+        if remaining == 0:
+            continue
+        total = 0
+        for b in range(n_bands):
+            left[b] = stock[i, b]
+            picked[b] = 0
+            total += left[b]
+        if remaining < 0 or remaining > total:
+            return i
+        flip = remaining > total // 2
+        picks = total - remaining if flip else remaining
+        for _ in range(picks):
+            j = min(int(rng.random() * total), total - 1)  # the j-th individual left, 0-based
+            b = 0
+            acc = left[0]
+            while j >= acc:
+                b += 1
+                acc += left[b]
+            left[b] -= 1
+            picked[b] += 1
+            total -= 1
+        for b in range(n_bands):
+            out[i, b] = stock[i, b] - picked[b] if flip else picked[b]
+    return _ERR_NONE
+
+
+def remove_checked(stock: npt.ArrayLike, k: npt.ArrayLike, rng: np.random.Generator) -> IntArray:
+    """``k`` individuals of each row picked uniformly without replacement among its ``B`` slots (multivariate
+    hypergeometric, the law of :func:`remove_uniformly`), over ``(…, B)`` stocks and ``(…)`` counts.
+
+    Drawn by :func:`_remove_cells`: one uniform per individual picked (the stayers are picked instead when more
+    than half the row goes), rows with ``k = 0`` skipped in the kernel (no gather, no random number).
+    ``ValueError`` where ``k`` is negative or above the row's total.
+    """
+    st = np.ascontiguousarray(stock, dtype=np.int64)
+    kk = np.ascontiguousarray(k, dtype=np.int64)
+    if kk.shape != st.shape[:-1]:
+        raise ValueError(f"k must have shape {st.shape[:-1]}, got {kk.shape}")
+    out = np.zeros(st.shape, dtype=np.int64)
+    n_bands = st.shape[-1]
+    bad = _remove_cells(rng, st.reshape(-1, n_bands), kk.reshape(-1), out.reshape(-1, n_bands))
+    if bad != _ERR_NONE:
+        raise ValueError("k must be between 0 and the section's teachers")
+    return out
+
+
+@njit(cache=True)
+def _split_pool(rng: Any, cum: Any, n: int, k: int, got: Any, st_lo: Any, st_hi: Any,
+                st_n: Any) -> None:  # pragma: no cover - compiled
+    """``n`` individuals without replacement from ``k`` pools with running sums ``cum[0 … k]`` (``cum[0] = 0``,
+    ``n ≤ cum[k]``): ``got[j]`` += picks from pool ``j``, by hypergeometric halving (as :func:`_split_rows`)."""
+    st_lo[0] = 0
+    st_hi[0] = k
+    st_n[0] = n
+    top = 1
+    while top > 0:
+        top -= 1
+        lo = st_lo[top]
+        hi = st_hi[top]
+        m = st_n[top]
+        if hi - lo == 1:
+            got[lo] += m
+            continue
+        mid = (lo + hi) // 2
+        w_left = cum[mid] - cum[lo]
+        w_right = cum[hi] - cum[mid]
+        if w_right <= 0:
+            left = m
+        elif w_left <= 0:
+            left = 0
+        else:
+            left = _hypergeometric_one(rng, w_left, w_right, m)
+        right = m - left
+        if right > 0:  # pushed first: the left half is split first
+            st_lo[top] = mid
+            st_hi[top] = hi
+            st_n[top] = right
+            top += 1
+        if left > 0:
+            st_lo[top] = lo
+            st_hi[top] = mid
+            st_n[top] = left
+            top += 1
+
+
+@njit(cache=True)
+def _pick_within_groups(rng: Any, totals: Any, pool: Any, order: Any, start: Any, size: Any,
+                        out: Any) -> int:  # pragma: no cover - compiled
+    """``totals[r, g]`` picked without replacement from the pools of group ``g``'s sections (``order[start[g] …
+    start[g] + size[g] − 1]``), only sections with a positive pool taking part. Returns the first row whose
+    count exceeds its group's pool (or is negative), else -1."""
+    n_rows, n_groups = totals.shape
+    n_sections = pool.shape[1]
+    idx = np.empty(n_sections, dtype=np.int64)
+    cum = np.empty(n_sections + 1, dtype=np.int64)
+    got = np.empty(n_sections, dtype=np.int64)
+    st_lo = np.empty(_STACK, dtype=np.int64)
+    st_hi = np.empty(_STACK, dtype=np.int64)
+    st_n = np.empty(_STACK, dtype=np.int64)
+    for r in range(n_rows):
+        for g in range(n_groups):
+            n = totals[r, g]
+            if n == 0:
+                continue
+            if n < 0:
+                return r
+            m = 0
+            cum[0] = 0
+            for i in range(start[g], start[g] + size[g]):
+                sec = order[i]
+                w = pool[r, sec]
+                if w > 0:
+                    idx[m] = sec
+                    got[m] = 0
+                    cum[m + 1] = cum[m] + w
+                    m += 1
+            if cum[m] < n:
+                return r
+            _split_pool(rng, cum, n, m, got, st_lo, st_hi, st_n)
+            for j in range(m):
+                out[r, idx[j]] = got[j]
+    return _ERR_NONE
+
+
+def group_layout(group: npt.ArrayLike, n_groups: int) -> tuple[IntArray, IntArray, IntArray]:
+    """``(order, start, size)``: sections sorted by group (stable), where each group starts in ``order`` and
+    its number of sections. ``ValueError`` for a group index outside ``[0, n_groups)``."""
+    grp = np.asarray(group, dtype=np.int64)
+    if grp.size and (grp.min() < 0 or grp.max() >= n_groups):
+        raise ValueError(f"group indices must be in [0, {n_groups}), got {grp.min()}..{grp.max()}")
+    size = np.bincount(grp, minlength=n_groups).astype(np.int64)
+    start = np.zeros(n_groups, dtype=np.int64)
+    np.cumsum(size[:-1], out=start[1:])
+    if grp.size < 2 or bool(np.all(grp[1:] >= grp[:-1])):
+        order = np.arange(grp.size, dtype=np.int64)  # the engine's layout: already sorted
+    else:
+        order = np.argsort(grp, kind="stable").astype(np.int64)
+    return order, start, size
+
+
+def pick_within_groups(totals: npt.ArrayLike, pool: npt.ArrayLike, group: npt.ArrayLike, n_groups: int,
+                       rng: np.random.Generator) -> IntArray:
+    """``totals[r, g]`` individuals picked uniformly without replacement from the ``(R, S)`` integer pools of the
+    sections of group ``g`` (multivariate hypergeometric), by hypergeometric halving over the group's sections
+    with a positive pool. ``ValueError`` for a negative pool or count, or a count above its group's pool."""
+    tot = np.ascontiguousarray(totals, dtype=np.int64)
+    pl = np.ascontiguousarray(pool, dtype=np.int64)
+    if pl.size and pl.min() < 0:
+        raise ValueError("totals and pool must be non-negative")
+    order, start, size = group_layout(group, n_groups)
+    out = np.zeros((tot.shape[0], order.size), dtype=np.int64)
+    bad = _pick_within_groups(rng, tot, pl, order, start, size, out)
+    if bad != _ERR_NONE:
+        if tot[bad].min() < 0:
+            raise ValueError("totals and pool must be non-negative")
+        raise ValueError("cannot pick more individuals than a group holds")
+    return out
+
+
+@njit(cache=True)
+def _hypergeometric_from(u: Any, good: int, bad: int, sample: int) -> int:  # pragma: no cover - compiled
+    """:func:`_hypergeometric_one` (``good, bad, sample > 0``) with its uniforms read from ``u``, which holds at
+    least ``min(sample, good + bad − sample)`` of them (the caller draws them: a helper taking the generator
+    costs more than the draw, for reference counting)."""
+    total = good + bad
+    flip = sample > total // 2
+    picks = total - sample if flip else sample
+    left_total = total
+    left_good = good
+    t = 0
+    while picks > 0 and left_good > 0 and left_total > left_good:
+        if u[t] * left_total < left_good:
+            left_good -= 1
+        left_total -= 1
+        picks -= 1
+        t += 1
+    if left_total == left_good:
+        left_good -= picks
+    return left_good if flip else good - left_good
+
+
+@njit(cache=True)
+def _move_attributes(rng: Any, before: Any, out: Any, into: Any, independent: Any, exclusive: Any, group: Any,
+                     order: Any, start: Any, size: Any, place: bool, max_before: int, ind_out: Any,
+                     exc_out: Any) -> int:  # pragma: no cover - compiled
+    n_draws, n_sections = before.shape
+    n_ind = independent.shape[2]
+    n_exc = exclusive.shape[2]
+    n_groups = start.size
+    moving_ind = np.zeros((n_groups, n_ind), dtype=np.int64)
+    moving_exc = np.zeros((n_groups, n_exc), dtype=np.int64)
+    idx = np.empty(n_sections, dtype=np.int64)
+    left = np.empty(n_sections, dtype=np.int64)
+    cum = np.empty(n_sections + 1, dtype=np.int64)
+    got = np.empty(n_sections, dtype=np.int64)
+    st_lo = np.empty(_STACK, dtype=np.int64)
+    st_hi = np.empty(_STACK, dtype=np.int64)
+    st_n = np.empty(_STACK, dtype=np.int64)
+    uniforms = np.empty(max_before // 2 + 1)
+    for d in range(n_draws):
+        # the movers' attributes, section by section: without replacement among the section's teachers
+        any_moving = False
+        for s in range(n_sections):
+            b = before[d, s]
+            k = out[d, s]
+            if b < 0 or k < 0 or k > b:
+                return d
+            g = group[s]
+            picks = min(k, b - k)
+            for a in range(n_ind):
+                have = min(independent[d, s, a], b)
+                lost = 0
+                if k > 0 and have > 0:
+                    if have == b:
+                        lost = k
+                    else:
+                        for t in range(picks):
+                            uniforms[t] = rng.random()
+                        lost = _hypergeometric_from(uniforms, have, b - have, k)
+                ind_out[d, s, a] = have - lost
+                if lost > 0:
+                    moving_ind[g, a] += lost
+                    any_moving = True
+            room = b
+            rest = b
+            taken = k
+            for j in range(n_exc):
+                slot = min(exclusive[d, s, j], room)
+                room -= slot
+                lost = 0
+                if taken > 0 and slot > 0:
+                    if slot == rest:
+                        lost = taken
+                    else:
+                        for t in range(min(taken, rest - taken)):
+                            uniforms[t] = rng.random()
+                        lost = _hypergeometric_from(uniforms, slot, rest - slot, taken)
+                rest -= slot
+                taken -= lost
+                exc_out[d, s, j] = slot - lost
+                if lost > 0:
+                    moving_exc[g, j] += lost
+                    any_moving = True
+        if not place or not any_moving:
+            continue
+        # placed among the arrivals of the group, without replacement
+        for g in range(n_groups):
+            busy = False
+            for a in range(n_ind):
+                busy = busy or moving_ind[g, a] > 0
+            for j in range(n_exc):
+                busy = busy or moving_exc[g, j] > 0
+            if not busy:
+                continue
+            m = 0
+            cum[0] = 0
+            for i in range(start[g], start[g] + size[g]):
+                sec = order[i]
+                w = into[d, sec]
+                if w < 0:
+                    return d
+                if w > 0:
+                    idx[m] = sec
+                    left[m] = w
+                    cum[m + 1] = cum[m] + w
+                    m += 1
+            for a in range(n_ind):
+                n = moving_ind[g, a]
+                if n == 0:
+                    continue
+                if n > cum[m]:
+                    return d
+                for j in range(m):
+                    got[j] = 0
+                _split_pool(rng, cum, n, m, got, st_lo, st_hi, st_n)
+                for j in range(m):
+                    ind_out[d, idx[j], a] += got[j]
+                moving_ind[g, a] = 0
+            for c in range(n_exc):  # contract years share the arrivals: each year's picks leave the pool
+                n = moving_exc[g, c]
+                if n == 0:
+                    continue
+                for j in range(m):
+                    got[j] = 0
+                    cum[j + 1] = cum[j] + left[j]
+                if n > cum[m]:
+                    return d
+                _split_pool(rng, cum, n, m, got, st_lo, st_hi, st_n)
+                for j in range(m):
+                    exc_out[d, idx[j], c] += got[j]
+                    left[j] -= got[j]
+                moving_exc[g, c] = 0
+    return _ERR_NONE
+
+
+class Attributes(NamedTuple):
+    """Attribute counts of :func:`move_attributes`."""
+
+    independent: IntArray
+    """``(D, S, A)``"""
+    exclusive: IntArray
+    """``(D, S, J)``"""
+
+
+def move_attributes(before: npt.ArrayLike, out: npt.ArrayLike, independent: npt.ArrayLike,
+                    exclusive: npt.ArrayLike, rng: np.random.Generator, *, into: npt.ArrayLike | None = None,
+                    group: npt.ArrayLike | None = None, n_groups: int = 0) -> Attributes:
+    """Attributes of the ``out`` teachers leaving each section, and (with ``into``) their placement.
+
+    Parameters
+    ----------
+    before
+        ``(D, S)`` teachers of each section before the departures.
+    out
+        ``(D, S)`` teachers leaving, ``0 ≤ out ≤ before``.
+    independent
+        ``(D, S, A)`` counts of attributes a teacher may have several of (qualified, backbone, …), each capped
+        at ``before``. The leavers of attribute ``a``: ``Hypergeometric(have, before − have, out)``, attribute
+        by attribute (each marginal is exact; the attributes are drawn independently of one another).
+    exclusive
+        ``(D, S, J)`` counts of mutually exclusive slots (contract years), capped at ``before`` earliest slot
+        first. The leavers by slot: one multivariate hypergeometric draw, slot by slot
+        (``Hypergeometric(slot, rest, remaining)``).
+    rng
+        Random generator.
+    into, group, n_groups
+        If given: ``(D, S)`` arrivals, ``(S,)`` group (county) of each section. Each group's leavers of an
+        independent attribute are placed among the group's arrivals without replacement (multivariate
+        hypergeometric over the ``into`` pools); the exclusive slots one after the other among the arrivals
+        not yet given a slot (one multivariate hypergeometric assignment of slots to arrivals). A group's
+        arrivals must be at least its leavers.
+
+    Returns
+    -------
+    :class:`Attributes`: ``independent`` and ``exclusive`` after the departures (and arrivals). Cells are
+    visited draw by draw, section by section; then the groups of the draw.
+    """
+    bf = np.ascontiguousarray(before, dtype=np.int64)
+    o = np.ascontiguousarray(out, dtype=np.int64)
+    ind = np.ascontiguousarray(independent, dtype=np.int64)
+    exc = np.ascontiguousarray(exclusive, dtype=np.int64)
+    if o.shape != bf.shape or ind.shape[:2] != bf.shape or exc.shape[:2] != bf.shape:
+        raise ValueError(f"before, out, independent and exclusive must share (D, S), got {bf.shape}, {o.shape}, "
+                         f"{ind.shape}, {exc.shape}")
+    if (ind.size and ind.min() < 0) or (exc.size and exc.min() < 0):
+        raise ValueError("attribute counts must be non-negative")
+    place = into is not None
+    if place:
+        if group is None:
+            raise ValueError("placing the movers needs the group of each section")
+        arrivals = np.ascontiguousarray(into, dtype=np.int64)
+        if arrivals.shape != bf.shape:
+            raise ValueError(f"into must have shape {bf.shape}, got {arrivals.shape}")
+        order, start, size = group_layout(group, n_groups)
+        grp = np.ascontiguousarray(group, dtype=np.int64)
+    else:
+        arrivals = bf
+        grp = np.zeros(bf.shape[1], dtype=np.int64)
+        order, start, size = group_layout(grp, 1)
+    ind_out = np.empty(ind.shape, dtype=np.int64)
+    exc_out = np.empty(exc.shape, dtype=np.int64)
+    max_before = int(bf.max()) if bf.size else 0
+    bad = _move_attributes(rng, bf, o, arrivals, ind, exc, grp, order, start, size, place, max_before, ind_out,
+                           exc_out)
+    if bad != _ERR_NONE:
+        raise ValueError("movers must be between 0 and the section's teachers, and a group's arrivals at least "
+                         "its leavers")
+    return Attributes(ind_out, exc_out)
+
+
+@njit(cache=True)
+def _move_rows(rng: Any, stock: Any, out: Any, into: Any, fallback: int, new: Any) -> int:  # pragma: no cover
+    n_draws, n_sections, n_bands = stock.shape
+    left = np.empty(n_bands, dtype=np.int64)
+    picked = np.empty(n_bands, dtype=np.int64)
+    mix = np.empty(n_bands, dtype=np.int64)
+    for d in range(n_draws):
+        # leavers: picked one at a time among the section's teachers (the stayers when more than half go)
+        for b in range(n_bands):
+            mix[b] = 0
+        for s in range(n_sections):
+            total = 0
+            for b in range(n_bands):
+                new[d, s, b] = stock[d, s, b]
+                left[b] = stock[d, s, b]
+                picked[b] = 0
+                total += left[b]
+            k = out[d, s]
+            if k == 0:
+                continue
+            if k < 0 or k > total:
+                return d
+            flip = k > total // 2
+            for _ in range(total - k if flip else k):
+                j = min(int(rng.random() * total), total - 1)
+                b = 0
+                acc = left[0]
+                while j >= acc:
+                    b += 1
+                    acc += left[b]
+                left[b] -= 1
+                picked[b] += 1
+                total -= 1
+            for b in range(n_bands):
+                gone = stock[d, s, b] - picked[b] if flip else picked[b]
+                new[d, s, b] -= gone
+                mix[b] += gone
+        # arrivals: Multinomial(into, mix / mix total), everyone in the fallback band if nobody left
+        pool = 0
+        for b in range(n_bands):
+            pool += mix[b]
+        if pool == 0:
+            mix[fallback] = 1
+            pool = 1
+        for s in range(n_sections):
+            k = into[d, s]
+            if k == 0:
+                continue
+            if k < 0:
+                return d
+            if k <= n_bands:  # one by one: band b with probability mix_b / pool
+                for _ in range(k):
+                    j = min(int(rng.random() * pool), pool - 1)
+                    b = 0
+                    acc = mix[0]
+                    while j >= acc:
+                        b += 1
+                        acc += mix[b]
+                    new[d, s, b] += 1
+                continue
+            rest = pool
+            for b in range(n_bands - 1):  # conditional binomials
+                if mix[b] > 0:
+                    x = _binomial_one(rng, k, min(mix[b] / rest, 1.0))
+                    new[d, s, b] += x
+                    k -= x
+                rest -= mix[b]
+                if k == 0 or rest == 0:
+                    break
+            if k > 0:  # the remainder goes to the last band with leavers
+                last = n_bands - 1
+                while mix[last] == 0:
+                    last -= 1
+                new[d, s, last] += k
+    return _ERR_NONE
+
+
+def move_teachers(stock: npt.ArrayLike, out: npt.ArrayLike, into: npt.ArrayLike, rng: np.random.Generator, *,
+                  fallback_band: int) -> IntArray:
+    """``stock`` after ``out`` teachers leave each section and ``into`` arrive, by band, in one pass per draw.
+
+    Leavers: picked uniformly without replacement among the section's teachers, one at a time (multivariate
+    hypergeometric over the bands, as :func:`remove_checked`). Arrivals: ``Multinomial(into, mix / total)``
+    over the bands with ``mix`` the leavers of the draw by band (all sections), one at a time for at most ``B``
+    arrivals, else by conditional binomials; everyone in ``fallback_band`` if nobody left in the draw.
+    ``ValueError`` for a negative count or more leavers than a section holds.
+    """
+    st = np.ascontiguousarray(stock, dtype=np.int64)
+    o = np.ascontiguousarray(out, dtype=np.int64)
+    i = np.ascontiguousarray(into, dtype=np.int64)
+    if st.ndim != 3 or o.shape != st.shape[:2] or i.shape != st.shape[:2]:
+        raise ValueError(f"stock must be (D, S, B) and out, into (D, S); got {st.shape}, {o.shape}, {i.shape}")
+    if not 0 <= fallback_band < st.shape[2]:
+        raise ValueError(f"fallback_band must be in [0, {st.shape[2]}), got {fallback_band}")
+    new = np.empty(st.shape, dtype=np.int64)
+    if _move_rows(rng, st, o, i, fallback_band, new) != _ERR_NONE:
+        raise ValueError("out and into must be non-negative, out at most the section's teachers")
+    return new

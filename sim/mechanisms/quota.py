@@ -154,8 +154,9 @@ def hypergeometric_within_groups(
     """Pick ``totals[g]`` individuals without replacement from the sections of each group.
 
     Multivariate hypergeometric by hypergeometric splitting down a balanced binary tree of the group's
-    sections (:func:`split_within_groups`), vectorised over draws and groups. Every section gives at most its
-    pool, so a removal drawn this way never makes a stock negative.
+    sections that have a positive pool, in compiled code (:func:`sim.mechanisms.kernels.pick_within_groups`:
+    no sorted copy or running sums of the pools), row by row and group by group. Every section gives at most
+    its pool, so a removal drawn this way never makes a stock negative.
 
     Parameters
     ----------
@@ -166,15 +167,7 @@ def hypergeometric_within_groups(
     group, n_groups, rng
         As in :func:`multinomial_within_groups`.
     """
-    tot = np.asarray(totals, dtype=np.int64)
-    pl = np.asarray(pool, dtype=np.int64)
-    grp = np.asarray(group, dtype=np.int64)
-    if np.any(pl < 0) or np.any(tot < 0):
-        raise ValueError("totals and pool must be non-negative")
-    pool_group = np.rint(group_sum(pl, grp, n_groups)).astype(np.int64)
-    if np.any(tot > pool_group):
-        raise ValueError("cannot pick more individuals than a group holds")
-    return split_within_groups(tot, pl, grp, n_groups, rng, without_replacement=True)
+    return kernels.pick_within_groups(totals, pool, group, n_groups, rng)
 
 
 def split_within_groups(

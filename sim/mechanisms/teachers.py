@@ -535,6 +535,83 @@ def voluntary_attrition(
     return kernels.binomial(stock, p, rng)
 
 
+class ExitFlows(NamedTuple):
+    """Flows of :func:`retire_age_and_leave`, each ``(D, S, 9)`` unless stated."""
+
+    retired: IntArray
+    """Retirements (drawn first, from the stock at the start of the year)."""
+    moved_up: IntArray
+    """Teachers of each band moving to the next band (drawn among those who did not retire; 0 in the last band)."""
+    attrition: IntArray
+    """Voluntary leavers, drawn from the aged stock."""
+    remaining: IntArray
+    """The stock after the three flows: ``stock − retired − moved_up + moved_up (of the band below) − attrition``."""
+    leavers: IntArray
+    """``(D, S)`` retirements and voluntary leavers of each section."""
+
+
+def retire_age_and_leave(
+    stock: IntArray,
+    retirement_share: ArrayLike,
+    ageing_probability: ArrayLike,
+    section_location: IntArray,
+    rate_by_location: ArrayLike,
+    age_multiplier_by_band: ArrayLike,
+    subsidy_cny_month: ArrayLike,
+    elasticity_per_1000cny: ArrayLike,
+    rng: np.random.Generator,
+) -> ExitFlows:
+    """:func:`retire`, then :func:`age_one_year` of those left, then :func:`voluntary_attrition` of the aged
+    stock, drawn together in one compiled pass over the sections (:func:`sim.mechanisms.kernels.exit_flows`).
+
+    The laws are those of the three functions: ``Binomial(stock, share)`` retire; of the ``stock − retired``
+    left, ``Binomial(·, ageing_probability)`` move to the next band; of the aged stock,
+    ``Binomial(·, p)`` leave with ``p`` of :func:`attrition_probability`. The random numbers are drawn cell by
+    cell (draw, section) from the one generator, so they differ from three separate calls.
+
+    Parameters
+    ----------
+    stock
+        ``(D, S, 9)`` teachers by age band.
+    retirement_share, ageing_probability
+        ``(9,)`` or ``(D, 9)`` probabilities (:func:`mixed_retirement_and_ageing`); the last band's ageing
+        probability is ignored.
+    section_location, rate_by_location, age_multiplier_by_band, subsidy_cny_month, elasticity_per_1000cny
+        As in :func:`voluntary_attrition`.
+    rng
+        Random generator.
+
+    Returns
+    -------
+    :class:`ExitFlows`.
+    """
+    stock = np.asarray(stock, dtype=np.int64)
+    check_stock("stock", stock, N_AGE_BANDS)
+    d = stock.shape[0]
+    share = np.asarray(retirement_share, dtype=np.float64)
+    check_probability("retirement_share", share)
+    ageing = np.asarray(ageing_probability, dtype=np.float64)
+    check_probability("ageing_probability", ageing)
+    loc = np.asarray(section_location, dtype=np.int64)
+    if loc.shape != stock.shape[1:2]:
+        raise ValueError(f"section_location must have shape ({stock.shape[1]},), got {loc.shape}")
+    rate = np.asarray(rate_by_location, dtype=np.float64)
+    rate = rate[None, :] if rate.ndim == 1 else rate
+    check_probability("rate_by_location", rate)
+    if loc.size and (loc.min() < 0 or loc.max() >= rate.shape[1]):
+        raise ValueError(f"section_location must be in [0, {rate.shape[1]})")
+    mult = np.asarray(age_multiplier_by_band, dtype=np.float64)
+    if np.any(mult < 0):
+        raise ValueError("age_multiplier_by_band must be non-negative")
+    subsidy = per_draw(subsidy_cny_month, 1)
+    elasticity = per_draw(elasticity_per_1000cny, 1)
+    if np.any(subsidy < 0) or np.any(elasticity < 0):
+        raise ValueError("subsidy_cny_month and elasticity_per_1000cny must be non-negative")
+    relief = np.broadcast_to(np.maximum(0.0, 1.0 - elasticity * subsidy / 1000.0), (d,))
+    flows = kernels.exit_flows(stock, share, ageing, rate, loc, mult, relief, RURAL, rng)
+    return ExitFlows(*flows)
+
+
 # ------------------------------------------------------------------------------------------------------------
 # rural → town drift
 
@@ -671,8 +748,8 @@ def remove_from_bands(stock: IntArray, k: ArrayLike, rng: np.random.Generator) -
     """Pick ``k`` teachers of each section uniformly among its teachers, whatever their age band.
 
     A multivariate hypergeometric draw, done band by band (``Hypergeometric(band, rest, remaining)``, in
-    compiled code: :func:`sim.mechanisms.kernels.remove_uniformly`), so no band loses more teachers than it
-    holds.
+    compiled code: :func:`sim.mechanisms.kernels.remove_checked`, sections with ``k = 0`` skipped), so no band
+    loses more teachers than it holds. ``ValueError`` if ``k`` is negative or above a section's teachers.
 
     Parameters
     ----------
@@ -687,20 +764,7 @@ def remove_from_bands(stock: IntArray, k: ArrayLike, rng: np.random.Generator) -
     -------
     ``(D, S, B)`` removed teachers by band; its sum over bands equals ``k``.
     """
-    stock = np.asarray(stock, dtype=np.int64)
-    k_arr = np.asarray(k, dtype=np.int64)
-    total = stock.sum(axis=-1)
-    if k_arr.size and (k_arr.min() < 0 or (k_arr > total).any()):
-        raise ValueError("k must be between 0 and the section's teachers")
-    out = np.zeros(stock.shape, dtype=np.int64)
-    # only the (draw, section) cells that lose someone, in C order (draws first)
-    cells = np.flatnonzero(k_arr)
-    if cells.size == 0:
-        return out
-    n_bands = stock.shape[-1]
-    out.reshape(-1, n_bands)[cells] = kernels.remove_uniformly(stock.reshape(-1, n_bands)[cells],
-                                                               k_arr.reshape(-1)[cells], rng)
-    return out
+    return kernels.remove_checked(np.asarray(stock, dtype=np.int64), np.asarray(k, dtype=np.int64), rng)
 
 
 def add_by_composition(k: ArrayLike, composition: ArrayLike, rng: np.random.Generator) -> IntArray:
@@ -731,3 +795,31 @@ def add_by_composition(k: ArrayLike, composition: ArrayLike, rng: np.random.Gene
     p[empty, 4] = 1.0
     p /= p.sum(axis=1, keepdims=True)
     return kernels.multinomial_rows(n, p, rng)
+
+
+FALLBACK_BAND = 4
+"""Band of arrivals whose age mix is unknown (nobody left in the draw): 40–44, the national median band of junior
+teachers (SOURCES §4c)."""
+
+
+def move_between_sections(stock: IntArray, out: ArrayLike, into: ArrayLike, rng: np.random.Generator) -> IntArray:
+    """Teachers by band after ``out`` leave each section and ``into`` arrive (a move between sections).
+
+    :func:`remove_from_bands` of the leavers, then :func:`add_by_composition` of the arrivals with the age mix of
+    the draw's leavers (all sections; :data:`FALLBACK_BAND` if nobody left), drawn in one compiled pass per draw
+    (:func:`sim.mechanisms.kernels.move_teachers`): the same laws, without the intermediate arrays.
+
+    Parameters
+    ----------
+    stock
+        ``(D, S, B)`` teachers by age band.
+    out, into
+        ``(D, S)`` leavers (``0 ≤ out ≤ stock.sum(-1)``) and arrivals.
+    rng
+        Random generator.
+
+    Returns
+    -------
+    ``(D, S, B)`` teachers after the move.
+    """
+    return kernels.move_teachers(stock, out, into, rng, fallback_band=FALLBACK_BAND)
