@@ -13,7 +13,8 @@ Usage (from the repository's folder)::
     .venv/bin/python benchmarks/bench_floor.py                 # 64 draws, 1 flow per cell and year
     .venv/bin/python benchmarks/bench_floor.py --flows 4
 
-Prints process CPU milliseconds per draw for each sampler and the projection to 10,000 draws on 2 perfectly scaling cores.
+Prints process CPU milliseconds per draw for each sampler and the projection to 10,000 draws on 2 perfectly
+scaling cores.
 """
 
 from __future__ import annotations
