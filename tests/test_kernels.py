@@ -283,3 +283,16 @@ def test_drift_counties_rows_in_order_and_no_numbers_without_movers() -> None:
                                                  np.array([1]), rng)
     assert moved_out.sum() == 0 and moved_in.sum() == 0
     assert rng.bit_generator.state == before
+
+
+@pytest.mark.parametrize("weights", [[1.0, 0.0, 2.0, 3.0, 0.0, 4.0, 0.5, 0.0], [0.0, 0.0, 1e-300, 5.0], [7.0]])
+def test_guided_placement_is_the_binary_search_placement(weights: list[float]) -> None:
+    # the guide table only speeds up the search: each uniform lands in the same section as in _place_units
+    k, units = len(weights), 20_000
+    cum = np.concatenate([[0.0], np.cumsum(weights)])[None, :] + 3.5  # any offset of the running sums
+    by_search = np.zeros((1, k), dtype=np.int64)
+    kernels._place_units(np.random.default_rng(6), cum, 0, 0, k, units, by_search)
+    guided = np.zeros((1, k), dtype=np.int64)
+    kernels._place_units_guided(np.random.default_rng(6), cum, k, units, np.zeros(k, dtype=np.int64), guided)
+    np.testing.assert_array_equal(guided, by_search)
+    assert guided.sum() == units and (guided[0, np.array(weights) == 0] == 0).all()

@@ -444,8 +444,35 @@ def promote_cells(stock: npt.ArrayLike, p_drop: npt.ArrayLike, last_primary: int
 
 
 @njit(cache=True)
+def _place_units_guided(rng: Any, cum: Any, k: int, n: int, guide: Any, out: Any) -> None:  # pragma: no cover
+    """:func:`_place_units` on sections ``0 … k − 1`` of row 0, each unit to the same section for the same
+    uniform, found by a guide table (Chen & Asau 1974) instead of a binary search: ``guide[i]`` is the section
+    where the ``i``-th of ``k`` equal slices of ``[0, W)`` starts, so a unit needs a step or two of linear
+    search from the guide of its slice."""
+    base = cum[0, 0]
+    width = cum[0, k] - base
+    j = 0
+    for i in range(k):
+        threshold = base + width * i / k
+        while j < k - 1 and cum[0, j + 1] <= threshold:
+            j += 1
+        guide[i] = j
+    for _ in range(n):
+        u = rng.random()
+        t = base + u * width
+        a = guide[min(int(u * k), k - 1)]
+        while a < k - 1 and cum[0, a + 1] <= t:  # largest a with cum[a] <= t, as in _place_units
+            a += 1
+        while a > 0 and cum[0, a] > t:  # only if rounding put t below its slice's start
+            a -= 1
+        while cum[0, a + 1] == cum[0, a]:  # only by rounding at the top: step down to a section with weight
+            a -= 1
+        out[0, a] += 1
+
+
+@njit(cache=True)
 def _split_weighted(rng: Any, count: int, w: Any, d: int, b: int, sections: Any, lo: int, k: int, tot: Any,
-                    cum: Any, start: Any, size: Any, local: Any, out: Any) -> bool:  # pragma: no cover
+                    cum: Any, start: Any, size: Any, local: Any, guide: Any, out: Any) -> bool:  # pragma: no cover
     """``Multinomial(count, w[d, sections[lo : lo + k], b] / W)`` added to ``out[d, sections[…], b]`` by the
     tree of :func:`_split_rows` on scratch arrays; ``False`` (nothing placed) when ``W`` is not positive."""
     cum[0, 0] = 0.0
@@ -457,7 +484,7 @@ def _split_weighted(rng: Any, count: int, w: Any, d: int, b: int, sections: Any,
     if k == 1:
         local[0, 0] = count
     elif count <= _UNIT_BY_UNIT * k:  # what _split_rows does at the root, without its stack allocations
-        _place_units(rng, cum, 0, 0, k, count, local)
+        _place_units_guided(rng, cum, k, count, guide, local)
     else:
         tot[0, 0] = count
         size[0] = k
@@ -467,15 +494,16 @@ def _split_weighted(rng: Any, count: int, w: Any, d: int, b: int, sections: Any,
     return True
 
 
-def _group_scratch(largest: int) -> tuple[IntArray, npt.NDArray[np.float64], IntArray, IntArray, IntArray]:
+def _group_scratch(largest: int) -> tuple[IntArray, npt.NDArray[np.float64], IntArray, IntArray, IntArray,
+                                          IntArray]:
     """Scratch arrays of :func:`_split_weighted` for groups of at most ``largest`` sections."""
     return (np.zeros((1, 1), np.int64), np.zeros((1, largest + 1), np.float64), np.zeros(1, np.int64),
-            np.zeros(1, np.int64), np.zeros((1, max(largest, 1)), np.int64))
+            np.zeros(1, np.int64), np.zeros((1, max(largest, 1)), np.int64), np.zeros(max(largest, 1), np.int64))
 
 
 @njit(cache=True)
 def _allocate_groups(rng: Any, n: Any, w: Any, sections: Any, start: Any, size: Any, tot: Any, cum: Any,
-                     st0: Any, sz: Any, local: Any, out: Any) -> int:  # pragma: no cover - compiled
+                     st0: Any, sz: Any, local: Any, guide: Any, out: Any) -> int:  # pragma: no cover - compiled
     d_n, g_n, b_n = n.shape
     for d in range(d_n):
         for g in range(g_n):
@@ -483,7 +511,7 @@ def _allocate_groups(rng: Any, n: Any, w: Any, sections: Any, start: Any, size: 
                 if n[d, g, b] <= 0:
                     continue
                 if not _split_weighted(rng, n[d, g, b], w, d, b, sections, start[g], size[g], tot, cum, st0,
-                                       sz, local, out):
+                                       sz, local, guide, out):
                     return g
     return -1
 
@@ -517,15 +545,16 @@ def allocate_groups(n: npt.ArrayLike, weights: npt.ArrayLike, sections: npt.Arra
     first = np.ascontiguousarray(start, dtype=np.int64)
     count = np.ascontiguousarray(size, dtype=np.int64)
     out = np.zeros(w.shape, dtype=np.int64)
-    tot, cum, st0, sz, local = _group_scratch(int(count.max()) if count.size else 0)
-    bad = _allocate_groups(rng, counts, w, members, first, count, tot, cum, st0, sz, local, out)
+    tot, cum, st0, sz, local, guide = _group_scratch(int(count.max()) if count.size else 0)
+    bad = _allocate_groups(rng, counts, w, members, first, count, tot, cum, st0, sz, local, guide, out)
     return out, int(bad)
 
 
 @njit(cache=True)
 def _drift_counties(rng: Any, stock: Any, p: Any, w: Any, rural: Any, rural_start: Any, rural_size: Any,
                     receiving: Any, receiving_start: Any, receiving_size: Any, tot: Any, cum: Any, st0: Any,
-                    sz: Any, local: Any, moved_out: Any, moved_in: Any) -> None:  # pragma: no cover - compiled
+                    sz: Any, local: Any, guide: Any, moved_out: Any,
+                    moved_in: Any) -> None:  # pragma: no cover - compiled
     d_n = stock.shape[0]
     b_n = stock.shape[2]
     w_total = np.zeros(b_n, dtype=np.float64)
@@ -556,7 +585,7 @@ def _drift_counties(rng: Any, stock: Any, p: Any, w: Any, rural: Any, rural_star
             for b in range(b_n):
                 if movers[b] > 0:
                     _split_weighted(rng, movers[b], w, d, b, receiving, receiving_start[c], receiving_size[c],
-                                    tot, cum, st0, sz, local, moved_in)
+                                    tot, cum, st0, sz, local, guide, moved_in)
 
 
 def drift_counties(stock: npt.ArrayLike, rate: npt.ArrayLike, weights: npt.ArrayLike, rural: npt.ArrayLike,
@@ -582,11 +611,11 @@ def drift_counties(stock: npt.ArrayLike, rate: npt.ArrayLike, weights: npt.Array
     recv_size = np.ascontiguousarray(receiving_size, dtype=np.int64)
     moved_out = np.zeros(st.shape, dtype=np.int64)
     moved_in = np.zeros(st.shape, dtype=np.int64)
-    tot, cum, st0, sz, local = _group_scratch(int(recv_size.max()) if recv_size.size else 0)
+    tot, cum, st0, sz, local, guide = _group_scratch(int(recv_size.max()) if recv_size.size else 0)
     _drift_counties(rng, st, p, w, np.ascontiguousarray(rural, dtype=np.int64),
                     np.ascontiguousarray(rural_start, dtype=np.int64),
                     np.ascontiguousarray(rural_size, dtype=np.int64),
                     np.ascontiguousarray(receiving, dtype=np.int64),
                     np.ascontiguousarray(receiving_start, dtype=np.int64), recv_size, tot, cum, st0, sz, local,
-                    moved_out, moved_in)
+                    guide, moved_out, moved_in)
     return moved_out, moved_in
