@@ -5,8 +5,9 @@ State is per **section** (the primary or junior part of a school): an integer ar
 grade (index 0 = grade 1 … 8 = grade 9; primary grades 1–6, junior 7–9, the 6+3 system of Xinjiang). Locations
 are indexed as in :data:`sim.baseline.LOCATIONS`: 0 urban (城區), 1 town (鎮區), 2 rural (鄉村).
 
-Every random flow is one binomial, multinomial or Poisson call over a whole array with the ``rng`` passed in;
-per-draw rates are scalars, ``(D,)`` or ``(D, 1)`` and broadcast. Functions never modify their inputs and
+Every random flow is binomial, multinomial or Poisson, drawn over a whole array with the ``rng`` passed in (promotion,
+placement within groups and drift in one compiled pass each, :mod:`sim.mechanisms.kernels`); per-draw rates are
+scalars, ``(D,)`` or ``(D, 1)`` and broadcast. Functions never modify their inputs and
 return flows, so the engine can check ``stock(t+1) = stock(t) + entries − exits``::
 
     entries = intake (grade 1) + junior entry (grade 7) + drift in
