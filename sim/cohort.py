@@ -486,13 +486,15 @@ def step_students(m: Model, st: State, p: dict[str, np.ndarray], r: _Random, yea
                      section_county=s.county, section_is_junior=s.level == 1)
     st.student_entries = _county_sum(grade1, s).astype(np.int64)
     st.student_exits = _county_sum(_section_total(flows.dropouts) + flows.graduates[:, :, 8], s).astype(np.int64)
-    new = flows.promoted.copy()
+    new = flows.promoted  # a fresh array of this step: filled in place
     new[:, :, 0] += grade1
     new[:, :, 6] += grade7
     drift = r.apply("students.urbanisation", students.urbanisation_drift, new, section_location=s.location,
                     section_county=s.county,
                     per_draw={"drift_rate": p["students.urbanisation_drift_per_year"][:, None]})
-    st.students = new - drift.moved_out + drift.moved_in
+    new -= drift.moved_out
+    new += drift.moved_in
+    st.students = new
 
 
 CATEGORIES = ("qualified", "backbone", "pe_art")

@@ -360,3 +360,121 @@ def test_move_teachers_removes_hypergeometrically_and_adds_by_the_leavers_mix() 
     with pytest.raises(ValueError, match="at most the section's teachers"):
         kernels.move_teachers(np.ones((1, 1, 4), np.int64), np.array([[5]]), np.array([[0]]),
                               np.random.default_rng(0), fallback_band=2)
+
+
+# ----------------------------------------------------------------------------------------------------
+# fused kernels of sim.mechanisms.students: promotion, placement within groups, drift
+
+
+@pytest.mark.parametrize(
+    ("n", "p"),
+    # tabulated inversion (small and large n, p > 1/2), counts above the table's mean bound (numpy's BTPE)
+    [(12, 0.3), (300, 0.004), (9, 0.8), (40, 0.5), (5000, 0.02), (3, 1e-4)],
+)
+def test_promote_cells_dropouts_are_binomial(n: int, p: float) -> None:
+    # two grades: grade 0 drops Binomial(n, p) and its survivors move to grade 1; grade 1 (the last) graduates
+    rows = 50_000
+    stock = np.zeros((2, rows, 2), dtype=np.int64)
+    stock[:, :, 0] = n
+    stock[:, :, 1] = 3
+    promoted, dropouts, graduates = kernels.promote_cells(stock, np.array([p, 0.5]), 1, 1,
+                                                          np.random.default_rng(n))
+    x = dropouts[0, :, 0]
+    assert chi_square_pvalue(x, stats.binom.pmf(np.arange(n + 1), n, p)) > ALPHA
+    # the second draw has its own probability
+    assert chi_square_pvalue(dropouts[1, :, 0], stats.binom.pmf(np.arange(n + 1), n, 0.5)) > ALPHA
+    np.testing.assert_array_equal(promoted[:, :, 1], n - dropouts[:, :, 0])
+    np.testing.assert_array_equal(graduates[:, :, 1], 3)
+    assert (dropouts[:, :, 1] == 0).all() and (promoted[:, :, 0] == 0).all() and (graduates[:, :, 0] == 0).all()
+
+
+def test_promote_cells_grades_by_hand() -> None:
+    # survival 1: grade g moves to g + 1, except the last primary grade (index 1 here) and the last (index 3)
+    stock = np.array([[[5, 6, 7, 8]]])
+    promoted, dropouts, graduates = kernels.promote_cells(stock, np.array([0.0]), 1, 3, np.random.default_rng(0))
+    assert promoted.tolist() == [[[0, 5, 0, 7]]]
+    assert graduates.tolist() == [[[0, 6, 0, 8]]]
+    assert dropouts.sum() == 0
+
+
+def test_allocate_groups_is_multinomial() -> None:
+    # group 0 = sections 3, 0, 2 (weights 2, 1, 0), group 1 = section 1 alone; two slots
+    rows, total = 40_000, 7
+    w = np.broadcast_to(np.array([1.0, 5.0, 0.0, 2.0])[None, :, None], (rows, 4, 2))
+    n = np.zeros((rows, 2, 2), dtype=np.int64)
+    n[:, 0, 0] = total
+    n[:, 0, 1] = 40  # splitting down the tree, not unit by unit
+    n[:, 1, 1] = 3
+    out, bad = kernels.allocate_groups(n, w, np.array([3, 0, 2, 1]), np.array([0, 3]), np.array([3, 1]),
+                                       np.random.default_rng(12))
+    assert bad == -1
+    np.testing.assert_array_equal(out[:, [0, 2, 3], 0].sum(axis=1), total)
+    np.testing.assert_array_equal(out[:, [0, 2, 3], 1].sum(axis=1), 40)
+    np.testing.assert_array_equal(out[:, 1, 1], 3)
+    assert (out[:, 2] == 0).all() and (out[:, 1, 0] == 0).all()
+    for count, slot in ((total, 0), (40, 1)):
+        x = out[:, 0, slot]  # section 0: Binomial(count, 1/3)
+        assert chi_square_pvalue(x, stats.binom.pmf(np.arange(count + 1), count, 1 / 3)) > ALPHA
+
+
+def test_allocate_groups_reports_a_group_without_weight() -> None:
+    n = np.array([[[0], [4]]])
+    w = np.array([[[1.0], [0.0]]])
+    _, bad = kernels.allocate_groups(n, w, np.array([0, 1]), np.array([0, 1]), np.array([1, 1]),
+                                       np.random.default_rng(0))
+    assert bad == 1
+
+
+def _one_county_drift(rows: int, rate: float, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    # sections 0, 2 rural (30 and 12 in slot 0, 5 and 0 in slot 1), 1 and 3 receiving (weights 1 and 3 in
+    # slot 0, none in slot 1)
+    stock = np.zeros((rows, 4, 2), dtype=np.int64)
+    stock[:, 0] = [30, 5]
+    stock[:, 2] = [12, 0]
+    w = np.zeros((rows, 4, 2))
+    w[:, 1, 0], w[:, 3, 0] = 1.0, 3.0
+    moved_out, moved_in = kernels.drift_counties(
+        stock, np.full(rows, rate), w, np.array([0, 2]), np.array([0]), np.array([2]), np.array([1, 3]),
+        np.array([0]), np.array([2]), np.random.default_rng(seed))
+    return stock, moved_out, moved_in
+
+
+def test_drift_counties_is_binomial_then_multinomial() -> None:
+    rows, rate = 60_000, 0.1
+    _, moved_out, moved_in = _one_county_drift(rows, rate, 3)
+    # each rural cell: Binomial(stock, rate); a slot without receiving weight moves nobody
+    assert chi_square_pvalue(moved_out[:, 0, 0], stats.binom.pmf(np.arange(31), 30, rate)) > ALPHA
+    assert chi_square_pvalue(moved_out[:, 2, 0], stats.binom.pmf(np.arange(13), 12, rate)) > ALPHA
+    assert (moved_out[:, :, 1] == 0).all() and (moved_in[:, :, 1] == 0).all()
+    assert (moved_out[:, [1, 3]] == 0).all() and (moved_in[:, [0, 2]] == 0).all()
+    np.testing.assert_array_equal(moved_in.sum(axis=1), moved_out.sum(axis=1))
+    # each rural pupil moves with probability rate and lands in section 3 with probability 3/4
+    assert chi_square_pvalue(moved_in[:, 3, 0], stats.binom.pmf(np.arange(43), 42, rate * 0.75)) > ALPHA
+
+
+def test_drift_counties_rows_in_order_and_no_numbers_without_movers() -> None:
+    _, out_full, in_full = _one_county_drift(64, 0.2, 5)
+    _, out_part, in_part = _one_county_drift(20, 0.2, 5)
+    np.testing.assert_array_equal(out_part, out_full[:20])
+    np.testing.assert_array_equal(in_part, in_full[:20])
+    rng = np.random.default_rng(1)
+    before = rng.bit_generator.state
+    stock = np.full((3, 2, 1), 9)
+    moved_out, moved_in = kernels.drift_counties(stock, np.full(3, 0.5), np.zeros((3, 2, 1)), np.array([0]),
+                                                 np.array([0]), np.array([1]), np.array([1]), np.array([0]),
+                                                 np.array([1]), rng)
+    assert moved_out.sum() == 0 and moved_in.sum() == 0
+    assert rng.bit_generator.state == before
+
+
+@pytest.mark.parametrize("weights", [[1.0, 0.0, 2.0, 3.0, 0.0, 4.0, 0.5, 0.0], [0.0, 0.0, 1e-300, 5.0], [7.0]])
+def test_guided_placement_is_the_binary_search_placement(weights: list[float]) -> None:
+    # the guide table only speeds up the search: each uniform lands in the same section as in _place_units
+    k, units = len(weights), 20_000
+    cum = np.concatenate([[0.0], np.cumsum(weights)])[None, :] + 3.5  # any offset of the running sums
+    by_search = np.zeros((1, k), dtype=np.int64)
+    kernels._place_units(np.random.default_rng(6), cum, 0, 0, k, units, by_search)
+    guided = np.zeros((1, k), dtype=np.int64)
+    kernels._place_units_guided(np.random.default_rng(6), cum, k, units, np.zeros(k, dtype=np.int64), guided)
+    np.testing.assert_array_equal(guided, by_search)
+    assert guided.sum() == units and (guided[0, np.array(weights) == 0] == 0).all()

@@ -254,3 +254,36 @@ def test_allocate_within_groups_is_multinomial_over_groups_of_different_sizes():
         mean, var = total * p, total * p * (1 - p)
         assert np.all(np.abs(x[:, members].mean(0) - mean) <= 5 * np.sqrt(var / reps) + 1e-12)
         assert np.all(np.abs(x[:, members].var(0) - var) <= 5 * np.sqrt(2 / reps) * var + 1e-12)
+
+
+def test_group_members_by_hand():
+    # unsorted groups, one section outside every group (-1), an empty group (1)
+    sections, start, size = S.group_members(np.array([2, 0, -1, 2, 0, 3]), 4)
+    assert sections.tolist() == [1, 4, 0, 3, 5]
+    assert start.tolist() == [0, 2, 2, 4]
+    assert size.tolist() == [2, 0, 2, 1]
+    with pytest.raises(ValueError, match="section groups must be in -1"):
+        S.group_members(np.array([0, 4]), 4)
+
+
+def test_allocate_within_groups_errors():
+    rng = np.random.default_rng(0)
+    n = np.array([[[0], [3]]])
+    with pytest.raises(ValueError, match="no section of positive weight there"):
+        S.allocate_within_groups(n, np.array([1.0, 0.0]), np.array([0, 1]), rng)
+    with pytest.raises(ValueError, match="no receiving section"):
+        S.allocate_within_groups(n, np.array([1.0, 1.0]), np.array([-1, -1]), rng)
+    with pytest.raises(ValueError, match="non-negative"):
+        S.allocate_within_groups(n, np.array([1.0, -1.0]), np.array([0, 1]), rng)
+
+
+def test_drift_accepts_integer_and_broadcast_weights():
+    # the same law whatever the form of the weights: integer (D, S, B) or float (S,)
+    stock = np.zeros((4000, 3, 2), dtype=np.int64)
+    stock[:, 0] = [50, 20]
+    for weights in (np.broadcast_to(np.array([0, 1, 3])[None, :, None], (4000, 3, 2)), np.array([0.0, 1.0, 3.0])):
+        f = S.drift_within_county(stock, np.array([2, 1, 0]), np.zeros(3, int), 0.1, weights,
+                                  np.random.default_rng(2))
+        np.testing.assert_array_equal(f.moved_in.sum(axis=1), f.moved_out.sum(axis=1))
+        # arrivals in section 2 ~ Binomial(50, 0.1 · 3/4) in slot 0
+        assert abs(f.moved_in[:, 2, 0].mean() - 3.75) < 4 * math.sqrt(50 * 0.075 * 0.925 / 4000)

@@ -26,6 +26,11 @@ Laws (exact, up to the floating-point rounding of probabilities, as in numpy):
   multivariate hypergeometric). With replacement, a node with few units for its sections (at most
   :data:`_UNIT_BY_UNIT` per section) places them one at a time instead, each in section ``j`` with probability
   ``w_j / W`` (a uniform and a binary search in the running sums): the same multinomial law.
+* :func:`promote_cells`, :func:`allocate_groups`, :func:`drift_counties` — fused passes of
+  :mod:`sim.mechanisms.students` (promotion with dropout; multinomial placement within groups; rural →
+  town/urban drift): the binomials above (with per-draw tables of ``(1 − q)^n`` where one probability serves
+  a whole draw, :func:`_binomial_tabled`) and the splitting tree of :func:`split_sorted`, without the
+  ``(D, S, 9)`` temporaries, gathers and scatters of the numpy versions.
 
 Order of the random numbers: rows (draws first) in order, and inside a row its cells or groups in order, so
 the numbers of the first ``k`` rows never depend on the rows after them (:mod:`sim.rng`: a draw's numbers do
@@ -962,3 +967,272 @@ def move_teachers(stock: npt.ArrayLike, out: npt.ArrayLike, into: npt.ArrayLike,
     if _move_rows(rng, st, o, i, fallback_band, new) != _ERR_NONE:
         raise ValueError("out and into must be non-negative, out at most the section's teachers")
     return new
+
+
+# students: promotion, placement within groups, rural → town/urban drift (fused, for sim.mechanisms.students)
+
+
+_TABLE_MAX = 4096
+"""Largest count whose ``(1 − q)^n`` a per-draw binomial table holds (:func:`_binomial_table`)."""
+
+
+@njit(cache=True)
+def _binomial_table(p: float, tab: Any, inv: Any) -> int:  # pragma: no cover - compiled
+    """Tables of the inversion of :func:`_binomial_one` for one probability ``p`` shared by many cells.
+
+    With ``q = min(p, 1 − p)``: ``tab[n] = (1 − q)^n`` (by repeated multiplication) and ``inv[k] = q / (1 − q)
+    / (k + 1)``, for ``n, k ≤ top``; returns ``top`` (``min(30 / q, len − 1)``, so every tabulated count has a
+    mean ``n · q ≤ 30``), or ``−1`` for ``p`` equal to 0 or 1 (no table needed).
+    """
+    q = min(p, 1.0 - p)
+    if not q > 0.0:
+        return -1
+    top = min(int(BINOMIAL_GEOMETRIC_MAX_MEAN / q), tab.size - 1)
+    ratio = q / (1.0 - q)
+    tab[0] = 1.0
+    inv[0] = ratio
+    for k in range(1, top + 1):
+        tab[k] = tab[k - 1] * (1.0 - q)
+        inv[k] = ratio / (k + 1)
+    return top
+
+
+@njit(cache=True)
+def _binomial_tabled(rng: Any, n: int, p: float, top: int, tab: Any, inv: Any) -> int:  # pragma: no cover
+    """``Binomial(n, p)`` by the inversion of :func:`_binomial_one` (one uniform), with ``P(X = 0)`` and the
+    ratios read from the tables of :func:`_binomial_table` instead of a power and a division per cell; counts
+    above the table go to :func:`_binomial_one`."""
+    if n <= 0 or p <= 0.0:
+        return 0
+    if p >= 1.0:
+        return n
+    if n > top:
+        return _binomial_one(rng, n, p)
+    u = rng.random()
+    pk = tab[n]
+    cdf = pk
+    successes = 0
+    while u >= cdf and successes < n:
+        pk *= (n - successes) * inv[successes]
+        successes += 1
+        cdf += pk
+    return successes if p <= 0.5 else n - successes
+
+
+@njit(cache=True)
+def _promote_cells(rng: Any, stock: Any, p_drop: Any, last_primary: int, last: int, promoted: Any,
+                   dropouts: Any, graduates: Any) -> None:  # pragma: no cover - compiled
+    d_n, s_n, g_n = stock.shape
+    tab = np.empty(_TABLE_MAX + 1, dtype=np.float64)
+    inv = np.empty(_TABLE_MAX + 1, dtype=np.float64)
+    for d in range(d_n):
+        p = p_drop[d]
+        top = _binomial_table(p, tab, inv)
+        for s in range(s_n):
+            for g in range(g_n):
+                n = stock[d, s, g]
+                if n == 0:
+                    continue
+                x = 0 if g == last else _binomial_tabled(rng, n, p, top, tab, inv)
+                dropouts[d, s, g] = x
+                if g == last_primary or g == last:
+                    graduates[d, s, g] = n - x
+                else:
+                    promoted[d, s, g + 1] = n - x
+
+
+def promote_cells(stock: npt.ArrayLike, p_drop: npt.ArrayLike, last_primary: int, last: int,
+                  rng: np.random.Generator) -> tuple[IntArray, IntArray, IntArray]:
+    """One school year of ``(D, S, G)`` pupils in one pass: ``(promoted, dropouts, graduates)``.
+
+    Dropouts ``Binomial(n, p_drop[d])`` cell by cell in C order (grade ``last`` drops nobody), by the inversion
+    of :func:`binomial` with per-draw tables (:func:`_binomial_tabled`); survivors of grades
+    ``last_primary`` and ``last`` are ``graduates``, the others are ``promoted`` into the next grade. Empty
+    cells use no random number. ``stock`` must be non-negative and ``p_drop`` in [0, 1] (checked by the
+    caller).
+    """
+    st = np.ascontiguousarray(stock, dtype=np.int64)
+    promoted = np.zeros(st.shape, dtype=np.int64)
+    dropouts = np.zeros(st.shape, dtype=np.int64)
+    graduates = np.zeros(st.shape, dtype=np.int64)
+    p = np.ascontiguousarray(np.broadcast_to(np.asarray(p_drop, dtype=np.float64), (st.shape[0],)))
+    _promote_cells(rng, st, p, last_primary, last, promoted, dropouts, graduates)
+    return promoted, dropouts, graduates
+
+
+@njit(cache=True)
+def _place_units_guided(rng: Any, cum: Any, k: int, n: int, guide: Any, out: Any) -> None:  # pragma: no cover
+    """:func:`_place_units` on sections ``0 … k − 1`` of row 0, each unit to the same section for the same
+    uniform, found by a guide table (Chen & Asau 1974) instead of a binary search: ``guide[i]`` is the section
+    where the ``i``-th of ``k`` equal slices of ``[0, W)`` starts, so a unit needs a step or two of linear
+    search from the guide of its slice."""
+    base = cum[0, 0]
+    width = cum[0, k] - base
+    j = 0
+    for i in range(k):
+        threshold = base + width * i / k
+        while j < k - 1 and cum[0, j + 1] <= threshold:
+            j += 1
+        guide[i] = j
+    for _ in range(n):
+        u = rng.random()
+        t = base + u * width
+        a = guide[min(int(u * k), k - 1)]
+        while a < k - 1 and cum[0, a + 1] <= t:  # largest a with cum[a] <= t, as in _place_units
+            a += 1
+        while a > 0 and cum[0, a] > t:  # only if rounding put t below its slice's start
+            a -= 1
+        while cum[0, a + 1] == cum[0, a]:  # only by rounding at the top: step down to a section with weight
+            a -= 1
+        out[0, a] += 1
+
+
+@njit(cache=True)
+def _split_weighted(rng: Any, count: int, w: Any, d: int, b: int, sections: Any, lo: int, k: int, tot: Any,
+                    cum: Any, start: Any, size: Any, local: Any, guide: Any, out: Any) -> bool:  # pragma: no cover
+    """``Multinomial(count, w[d, sections[lo : lo + k], b] / W)`` added to ``out[d, sections[…], b]`` by the
+    tree of :func:`_split_rows` on scratch arrays; ``False`` (nothing placed) when ``W`` is not positive."""
+    cum[0, 0] = 0.0
+    for j in range(k):
+        cum[0, j + 1] = cum[0, j] + w[d, sections[lo + j], b]
+        local[0, j] = 0
+    if not cum[0, k] > 0.0:
+        return False
+    if k == 1:
+        local[0, 0] = count
+    elif count <= _UNIT_BY_UNIT * k:  # what _split_rows does at the root, without its stack allocations
+        _place_units_guided(rng, cum, k, count, guide, local)
+    else:
+        tot[0, 0] = count
+        size[0] = k
+        _split_rows(rng, tot, cum, start, size, False, local)
+    for j in range(k):
+        out[d, sections[lo + j], b] += local[0, j]
+    return True
+
+
+def _group_scratch(largest: int) -> tuple[IntArray, npt.NDArray[np.float64], IntArray, IntArray, IntArray,
+                                          IntArray]:
+    """Scratch arrays of :func:`_split_weighted` for groups of at most ``largest`` sections."""
+    return (np.zeros((1, 1), np.int64), np.zeros((1, largest + 1), np.float64), np.zeros(1, np.int64),
+            np.zeros(1, np.int64), np.zeros((1, max(largest, 1)), np.int64), np.zeros(max(largest, 1), np.int64))
+
+
+@njit(cache=True)
+def _allocate_groups(rng: Any, n: Any, w: Any, sections: Any, start: Any, size: Any, tot: Any, cum: Any,
+                     st0: Any, sz: Any, local: Any, guide: Any, out: Any) -> int:  # pragma: no cover - compiled
+    d_n, g_n, b_n = n.shape
+    for d in range(d_n):
+        for g in range(g_n):
+            for b in range(b_n):
+                if n[d, g, b] <= 0:
+                    continue
+                if not _split_weighted(rng, n[d, g, b], w, d, b, sections, start[g], size[g], tot, cum, st0,
+                                       sz, local, guide, out):
+                    return g
+    return -1
+
+
+def allocate_groups(n: npt.ArrayLike, weights: npt.ArrayLike, sections: npt.ArrayLike, start: npt.ArrayLike,
+                    size: npt.ArrayLike, rng: np.random.Generator) -> tuple[IntArray, int]:
+    """``Multinomial(n[d, g, b], w[d, members of g, b] / W)`` over the members of every group, added up in a
+    ``(D, S, B)`` array.
+
+    Parameters
+    ----------
+    n
+        ``(D, G, B)`` counts to place.
+    weights
+        ``(D, S, B)`` non-negative weights (a broadcast view is read as is, never copied).
+    sections, start, size
+        Members of the groups: ``sections[start[g] : start[g] + size[g]]`` are the sections of group ``g``.
+    rng
+        Random generator.
+
+    Returns
+    -------
+    The ``(D, S, B)`` placements, and ``-1``, or the first group with a positive count and no positive weight
+    (then the placement stopped there). Random numbers: draw by draw, then group by group and slot by slot,
+    only where something is placed; each by binomial splitting down a tree of the group's sections
+    (:func:`_split_rows`: exactly multinomial).
+    """
+    counts = np.asarray(n, dtype=np.int64)
+    w = np.asarray(weights, dtype=np.float64)
+    members = np.ascontiguousarray(sections, dtype=np.int64)
+    first = np.ascontiguousarray(start, dtype=np.int64)
+    count = np.ascontiguousarray(size, dtype=np.int64)
+    out = np.zeros(w.shape, dtype=np.int64)
+    tot, cum, st0, sz, local, guide = _group_scratch(int(count.max()) if count.size else 0)
+    bad = _allocate_groups(rng, counts, w, members, first, count, tot, cum, st0, sz, local, guide, out)
+    return out, int(bad)
+
+
+@njit(cache=True)
+def _drift_counties(rng: Any, stock: Any, p: Any, w: Any, rural: Any, rural_start: Any, rural_size: Any,
+                    receiving: Any, receiving_start: Any, receiving_size: Any, tot: Any, cum: Any, st0: Any,
+                    sz: Any, local: Any, guide: Any, moved_out: Any,
+                    moved_in: Any) -> None:  # pragma: no cover - compiled
+    d_n = stock.shape[0]
+    b_n = stock.shape[2]
+    w_total = np.zeros(b_n, dtype=np.float64)
+    movers = np.zeros(b_n, dtype=np.int64)
+    tab = np.empty(_TABLE_MAX + 1, dtype=np.float64)
+    inv = np.empty(_TABLE_MAX + 1, dtype=np.float64)
+    for d in range(d_n):
+        rate = p[d]
+        if rate <= 0.0:
+            continue
+        top = _binomial_table(rate, tab, inv)
+        for c in range(rural_start.size):
+            if rural_size[c] == 0 or receiving_size[c] == 0:
+                continue
+            w_total[:] = 0.0
+            for j in range(receiving_start[c], receiving_start[c] + receiving_size[c]):
+                s = receiving[j]
+                for b in range(b_n):
+                    w_total[b] += w[d, s, b]
+            movers[:] = 0
+            for j in range(rural_start[c], rural_start[c] + rural_size[c]):
+                s = rural[j]
+                for b in range(b_n):
+                    if w_total[b] > 0.0 and stock[d, s, b] > 0:
+                        x = _binomial_tabled(rng, stock[d, s, b], rate, top, tab, inv)
+                        moved_out[d, s, b] = x
+                        movers[b] += x
+            for b in range(b_n):
+                if movers[b] > 0:
+                    _split_weighted(rng, movers[b], w, d, b, receiving, receiving_start[c], receiving_size[c],
+                                    tot, cum, st0, sz, local, guide, moved_in)
+
+
+def drift_counties(stock: npt.ArrayLike, rate: npt.ArrayLike, weights: npt.ArrayLike, rural: npt.ArrayLike,
+                   rural_start: npt.ArrayLike, rural_size: npt.ArrayLike, receiving: npt.ArrayLike,
+                   receiving_start: npt.ArrayLike, receiving_size: npt.ArrayLike,
+                   rng: np.random.Generator) -> tuple[IntArray, IntArray]:
+    """Moves from the rural sections of each county to its receiving sections: ``(moved_out, moved_in)``.
+
+    For every draw ``d`` and county ``c`` (the members of county ``c`` are ``rural[rural_start[c] : … +
+    rural_size[c]]`` and likewise ``receiving``), and every slot ``b`` where the receiving weights
+    ``w[d, receiving sections, b]`` have a positive sum ``W``: each rural cell moves ``Binomial(stock, rate[d])``
+    (cell by cell, sections then slots; :func:`_binomial_tabled`), and the movers of the slot are placed by
+    ``Multinomial(movers, w / W)`` over the receiving sections (binomial splitting down a tree,
+    :func:`_split_rows`). Slots with ``W = 0`` move nobody and use no random number, nor do empty cells.
+    Arguments are checked by the caller: counts non-negative, ``rate`` ``(D,)`` in [0, 1], weights ``(D, S, B)``
+    non-negative (a broadcast view is fine; integers are read as such, without a float copy). Random numbers:
+    draw by draw, county by county.
+    """
+    st = np.asarray(stock, dtype=np.int64)
+    w = np.asarray(weights)
+    w = w.astype(np.int64 if w.dtype.kind in "biu" else np.float64, copy=False)
+    p = np.ascontiguousarray(rate, dtype=np.float64)
+    recv_size = np.ascontiguousarray(receiving_size, dtype=np.int64)
+    moved_out = np.zeros(st.shape, dtype=np.int64)
+    moved_in = np.zeros(st.shape, dtype=np.int64)
+    tot, cum, st0, sz, local, guide = _group_scratch(int(recv_size.max()) if recv_size.size else 0)
+    _drift_counties(rng, st, p, w, np.ascontiguousarray(rural, dtype=np.int64),
+                    np.ascontiguousarray(rural_start, dtype=np.int64),
+                    np.ascontiguousarray(rural_size, dtype=np.int64),
+                    np.ascontiguousarray(receiving, dtype=np.int64),
+                    np.ascontiguousarray(receiving_start, dtype=np.int64), recv_size, tot, cum, st0, sz, local,
+                    guide, moved_out, moved_in)
+    return moved_out, moved_in

@@ -5,8 +5,9 @@ State is per **section** (the primary or junior part of a school): an integer ar
 grade (index 0 = grade 1 … 8 = grade 9; primary grades 1–6, junior 7–9, the 6+3 system of Xinjiang). Locations
 are indexed as in :data:`sim.baseline.LOCATIONS`: 0 urban (城區), 1 town (鎮區), 2 rural (鄉村).
 
-Every random flow is one binomial, multinomial or Poisson call over a whole array with the ``rng`` passed in;
-per-draw rates are scalars, ``(D,)`` or ``(D, 1)`` and broadcast. Functions never modify their inputs and
+Every random flow is binomial, multinomial or Poisson, drawn over a whole array with the ``rng`` passed in (promotion,
+placement within groups and drift in one compiled pass each, :mod:`sim.mechanisms.kernels`); per-draw rates are
+scalars, ``(D,)`` or ``(D, 1)`` and broadcast. Functions never modify their inputs and
 return flows, so the engine can check ``stock(t+1) = stock(t) + entries − exits``::
 
     entries = intake (grade 1) + junior entry (grade 7) + drift in
@@ -110,6 +111,30 @@ def county_totals(x: ArrayLike, section_county: ArrayLike, n_counties: int) -> n
     return out
 
 
+def group_members(section_group: ArrayLike, n_groups: int) -> tuple[IntArray, IntArray, IntArray]:
+    """Sections of every group, in group order: ``(sections, start, size)``.
+
+    ``sections[start[g] : start[g] + size[g]]`` are the sections of group ``g`` in increasing order; sections of
+    group ``-1`` belong to none. Linear when the groups are already sorted (the engine's layout).
+
+    Raises
+    ------
+    ValueError
+        For a group index outside ``-1 … n_groups − 1``.
+    """
+    group = np.asarray(section_group, dtype=np.int64)
+    if group.size and (group.min() < -1 or group.max() >= n_groups):
+        raise ValueError(f"section groups must be in -1 … {n_groups - 1}, got [{group.min()}, {group.max()}]")
+    member = np.flatnonzero(group >= 0)
+    of_member = group[member]
+    if of_member.size and np.any(of_member[1:] < of_member[:-1]):
+        member = member[np.argsort(of_member, kind="stable")]
+    size = np.bincount(of_member, minlength=n_groups).astype(np.int64)
+    start = np.zeros(n_groups, dtype=np.int64)
+    np.cumsum(size[:-1], out=start[1:])
+    return member.astype(np.int64), start, size
+
+
 def allocate_within_groups(
     n_by_group: IntArray,
     weights: ArrayLike,
@@ -137,69 +162,32 @@ def allocate_within_groups(
     ------
     ValueError
         If a positive count has no section of positive weight in its group (callers decide beforehand what
-        happens then: an equal split, or cancelling the movers).
+        happens then: an equal split, or cancelling the movers), or for a group index outside ``-1 … G − 1``.
 
     Notes
     -----
-    For every (draw, group, slot) the arrivals are ``Multinomial(n, w / W)`` over the group's sections, drawn
-    by binomial splitting down a binary tree of the group's sections in compiled code
-    (:func:`sim.mechanisms.kernels.split_sorted`), only for the (draw, group, slot) with something to place.
-    Memory grows as ``D × S × B``.
+    For every (draw, group, slot) with something to place, the arrivals are ``Multinomial(n, w / W)`` over the
+    group's sections, drawn in one compiled pass (:func:`sim.mechanisms.kernels.allocate_groups`) by binomial
+    splitting down a binary tree of the group's sections. Weights given as ``(S,)`` or ``(D, S)`` are read
+    through a broadcast view, never copied to ``(D, S, B)``.
     """
     n = np.asarray(n_by_group, dtype=np.int64)
-    d, _, b = n.shape
+    d, g, b = n.shape
     group = np.asarray(section_group, dtype=np.int64)
     s = group.size
     w = np.asarray(weights, dtype=np.float64)
     if np.any(w < 0):
         raise ValueError("weights must be non-negative")
-    out = np.zeros((d, s, b), dtype=np.int64)
-    idx = np.flatnonzero(group >= 0)
-    if idx.size == 0:
-        if np.any(n > 0):
-            raise ValueError("counts to allocate but no receiving section")
-        return out
     if w.ndim == 1:
         w = w[None, :, None]
     elif w.ndim == 2:
         w = w[:, :, None]
-    out[:, idx, :] = _allocate_members(n, np.broadcast_to(w, (d, s, b))[:, idx, :], group[idx], rng)
-    return out
-
-
-def _allocate_members(n: IntArray, w: FloatArray, member_group: IntArray, rng: np.random.Generator) -> IntArray:
-    """:func:`allocate_within_groups` on the receiving sections only: ``w`` is ``(D, S_m, B)``."""
-    d, g, b = n.shape
-    total = county_totals(w, member_group, g)  # (D, G, B)
-    if np.any((total <= 0) & (n > 0)):
-        bad = np.argwhere((total <= 0) & (n > 0))[0]
-        raise ValueError(f"counts to allocate in group {int(bad[1])} but no section of positive weight there")
-    # rows = (draw, slot): (R, S_m) weights and (R, G) counts
-    rows_w = np.moveaxis(w, 2, 1).reshape(d * b, member_group.size)
-    rows_n = np.moveaxis(n, 2, 1).reshape(d * b, g)
-    placed = _multinomial_by_size(rows_n, rows_w, member_group, g, rng).reshape(d, b, member_group.size)
-    return np.moveaxis(placed, 1, 2)
-
-
-def _multinomial_by_size(n: IntArray, w: FloatArray, group: IntArray, n_groups: int,
-                         rng: np.random.Generator) -> IntArray:
-    """``Multinomial(n[r, g], w[r, sections of g] / W)`` for every row ``r`` and group ``g`` with ``n > 0``.
-
-    Drawn by binomial splitting down a balanced binary tree of each group's sections, in compiled code
-    (:func:`sim.mechanisms.kernels.split_sorted`): exactly multinomial by the splitting property, and a
-    section of zero weight never receives.
-    """
-    n_rows, n_sections = w.shape
-    if not (n > 0).any():
-        return np.zeros((n_rows, n_sections), dtype=np.int64)
-    order = np.argsort(group, kind="stable")
-    size = np.bincount(group, minlength=n_groups)
-    start = np.concatenate(([0], np.cumsum(size)[:-1]))
-    running = np.zeros((n_rows, n_sections + 1), dtype=np.float64)
-    np.cumsum(w[:, order], axis=1, out=running[:, 1:])
-    placed = kernels.split_sorted(n, running, start, size, rng, pools=False)
-    out = np.empty_like(placed)
-    out[:, order] = placed
+    members, start, size = group_members(group, g)
+    if members.size == 0 and np.any(n > 0):
+        raise ValueError("counts to allocate but no receiving section")
+    out, bad = kernels.allocate_groups(n, np.broadcast_to(w, (d, s, b)), members, start, size, rng)
+    if bad >= 0:
+        raise ValueError(f"counts to allocate in group {bad} but no section of positive weight there")
     return out
 
 
@@ -249,26 +237,29 @@ def drift_within_county(
         raise ValueError(f"section_location and section_county must have shape ({s},)")
     p = per_draw(rate, 3)
     check_probability("rate", p)
-    rural = loc == RURAL
-    w = np.asarray(receiving_weights, dtype=np.float64)
-    if np.any(w < 0):
+    w = _weight_array(receiving_weights)
+    if w.size and w.min() < 0:
         raise ValueError("receiving weights must be non-negative")
     if w.ndim == 1:
         w = w[None, :, None]
     elif w.ndim == 2:
         w = w[:, :, None]
     n_counties = int(county.max()) + 1 if s else 0
-    rural_idx, receiving_idx = np.flatnonzero(rural), np.flatnonzero(~rural)
-    w_in = np.broadcast_to(w, (d, s, b))[:, receiving_idx, :]
-    has_receiver = county_totals(w_in > 0, county[receiving_idx], n_counties) > 0  # (D, C, B)
-    rural_stock = stock[:, rural_idx] * has_receiver[:, county[rural_idx], :]
-    moved = kernels.binomial(rural_stock, p, rng)  # Binomial(stock, rate); an empty cell moves nobody
-    moved_out = np.zeros(stock.shape, dtype=np.int64)
-    moved_out[:, rural_idx] = moved
-    movers = county_totals(moved, county[rural_idx], n_counties)
-    moved_in = np.zeros(stock.shape, dtype=np.int64)
-    moved_in[:, receiving_idx] = _allocate_members(movers, w_in, county[receiving_idx], rng)
+    rural = loc == RURAL
+    moved_out, moved_in = kernels.drift_counties(
+        stock, np.broadcast_to(p.reshape(-1), (d,)), np.broadcast_to(w, (d, s, b)),
+        *group_members(np.where(rural, county, -1), n_counties),
+        *group_members(np.where(rural, -1, county), n_counties), rng,
+    )
     return DriftFlows(moved_out, moved_in)
+
+
+def _weight_array(weights: ArrayLike) -> npt.NDArray[Any]:
+    """Weights as ``int64`` when given as integers or booleans (e.g. pupils: no float copy), else ``float64``."""
+    w = np.asarray(weights)
+    if w.dtype.kind in "biu":
+        return w.astype(np.int64, copy=False)
+    return w.astype(np.float64, copy=False)
 
 
 def _equal_if_empty(weights: FloatArray, section_group: IntArray, n_groups: int) -> FloatArray:
@@ -534,16 +525,9 @@ def promote(
     check_stock("students_by_grade", stock, N_GRADES)
     s = per_draw(survival_per_year, 3)
     check_probability("survival_per_year", s)
-    p_drop = np.broadcast_to(1.0 - s, (s.shape[0], 1, N_GRADES)).copy()
-    p_drop[..., LAST_GRADE_INDEX] = 0.0
-    dropouts = kernels.binomial(stock, p_drop, rng)
-    survivors = stock - dropouts
-    graduates = np.zeros(stock.shape, dtype=np.int64)
-    graduates[..., LAST_PRIMARY_GRADE_INDEX] = survivors[..., LAST_PRIMARY_GRADE_INDEX]
-    graduates[..., LAST_GRADE_INDEX] = survivors[..., LAST_GRADE_INDEX]
-    promoted = np.zeros(stock.shape, dtype=np.int64)
-    promoted[..., 1:] = survivors[..., :-1]
-    promoted[..., LAST_PRIMARY_GRADE_INDEX + 1] = 0
+    p_drop = np.broadcast_to(1.0 - s.reshape(-1), (stock.shape[0],))
+    promoted, dropouts, graduates = kernels.promote_cells(stock, p_drop, LAST_PRIMARY_GRADE_INDEX,
+                                                          LAST_GRADE_INDEX, rng)
     return PromotionFlows(promoted, dropouts, graduates)
 
 
