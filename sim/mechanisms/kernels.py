@@ -1245,12 +1245,16 @@ def allocate_groups(n: npt.ArrayLike, weights: npt.ArrayLike, sections: npt.Arra
 
 @njit(cache=True)
 def _drift_counties(rng: Any, stock: Any, p: Any, w: Any, rural: Any, rural_start: Any, rural_size: Any,
-                    receiving: Any, receiving_start: Any, receiving_size: Any, tot: Any, cum: Any, st0: Any,
-                    sz: Any, local: Any, guide: Any, stack: Any, moved_out: Any,
+                    receiving: Any, receiving_start: Any, receiving_size: Any, cum: Any, tot: Any, start: Any,
+                    size: Any, local: Any, stack: Any, moved_out: Any,
                     moved_in: Any) -> None:  # pragma: no cover - compiled
+    """The kernel of :func:`drift_counties`. Per draw and county, one pass over the receiving sections builds
+    the running sums of their weights for every slot at once (``cum[b]``, the slot's total ``W`` in
+    ``cum[b, k]``); each slot's movers are then placed as :func:`_split_weighted` places them (unit by unit,
+    each by a binary search in ``cum[b]`` that finds the section of the guide table, or down the tree of
+    :func:`_split_rows` on row ``b``), with the same random numbers."""
     d_n = stock.shape[0]
     b_n = stock.shape[2]
-    w_total = np.zeros(b_n, dtype=np.float64)
     movers = np.zeros(b_n, dtype=np.int64)
     tab = np.empty(_TABLE_MAX + 1, dtype=np.float64)
     inv = np.empty(_TABLE_MAX + 1, dtype=np.float64)
@@ -1260,27 +1264,45 @@ def _drift_counties(rng: Any, stock: Any, p: Any, w: Any, rural: Any, rural_star
             continue
         top = _binomial_table(rate, tab, inv)
         for c in range(rural_start.size):
-            if rural_size[c] == 0 or receiving_size[c] == 0:
+            k = receiving_size[c]
+            first = receiving_start[c]
+            if rural_size[c] == 0 or k == 0:
                 continue
-            w_total[:] = 0.0
-            for j in range(receiving_start[c], receiving_start[c] + receiving_size[c]):
-                s = receiving[j]
+            for b in range(b_n):
+                cum[b, 0] = 0.0
+            for j in range(k):
+                s = receiving[first + j]
                 for b in range(b_n):
-                    w_total[b] += w[d, s, b]
+                    cum[b, j + 1] = cum[b, j] + w[d, s, b]
             movers[:] = 0
             for j in range(rural_start[c], rural_start[c] + rural_size[c]):
                 s = rural[j]
                 for b in range(b_n):
-                    if w_total[b] > 0.0 and stock[d, s, b] > 0:
-                        n = stock[d, s, b]
+                    n = stock[d, s, b]
+                    if n > 0 and cum[b, k] > 0.0:
                         x = _tabled_inverse(rng.random(), n, rate, tab, inv) if n <= top else (
                             _binomial_one(rng, n, rate))
                         moved_out[d, s, b] = x
                         movers[b] += x
             for b in range(b_n):
-                if movers[b] > 0:
-                    _split_weighted(rng, movers[b], w, d, b, receiving, receiving_start[c], receiving_size[c],
-                                    tot, cum, st0, sz, local, guide, stack, moved_in)
+                count = movers[b]
+                if count == 0:
+                    continue
+                if k == 1:
+                    moved_in[d, receiving[first], b] += count
+                elif count <= _UNIT_BY_UNIT * k:  # unit by unit, as _place_units_guided
+                    width = cum[b, k]
+                    for _ in range(count):
+                        moved_in[d, receiving[first + _section_at(cum, b, 0, k, rng.random() * width)], b] += 1
+                else:
+                    for j in range(k):
+                        local[b, j] = 0
+                    tot[b, 0] = count
+                    size[0] = k
+                    _split_rows(rng, tot, cum, start, size, False, local, stack)
+                    tot[b, 0] = 0
+                    for j in range(k):
+                        moved_in[d, receiving[first + j], b] += local[b, j]
 
 
 def drift_counties(stock: npt.ArrayLike, rate: npt.ArrayLike, weights: npt.ArrayLike, rural: npt.ArrayLike,
@@ -1306,11 +1328,14 @@ def drift_counties(stock: npt.ArrayLike, rate: npt.ArrayLike, weights: npt.Array
     recv_size = np.ascontiguousarray(receiving_size, dtype=np.int64)
     moved_out = np.zeros(st.shape, dtype=np.int64)
     moved_in = np.zeros(st.shape, dtype=np.int64)
-    tot, cum, st0, sz, local, guide, stack = _group_scratch(int(recv_size.max()) if recv_size.size else 0)
+    largest = int(recv_size.max()) if recv_size.size else 0
+    n_slots = st.shape[2]
     _drift_counties(rng, st, p, w, np.ascontiguousarray(rural, dtype=np.int64),
                     np.ascontiguousarray(rural_start, dtype=np.int64),
                     np.ascontiguousarray(rural_size, dtype=np.int64),
                     np.ascontiguousarray(receiving, dtype=np.int64),
-                    np.ascontiguousarray(receiving_start, dtype=np.int64), recv_size, tot, cum, st0, sz, local,
-                    guide, stack, moved_out, moved_in)
+                    np.ascontiguousarray(receiving_start, dtype=np.int64), recv_size,
+                    np.zeros((n_slots, largest + 1)), np.zeros((n_slots, 1), np.int64), np.zeros(1, np.int64),
+                    np.zeros(1, np.int64), np.zeros((n_slots, max(largest, 1)), np.int64), _stacks(), moved_out,
+                    moved_in)
     return moved_out, moved_in
