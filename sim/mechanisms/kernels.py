@@ -32,6 +32,12 @@ Laws (exact, up to the floating-point rounding of probabilities, as in numpy):
   a whole draw, :func:`_tabled_inverse`) and the splitting tree of :func:`split_sorted`, without the
   ``(D, S, 9)`` temporaries, gathers and scatters of the numpy versions.
 
+Draws are written out in the kernels' bodies (``rng.random()`` there, handed to helpers that take the uniform:
+:func:`_binomial_inverse`, :func:`_tabled_inverse`, :func:`_section_at`, :func:`_guided_section`): in numba, a
+call of a helper that takes the generator costs more than the draw itself (reference counting of the generator
+on every call), so the helpers that take it (:func:`_binomial_one` for numpy's BTPE, :func:`_split_rows` once
+per tree) are called only where a cell needs them.
+
 Order of the random numbers: rows (draws first) in order, and inside a row its cells or groups in order, so
 the numbers of the first ``k`` rows never depend on the rows after them (:mod:`sim.rng`: a draw's numbers do
 not depend on the number of draws or the chunking).
