@@ -365,8 +365,12 @@ def _split_rows(rng: Any, totals: Any, cum: Any, start: Any, size: Any, pools: b
                     continue
                 else:
                     p = min(max(w_left / (cum[r, hi] - cum[r, lo]), 0.0), 1.0)
-                    left = _binomial_inverse(rng.random(), n, p) if _by_inversion(n, p) else (
-                        _binomial_one(rng, n, p))
+                    if _by_inversion(n, p):
+                        left = _binomial_inverse(rng.random(), n, p)
+                    elif 0.0 < p < 1.0:  # a mean above 30: numpy's BTPE, as in _binomial_one
+                        left = rng.binomial(n, p)
+                    else:
+                        left = n if p >= 1.0 else 0
                 right = n - left
                 if right > 0:  # pushed first: the left half is split first
                     st_lo[top] = mid
