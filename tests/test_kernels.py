@@ -84,6 +84,27 @@ def test_kernel_continues_the_generator_stream() -> None:
     assert a.random() == b.random()
 
 
+@pytest.mark.parametrize(("n", "p"), [(1, 0.3), (7, 0.05), (12, 0.7), (40, 0.5), (9, 0.999), (300, 0.004)])
+def test_binomial_inversion_from_a_uniform_is_exact(n: int, p: float) -> None:
+    # the kernels draw u themselves and invert it (_binomial_inverse, or _tabled_inverse with per-draw
+    # tables): u in [P(Y < y), P(Y ≤ y)) of Y ~ Binomial(n, min(p, 1 − p)) must give y (n − y for p > 1/2),
+    # so that each value's probability is its interval's length, the binomial pmf
+    q = min(p, 1.0 - p)
+    cdf = stats.binom.cdf(np.arange(n + 1), n, q)
+    lower = np.concatenate([[0.0], cdf[:-1]])
+    tab, inv = np.empty(kernels._TABLE_MAX + 1), np.empty(kernels._TABLE_MAX + 1)
+    top = kernels._binomial_table(p, tab, inv)
+    assert kernels._by_inversion(n, p) and n <= top
+    for y in np.flatnonzero(cdf - lower > 1e-9):  # values of visible probability
+        expected = y if p <= 0.5 else n - y
+        for u in (lower[y] + 1e-3 * (cdf[y] - lower[y]), (lower[y] + cdf[y]) / 2, cdf[y] - 1e-3 * (cdf[y] - lower[y])):
+            assert kernels._binomial_inverse(u, n, p) == expected
+            assert kernels._tabled_inverse(u, n, p, tab, inv) == expected
+    # means above 30 are left to numpy's BTPE, certain cells to _binomial_one
+    assert not kernels._by_inversion(1000, 0.6) and not kernels._by_inversion(0, 0.5)
+    assert not kernels._by_inversion(5, 0.0) and not kernels._by_inversion(5, 1.0)
+
+
 @pytest.mark.parametrize(("good", "bad", "sample"), [(7, 13, 6), (3, 40, 9), (30, 25, 40), (1, 1, 1), (50, 2, 5)])
 def test_hypergeometric_matches_scipy(good: int, bad: int, sample: int) -> None:
     size = 100_000

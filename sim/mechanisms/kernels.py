@@ -29,8 +29,14 @@ Laws (exact, up to the floating-point rounding of probabilities, as in numpy):
 * :func:`promote_cells`, :func:`allocate_groups`, :func:`drift_counties` — fused passes of
   :mod:`sim.mechanisms.students` (promotion with dropout; multinomial placement within groups; rural →
   town/urban drift): the binomials above (with per-draw tables of ``(1 − q)^n`` where one probability serves
-  a whole draw, :func:`_binomial_tabled`) and the splitting tree of :func:`split_sorted`, without the
+  a whole draw, :func:`_tabled_inverse`) and the splitting tree of :func:`split_sorted`, without the
   ``(D, S, 9)`` temporaries, gathers and scatters of the numpy versions.
+
+Draws are written out in the kernels' bodies (``rng.random()`` there, handed to helpers that take the uniform:
+:func:`_binomial_inverse`, :func:`_tabled_inverse`, :func:`_section_at`, :func:`_guided_section`): in numba, a
+call of a helper that takes the generator costs more than the draw itself (reference counting of the generator
+on every call), so the helpers that take it (:func:`_binomial_one` for numpy's BTPE, :func:`_split_rows` once
+per tree) are called only where a cell needs them.
 
 Order of the random numbers: rows (draws first) in order, and inside a row its cells or groups in order, so
 the numbers of the first ``k`` rows never depend on the rows after them (:mod:`sim.rng`: a draw's numbers do
@@ -66,8 +72,25 @@ def _binomial_one(rng: Any, n: int, p: float) -> int:  # pragma: no cover - comp
     q = p if low else 1.0 - p
     if n * q > BINOMIAL_GEOMETRIC_MAX_MEAN:
         return rng.binomial(n, p)
-    # inversion: the smallest k with u < P(X ≤ k), P(X = 0) = (1 − q)^n by repeated squaring
-    u = rng.random()
+    return _binomial_inverse(rng.random(), n, p)
+
+
+@njit(cache=True)
+def _by_inversion(n: int, p: float) -> bool:  # pragma: no cover - compiled
+    """Whether :func:`_binomial_one` draws ``Binomial(n, p)`` by inversion (one uniform): ``n > 0``,
+    ``0 < p < 1`` and a mean ``n · min(p, 1 − p)`` up to 30. Kernels write ``_binomial_inverse(rng.random(), n,
+    p) if _by_inversion(n, p) else _binomial_one(rng, n, p)``: the same numbers as :func:`_binomial_one`,
+    without a call taking the generator for most cells (a helper taking the generator costs more than the
+    draw, for reference counting)."""
+    return n > 0 and 0.0 < p < 1.0 and n * min(p, 1.0 - p) <= BINOMIAL_GEOMETRIC_MAX_MEAN
+
+
+@njit(cache=True)
+def _binomial_inverse(u: float, n: int, p: float) -> int:  # pragma: no cover - compiled
+    """``Binomial(n, p)`` from the uniform ``u`` by inversion (where :func:`_by_inversion` holds)."""
+    low = p <= 0.5
+    q = p if low else 1.0 - p
+    # the smallest k with u < P(X ≤ k), P(X = 0) = (1 − q)^n by repeated squaring
     pk = (1.0 - q) ** n
     cdf = pk
     ratio = q / (1.0 - q)
@@ -85,7 +108,10 @@ def _binomial_cells(rng: Any, n: Any, p: Any, out: Any) -> None:  # pragma: no c
     for d in range(d_n):
         for s in range(s_n):
             for b in range(b_n):
-                out[d, s, b] = _binomial_one(rng, n[d, s, b], p[d, s, b])
+                k = n[d, s, b]
+                q = p[d, s, b]
+                out[d, s, b] = _binomial_inverse(rng.random(), k, q) if _by_inversion(k, q) else (
+                    _binomial_one(rng, k, q))
 
 
 def binomial(n: npt.ArrayLike, p: npt.ArrayLike, rng: np.random.Generator) -> IntArray:
@@ -140,8 +166,9 @@ def _multinomial_rows(rng: Any, n: Any, p: Any, out: Any) -> None:  # pragma: no
                 continue
             rest = 1.0
             for j in range(n_slots - 1):  # conditional binomials, as numpy's multinomial
-                share = p[d, j] / rest if rest > 0.0 else 0.0
-                x = _binomial_one(rng, left, min(max(share, 0.0), 1.0))
+                share = min(max(p[d, j] / rest if rest > 0.0 else 0.0, 0.0), 1.0)
+                x = _binomial_inverse(rng.random(), left, share) if _by_inversion(left, share) else (
+                    _binomial_one(rng, left, share))
                 out[d, c, j] = x
                 left -= x
                 rest -= p[d, j]
@@ -251,32 +278,47 @@ _UNIT_BY_UNIT = 2
 
 
 @njit(cache=True)
-def _place_units(rng: Any, cum: Any, r: int, lo: int, hi: int, n: int, out: Any) -> None:  # pragma: no cover
-    """Each of ``n`` units to section ``j`` of ``lo … hi − 1`` with probability ``w_j / W`` (categorical)."""
-    base = cum[r, lo]
-    width = cum[r, hi] - base
-    for _ in range(n):
-        t = base + rng.random() * width
-        a = lo  # largest j in [lo, hi) with cum[r, j] <= t
-        b = hi - 1
-        while a < b:
-            m = (a + b + 1) // 2
-            if cum[r, m] <= t:
-                a = m
-            else:
-                b = m - 1
-        while cum[r, a + 1] == cum[r, a]:  # only by rounding at the top: step down to a section with weight
-            a -= 1
-        out[r, a] += 1
+def _section_at(cum: Any, r: int, lo: int, hi: int, t: float) -> int:  # pragma: no cover - compiled
+    """The section ``j`` of ``lo … hi − 1`` whose slice ``[cum[r, j], cum[r, j + 1])`` holds ``t`` (binary search;
+    a section with weight when rounding puts ``t`` at the top)."""
+    a = lo  # largest j in [lo, hi) with cum[r, j] <= t
+    b = hi - 1
+    while a < b:
+        m = (a + b + 1) // 2
+        if cum[r, m] <= t:
+            a = m
+        else:
+            b = m - 1
+    while cum[r, a + 1] == cum[r, a]:  # only by rounding at the top: step down to a section with weight
+        a -= 1
+    return a
 
 
 @njit(cache=True)
-def _split_rows(rng: Any, totals: Any, cum: Any, start: Any, size: Any, pools: bool,
-                out: Any) -> None:  # pragma: no cover - compiled
+def _place_units(rng: Any, cum: Any, r: int, lo: int, hi: int, n: int, out: Any) -> None:  # pragma: no cover
+    """Each of ``n`` units to section ``j`` of ``lo … hi − 1`` with probability ``w_j / W`` (categorical), by
+    :func:`_section_at` of ``cum[r, lo] + u · W`` (the kernels write this loop out)."""
+    base = cum[r, lo]
+    width = cum[r, hi] - base
+    for _ in range(n):
+        out[r, _section_at(cum, r, lo, hi, base + rng.random() * width)] += 1
+
+
+def _stacks() -> IntArray:
+    """The depth-first stack of the splitting tree: ``(3, _STACK)`` first sections, ends and counts."""
+    return np.empty((3, _STACK), dtype=np.int64)
+
+
+@njit(cache=True)
+def _split_rows(rng: Any, totals: Any, cum: Any, start: Any, size: Any, pools: bool, out: Any,
+                stack: Any) -> None:  # pragma: no cover - compiled
+    """The tree of :func:`split_sorted` on the scratch ``stack`` of :func:`_stacks`. Every draw is written out
+    here (a helper taking the generator costs more than the draw): the binomial by :func:`_binomial_inverse`,
+    the hypergeometric as :func:`_hypergeometric_one`, the units as :func:`_place_units`; the same numbers."""
     n_rows, n_groups = totals.shape
-    st_lo = np.empty(_STACK, dtype=np.int64)
-    st_hi = np.empty(_STACK, dtype=np.int64)
-    st_n = np.empty(_STACK, dtype=np.int64)
+    st_lo = stack[0]
+    st_hi = stack[1]
+    st_n = stack[2]
     for r in range(n_rows):
         for g in range(n_groups):
             if totals[r, g] <= 0:
@@ -300,14 +342,35 @@ def _split_rows(rng: Any, totals: Any, cum: Any, start: Any, size: Any, pools: b
                     left = n
                 elif not w_left > 0:
                     left = 0
-                elif pools:
-                    left = _hypergeometric_one(rng, np.int64(w_left), np.int64(w_right), n)
-                elif n <= _UNIT_BY_UNIT * (hi - lo):
-                    _place_units(rng, cum, r, lo, hi, n, out)
+                elif pools:  # _hypergeometric_one(rng, w_left, w_right, n), written out
+                    good = np.int64(w_left)
+                    total = good + np.int64(w_right)
+                    flip = n > total // 2
+                    picks = total - n if flip else n
+                    left_total = total
+                    left_good = good
+                    while picks > 0 and left_good > 0 and left_total > left_good:
+                        if rng.random() * left_total < left_good:
+                            left_good -= 1
+                        left_total -= 1
+                        picks -= 1
+                    if left_total == left_good:
+                        left_good -= picks
+                    left = left_good if flip else good - left_good
+                elif n <= _UNIT_BY_UNIT * (hi - lo):  # _place_units, written out
+                    base = cum[r, lo]
+                    width = cum[r, hi] - base
+                    for _ in range(n):
+                        out[r, _section_at(cum, r, lo, hi, base + rng.random() * width)] += 1
                     continue
                 else:
-                    p = w_left / (cum[r, hi] - cum[r, lo])
-                    left = _binomial_one(rng, n, min(max(p, 0.0), 1.0))
+                    p = min(max(w_left / (cum[r, hi] - cum[r, lo]), 0.0), 1.0)
+                    if _by_inversion(n, p):
+                        left = _binomial_inverse(rng.random(), n, p)
+                    elif 0.0 < p < 1.0:  # a mean above 30: numpy's BTPE, as in _binomial_one
+                        left = rng.binomial(n, p)
+                    else:
+                        left = n if p >= 1.0 else 0
                 right = n - left
                 if right > 0:  # pushed first: the left half is split first
                     st_lo[top] = mid
@@ -347,7 +410,7 @@ def split_sorted(totals: npt.ArrayLike, cum: npt.ArrayLike, start: npt.ArrayLike
     c = np.ascontiguousarray(cum, dtype=np.int64 if pools else np.float64)
     out = np.zeros((tot.shape[0], c.shape[1] - 1), dtype=np.int64)
     _split_rows(rng, tot, c, np.ascontiguousarray(start, dtype=np.int64),
-                np.ascontiguousarray(size, dtype=np.int64), pools, out)
+                np.ascontiguousarray(size, dtype=np.int64), pools, out, _stacks())
     return out
 
 
@@ -569,8 +632,20 @@ def _split_pool(rng: Any, cum: Any, n: int, k: int, got: Any, st_lo: Any, st_hi:
             left = m
         elif w_left <= 0:
             left = 0
-        else:
-            left = _hypergeometric_one(rng, w_left, w_right, m)
+        else:  # _hypergeometric_one(rng, w_left, w_right, m), written out (as in _split_rows)
+            total = w_left + w_right
+            flip = m > total // 2
+            picks = total - m if flip else m
+            left_total = total
+            left_good = w_left
+            while picks > 0 and left_good > 0 and left_total > left_good:
+                if rng.random() * left_total < left_good:
+                    left_good -= 1
+                left_total -= 1
+                picks -= 1
+            if left_total == left_good:
+                left_good -= picks
+            left = left_good if flip else w_left - left_good
         right = m - left
         if right > 0:  # pushed first: the left half is split first
             st_lo[top] = mid
@@ -659,30 +734,8 @@ def pick_within_groups(totals: npt.ArrayLike, pool: npt.ArrayLike, group: npt.Ar
 
 
 @njit(cache=True)
-def _hypergeometric_from(u: Any, good: int, bad: int, sample: int) -> int:  # pragma: no cover - compiled
-    """:func:`_hypergeometric_one` (``good, bad, sample > 0``) with its uniforms read from ``u``, which holds at
-    least ``min(sample, good + bad − sample)`` of them (the caller draws them: a helper taking the generator
-    costs more than the draw, for reference counting)."""
-    total = good + bad
-    flip = sample > total // 2
-    picks = total - sample if flip else sample
-    left_total = total
-    left_good = good
-    t = 0
-    while picks > 0 and left_good > 0 and left_total > left_good:
-        if u[t] * left_total < left_good:
-            left_good -= 1
-        left_total -= 1
-        picks -= 1
-        t += 1
-    if left_total == left_good:
-        left_good -= picks
-    return left_good if flip else good - left_good
-
-
-@njit(cache=True)
 def _move_attributes(rng: Any, before: Any, out: Any, into: Any, independent: Any, exclusive: Any, group: Any,
-                     order: Any, start: Any, size: Any, place: bool, max_before: int, ind_out: Any,
+                     order: Any, start: Any, size: Any, place: bool, ind_out: Any,
                      exc_out: Any) -> int:  # pragma: no cover - compiled
     n_draws, n_sections = before.shape
     n_ind = independent.shape[2]
@@ -697,7 +750,6 @@ def _move_attributes(rng: Any, before: Any, out: Any, into: Any, independent: An
     st_lo = np.empty(_STACK, dtype=np.int64)
     st_hi = np.empty(_STACK, dtype=np.int64)
     st_n = np.empty(_STACK, dtype=np.int64)
-    uniforms = np.empty(max_before // 2 + 1)
     for d in range(n_draws):
         # the movers' attributes, section by section: without replacement among the section's teachers
         any_moving = False
@@ -715,9 +767,19 @@ def _move_attributes(rng: Any, before: Any, out: Any, into: Any, independent: An
                     if have == b:
                         lost = k
                     else:
-                        for t in range(picks):
-                            uniforms[t] = rng.random()
-                        lost = _hypergeometric_from(uniforms, have, b - have, k)
+                        # Hypergeometric(have, b − have, k) as _hypergeometric_one, its draws written out
+                        flip = k > b // 2
+                        left_total = b
+                        left_good = have
+                        todo = picks
+                        while todo > 0 and left_good > 0 and left_total > left_good:
+                            if rng.random() * left_total < left_good:
+                                left_good -= 1
+                            left_total -= 1
+                            todo -= 1
+                        if left_total == left_good:
+                            left_good -= todo
+                        lost = left_good if flip else have - left_good
                 ind_out[d, s, a] = have - lost
                 if lost > 0:
                     moving_ind[g, a] += lost
@@ -733,9 +795,19 @@ def _move_attributes(rng: Any, before: Any, out: Any, into: Any, independent: An
                     if slot == rest:
                         lost = taken
                     else:
-                        for t in range(min(taken, rest - taken)):
-                            uniforms[t] = rng.random()
-                        lost = _hypergeometric_from(uniforms, slot, rest - slot, taken)
+                        # Hypergeometric(slot, rest − slot, taken), written out likewise
+                        flip = taken > rest // 2
+                        left_total = rest
+                        left_good = slot
+                        todo = min(taken, rest - taken)
+                        while todo > 0 and left_good > 0 and left_total > left_good:
+                            if rng.random() * left_total < left_good:
+                                left_good -= 1
+                            left_total -= 1
+                            todo -= 1
+                        if left_total == left_good:
+                            left_good -= todo
+                        lost = left_good if flip else slot - left_good
                 rest -= slot
                 taken -= lost
                 exc_out[d, s, j] = slot - lost
@@ -860,9 +932,7 @@ def move_attributes(before: npt.ArrayLike, out: npt.ArrayLike, independent: npt.
         order, start, size = group_layout(grp, 1)
     ind_out = np.empty(ind.shape, dtype=np.int64)
     exc_out = np.empty(exc.shape, dtype=np.int64)
-    max_before = int(bf.max()) if bf.size else 0
-    bad = _move_attributes(rng, bf, o, arrivals, ind, exc, grp, order, start, size, place, max_before, ind_out,
-                           exc_out)
+    bad = _move_attributes(rng, bf, o, arrivals, ind, exc, grp, order, start, size, place, ind_out, exc_out)
     if bad != _ERR_NONE:
         raise ValueError("movers must be between 0 and the section's teachers, and a group's arrivals at least "
                          "its leavers")
@@ -932,7 +1002,8 @@ def _move_rows(rng: Any, stock: Any, out: Any, into: Any, fallback: int, new: An
             rest = pool
             for b in range(n_bands - 1):  # conditional binomials
                 if mix[b] > 0:
-                    x = _binomial_one(rng, k, min(mix[b] / rest, 1.0))
+                    q = min(mix[b] / rest, 1.0)
+                    x = _binomial_inverse(rng.random(), k, q) if _by_inversion(k, q) else _binomial_one(rng, k, q)
                     new[d, s, b] += x
                     k -= x
                 rest -= mix[b]
@@ -998,17 +1069,12 @@ def _binomial_table(p: float, tab: Any, inv: Any) -> int:  # pragma: no cover - 
 
 
 @njit(cache=True)
-def _binomial_tabled(rng: Any, n: int, p: float, top: int, tab: Any, inv: Any) -> int:  # pragma: no cover
-    """``Binomial(n, p)`` by the inversion of :func:`_binomial_one` (one uniform), with ``P(X = 0)`` and the
-    ratios read from the tables of :func:`_binomial_table` instead of a power and a division per cell; counts
-    above the table go to :func:`_binomial_one`."""
-    if n <= 0 or p <= 0.0:
-        return 0
-    if p >= 1.0:
-        return n
-    if n > top:
-        return _binomial_one(rng, n, p)
-    u = rng.random()
+def _tabled_inverse(u: float, n: int, p: float, tab: Any, inv: Any) -> int:  # pragma: no cover - compiled
+    """``Binomial(n, p)`` from the uniform ``u`` by the inversion of :func:`_binomial_one`, with ``P(X = 0)``
+    and the ratios read from the tables of :func:`_binomial_table` instead of a power and a division per
+    cell. For ``0 < n ≤ top`` and ``0 < p < 1``; kernels write ``_tabled_inverse(rng.random(), n, p, tab, inv)
+    if n <= top else _binomial_one(rng, n, p)`` for ``n, p > 0`` (``top`` is −1 for ``p = 1``), so that no
+    call takes the generator for most cells (a helper taking the generator costs more than the draw)."""
     pk = tab[n]
     cdf = pk
     successes = 0
@@ -1033,7 +1099,9 @@ def _promote_cells(rng: Any, stock: Any, p_drop: Any, last_primary: int, last: i
                 n = stock[d, s, g]
                 if n == 0:
                     continue
-                x = 0 if g == last else _binomial_tabled(rng, n, p, top, tab, inv)
+                x = 0
+                if g != last and p > 0.0:
+                    x = _tabled_inverse(rng.random(), n, p, tab, inv) if n <= top else _binomial_one(rng, n, p)
                 dropouts[d, s, g] = x
                 if g == last_primary or g == last:
                     graduates[d, s, g] = n - x
@@ -1046,7 +1114,7 @@ def promote_cells(stock: npt.ArrayLike, p_drop: npt.ArrayLike, last_primary: int
     """One school year of ``(D, S, G)`` pupils in one pass: ``(promoted, dropouts, graduates)``.
 
     Dropouts ``Binomial(n, p_drop[d])`` cell by cell in C order (grade ``last`` drops nobody), by the inversion
-    of :func:`binomial` with per-draw tables (:func:`_binomial_tabled`); survivors of grades
+    of :func:`binomial` with per-draw tables (:func:`_tabled_inverse`); survivors of grades
     ``last_primary`` and ``last`` are ``graduates``, the others are ``promoted`` into the next grade. Empty
     cells use no random number. ``stock`` must be non-negative and ``p_drop`` in [0, 1] (checked by the
     caller).
@@ -1066,6 +1134,14 @@ def _place_units_guided(rng: Any, cum: Any, k: int, n: int, guide: Any, out: Any
     uniform, found by a guide table (Chen & Asau 1974) instead of a binary search: ``guide[i]`` is the section
     where the ``i``-th of ``k`` equal slices of ``[0, W)`` starts, so a unit needs a step or two of linear
     search from the guide of its slice."""
+    _fill_guide(cum, k, guide)
+    for _ in range(n):
+        out[0, _guided_section(rng.random(), cum, k, guide)] += 1
+
+
+@njit(cache=True)
+def _fill_guide(cum: Any, k: int, guide: Any) -> None:  # pragma: no cover - compiled
+    """The guide table of :func:`_place_units_guided` for sections ``0 … k − 1`` of row 0 of ``cum``."""
     base = cum[0, 0]
     width = cum[0, k] - base
     j = 0
@@ -1074,22 +1150,28 @@ def _place_units_guided(rng: Any, cum: Any, k: int, n: int, guide: Any, out: Any
         while j < k - 1 and cum[0, j + 1] <= threshold:
             j += 1
         guide[i] = j
-    for _ in range(n):
-        u = rng.random()
-        t = base + u * width
-        a = guide[min(int(u * k), k - 1)]
-        while a < k - 1 and cum[0, a + 1] <= t:  # largest a with cum[a] <= t, as in _place_units
-            a += 1
-        while a > 0 and cum[0, a] > t:  # only if rounding put t below its slice's start
-            a -= 1
-        while cum[0, a + 1] == cum[0, a]:  # only by rounding at the top: step down to a section with weight
-            a -= 1
-        out[0, a] += 1
+
+
+@njit(cache=True)
+def _guided_section(u: float, cum: Any, k: int, guide: Any) -> int:  # pragma: no cover - compiled
+    """The section of the uniform ``u`` in :func:`_place_units_guided` (guide table of :func:`_fill_guide`)."""
+    base = cum[0, 0]
+    width = cum[0, k] - base
+    t = base + u * width
+    a = guide[min(int(u * k), k - 1)]
+    while a < k - 1 and cum[0, a + 1] <= t:  # largest a with cum[a] <= t, as in _place_units
+        a += 1
+    while a > 0 and cum[0, a] > t:  # only if rounding put t below its slice's start
+        a -= 1
+    while cum[0, a + 1] == cum[0, a]:  # only by rounding at the top: step down to a section with weight
+        a -= 1
+    return a
 
 
 @njit(cache=True)
 def _split_weighted(rng: Any, count: int, w: Any, d: int, b: int, sections: Any, lo: int, k: int, tot: Any,
-                    cum: Any, start: Any, size: Any, local: Any, guide: Any, out: Any) -> bool:  # pragma: no cover
+                    cum: Any, start: Any, size: Any, local: Any, guide: Any, stack: Any,
+                    out: Any) -> bool:  # pragma: no cover - compiled
     """``Multinomial(count, w[d, sections[lo : lo + k], b] / W)`` added to ``out[d, sections[…], b]`` by the
     tree of :func:`_split_rows` on scratch arrays; ``False`` (nothing placed) when ``W`` is not positive."""
     cum[0, 0] = 0.0
@@ -1100,27 +1182,31 @@ def _split_weighted(rng: Any, count: int, w: Any, d: int, b: int, sections: Any,
         return False
     if k == 1:
         local[0, 0] = count
-    elif count <= _UNIT_BY_UNIT * k:  # what _split_rows does at the root, without its stack allocations
-        _place_units_guided(rng, cum, k, count, guide, local)
+    elif count <= _UNIT_BY_UNIT * k:  # what _split_rows does at the root: _place_units_guided, written out
+        _fill_guide(cum, k, guide)
+        for _ in range(count):
+            local[0, _guided_section(rng.random(), cum, k, guide)] += 1
     else:
         tot[0, 0] = count
         size[0] = k
-        _split_rows(rng, tot, cum, start, size, False, local)
+        _split_rows(rng, tot, cum, start, size, False, local, stack)
     for j in range(k):
         out[d, sections[lo + j], b] += local[0, j]
     return True
 
 
 def _group_scratch(largest: int) -> tuple[IntArray, npt.NDArray[np.float64], IntArray, IntArray, IntArray,
-                                          IntArray]:
+                                          IntArray, IntArray]:
     """Scratch arrays of :func:`_split_weighted` for groups of at most ``largest`` sections."""
     return (np.zeros((1, 1), np.int64), np.zeros((1, largest + 1), np.float64), np.zeros(1, np.int64),
-            np.zeros(1, np.int64), np.zeros((1, max(largest, 1)), np.int64), np.zeros(max(largest, 1), np.int64))
+            np.zeros(1, np.int64), np.zeros((1, max(largest, 1)), np.int64), np.zeros(max(largest, 1), np.int64),
+            _stacks())
 
 
 @njit(cache=True)
 def _allocate_groups(rng: Any, n: Any, w: Any, sections: Any, start: Any, size: Any, tot: Any, cum: Any,
-                     st0: Any, sz: Any, local: Any, guide: Any, out: Any) -> int:  # pragma: no cover - compiled
+                     st0: Any, sz: Any, local: Any, guide: Any, stack: Any,
+                     out: Any) -> int:  # pragma: no cover - compiled
     d_n, g_n, b_n = n.shape
     for d in range(d_n):
         for g in range(g_n):
@@ -1128,7 +1214,7 @@ def _allocate_groups(rng: Any, n: Any, w: Any, sections: Any, start: Any, size: 
                 if n[d, g, b] <= 0:
                     continue
                 if not _split_weighted(rng, n[d, g, b], w, d, b, sections, start[g], size[g], tot, cum, st0,
-                                       sz, local, guide, out):
+                                       sz, local, guide, stack, out):
                     return g
     return -1
 
@@ -1162,19 +1248,23 @@ def allocate_groups(n: npt.ArrayLike, weights: npt.ArrayLike, sections: npt.Arra
     first = np.ascontiguousarray(start, dtype=np.int64)
     count = np.ascontiguousarray(size, dtype=np.int64)
     out = np.zeros(w.shape, dtype=np.int64)
-    tot, cum, st0, sz, local, guide = _group_scratch(int(count.max()) if count.size else 0)
-    bad = _allocate_groups(rng, counts, w, members, first, count, tot, cum, st0, sz, local, guide, out)
+    tot, cum, st0, sz, local, guide, stack = _group_scratch(int(count.max()) if count.size else 0)
+    bad = _allocate_groups(rng, counts, w, members, first, count, tot, cum, st0, sz, local, guide, stack, out)
     return out, int(bad)
 
 
 @njit(cache=True)
 def _drift_counties(rng: Any, stock: Any, p: Any, w: Any, rural: Any, rural_start: Any, rural_size: Any,
-                    receiving: Any, receiving_start: Any, receiving_size: Any, tot: Any, cum: Any, st0: Any,
-                    sz: Any, local: Any, guide: Any, moved_out: Any,
+                    receiving: Any, receiving_start: Any, receiving_size: Any, cum: Any, tot: Any, start: Any,
+                    size: Any, local: Any, stack: Any, moved_out: Any,
                     moved_in: Any) -> None:  # pragma: no cover - compiled
+    """The kernel of :func:`drift_counties`. Per draw and county, one pass over the receiving sections builds
+    the running sums of their weights for every slot at once (``cum[b]``, the slot's total ``W`` in
+    ``cum[b, k]``); each slot's movers are then placed as :func:`_split_weighted` places them (unit by unit,
+    each by a binary search in ``cum[b]`` that finds the section of the guide table, or down the tree of
+    :func:`_split_rows` on row ``b``), with the same random numbers."""
     d_n = stock.shape[0]
     b_n = stock.shape[2]
-    w_total = np.zeros(b_n, dtype=np.float64)
     movers = np.zeros(b_n, dtype=np.int64)
     tab = np.empty(_TABLE_MAX + 1, dtype=np.float64)
     inv = np.empty(_TABLE_MAX + 1, dtype=np.float64)
@@ -1184,25 +1274,45 @@ def _drift_counties(rng: Any, stock: Any, p: Any, w: Any, rural: Any, rural_star
             continue
         top = _binomial_table(rate, tab, inv)
         for c in range(rural_start.size):
-            if rural_size[c] == 0 or receiving_size[c] == 0:
+            k = receiving_size[c]
+            first = receiving_start[c]
+            if rural_size[c] == 0 or k == 0:
                 continue
-            w_total[:] = 0.0
-            for j in range(receiving_start[c], receiving_start[c] + receiving_size[c]):
-                s = receiving[j]
+            for b in range(b_n):
+                cum[b, 0] = 0.0
+            for j in range(k):
+                s = receiving[first + j]
                 for b in range(b_n):
-                    w_total[b] += w[d, s, b]
+                    cum[b, j + 1] = cum[b, j] + w[d, s, b]
             movers[:] = 0
             for j in range(rural_start[c], rural_start[c] + rural_size[c]):
                 s = rural[j]
                 for b in range(b_n):
-                    if w_total[b] > 0.0 and stock[d, s, b] > 0:
-                        x = _binomial_tabled(rng, stock[d, s, b], rate, top, tab, inv)
+                    n = stock[d, s, b]
+                    if n > 0 and cum[b, k] > 0.0:
+                        x = _tabled_inverse(rng.random(), n, rate, tab, inv) if n <= top else (
+                            _binomial_one(rng, n, rate))
                         moved_out[d, s, b] = x
                         movers[b] += x
             for b in range(b_n):
-                if movers[b] > 0:
-                    _split_weighted(rng, movers[b], w, d, b, receiving, receiving_start[c], receiving_size[c],
-                                    tot, cum, st0, sz, local, guide, moved_in)
+                count = movers[b]
+                if count == 0:
+                    continue
+                if k == 1:
+                    moved_in[d, receiving[first], b] += count
+                elif count <= _UNIT_BY_UNIT * k:  # unit by unit, as _place_units_guided
+                    width = cum[b, k]
+                    for _ in range(count):
+                        moved_in[d, receiving[first + _section_at(cum, b, 0, k, rng.random() * width)], b] += 1
+                else:
+                    for j in range(k):
+                        local[b, j] = 0
+                    tot[b, 0] = count
+                    size[0] = k
+                    _split_rows(rng, tot, cum, start, size, False, local, stack)
+                    tot[b, 0] = 0
+                    for j in range(k):
+                        moved_in[d, receiving[first + j], b] += local[b, j]
 
 
 def drift_counties(stock: npt.ArrayLike, rate: npt.ArrayLike, weights: npt.ArrayLike, rural: npt.ArrayLike,
@@ -1214,7 +1324,7 @@ def drift_counties(stock: npt.ArrayLike, rate: npt.ArrayLike, weights: npt.Array
     For every draw ``d`` and county ``c`` (the members of county ``c`` are ``rural[rural_start[c] : … +
     rural_size[c]]`` and likewise ``receiving``), and every slot ``b`` where the receiving weights
     ``w[d, receiving sections, b]`` have a positive sum ``W``: each rural cell moves ``Binomial(stock, rate[d])``
-    (cell by cell, sections then slots; :func:`_binomial_tabled`), and the movers of the slot are placed by
+    (cell by cell, sections then slots; :func:`_tabled_inverse`), and the movers of the slot are placed by
     ``Multinomial(movers, w / W)`` over the receiving sections (binomial splitting down a tree,
     :func:`_split_rows`). Slots with ``W = 0`` move nobody and use no random number, nor do empty cells.
     Arguments are checked by the caller: counts non-negative, ``rate`` ``(D,)`` in [0, 1], weights ``(D, S, B)``
@@ -1228,11 +1338,14 @@ def drift_counties(stock: npt.ArrayLike, rate: npt.ArrayLike, weights: npt.Array
     recv_size = np.ascontiguousarray(receiving_size, dtype=np.int64)
     moved_out = np.zeros(st.shape, dtype=np.int64)
     moved_in = np.zeros(st.shape, dtype=np.int64)
-    tot, cum, st0, sz, local, guide = _group_scratch(int(recv_size.max()) if recv_size.size else 0)
+    largest = int(recv_size.max()) if recv_size.size else 0
+    n_slots = st.shape[2]
     _drift_counties(rng, st, p, w, np.ascontiguousarray(rural, dtype=np.int64),
                     np.ascontiguousarray(rural_start, dtype=np.int64),
                     np.ascontiguousarray(rural_size, dtype=np.int64),
                     np.ascontiguousarray(receiving, dtype=np.int64),
-                    np.ascontiguousarray(receiving_start, dtype=np.int64), recv_size, tot, cum, st0, sz, local,
-                    guide, moved_out, moved_in)
+                    np.ascontiguousarray(receiving_start, dtype=np.int64), recv_size,
+                    np.zeros((n_slots, largest + 1)), np.zeros((n_slots, 1), np.int64), np.zeros(1, np.int64),
+                    np.zeros(1, np.int64), np.zeros((n_slots, max(largest, 1)), np.int64), _stacks(), moved_out,
+                    moved_in)
     return moved_out, moved_in
