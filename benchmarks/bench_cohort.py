@@ -10,7 +10,8 @@ Usage (from the repository's folder)::
     .venv/bin/python benchmarks/bench_cohort.py --draws 128
     .venv/bin/python benchmarks/bench_cohort.py --draws 256 --chunk-size 128 --profile /tmp/cohort.prof
 
-Timing excludes :func:`sim.cohort.prepare` (static data, built once per run), which is reported separately.
+Timing excludes :func:`sim.cohort.prepare` (static data, built once per run) and a warm-up (the numba kernels are
+compiled, or loaded from their cache, on first use), both reported separately.
 Numbers are wall-clock on whatever else the machine is doing: run it on an idle machine and repeat.
 """
 
@@ -28,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # standalone: `python benchmarks/bench_cohort.py` without an install
     sys.path.insert(0, str(ROOT))
 
-from sim.cohort import prepare, run_chunk  # noqa: E402
+from sim.cohort import prepare, run_chunk, select_counties  # noqa: E402
 from sim.rng import BLOCK_SIZE, Streams, chunk_bounds  # noqa: E402
 from sim.scenario import load_scenario, replace  # noqa: E402
 
@@ -68,6 +69,13 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     model = prepare(scenario)
     prepare_s = time.perf_counter() - t0
+    # the compiled kernels are built (or loaded from numba's cache) on their first call: one block of draws of
+    # the scenario on two of its counties, outside the figures
+    t0 = time.perf_counter()
+    some = [str(code) for code in select_counties(scenario)["code"].iloc[:2]]
+    warm = replace(scenario, {"baseline.counties": some, "draws": BLOCK_SIZE, "chunk_size": BLOCK_SIZE})
+    run_chunk(prepare(warm), Streams(scenario.seed), 0, BLOCK_SIZE)
+    warm_s = time.perf_counter() - t0
     streams = Streams(scenario.seed)
     bounds = chunk_bounds(args.draws, chunk)
 
@@ -98,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{platform.python_version()}, one process")
     print(f"draws           {args.draws} in {len(bounds)} chunk(s) of ≤{chunk}")
     print(f"prepare         {prepare_s:.2f} s (once per run, not in the figures below)")
+    print(f"warm-up         {warm_s:.2f} s (compiling the kernels or loading them from numba's cache, and "
+          f"{BLOCK_SIZE} draws on two counties; not in the figures below)")
     print(f"elapsed         {elapsed:.2f} s")
     print(f"per draw        {1000 * per_draw:.1f} ms")
     print(f"CPU per draw    {1000 * cpu / args.draws:.1f} ms (process CPU time: less sensitive to other load)")
