@@ -120,16 +120,8 @@ QualitySchoolDefinition = Literal["all_seven", "standard"]
 
 
 def _as_index(index: ArrayLike, n_groups: int, name: str) -> NDArray[np.intp]:
-    """A 1-D group index as ``intp``, checked to lie in ``[0, n_groups)``."""
-    out = np.asarray(index)
-    if out.ndim != 1:
-        raise ValueError(f"{name} must be 1-D (one entry per section), got shape {out.shape}")
-    if out.size and not np.issubdtype(out.dtype, np.integer):
-        raise ValueError(f"{name} must hold integers, got dtype {out.dtype}")
-    out = out.astype(np.intp, copy=False)
-    if out.size and (out.min() < 0 or out.max() >= n_groups):
-        raise ValueError(f"{name} must lie in [0, {n_groups}), got values in [{out.min()}, {out.max()}]")
-    return out
+    """A 1-D group index as ``intp``, checked to lie in ``[0, n_groups)`` (:func:`segments.check_groups`)."""
+    return segments.check_groups(index, n_groups, name=name).astype(np.intp, copy=False)
 
 
 def _group_sum(values: ArrayLike, groups: NDArray[np.intp], n_groups: int) -> FloatArray:

@@ -25,18 +25,19 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 
-def check_groups(group: npt.ArrayLike, n_groups: int, n_sections: int | None = None) -> IntArray:
-    """A 1-D group index as ``int64``, checked to lie in ``[0, n_groups)`` (the kernels index with it)."""
+def check_groups(group: npt.ArrayLike, n_groups: int, n_sections: int | None = None, name: str = "group") -> IntArray:
+    """A 1-D group index as ``int64``, checked to lie in ``[0, n_groups)`` (the kernels index with it); ``name``
+    is the argument's name in the error messages."""
     grp = np.asarray(group)
     if grp.ndim != 1:
-        raise ValueError(f"group must be 1-D (one entry per section), got shape {grp.shape}")
+        raise ValueError(f"{name} must be 1-D (one entry per section), got shape {grp.shape}")
     if grp.size and not np.issubdtype(grp.dtype, np.integer):
-        raise ValueError(f"group must hold integers, got dtype {grp.dtype}")
+        raise ValueError(f"{name} must hold integers, got dtype {grp.dtype}")
     grp = grp.astype(np.int64, copy=False)
     if n_sections is not None and grp.size != n_sections:
-        raise ValueError(f"group has {grp.size} entries for {n_sections} sections")
+        raise ValueError(f"{name} has {grp.size} entries for {n_sections} sections")
     if grp.size and (grp.min() < 0 or grp.max() >= n_groups):
-        raise ValueError(f"group indices must be in [0, {n_groups}), got {grp.min()}..{grp.max()}")
+        raise ValueError(f"{name} indices must be in [0, {n_groups}), got {grp.min()}..{grp.max()}")
     return grp
 
 
