@@ -2,29 +2,36 @@
 
 ``bench_floor.py`` measures the floor of the cohort engine's present structure (one binomial per cell, flow and
 year): 4.7× the whole budget of the reference workload. Option 2 keeps the cells (pupils by section and grade,
-teachers by section and age band) but draws the randomness once per section, stock and year: each flow's
-section total is one binomial with the mean and variance of the sum of the cells' binomials (``n* = μ²/(μ − v)``,
-``p* = μ/n*``: exactly the sum's law when the cells share one probability), split over the cells in proportion
-to their expected flows by systematic sampling (one uniform); county pools (drift) are placed over the county's
-receiving sections the same way. This script runs that core, and nothing else, in one compiled pass per draw
-(the draw's state stays in cache), for every year of the horizon, on the real starting counts of the baseline:
+teachers by section and age band) but draws the randomness once per section, flow and year: the flow's section
+total is its expected value plus a normal term with the variance of the sum of the cells' binomials (floored at
+zero), split over the cells in proportion to their expected flows by systematic sampling (one uniform). This
+script runs that core, and nothing else, in one compiled pass per year, on the real starting counts of the
+baseline, for every year of the horizon:
 
-* pupils: dropout by grade (one total per section), promotion, grade-1 intake, rural → town/urban drift
-  (one total per rural section; the county's movers placed over its town and urban sections);
-* teachers: retirement and voluntary attrition by age band (one total), ageing by one band (one total),
-  rural → town drift (one total, placed as above), new hires in the youngest band;
-* the three teacher categories (qualified, backbone, PE/art) of the leavers and of the movers: one
-  hypergeometric-like noise term each (matched moments).
+* pupils: dropout by grade (one term per section), promotion, grade-1 intake, rural → town/urban drift (one
+  term per rural section);
+* teachers: retirement and voluntary attrition by age band (one term), ageing by one band (one term), rural →
+  town drift (one term per rural section);
+* the three teacher categories (qualified, backbone, PE/art) of the leavers and of the rural movers: one term
+  each, with the hypergeometric variance.
 
-That is 11 noise terms per rural section and year (8 elsewhere), against ~12 binomials per *cell* now. The
-quota, recruitment, rotation, dispatch, development, facilities and assessment steps are not run: the model can
-only be slower. The rates are typical values (a floor measures cost, not behaviour).
+That is 6 noise terms per section and year and 11 per rural section (≈ 650,000 normal and as many uniform
+variates a draw), against about a dozen binomials per *cell* now. Not run: the placement of the movers in
+their county, new hires, and the quota, recruitment, rotation, dispatch, development, facilities and assessment
+steps, so the model can only be slower. The rates are typical values (a floor measures cost, not behaviour).
+
+Layout: the state is ``(section, cell, draw)`` with the draws of a block of 64 innermost, so that every
+operation is the same arithmetic across 64 draws (vectorised by the compiler, no branch on the data). The first
+version of this script kept one draw's state at a time (draws outermost, scalar code, binomial totals by
+inversion): 58 ms a draw, 31 ms with the noise replaced by rounding — see ``benchmarks/README.md``.
 
 Usage (from the repository's folder)::
 
     .venv/bin/python benchmarks/bench_floor_section.py --draws 256
 
-Prints process CPU milliseconds per draw and the share of the 12 ms budget.
+Prints process CPU milliseconds per draw for the whole core, the arithmetic alone (noise drawn once, before the
+timing) and the variates alone (numpy's bulk ``Generator.standard_normal`` and ``random``), and the share of
+the 12 ms budget.
 """
 
 from __future__ import annotations
@@ -43,222 +50,205 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from sim.cohort import initial_state, prepare  # noqa: E402
+from sim.rng import BLOCK_SIZE  # noqa: E402
 from sim.scenario import load_scenario  # noqa: E402
 
 REFERENCE_DRAWS = 10_000
 CORES = 2
 BUDGET_MS_PER_DRAW = 60.0 * 1000 * CORES / REFERENCE_DRAWS  # 12 ms of one core per draw
+TERMS, RURAL_TERMS = 6, 5
+"""Noise terms per section and year, and the extra ones of a rural section (drift of pupils, teachers and their
+three categories)."""
+DROPOUT, DRIFT_PUPILS, DRIFT_TEACHERS, AGEING, INTAKE = 0.005, 0.02, 0.02, 0.2, 0.95
+EXIT_HAZARD = np.array([0.03, 0.03, 0.02, 0.015, 0.01, 0.01, 0.01, 0.2, 0.9])  # by 5-year age band
+RURAL_FACTOR = 1.5
 
 
-@njit(cache=True, error_model="numpy")
-def _matched_binomial(u: float, mean: float, var: float, mode: int) -> int:  # pragma: no cover - compiled
-    """One section total with the mean and variance of a sum of binomials, by inversion of the uniform ``u``.
-
-    ``mode`` 1 rounds the mean at random instead (no binomial), 2 rounds it (for the cost breakdown).
-    """
-    if mean <= 0.0:
-        return 0
-    if mode == 1:
-        return int(mean + u)
-    if mode == 2:
-        return int(mean + 0.5)
-    if var >= mean:  # cannot happen for a sum of binomials; guard rounding
-        var = mean * (1.0 - 1e-12)
-    n = int(mean * mean / (mean - var) + 0.5)
-    if n < 1:
-        n = 1
-    p = mean / n
-    if p >= 1.0:
-        return n
-    pk = (1.0 - p) ** n
-    cdf = pk
-    ratio = p / (1.0 - p)
-    k = 0
-    while u >= cdf and k < n:
-        pk *= (n - k) / (k + 1) * ratio
-        k += 1
-        cdf += pk
-    return k
+@njit(cache=True, fastmath=True, error_model="numpy")
+def _section_flow(w: Any, tot: Any, var: Any, z: Any, u: Any, stock: Any, out: Any, scale: Any, cum: Any,
+                  prev: Any, n_cells: int) -> None:  # pragma: no cover - compiled
+    """One noise term per draw: the total ``tot + sqrt(var)·z`` (≥ 0) split over the cells in proportion to
+    ``w`` by systematic sampling with offset ``u``, each cell capped at its stock; the parts go to ``out``."""
+    n_draws = tot.size
+    for d in range(n_draws):
+        t = max(tot[d] + np.sqrt(var[d]) * z[d], 0.0)
+        scale[d] = t / tot[d] if tot[d] > 0.0 else 0.0
+        cum[d] = 0.0
+        prev[d] = np.floor(u[d])
+    for c in range(n_cells):
+        for d in range(n_draws):
+            cum[d] += w[c, d] * scale[d]
+            cur = np.floor(cum[d] + u[d])
+            out[c, d] = min(cur - prev[d], stock[c, d])
+            prev[d] = cur
 
 
-@njit(cache=True, error_model="numpy")
-def _systematic(total: int, weights: Any, out: Any, u: float) -> None:  # pragma: no cover - compiled
-    """``total`` units over the cells in proportion to ``weights`` by systematic sampling (offset ``u``)."""
-    w = 0.0
-    for i in range(weights.size):
-        w += weights[i]
-    if total == 0 or w <= 0.0:
-        for i in range(weights.size):
-            out[i] = 0
-        return
-    step = w / total
-    point = u * step
-    run = 0.0
-    for i in range(weights.size):
-        run += weights[i]
-        k = 0
-        while point < run and k + 0 < total + 1:
-            point += step
-            k += 1
-        out[i] = k
+@njit(cache=True, fastmath=True, error_model="numpy")
+def _category_terms(cat: Any, staff: Any, leaving: Any, z: Any, u: Any) -> None:  # pragma: no cover
+    """Categories of ``leaving`` teachers out of ``staff`` (before they left): one term each, hypergeometric
+    mean and variance, rounded at random; ``cat`` (3, draws) reduced in place."""
+    for c in range(3):
+        for d in range(cat.shape[1]):
+            share = cat[c, d] / max(staff[d], 1.0)
+            mean = leaving[d] * share
+            var = mean * (1.0 - share) * max(staff[d] - leaving[d], 0.0) / max(staff[d] - 1.0, 1.0)
+            drawn = max(np.floor(mean + np.sqrt(var) * z[c, d] + u[c, d]), 0.0)
+            cat[c, d] -= min(drawn, cat[c, d])
 
 
-@njit(cache=True, error_model="numpy")
-def _core(rng: Any, students0: Any, teachers0: Any, cats0: Any, county: Any, location: Any, n_counties: int,
-          years: int, dropout: float, drift_pupils: float, hazard: Any, ageing: float,
-          drift_teachers: float, intake: float, hire_share: float, mode: int) -> float:  # pragma: no cover - compiled
-    d_n, s_n, g_n = students0.shape
-    b_n = teachers0.shape[2]
-    checksum = 0.0
-    stu = np.empty((s_n, g_n), np.int64)
-    tea = np.empty((s_n, b_n), np.int64)
-    cat = np.empty((s_n, 3), np.int64)
-    weight = np.empty(max(g_n, b_n), np.float64)
-    part = np.empty(max(g_n, b_n), np.int64)
-    pupil_pool = np.zeros((n_counties, g_n), np.int64)
-    teacher_pool = np.zeros((n_counties, b_n), np.int64)
-    receive = np.zeros(n_counties, np.float64)
-    for d in range(d_n):
-        stu[:] = students0[d]
-        tea[:] = teachers0[d]
-        cat[:] = cats0[d]
-        for _ in range(years):
-            pupil_pool[:] = 0
-            teacher_pool[:] = 0
-            receive[:] = 0.0
-            for s in range(s_n):
-                # pupils: dropout (one total), promotion, intake
-                mean = 0.0
-                for g in range(g_n):
-                    weight[g] = stu[s, g] * dropout
-                    mean += weight[g]
-                total = _matched_binomial(rng.random(), mean, mean * (1.0 - dropout), mode)
-                _systematic(total, weight[:g_n], part[:g_n], rng.random())
-                for g in range(g_n - 1, 0, -1):
-                    stu[s, g] = stu[s, g - 1] - part[g - 1]
-                stu[s, 0] = int(stu[s, 1] * intake + 0.5)
-                # teachers: retirement + attrition (one total), ageing (one total)
-                mean = 0.0
-                var = 0.0
-                staff = 0
-                for b in range(b_n):
-                    h = hazard[location[s], b]
-                    weight[b] = tea[s, b] * h
-                    mean += weight[b]
-                    var += weight[b] * (1.0 - h)
-                    staff += tea[s, b]
-                left = _matched_binomial(rng.random(), mean, var, mode)
-                _systematic(left, weight[:b_n], part[:b_n], rng.random())
-                for b in range(b_n):
-                    tea[s, b] -= min(part[b], tea[s, b])
-                for c in range(3):  # categories of the leavers: matched hypergeometric moments
-                    if staff > 1 and left > 0:
-                        share = cat[s, c] / staff
-                        m = left * share
-                        v = m * (1.0 - share) * (staff - left) / (staff - 1)
-                        cat[s, c] -= min(_matched_binomial(rng.random(), m, v, mode), cat[s, c])
-                mean = 0.0
-                for b in range(b_n - 1):
-                    weight[b] = tea[s, b] * ageing
-                    mean += weight[b]
-                weight[b_n - 1] = 0.0
-                aged = _matched_binomial(rng.random(), mean, mean * (1.0 - ageing), mode)
-                _systematic(aged, weight[:b_n], part[:b_n], rng.random())
-                for b in range(b_n - 1, 0, -1):
-                    moved = min(part[b - 1], tea[s, b - 1])
-                    tea[s, b] += moved
-                    tea[s, b - 1] -= moved
-                tea[s, 0] += int(left * hire_share + 0.5)
-                if location[s] == 2:  # rural: pupils and teachers drift to town and urban sections
-                    mean = 0.0
-                    for g in range(g_n):
-                        weight[g] = stu[s, g] * drift_pupils
-                        mean += weight[g]
-                    total = _matched_binomial(rng.random(), mean, mean * (1.0 - drift_pupils), mode)
-                    _systematic(total, weight[:g_n], part[:g_n], rng.random())
-                    for g in range(g_n):
-                        moved = min(part[g], stu[s, g])
-                        stu[s, g] -= moved
-                        pupil_pool[county[s], g] += moved
-                    mean = 0.0
-                    staff = 0
-                    for b in range(b_n):
-                        weight[b] = tea[s, b] * drift_teachers
-                        mean += weight[b]
-                        staff += tea[s, b]
-                    total = _matched_binomial(rng.random(), mean, mean * (1.0 - drift_teachers), mode)
-                    _systematic(total, weight[:b_n], part[:b_n], rng.random())
-                    for b in range(b_n):
-                        moved = min(part[b], tea[s, b])
-                        tea[s, b] -= moved
-                        teacher_pool[county[s], b] += moved
-                    for c in range(3):
-                        if staff > 1 and total > 0:
-                            share = cat[s, c] / staff
-                            m = total * share
-                            v = m * (1.0 - share) * (staff - total) / (staff - 1)
-                            cat[s, c] -= min(_matched_binomial(rng.random(), m, v, mode), cat[s, c])
-                else:
-                    receive[county[s]] += 1.0
-            # placement of each county's pools over its town and urban sections: systematic, one uniform each
-            u_pupil = np.empty(n_counties)
-            u_teacher = np.empty(n_counties)
-            for c in range(n_counties):
-                u_pupil[c] = rng.random()
-                u_teacher[c] = rng.random()
-            seen = np.zeros(n_counties)
-            for s in range(s_n):
-                c = county[s]
-                if location[s] == 2 or receive[c] == 0.0:
-                    continue
-                lo = seen[c] / receive[c]
-                seen[c] += 1.0
-                hi = seen[c] / receive[c]
-                for g in range(g_n):
-                    n = pupil_pool[c, g]
-                    stu[s, g] += int(np.floor(n * hi + u_pupil[c]) - np.floor(n * lo + u_pupil[c]))
-                for b in range(b_n):
-                    n = teacher_pool[c, b]
-                    tea[s, b] += int(np.floor(n * hi + u_teacher[c]) - np.floor(n * lo + u_teacher[c]))
-        checksum += stu.sum() + tea.sum() + cat.sum()
-    return checksum
+@njit(cache=True, fastmath=True, error_model="numpy")
+def _year(stu: Any, tea: Any, cat: Any, location: Any, rural_index: Any, hazard: Any, z: Any, u: Any, zr: Any,
+          ur: Any) -> None:  # pragma: no cover - compiled
+    """One year of the stock-flow core for every section; state ``(S, cells, D)``, noise ``(S, TERMS, D)`` and,
+    for the rural sections (``rural_index``: row of a rural section, −1 otherwise), ``(R, RURAL_TERMS, D)``."""
+    n_sections, n_grades, n_draws = stu.shape
+    n_bands = tea.shape[1]
+    w = np.empty((max(n_grades, n_bands), n_draws))
+    part = np.empty((max(n_grades, n_bands), n_draws))
+    scratch = np.empty((7, n_draws))
+    tot, var, scale, cum, prev, staff, left = (scratch[0], scratch[1], scratch[2], scratch[3], scratch[4],
+                                               scratch[5], scratch[6])
+    for s in range(n_sections):
+        # pupils: dropout, promotion, intake
+        tot[:] = 0.0
+        for g in range(n_grades):
+            for d in range(n_draws):
+                w[g, d] = stu[s, g, d] * DROPOUT
+                tot[d] += w[g, d]
+        for d in range(n_draws):
+            var[d] = tot[d] * (1.0 - DROPOUT)
+        _section_flow(w, tot, var, z[s, 0], u[s, 0], stu[s], part, scale, cum, prev, n_grades)
+        for g in range(n_grades - 1, 0, -1):
+            for d in range(n_draws):
+                stu[s, g, d] = stu[s, g - 1, d] - part[g - 1, d]
+        for d in range(n_draws):
+            stu[s, 0, d] = np.floor(stu[s, 1, d] * INTAKE + 0.5)
+        # teachers: retirement and attrition (one term), categories of the leavers, ageing (one term)
+        tot[:] = 0.0
+        var[:] = 0.0
+        staff[:] = 0.0
+        for b in range(n_bands):
+            h = hazard[location[s], b]
+            for d in range(n_draws):
+                w[b, d] = tea[s, b, d] * h
+                tot[d] += w[b, d]
+                var[d] += w[b, d] * (1.0 - h)
+                staff[d] += tea[s, b, d]
+        _section_flow(w, tot, var, z[s, 1], u[s, 1], tea[s], part, scale, cum, prev, n_bands)
+        left[:] = 0.0
+        for b in range(n_bands):
+            for d in range(n_draws):
+                tea[s, b, d] -= part[b, d]
+                left[d] += part[b, d]
+        _category_terms(cat[s], staff, left, z[s, 2:5], u[s, 2:5])
+        tot[:] = 0.0
+        for b in range(n_bands - 1):
+            for d in range(n_draws):
+                w[b, d] = tea[s, b, d] * AGEING
+                tot[d] += w[b, d]
+        w[n_bands - 1] = 0.0
+        for d in range(n_draws):
+            var[d] = tot[d] * (1.0 - AGEING)
+        _section_flow(w, tot, var, z[s, 5], u[s, 5], tea[s], part, scale, cum, prev, n_bands)
+        for b in range(n_bands - 1, 0, -1):
+            for d in range(n_draws):
+                tea[s, b, d] += part[b - 1, d]
+                tea[s, b - 1, d] -= part[b - 1, d]
+        r = rural_index[s]
+        if r < 0:
+            continue
+        # rural → town/urban drift of pupils and of teachers (with their categories); placement not run
+        tot[:] = 0.0
+        for g in range(n_grades):
+            for d in range(n_draws):
+                w[g, d] = stu[s, g, d] * DRIFT_PUPILS
+                tot[d] += w[g, d]
+        for d in range(n_draws):
+            var[d] = tot[d] * (1.0 - DRIFT_PUPILS)
+        _section_flow(w, tot, var, zr[r, 0], ur[r, 0], stu[s], part, scale, cum, prev, n_grades)
+        for g in range(n_grades):
+            for d in range(n_draws):
+                stu[s, g, d] -= part[g, d]
+        tot[:] = 0.0
+        staff[:] = 0.0
+        for b in range(n_bands):
+            for d in range(n_draws):
+                w[b, d] = tea[s, b, d] * DRIFT_TEACHERS
+                tot[d] += w[b, d]
+                staff[d] += tea[s, b, d]
+        for d in range(n_draws):
+            var[d] = tot[d] * (1.0 - DRIFT_TEACHERS)
+        _section_flow(w, tot, var, zr[r, 1], ur[r, 1], tea[s], part, scale, cum, prev, n_bands)
+        left[:] = 0.0
+        for b in range(n_bands):
+            for d in range(n_draws):
+                tea[s, b, d] -= part[b, d]
+                left[d] += part[b, d]
+        _category_terms(cat[s], staff, left, zr[r, 2:5], ur[r, 2:5])
+
+
+def _block_state(students: np.ndarray, teachers: np.ndarray, cats: np.ndarray) -> tuple[np.ndarray, ...]:
+    """``(D, S, k)`` counts → ``(S, k, D)`` float64 (draws innermost)."""
+    return tuple(np.ascontiguousarray(a.transpose(1, 2, 0), dtype=np.float64) for a in (students, teachers, cats))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenario", default=str(ROOT / "scenarios" / "baseline.yaml"))
-    parser.add_argument("--draws", type=int, default=256)
-    parser.add_argument("--breakdown", action="store_true",
-                        help="also time the core with the section totals rounded at random (no binomial) and "
-                             "rounded without a random number: the cost of the noise and of the arithmetic")
+    parser.add_argument("--draws", type=int, default=256, help="a multiple of 64 (blocks of draws)")
     args = parser.parse_args(argv)
+    if args.draws <= 0 or args.draws % BLOCK_SIZE:
+        parser.error(f"--draws must be a positive multiple of {BLOCK_SIZE}")
 
     scenario = load_scenario(args.scenario)
     model = prepare(scenario)
-    st = initial_state(model, args.draws)
-    s = model.sections
+    sections = model.sections
     years = scenario.horizon - scenario.start_year
+    st = initial_state(model, BLOCK_SIZE)
     cats = np.stack([st.qualified, st.backbone, st.pe_art], axis=-1).astype(np.int64)
-    hazard = np.tile(np.array([0.03, 0.03, 0.02, 0.015, 0.01, 0.01, 0.01, 0.2, 0.9]), (3, 1))
-    hazard[2] *= 1.5
-    location = s.location.astype(np.int64)
-    county = s.county.astype(np.int64)
-    run = (model.sections.n_counties, years, 0.005, 0.02, hazard, 0.2, 0.02, 0.95, 0.9)
+    start = _block_state(st.students, st.teachers, cats)
+    location = sections.location.astype(np.int64)
+    hazard = np.stack([EXIT_HAZARD, EXIT_HAZARD, EXIT_HAZARD * RURAL_FACTOR])
     rng = np.random.default_rng(1)
-    modes = {"matched binomials (option 2)": 0}
-    if args.breakdown:
-        modes.update({"totals rounded at random": 1, "totals rounded, no random": 2})
-    rural = int((location == 2).sum())
-    print(f"workload        {s.n_sections:,} sections ({rural:,} rural), {years} years, {args.draws} draws")
-    print("noise terms     8 per section and year, 11 per rural section; 2 per county (placement)")
+    rural = location == 2
+    rural_index = np.where(rural, np.cumsum(rural) - 1, -1).astype(np.int64)
+    z, u = np.empty((sections.n_sections, TERMS, BLOCK_SIZE)), np.empty((sections.n_sections, TERMS, BLOCK_SIZE))
+    zr = np.empty((int(rural.sum()), RURAL_TERMS, BLOCK_SIZE))
+    ur = np.empty_like(zr)
+    blocks = args.draws // BLOCK_SIZE
+
+    def run(draw_noise: bool, arithmetic: bool) -> float:
+        """CPU ms per draw over ``blocks`` blocks of every year."""
+        for a in (z, zr):
+            rng.standard_normal(out=a)
+        for a in (u, ur):
+            rng.random(out=a)
+        t0 = time.process_time()
+        for _ in range(blocks):
+            stu, tea, cat = (a.copy() for a in start)
+            for _ in range(years):
+                if draw_noise:
+                    for a in (z, zr):
+                        rng.standard_normal(out=a)
+                    for a in (u, ur):
+                        rng.random(out=a)
+                if arithmetic:
+                    _year(stu, tea, cat, location, rural_index, hazard, z, u, zr, ur)
+        return (time.process_time() - t0) * 1000 / args.draws
+
+    small = [a[:40].copy() for a in start]  # compile outside the timing
+    _year(*small, location[:40], rural_index[:40], hazard, z[:40], u[:40], zr, ur)
+    print(f"workload        {sections.n_sections:,} sections ({int(rural.sum()):,} rural), {years} years, "
+          f"{args.draws} draws "
+          f"in blocks of {BLOCK_SIZE} (draws innermost)")
+    print(f"noise terms     {TERMS} per section and year, {TERMS + RURAL_TERMS} per rural section: one normal and "
+          "one uniform each")
     print(f"budget          {BUDGET_MS_PER_DRAW:.0f} ms of one core per draw "
           f"({REFERENCE_DRAWS:,} draws in 60 s on {CORES} cores)")
-    for label, mode in modes.items():
-        _core(rng, st.students[:1], st.teachers[:1], cats[:1], county, location, *run, mode)  # compile
-        t0 = time.process_time()
-        _core(rng, st.students, st.teachers, cats, county, location, *run, mode)
-        ms = (time.process_time() - t0) * 1000 / args.draws
-        print(f"{label:30s} {ms:7.2f} ms / draw = {ms / BUDGET_MS_PER_DRAW:4.2f}× the whole budget; "
+    for label, noise, arithmetic in (("stock-flow core", True, True), ("  arithmetic only", False, True),
+                                     ("  variates only", True, False)):
+        ms = run(noise, arithmetic)
+        print(f"{label:18s} {ms:7.2f} ms / draw = {ms / BUDGET_MS_PER_DRAW:4.2f}× the whole budget; "
               f"10,000 draws ≈ {ms * REFERENCE_DRAWS / 1000 / CORES:,.0f} s on {CORES} cores")
     return 0
 
