@@ -83,6 +83,10 @@ def compute_chunk(model: Model, engine: str, start: int, stop: int,
         from sim.agents import run_draws_agents
 
         return run_draws_agents(model, start, stop, on_year)
+    if engine == "fast":
+        from sim.fast.engine import run_chunk as run_fast
+
+        return run_fast(model, Streams(model.scenario.seed), start, stop, on_year=on_year)
     return run_chunk(model, Streams(model.scenario.seed), start, stop, on_year=on_year)
 
 
