@@ -295,3 +295,10 @@ def place_systematic(pool: npt.ArrayLike, weights: npt.ArrayLike, members: IntAr
     out = np.zeros(w.shape, dtype=np.int64)
     _place_systematic(counts, w, members, start, size, np.asarray(u, dtype=np.float64), out)
     return out
+
+
+def uniforms(r: Any, name: str, shape: tuple[int, ...]) -> npt.NDArray[np.float64]:
+    """Uniforms ``(D, *shape)`` of the fast engine's stream ``fast.NAME/YEAR`` for the chunk of ``r`` (a
+    :class:`sim.cohort._Random`), drawn block by block: a draw's numbers depend on the seed, the name, the year
+    and the draw only."""
+    return r.streams.uniforms(f"fast.{name}/{r.year}", r.start, r.stop, shape)

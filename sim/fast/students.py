@@ -32,11 +32,6 @@ LAST_PRIMARY = students.LAST_PRIMARY_GRADE_INDEX
 LAST = students.LAST_GRADE_INDEX
 
 
-def _uniforms(r: Any, name: str, shape: tuple[int, ...]) -> np.ndarray:
-    """Uniforms ``(D, *shape)`` of the fast engine's stream ``name`` in this year (block by block)."""
-    return r.streams.uniforms(f"fast.{name}/{r.year}", r.start, r.stop, shape)
-
-
 def promote(stock: np.ndarray, survival: np.ndarray, u: np.ndarray) -> students.PromotionFlows:
     """Dropout (one total per section, split over grades 1–8), then promotion: :class:`PromotionFlows` of the
     exact :func:`sim.mechanisms.students.promote`."""
@@ -84,7 +79,7 @@ def step_students(m: Any, st: Any, p: dict[str, np.ndarray], r: Any, year: int) 
     s = m.sections
     n_s, n_c = s.n_sections, s.n_counties
     survival = students.survival_per_transition(p["students.consolidation_rate"])
-    flows = promote(st.students, survival, _uniforms(r, "students.promote", (n_s, 2)))
+    flows = promote(st.students, survival, noise.uniforms(r, "students.promote", (n_s, 2)))
     grads = students.primary_graduates_by_county(flows.graduates, s.county, n_c)
     expected = students.expected_intake_from_births(year, m.census_by_age, p["births.trend_per_year"],
                                                     anchor_births=m.anchor_births)
@@ -94,17 +89,18 @@ def step_students(m: Any, st: Any, p: dict[str, np.ndarray], r: Any, year: int) 
     d = by_location.shape[0]
     primary_group = np.where(s.level == 0, s.county * students.N_LOCATIONS + s.location, -1)
     grade1 = place(by_location.reshape(d, -1), st.students[:, :, 0] + 1.0, primary_group,
-                   n_c * students.N_LOCATIONS, _uniforms(r, "students.assign", (n_s,)))
+                   n_c * students.N_LOCATIONS, noise.uniforms(r, "students.assign", (n_s,)))
     junior_group = np.where(s.level == 1, s.county, -1)
-    grade7 = place(grads, st.students[:, :, 6] + 1.0, junior_group, n_c, _uniforms(r, "students.junior_entry", (n_s,)))
+    grade7 = place(grads, st.students[:, :, 6] + 1.0, junior_group, n_c,
+                   noise.uniforms(r, "students.junior_entry", (n_s,)))
     st.student_entries = students.county_totals(grade1, s.county, n_c)
     st.student_exits = students.county_totals(flows.dropouts.sum(axis=2) + flows.graduates[:, :, LAST], s.county, n_c)
     new = flows.promoted
     new[:, :, 0] += grade1
     new[:, :, LAST_PRIMARY + 1] += grade7
     moves = drift(new, np.asarray(p["students.urbanisation_drift_per_year"], dtype=np.float64), s.location,
-                  s.county, n_c, _uniforms(r, "students.urbanisation", (n_s, 2)),
-                  _uniforms(r, "students.urbanisation_placement", (n_c, students.N_GRADES)))
+                  s.county, n_c, noise.uniforms(r, "students.urbanisation", (n_s, 2)),
+                  noise.uniforms(r, "students.urbanisation_placement", (n_c, students.N_GRADES)))
     new -= moves.moved_out
     new += moves.moved_in
     st.students = new
