@@ -110,7 +110,7 @@ def run_chunks(
     start, stop
         Draws to run (``start`` a multiple of the block for the cohort engine).
     engine
-        ``cohort`` (whole blocks are simulated, the extra draws dropped) or ``agents``.
+        ``cohort`` or ``fast`` (whole blocks are simulated, the extra draws dropped) or ``agents``.
     store
         Finished chunks: those already there are loaded, not simulated; each new chunk is written when it
         finishes.

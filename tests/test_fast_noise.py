@@ -167,3 +167,17 @@ def test_place_systematic_conserves_and_is_unbiased() -> None:
         w = weights[group == g]
         expected[group == g] = pool[0, g] * np.divide(w, w.sum(axis=0), out=np.zeros_like(w), where=w.sum(0) > 0)
     np.testing.assert_allclose(acc / points, expected, atol=2e-3)
+
+
+@pytest.mark.parametrize(("n", "p"), [(3, 0.2), (800, 0.005), (120, 0.02), (40, 0.6), (2000, 0.03)])
+def test_binomial_small_p_matches_scipy(n: int, p: float) -> None:
+    # P(X = 0) from exp(n · log(1 − p)); p > 1/2 and means above 30 go to binomial_from_uniform
+    u = np.random.default_rng(12).random(60_000)
+    log1m = float(np.log1p(-min(p, 0.5)))
+    x = np.array([noise.binomial_small_p(v, n, p, log1m) for v in u])
+    if p > 0.5 or n * p > noise.INVERSION_MAX_MEAN:  # delegated: the same numbers as binomial_from_uniform
+        assert np.array_equal(x[:200], [noise.binomial_from_uniform(v, n, p) for v in u[:200]])
+    if n * min(p, 1 - p) <= noise.INVERSION_MAX_MEAN:
+        assert chi_square_pvalue(x, stats.binom.pmf(np.arange(n + 1), n, p)) > ALPHA
+    else:
+        assert abs(x.mean() - n * p) < 4 * np.sqrt(n * p * (1 - p) / x.size)

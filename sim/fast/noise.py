@@ -95,6 +95,26 @@ def binomial_from_uniform(u: float, n: int, p: float) -> int:  # pragma: no cove
 
 
 @njit(cache=True)
+def binomial_small_p(u: float, n: int, p: float, log1m_p: float) -> int:  # pragma: no cover - compiled
+    """``Binomial(n, p)`` from one uniform, as :func:`binomial_from_uniform`, with ``P(X = 0)`` from
+    ``exp(n · log1m_p)`` (``log1m_p = log(1 − p)``, computed once for many ``n``; unused when ``p > 1/2``)
+    instead of a power."""
+    if n <= 0 or p <= 0.0:
+        return 0
+    if p > 0.5 or n * p > INVERSION_MAX_MEAN:
+        return binomial_from_uniform(u, n, p)
+    pk = math.exp(n * log1m_p)
+    cdf = pk
+    ratio = p / (1.0 - p)
+    k = 0
+    while u >= cdf and k < n:
+        pk *= (n - k) / (k + 1) * ratio
+        k += 1
+        cdf += pk
+    return k
+
+
+@njit(cache=True)
 def matched_total(u: float, mean: float, var: float, cap: int) -> int:  # pragma: no cover - compiled
     """A section total with mean ``mean`` and variance ``var`` (those of a sum of binomials), at most ``cap``.
 

@@ -20,9 +20,11 @@ urban sections of their county. What changes is how the section-level randomness
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
+from numba import njit
 
 from sim.fast import noise
 from sim.mechanisms import students
@@ -32,21 +34,138 @@ LAST_PRIMARY = students.LAST_PRIMARY_GRADE_INDEX
 LAST = students.LAST_GRADE_INDEX
 
 
-def promote(stock: np.ndarray, survival: np.ndarray, u: np.ndarray) -> students.PromotionFlows:
-    """Dropout (one total per section, split over grades 1–8), then promotion: :class:`PromotionFlows` of the
-    exact :func:`sim.mechanisms.students.promote`."""
-    d, _, g = stock.shape
-    p_drop = np.zeros((d, 1, g))
-    p_drop[:, 0, :LAST] = (1.0 - survival)[:, None]
-    dropouts = noise.cell_flows(stock, p_drop, u)
-    survivors = stock - dropouts
-    promoted = np.zeros_like(stock)
-    graduates = np.zeros_like(stock)
-    promoted[:, :, 1:] = survivors[:, :, :-1]
-    promoted[:, :, LAST_PRIMARY + 1] = 0  # grade-6 survivors leave the primary section
-    graduates[:, :, LAST_PRIMARY] = survivors[:, :, LAST_PRIMARY]
-    graduates[:, :, LAST] = survivors[:, :, LAST]
-    return students.PromotionFlows(promoted, dropouts, graduates)
+@njit(cache=True)
+def _promote(stock: Any, p_drop: Any, log1m: Any, u: Any, county: Any, last_primary: int, last: int, new: Any,
+             dropouts: Any, primary_graduates: Any, completers: Any) -> None:  # pragma: no cover - compiled
+    """Per (draw, section): dropouts ``Binomial(pupils of grades 1–8, p_drop)`` split over those grades by
+    systematic sampling (``u[…, 0]`` the total, ``u[…, 1]`` the split), the survivors promoted into ``new``;
+    county sums of dropouts, grade-6 completers and grade-9 completers."""
+    d_n, s_n, g_n = stock.shape
+    for d in range(d_n):
+        q = p_drop[d]
+        for s in range(s_n):
+            n = 0
+            for g in range(last):
+                n += stock[d, s, g]
+            total = noise.binomial_small_p(u[d, s, 0], n, q, log1m[d])
+            c = county[s]
+            dropouts[d, c] += total
+            scale = total / n if n > 0 else 0.0
+            run = 0.0
+            before = 0
+            for g in range(g_n):
+                k = stock[d, s, g]
+                part = 0
+                if g < last and total > 0:
+                    run += k * scale
+                    upto = min(max(math.ceil(run - u[d, s, 1]) if g < last - 1 else total, before), total)
+                    part = min(upto - before, k)
+                    before += part
+                survivors = k - part
+                if g == last_primary:
+                    primary_graduates[d, c] += survivors
+                elif g == last:
+                    completers[d, c] += survivors
+                else:
+                    new[d, s, g + 1] = survivors
+
+
+def promote_to(stock: np.ndarray, survival: np.ndarray, u: np.ndarray, county: np.ndarray,
+               n_counties: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One school year of dropout and promotion: ``(new stock with grades 1 and 7 empty, dropouts, grade-6
+    completers, grade-9 completers)``, the last three summed by county ``(D, C)``."""
+    d = stock.shape[0]
+    p_drop = np.ascontiguousarray(1.0 - np.broadcast_to(survival, (d,)), dtype=np.float64)
+    new = np.zeros_like(stock)
+    sums = np.zeros((3, d, n_counties), dtype=np.int64)
+    log1m = np.log1p(-np.minimum(p_drop, 0.5))  # unused where p_drop > 1/2
+    _promote(np.ascontiguousarray(stock, dtype=np.int64), p_drop, log1m, u, county, LAST_PRIMARY, LAST, new,
+             sums[0], sums[1], sums[2])
+    return new, sums[0], sums[1], sums[2]
+
+
+@njit(cache=True)
+def _drift(stock: Any, rate: Any, log1m: Any, u: Any, u_in: Any, county: Any, rural: Any, members: Any,
+           start: Any, size: Any, n_counties: int) -> None:  # pragma: no cover - compiled
+    """Rural → town/urban drift in place (see :func:`drift`)."""
+    d_n, s_n, g_n = stock.shape
+    room = np.zeros((n_counties, g_n))
+    pool = np.zeros((n_counties, g_n), np.int64)
+    for d in range(d_n):
+        room[:] = 0.0
+        pool[:] = 0
+        for s in range(s_n):
+            if not rural[s]:
+                for g in range(g_n):
+                    room[county[s], g] += stock[d, s, g]
+        for s in range(s_n):
+            if not rural[s]:
+                continue
+            c = county[s]
+            n = 0
+            for g in range(g_n):
+                if room[c, g] > 0.0:
+                    n += stock[d, s, g]
+            total = noise.binomial_small_p(u[d, s, 0], n, rate[d], log1m[d])
+            if total == 0:
+                continue
+            scale = total / n
+            run = 0.0
+            before = 0
+            for g in range(g_n):
+                if room[c, g] <= 0.0:
+                    continue
+                k = stock[d, s, g]
+                run += k * scale
+                upto = min(max(math.ceil(run - u[d, s, 1]), before), total)
+                part = min(upto - before, k)
+                before += part
+                stock[d, s, g] -= part
+                pool[c, g] += part
+            if before < total:  # rounding at the end of the running sum: the last grades with pupils take the rest
+                for g in range(g_n - 1, -1, -1):
+                    if room[c, g] > 0.0 and before < total:
+                        extra = min(total - before, stock[d, s, g])
+                        stock[d, s, g] -= extra
+                        pool[c, g] += extra
+                        before += extra
+        for c in range(n_counties):
+            for g in range(g_n):
+                n = pool[c, g]
+                if n == 0:
+                    continue
+                scale = n / room[c, g]
+                run = 0.0
+                before = 0
+                last_with_room = -1
+                for j in range(size[c]):
+                    if stock[d, members[start[c] + j], g] > 0:
+                        last_with_room = j
+                for j in range(last_with_room + 1):
+                    s = members[start[c] + j]
+                    run += stock[d, s, g] * scale
+                    upto = n if j == last_with_room else min(max(math.ceil(run - u_in[d, c, g]), before), n)
+                    stock[d, s, g] += upto - before
+                    before = upto
+
+
+def drift(stock: np.ndarray, rate: np.ndarray, location: np.ndarray, county: np.ndarray, n_counties: int,
+          u: np.ndarray, u_in: np.ndarray) -> np.ndarray:
+    """Rural → town/urban moves within each county, in place on ``stock`` ``(D, S, G)`` (returned).
+
+    Movers of a rural section: ``Binomial(pupils in grades that the county's town and urban sections teach,
+    rate)`` (exactly the law of the exact step's cell binomials summed, as they share the rate), split over
+    those grades by systematic sampling; where no town or urban section of the county has pupils in a grade,
+    nobody of that grade moves. Each county's movers of a grade go to its town and urban sections in proportion
+    to their pupils in that grade, by systematic sampling (conserved per county and grade; arrivals within one
+    pupil of their expectation).
+    """
+    d = stock.shape[0]
+    r = np.ascontiguousarray(np.broadcast_to(rate, (d,)), dtype=np.float64)
+    rural = location == students.RURAL
+    members = group_members(np.where(rural, -1, county), n_counties)
+    _drift(stock, r, np.log1p(-np.minimum(r, 0.5)), u, u_in, county, rural, *members, n_counties)
+    return stock
 
 
 def place(n_by_group: np.ndarray, weights: np.ndarray, group: np.ndarray, n_groups: int,
@@ -57,30 +176,14 @@ def place(n_by_group: np.ndarray, weights: np.ndarray, group: np.ndarray, n_grou
     return noise.place_multinomial(n_by_group, w, *group_members(group, n_groups), u)
 
 
-def drift(stock: np.ndarray, rate: np.ndarray, location: np.ndarray, county: np.ndarray, n_counties: int,
-          u_out: np.ndarray, u_in: np.ndarray) -> students.DriftFlows:
-    """Rural → town/urban moves within each county (see the module docstring); where a (county, grade) has no
-    town or urban pupils in that grade, nobody moves."""
-    rural = location == students.RURAL
-    prob = np.where(rural[None, :, None], rate[:, None, None], 0.0)
-    moved_out = noise.cell_flows(stock, prob, u_out)
-    receiving = np.where(rural[None, :, None], 0, stock)
-    room = students.county_totals(receiving, county, n_counties) > 0  # (D, C, G)
-    moved_out *= room[:, county, :]
-    pool = students.county_totals(moved_out, county, n_counties)
-    members = group_members(np.where(rural, -1, county), n_counties)
-    moved_in = noise.place_systematic(pool, receiving, *members, u_in)
-    return students.DriftFlows(moved_out, moved_in)
-
-
 def step_students(m: Any, st: Any, p: dict[str, np.ndarray], r: Any, year: int) -> None:
     """Students' step of the fast engine: same inputs, state changes and records as
     :func:`sim.cohort.step_students`."""
     s = m.sections
     n_s, n_c = s.n_sections, s.n_counties
     survival = students.survival_per_transition(p["students.consolidation_rate"])
-    flows = promote(st.students, survival, noise.uniforms(r, "students.promote", (n_s, 2)))
-    grads = students.primary_graduates_by_county(flows.graduates, s.county, n_c)
+    u = noise.uniforms(r, "students.promote", (n_s, 2))
+    new, dropouts, grads, completers = promote_to(st.students, survival, u, s.county, n_c)
     expected = students.expected_intake_from_births(year, m.census_by_age, p["births.trend_per_year"],
                                                     anchor_births=m.anchor_births)
     intake = r.apply("students.intake", students.realise_intake, expected)
@@ -94,13 +197,9 @@ def step_students(m: Any, st: Any, p: dict[str, np.ndarray], r: Any, year: int) 
     grade7 = place(grads, st.students[:, :, 6] + 1.0, junior_group, n_c,
                    noise.uniforms(r, "students.junior_entry", (n_s,)))
     st.student_entries = students.county_totals(grade1, s.county, n_c)
-    st.student_exits = students.county_totals(flows.dropouts.sum(axis=2) + flows.graduates[:, :, LAST], s.county, n_c)
-    new = flows.promoted
-    new[:, :, 0] += grade1
-    new[:, :, LAST_PRIMARY + 1] += grade7
-    moves = drift(new, np.asarray(p["students.urbanisation_drift_per_year"], dtype=np.float64), s.location,
-                  s.county, n_c, noise.uniforms(r, "students.urbanisation", (n_s, 2)),
-                  noise.uniforms(r, "students.urbanisation_placement", (n_c, students.N_GRADES)))
-    new -= moves.moved_out
-    new += moves.moved_in
-    st.students = new
+    st.student_exits = dropouts + completers
+    new[:, :, 0] = grade1
+    new[:, :, LAST_PRIMARY + 1] = grade7
+    st.students = drift(new, np.asarray(p["students.urbanisation_drift_per_year"], dtype=np.float64), s.location,
+                        s.county, n_c, noise.uniforms(r, "students.urbanisation", (n_s, 2)),
+                        noise.uniforms(r, "students.urbanisation_placement", (n_c, students.N_GRADES)))
