@@ -83,7 +83,7 @@ def binomial_from_uniform(u: float, n: int, p: float) -> int:  # pragma: no cove
     if n * q > INVERSION_MAX_MEAN:
         x = math.floor(n * p + math.sqrt(n * p * (1.0 - p)) * normal_quantile(u) + 0.5)
         return int(min(max(x, 0.0), float(n)))
-    pk = (1.0 - q) ** n
+    pk = math.exp(n * math.log1p(-q))  # (1 − q)^n: exp and log1p cost half a power
     cdf = pk
     ratio = q / (1.0 - q)
     k = 0
