@@ -126,7 +126,10 @@ def _leave_and_age(stock: Any, exit_p: Any, up_p: Any, location: Any, u_leave: A
                 var += c * e * (1.0 - e)
                 n += c
             total = noise.matched_total(u_leave[d, s, 0], mean, var, n)
-            noise.systematic_split(total, weights, cap, u_leave[d, s, 1], part)
+            if total > 0:
+                noise.systematic_split(total, weights, cap, u_leave[d, s, 1], part)
+            else:
+                part[:] = 0
             leavers[d, s] = total + sure
             if sure > 0:
                 for b in range(b_n):
@@ -146,6 +149,8 @@ def _leave_and_age(stock: Any, exit_p: Any, up_p: Any, location: Any, u_leave: A
                 n += cap[b]
                 remaining[d, s, b] = c
             total = noise.matched_total(u_age[d, s, 0], mean, var, n)
+            if total == 0:
+                continue
             noise.systematic_split(total, weights, cap, u_age[d, s, 1], up)
             for b in range(b_n - 1):
                 remaining[d, s, b] -= up[b]
@@ -404,6 +409,10 @@ def _contract_ends(stock: Any, ending: Any, retention: Any, u: Any, leaving: Any
             n = ending[d, s]
             x = noise.matched_total(u[d, s, 0], n * p, n * p * (1.0 - p), n) if n > 0 else 0
             leaving[d, s] = x
+            if x == 0:
+                for b in range(b_n):
+                    removed[d, s, b] = 0
+                continue
             for b in range(b_n):
                 cap[b] = stock[d, s, b]
                 weights[b] = stock[d, s, b]
