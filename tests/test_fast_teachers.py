@@ -307,3 +307,15 @@ def test_one_step_follows_the_retirement_and_ageing_schedule_by_band(region: coh
     assert (se[h + a > 0] > 0).all()  # the flows are random
     np.testing.assert_allclose(state.female_share, share)
     np.testing.assert_array_equal(state.exits.sum(axis=1), n.sum() - bands.sum(axis=1))
+
+
+def test_a_draw_does_not_depend_on_the_chunk(region: cohort.Model, state_2026: Any) -> None:
+    """Draws 64–127 stepped in a chunk of 128 or alone: the same numbers (keyed uniforms, draw by draw)."""
+    whole, p = _tile(*state_2026, 128)
+    part, q = _tile(*state_2026, 64)
+    streams = Streams(region.scenario.seed)
+    ft.step_teacher_exits(region, whole, p, cohort._Random(streams, 0, 128, 2027), 2027)
+    ft.step_teacher_exits(region, part, q, cohort._Random(streams, 64, 128, 2027), 2027)
+    for name in ("teachers", "qualified", "backbone", "pe_art", "special_post", "exits"):
+        np.testing.assert_array_equal(getattr(whole, name)[64:], getattr(part, name), err_msg=name)
+    assert not np.array_equal(whole.teachers[:64], part.teachers)
