@@ -26,10 +26,13 @@ is drawn (:mod:`sim.fast.noise`); all counts are teachers, all probabilities per
   leave), split over the bands by systematic sampling; the expected stock of every band one year on is the
   exact step's.
 * **Categories and contracts of leavers and movers** (:func:`remove_attributes`): per section and category
-  one term with the mean and variance of ``Hypergeometric(have, before − have, out)``, kept within its
-  support ``max(0, out − before + have) … min(have, out)`` (so a category never exceeds the teachers who stay);
-  special-post contract years one after the other, as the exact step (the leavers not yet given a year drawn
-  among the teachers not in an earlier year).
+  one term, ``Hypergeometric(have, before − have, out)`` from one uniform
+  (:func:`~sim.fast.noise.hypergeometric_from_uniform`: the exact law by inversion up to a mean of 30 — every
+  section here — the normal approximation with its mean and variance above), within its support
+  ``max(0, out − before + have) … min(have, out)`` (so a category never exceeds the teachers who stay). It is
+  the law of the exact step's draw and, for the one to three leavers of a typical section, cheaper than a
+  moment-matched binomial (no power to compute). Special-post contract years one after the other, as the
+  exact step (the leavers not yet given a year drawn among the teachers not in an earlier year).
 * **Drift** (:func:`drift`): in rural sections of counties with a town or urban section, one total per
   section (``Binomial(teachers, rate)``, exactly the law of the sum of the exact step's cell binomials, which
   share one probability) split over the bands by systematic sampling. Each county's movers are placed over its
@@ -179,28 +182,6 @@ def leave_and_age(stock: npt.ArrayLike, exit_p: FloatArray, up_p: FloatArray, lo
 
 
 @njit(cache=True)
-def hypergeometric_term(u: float, good: int, total: int, sample: int) -> int:  # pragma: no cover - compiled
-    """Members of a category among ``sample`` teachers taken from ``total`` of whom ``good`` are in it: a
-    :func:`~sim.fast.noise.matched_total` with the mean ``k·g/N`` and variance ``k·(g/N)(1 − g/N)(N − k)/(N − 1)``
-    of ``Hypergeometric(good, total − good, sample)``, within its support ``max(0, k − N + g) … min(g, k)``
-    (drawn as the excess over the lower end, itself hypergeometric, so its variance is below its mean)."""
-    if sample <= 0 or good <= 0:
-        return 0
-    if good >= total:
-        return sample
-    if sample >= total:
-        return good
-    lo = max(0, sample - (total - good))
-    hi = min(good, sample)
-    if hi <= lo:
-        return lo
-    frac = good / total
-    mean = sample * frac
-    var = mean * (1.0 - frac) * (total - sample) / (total - 1.0)
-    return lo + noise.matched_total(u, mean - lo, var, hi - lo)
-
-
-@njit(cache=True)
 def _remove_attributes(before: Any, out: Any, independent: Any, exclusive: Any, u: Any, ind_out: Any,
                        exc_out: Any, ind_lost: Any, exc_lost: Any) -> None:  # pragma: no cover - compiled
     d_n, s_n = before.shape
@@ -212,7 +193,7 @@ def _remove_attributes(before: Any, out: Any, independent: Any, exclusive: Any, 
             k = out[d, s]
             for a in range(a_n):
                 have = min(independent[d, s, a], b)
-                lost = hypergeometric_term(u[d, s, a], have, b, k)
+                lost = noise.hypergeometric_from_uniform(u[d, s, a], have, b, k)
                 ind_out[d, s, a] = have - lost
                 ind_lost[d, s, a] = lost
             room = b
@@ -221,7 +202,7 @@ def _remove_attributes(before: Any, out: Any, independent: Any, exclusive: Any, 
             for j in range(j_n):
                 slot = min(exclusive[d, s, j], room)
                 room -= slot
-                lost = hypergeometric_term(u[d, s, a_n + j], slot, rest, taken)
+                lost = noise.hypergeometric_from_uniform(u[d, s, a_n + j], slot, rest, taken)
                 rest -= slot
                 taken -= lost
                 exc_out[d, s, j] = slot - lost
@@ -244,7 +225,8 @@ class Attributes(NamedTuple):
 def remove_attributes(before: npt.ArrayLike, out: npt.ArrayLike, independent: npt.ArrayLike,
                       exclusive: npt.ArrayLike, u: FloatArray) -> Attributes:
     """Categories ``(D, S, A)`` and contract years ``(D, S, J)`` of ``out`` teachers leaving sections of
-    ``before`` (``0 ≤ out ≤ before``), one :func:`hypergeometric_term` each (uniforms ``u`` ``(D, S, A + J)``).
+    ``before`` (``0 ≤ out ≤ before``), one :func:`~sim.fast.noise.hypergeometric_from_uniform` each (uniforms
+    ``u`` ``(D, S, A + J)``).
 
     As :func:`sim.mechanisms.kernels.move_attributes`: categories are capped at ``before`` first, contract
     years at ``before`` earliest year first; the years are drawn one after the other among the leavers not yet
