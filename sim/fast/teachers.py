@@ -27,8 +27,8 @@ is drawn (:mod:`sim.fast.noise`); all counts are teachers, all probabilities per
   exact step's.
 * **Categories and contracts of leavers and movers** (:func:`remove_attributes`): per section and category
   one term, ``Hypergeometric(have, before − have, out)`` from one uniform
-  (:func:`~sim.fast.noise.hypergeometric_from_uniform`: the exact law by inversion up to a mean of 30 — every
-  section here — the normal approximation with its mean and variance above), within its support
+  (:func:`~sim.fast.noise.hypergeometric_from_uniform`: the exact law by inversion up to a mean of 30 — nearly
+  every section here — the normal approximation with its mean and variance above), within its support
   ``max(0, out − before + have) … min(have, out)`` (so a category never exceeds the teachers who stay). It is
   the law of the exact step's draw and, for the one to three leavers of a typical section, cheaper than a
   moment-matched binomial (no power to compute). Special-post contract years one after the other, as the
@@ -38,12 +38,15 @@ is drawn (:mod:`sim.fast.noise`); all counts are teachers, all probabilities per
   share one probability) split over the bands by systematic sampling. Each county's movers are placed over its
   town and urban sections (weights: registry teachers + 1, as the exact step) by **multinomial** placement
   (:func:`~sim.fast.noise.place_multinomial`): the exact step's per-band multinomials share their weights, so
-  a section's arrivals are exactly ``Multinomial(movers, w / W)``; with tens of movers per county over a few
+  a section's arrivals are exactly ``Multinomial(movers, w / W)``; with tens of movers per county over a few tens of
   sections, the arrivals' binomial spread is of the order of the section's own exit noise, which systematic
-  placement (spread ≤ 1) would lose. Given each section's arrivals, their bands are a systematic sample of the
-  county's movers (a random rotation of the movers sorted by band: both margins conserved, each section's
-  expected mix the county's), and so are the movers' categories and contract years among the arrivals
-  (systematic sampling over the sections in proportion to arrivals not yet given a contract year).
+  placement (spread ≤ 1) would lose: measured on the 2026 baseline state, systematic placement lowers the
+  across-draw variance of town sections' teachers by 22–25% against the exact step, multinomial placement is
+  within 1% (``tests/test_fast_teachers.py``). Its cost is one uniform per town or urban section. Given each
+  section's arrivals, their bands are a systematic sample of the county's movers (a random rotation of the
+  movers sorted by band: both margins conserved, each section's expected mix the county's), and so are the
+  movers' categories and contract years among the arrivals (systematic sampling over the sections in
+  proportion to arrivals not yet given a contract year).
 * **Contract ends** (:func:`contract_ends`): leavers ``Binomial(third-year contracts, 1 − retention)`` (one
   term per section, the exact law), removed from the bands by systematic sampling in proportion to the
   bands (the exact step: a multivariate hypergeometric draw), their categories as above.
