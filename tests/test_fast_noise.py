@@ -181,3 +181,30 @@ def test_binomial_small_p_matches_scipy(n: int, p: float) -> None:
         assert chi_square_pvalue(x, stats.binom.pmf(np.arange(n + 1), n, p)) > ALPHA
     else:
         assert abs(x.mean() - n * p) < 4 * np.sqrt(n * p * (1 - p) / x.size)
+
+
+@pytest.mark.parametrize(("good", "total", "sample"), [(7, 30, 3), (25, 30, 4), (3, 40, 30), (38, 40, 25),
+                                                       (12, 20, 10), (1, 9, 1), (60, 200, 70)])
+def test_hypergeometric_from_uniform_matches_scipy(good: int, total: int, sample: int) -> None:
+    # both categories' and both sides' reductions (sample above half the total, good the larger), and a mean of
+    # 21 still by inversion
+    u = np.random.default_rng(13).random(60_000)
+    x = np.array([noise.hypergeometric_from_uniform(v, good, total, sample) for v in u])
+    lo, hi = max(0, sample - (total - good)), min(good, sample)
+    assert x.min() >= lo and x.max() <= hi
+    pmf = stats.hypergeom.pmf(np.arange(hi + 1), total, good, sample)
+    assert chi_square_pvalue(x, pmf) > ALPHA
+
+
+def test_hypergeometric_from_uniform_large_mean_and_edges() -> None:
+    # a mean of 150 (the normal approximation): mean and variance within sampling error
+    good, total, sample = 600, 2000, 500
+    u = np.random.default_rng(17).random(40_000)
+    x = np.array([noise.hypergeometric_from_uniform(v, good, total, sample) for v in u])
+    law = stats.hypergeom(total, good, sample)
+    assert abs(x.mean() - law.mean()) < 4 * law.std() / np.sqrt(x.size)
+    assert abs(x.var() / law.var() - 1) < 0.03
+    assert noise.hypergeometric_from_uniform(0.5, 0, 10, 4) == 0
+    assert noise.hypergeometric_from_uniform(0.5, 10, 10, 4) == 4
+    assert noise.hypergeometric_from_uniform(0.5, 6, 10, 10) == 6
+    assert noise.hypergeometric_from_uniform(0.5, 6, 10, 0) == 0

@@ -322,3 +322,52 @@ def uniforms(r: Any, name: str, shape: tuple[int, ...]) -> npt.NDArray[np.float6
     :class:`sim.cohort._Random`), drawn block by block: a draw's numbers depend on the seed, the name, the year
     and the draw only."""
     return r.streams.uniforms(f"fast.{name}/{r.year}", r.start, r.stop, shape)
+
+
+@njit(cache=True)
+def hypergeometric_from_uniform(u: float, good: int, total: int, sample: int) -> int:  # pragma: no cover
+    """Members of a category (``good`` of ``total``) among ``sample`` taken without replacement, from one
+    uniform: ``Hypergeometric(good, total − good, sample)``.
+
+    Reduced by symmetry to a count with mean at most ``sample · good / total`` and support starting at 0 (the
+    ``total − sample`` not taken when ``sample > total / 2``; the other category when ``good`` is the larger),
+    then drawn by inversion (the probability of 0 as a product, the others by the ratio of successive terms)
+    when that mean is at most :data:`INVERSION_MAX_MEAN`; above it, :func:`matched_total` with the
+    hypergeometric mean and variance (the normal approximation), shifted to the support.
+    """
+    if sample <= 0 or good <= 0:
+        return 0
+    if good >= total:
+        return sample
+    if sample >= total:
+        return good
+    k = sample
+    flip_sample = 2 * k > total
+    if flip_sample:
+        k = total - k
+    a = good
+    other = total - good
+    flip_role = other < a
+    if flip_role:
+        a, other = other, a
+    # now a ≤ other, k ≤ total / 2 ≤ other: X ~ Hypergeometric(a, other, k) starts at 0
+    mean = k * a / total
+    if mean > INVERSION_MAX_MEAN:
+        var = mean * (other / total) * (total - k) / (total - 1.0)
+        x = matched_total(u, mean, var, min(a, k))
+    else:
+        p = 1.0
+        for i in range(k):
+            p *= (other - i) / (total - i)
+        cdf = p
+        x = 0
+        hi = min(a, k)
+        while u >= cdf and x < hi:
+            p *= (a - x) * (k - x) / ((x + 1.0) * (other - k + x + 1.0))
+            x += 1
+            cdf += p
+    if flip_role:
+        x = k - x
+    if flip_sample:
+        x = good - x
+    return x
