@@ -33,7 +33,7 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
-from sim.cohort import Model, State, _lever, _Random
+from sim.cohort import SPECIAL_EDUCATION_POPULATION, Model, State, _lever, _Random
 from sim.mechanisms import assessment, dispatch, facilities, quota, segments
 
 FloatArray = npt.NDArray[np.float64]
@@ -43,12 +43,10 @@ BoolArray = npt.NDArray[np.bool_]
 RTOL = 1e-9
 """Relative tolerance of the assessment's threshold comparisons (the default ``rtol`` of
 :mod:`sim.mechanisms.assessment`)."""
-ROUNDING_TOLERANCE = 1e-9
-"""Slack removed before ``ceil`` of a staffing quota (``sim.mechanisms.quota``)."""
-FACILITY_TOLERANCE = 1e-9
-"""Relative tolerance of a facility requirement (``sim.mechanisms.facilities``, standardisation)."""
-SPECIAL_EDUCATION_POPULATION = 200_000
-"""Counties of more than 200,000 people need a special-education school (``sim.cohort``, T8)."""
+ROUNDING_TOLERANCE = quota._ROUNDING_TOLERANCE
+"""Slack removed before ``ceil`` of a staffing quota (posts), the quota module's."""
+FACILITY_TOLERANCE = facilities._REL_TOL
+"""Relative tolerance of a facility requirement (standardisation), the facilities module's."""
 N_IND = assessment.N_INDICATORS
 N_LEVELS = 2
 ALL_INDICATORS = (1 << N_IND) - 1
