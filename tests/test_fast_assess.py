@@ -252,3 +252,12 @@ def test_sections_of_one_school_in_two_counties_are_refused(state_2022):
     broken = dataclasses.replace(m, sections=dataclasses.replace(m.sections, school=school))
     with pytest.raises(ValueError, match="same county"):
         build_layout(broken)
+
+
+def test_equal_on_a_chunk_that_is_not_a_whole_block(state_2022):
+    """Draws 5–7 only (a chunk that starts inside a block: other uniforms, three rows)."""
+    m, st, p, r, year = _fresh(state_2022)
+    rows = slice(5, 8)
+    part = State(**{f.name: np.ascontiguousarray(getattr(st, f.name)[rows]) for f in dataclasses.fields(st)})
+    rec = compare(m, part, {k: v[rows] for k, v in p.items()}, _Random(r.streams, 5, 8, year), year)
+    assert rec["students"].shape == (3, m.sections.n_counties)
