@@ -5,7 +5,8 @@ records and output schema), but a step ported here draws its section-level rando
 and year (:mod:`sim.fast.noise`) instead of once per cell, in compiled passes. Steps not yet ported are the
 exact engine's (:class:`sim.cohort.Steps`), so the engine always runs the whole model.
 
-Ported: students (:mod:`sim.fast.students`), teacher exits (:mod:`sim.fast.teachers`).
+Ported: students (:mod:`sim.fast.students`), teacher exits (:mod:`sim.fast.teachers`), assessment
+(:mod:`sim.fast.assess`, bit-identical to the exact step).
 
 The fast engine's results are not bit-identical to the exact engine's (different random structure); they
 agree within Monte Carlo error (``tests/test_fast_engine.py``, ``benchmarks/noise_experiment.py``). Like the
@@ -20,11 +21,11 @@ from collections.abc import Callable, Mapping
 import numpy as np
 
 from sim import cohort
-from sim.fast import students, teachers
+from sim.fast import assess, students, teachers
 from sim.rng import Streams
 
 FAST_STEPS = dataclasses.replace(cohort.EXACT_STEPS, students=students.step_students,
-                                 teacher_exits=teachers.step_teacher_exits)
+                                 teacher_exits=teachers.step_teacher_exits, assess=assess.assess)
 
 
 def run_chunk(model: cohort.Model, streams: Streams, start: int, stop: int,
