@@ -9,7 +9,6 @@ Usage (from the repository's folder)::
 
     .venv/bin/python benchmarks/bench_cohort.py --draws 128
     .venv/bin/python benchmarks/bench_cohort.py --draws 256 --chunk-size 128 --profile /tmp/cohort.prof
-    .venv/bin/python benchmarks/bench_cohort.py --draws 128 --engine fast     # the fast engine (sim.fast)
 
 Timing excludes :func:`sim.cohort.prepare` (static data, built once per run) and a warm-up (the numba kernels are
 compiled, or loaded from their cache, on first use), both reported separately.
@@ -30,9 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # standalone: `python benchmarks/bench_cohort.py` without an install
     sys.path.insert(0, str(ROOT))
 
-from sim.cohort import prepare, select_counties  # noqa: E402
-from sim.cohort import run_chunk as exact_run_chunk  # noqa: E402
-from sim.fast.engine import run_chunk as fast_run_chunk  # noqa: E402
+from sim.cohort import prepare, run_chunk, select_counties  # noqa: E402
 from sim.rng import BLOCK_SIZE, Streams, chunk_bounds  # noqa: E402
 from sim.scenario import load_scenario, replace  # noqa: E402
 
@@ -57,10 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tracemalloc", action="store_true",
                         help="also trace Python/numpy allocations (slower; peak of traced memory)")
     parser.add_argument("--profile", metavar="FILE", help="write a cProfile of the timed run to FILE")
-    parser.add_argument("--engine", choices=("cohort", "fast"), default="cohort",
-                        help="cohort: the exact cohort engine (default); fast: sim.fast.engine (section-level noise)")
     args = parser.parse_args(argv)
-    run_chunk = fast_run_chunk if args.engine == "fast" else exact_run_chunk
     if args.draws <= 0:
         parser.error("--draws must be positive")
 
@@ -106,7 +100,6 @@ def main(argv: list[str] | None = None) -> int:
 
     per_draw = elapsed / args.draws
     s = model.sections
-    print(f"engine          {args.engine}")
     print(f"scenario        {scenario.name} ({s.n_counties} counties, {s.n_sections} sections, "
           f"{int(model.years[0])}–{int(model.years[-1])})")
     print(f"machine         {platform.machine()}, {platform.python_implementation()} "

@@ -80,11 +80,9 @@ def _add_run(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, help="root seed (overrides the scenario)")
     p.add_argument("--out", metavar="DIR", help="run folder (default outputs/NAME)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--engine", choices=("cohort", "fast", "agents"), default="cohort",
-                   help="cohort: stock-flow, vectorised over draws (default); fast: the cohort model with one "
-                   "noise term per section, flow and year (docs/engines.md; being built: some steps are still "
-                   "the cohort engine's); agents: every teacher an agent on a simpy policy calendar, one draw at "
-                   "a time (same output schema)")
+    p.add_argument("--engine", choices=("cohort", "agents"), default="cohort",
+                   help="cohort: stock-flow, vectorised over draws (default); agents: every teacher an agent "
+                   "on a simpy policy calendar, one draw at a time (same output schema)")
     p.add_argument("--chunk-size", type=int, metavar="N",
                    help="draws per chunk, a multiple of 64 (overrides the scenario): the unit of work of a worker "
                    "and of a checkpoint; results do not depend on it")

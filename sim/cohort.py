@@ -975,33 +975,13 @@ def assess(m: Model, st: State, p: dict[str, np.ndarray], r: _Random, year: int)
     }
 
 
-@dataclass(frozen=True)
-class Steps:
-    """The yearly steps of a projection, in the order of :func:`run_chunk` (DESIGN §3). The exact cohort engine
-    uses this module's; the fast engine (:mod:`sim.fast.engine`) replaces some by compiled, section-noise ones
-    with the same signatures and state changes."""
-
-    students: Callable[..., None] = step_students
-    teacher_exits: Callable[..., None] = step_teacher_exits
-    quota_and_recruitment: Callable[..., None] = step_quota_and_recruitment
-    rotation: Callable[..., None] = step_rotation
-    dispatch: Callable[..., None] = step_dispatch
-    development: Callable[..., None] = step_development
-    facilities: Callable[..., None] = step_facilities
-    assess: Callable[..., dict[str, np.ndarray]] = assess
-
-
-EXACT_STEPS = Steps()
-
-
 def run_chunk(model: Model, streams: Streams, start: int, stop: int,
               on_year: Callable[[int], None] | None = None, *,
-              parameters: Mapping[str, np.ndarray] | None = None, steps: Steps = EXACT_STEPS) -> dict[str, np.ndarray]:
+              parameters: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
     """Project draws ``start … stop-1``: a dict of arrays ``(D, year, county, …)`` of the recorded variables.
 
     ``parameters`` (optional) sets the values of some uncertainties draw by draw instead of sampling them
-    (see :func:`sample_parameters`); the random flows of each draw are unchanged. ``steps`` are the yearly
-    steps (the exact engine's by default).
+    (see :func:`sample_parameters`); the random flows of each draw are unchanged.
     """
     scenario = model.scenario
     params = sample_parameters(scenario, streams, start, stop, parameters)
@@ -1011,17 +991,17 @@ def run_chunk(model: Model, streams: Streams, start: int, stop: int,
         year = int(year)
         r = _Random(streams, start, stop, year)
         if year > scenario.start_year:
-            steps.students(model, st, params, r, year)
-            steps.teacher_exits(model, st, params, r, year)
-        steps.quota_and_recruitment(model, st, params, r, year)
+            step_students(model, st, params, r, year)
+            step_teacher_exits(model, st, params, r, year)
+        step_quota_and_recruitment(model, st, params, r, year)
         weakness = facilities.weakness_score(_section_total(st.students), st.floor_area_m2, st.sports_area_m2,
                                              st.equipment_value_cny, st.multimedia_rooms, model.facility_thresholds)
-        steps.rotation(model, st, params, r, year, weakness)
+        step_rotation(model, st, params, r, year, weakness)
         if year > scenario.start_year:
-            steps.dispatch(model, st, params, r, year)
-            steps.development(model, st, params, r, year)
-            steps.facilities(model, st, params, year, weakness)
-        records.append(steps.assess(model, st, params, r, year))
+            step_dispatch(model, st, params, r, year)
+            step_development(model, st, params, r, year)
+            step_facilities(model, st, params, year, weakness)
+        records.append(assess(model, st, params, r, year))
         if on_year is not None:
             on_year(stop - start)
     return {name: np.stack([rec[name] for rec in records], axis=1) for name in records[0]}

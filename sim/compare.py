@@ -102,25 +102,13 @@ def met_by_draw(results: xr.Dataset, target: TargetLike, scope: str) -> np.ndarr
     return np.asarray(window.all("year").values, bool)
 
 
-PARAMETER_PAIRED_ENGINES = frozenset({"cohort", "fast"})
-"""Engines that sample the uncertainties from the same streams: their draws pair on the parameters (not on the
-random flows), so a comparison across them measures the engines' difference (``benchmarks/fast_vs_exact.py``)."""
-
-
-def check_pairable(runs: Sequence[RunFolder], *, across_engines: bool = False) -> None:
-    """Refuse runs whose draws are not pairs: seeds, draw counts, start years, engines or counties differ.
-
-    With ``across_engines``, runs of the engines of :data:`PARAMETER_PAIRED_ENGINES` may be compared with each
-    other (their draws pair on the parameters).
-    """
+def check_pairable(runs: Sequence[RunFolder]) -> None:
+    """Refuse runs whose draws are not pairs: seeds, draw counts, start years, engines or counties differ."""
     first = runs[0]
-    engines = {run.provenance.get("engine") for run in runs}
-    keys = [("seed", "seeds"), ("draws", "draw counts"), ("start_year", "start years")]
-    if not (across_engines and engines <= PARAMETER_PAIRED_ENGINES):
-        keys.append(("engine", "engines"))
     for run in runs[1:]:
         reasons = []
-        for key, what in keys:
+        for key, what in (("seed", "seeds"), ("draws", "draw counts"), ("start_year", "start years"),
+                          ("engine", "engines")):
             va, vb = first.provenance.get(key), run.provenance.get(key)
             if va != vb:
                 reasons.append(f"{what} differ ({first.name}: {va}, {run.name}: {vb})")
@@ -176,10 +164,9 @@ class Row:
     """against the first run, for runs 2…"""
 
 
-def compare_runs(runs: Sequence[RunFolder], *, across_engines: bool = False) -> list[Row]:
-    """Each target and scope of the first run's target set: probabilities and paired differences
-    (``across_engines``: see :func:`check_pairable`)."""
-    check_pairable(runs, across_engines=across_engines)
+def compare_runs(runs: Sequence[RunFolder]) -> list[Row]:
+    """Each target and scope of the first run's target set: probabilities and paired differences."""
+    check_pairable(runs)
     targets = runs[0].targets
     if not targets:
         raise InputError("the target set of this run cannot be read (moved or deleted?)",

@@ -79,7 +79,7 @@ INDICATOR_UNITS = (
 
 
 def run_draws(model: Model, start: int, stop: int, on_year: Callable[[int], None] | None = None, *,
-              client: Client | None = None, store: ChunkStore | None = None, engine: str = "cohort") -> dict:
+              client: Client | None = None, store: ChunkStore | None = None) -> dict:
     """Raw arrays of draws ``start … stop-1``, chunk by chunk (chunks of ``scenario.chunk_size``).
 
     ``start`` must be a multiple of :data:`sim.rng.BLOCK_SIZE`. Whole blocks are always simulated (``stop`` is
@@ -89,13 +89,12 @@ def run_draws(model: Model, start: int, stop: int, on_year: Callable[[int], None
 
     With a Dask ``client`` the chunks run on its workers; with a ``store`` (:class:`sim.checkpoint.ChunkStore`)
     finished chunks are written to disk and those already there are loaded (:func:`sim.scaleout.run_chunks`).
-    The arrays are the same either way. ``engine`` is ``cohort`` (the exact cohort engine) or ``fast``
-    (:mod:`sim.fast.engine`).
+    The arrays are the same either way.
     """
-    if client is not None or store is not None or engine != "cohort":
+    if client is not None or store is not None:
         from sim.scaleout import run_chunks
 
-        return run_chunks(model, start, stop, store=store, client=client, on_year=on_year, engine=engine)
+        return run_chunks(model, start, stop, store=store, client=client, on_year=on_year)
     if start % BLOCK_SIZE:
         raise ValueError(f"start must be a multiple of {BLOCK_SIZE}, got {start}")
     streams = Streams(model.scenario.seed)

@@ -67,9 +67,8 @@ def run_scenario(
     """Run every draw of ``scenario`` and write ``out_dir`` (default ``outputs/NAME``) atomically.
 
     With ``figures``, the fan charts and the target-probability chart go into ``figures/`` (``sim.plots``).
-    ``engine`` is ``cohort`` (stock-flow, vectorised over draws), ``fast`` (the cohort model with section-level
-    noise, :mod:`sim.fast.engine`) or ``agents`` (every teacher an agent, one draw at a time); all write the
-    same schema.
+    ``engine`` is ``cohort`` (stock-flow, vectorised over draws) or ``agents`` (every teacher an agent, one
+    draw at a time); both write the same schema.
 
     Parameters
     ----------

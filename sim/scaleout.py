@@ -83,10 +83,6 @@ def compute_chunk(model: Model, engine: str, start: int, stop: int,
         from sim.agents import run_draws_agents
 
         return run_draws_agents(model, start, stop, on_year)
-    if engine == "fast":
-        from sim.fast.engine import run_chunk as run_fast
-
-        return run_fast(model, Streams(model.scenario.seed), start, stop, on_year=on_year)
     return run_chunk(model, Streams(model.scenario.seed), start, stop, on_year=on_year)
 
 
@@ -110,7 +106,7 @@ def run_chunks(
     start, stop
         Draws to run (``start`` a multiple of the block for the cohort engine).
     engine
-        ``cohort`` or ``fast`` (whole blocks are simulated, the extra draws dropped) or ``agents``.
+        ``cohort`` (whole blocks are simulated, the extra draws dropped) or ``agents``.
     store
         Finished chunks: those already there are loaded, not simulated; each new chunk is written when it
         finishes.
