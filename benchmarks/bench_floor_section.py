@@ -46,16 +46,16 @@ import numpy as np
 from numba import njit
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+for path in (ROOT, ROOT / "benchmarks"):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
+
+from bench_floor import BUDGET_MS_PER_DRAW, CORES, REFERENCE_DRAWS  # noqa: E402
 
 from sim.cohort import initial_state, prepare  # noqa: E402
 from sim.rng import BLOCK_SIZE  # noqa: E402
 from sim.scenario import load_scenario  # noqa: E402
 
-REFERENCE_DRAWS = 10_000
-CORES = 2
-BUDGET_MS_PER_DRAW = 60.0 * 1000 * CORES / REFERENCE_DRAWS  # 12 ms of one core per draw
 TERMS, RURAL_TERMS = 6, 5
 """Noise terms per section and year, and the extra ones of a rural section (drift of pupils, teachers and their
 three categories)."""
@@ -96,6 +96,35 @@ def _category_terms(cat: Any, staff: Any, leaving: Any, z: Any, u: Any) -> None:
             cat[c, d] -= min(drawn, cat[c, d])
 
 
+@njit(cache=True, fastmath=True, error_model="numpy", inline="always")
+def _shared_rate_flow(stock: Any, rate: float, n_cells: int, z: Any, u: Any, w: Any, part: Any,
+                      scratch: Any) -> None:  # pragma: no cover - compiled
+    """A flow at one ``rate`` out of the first ``n_cells`` cells of one section's ``stock`` (cells, draws): one
+    term per draw, the parts in ``part`` (zero beyond ``n_cells``)."""
+    tot, var, scale, cum, prev = scratch[0], scratch[1], scratch[2], scratch[3], scratch[4]
+    tot[:] = 0.0
+    w[:] = 0.0
+    for c in range(n_cells):
+        for d in range(tot.size):
+            w[c, d] = stock[c, d] * rate
+            tot[d] += w[c, d]
+    for d in range(tot.size):
+        var[d] = tot[d] * (1.0 - rate)
+    _section_flow(w, tot, var, z, u, stock, part, scale, cum, prev, stock.shape[0])
+
+
+@njit(cache=True, fastmath=True, error_model="numpy", inline="always")
+def _leave(stock: Any, part: Any, staff: Any, left: Any) -> None:  # pragma: no cover - compiled
+    """``staff`` = the section's teachers before, ``left`` = the parts, which leave ``stock`` (cells, draws)."""
+    staff[:] = 0.0
+    left[:] = 0.0
+    for c in range(stock.shape[0]):
+        for d in range(staff.size):
+            staff[d] += stock[c, d]
+            stock[c, d] -= part[c, d]
+            left[d] += part[c, d]
+
+
 @njit(cache=True, fastmath=True, error_model="numpy")
 def _year(stu: Any, tea: Any, cat: Any, location: Any, rural_index: Any, hazard: Any, z: Any, u: Any, zr: Any,
           ur: Any) -> None:  # pragma: no cover - compiled
@@ -110,14 +139,7 @@ def _year(stu: Any, tea: Any, cat: Any, location: Any, rural_index: Any, hazard:
                                                scratch[5], scratch[6])
     for s in range(n_sections):
         # pupils: dropout, promotion, intake
-        tot[:] = 0.0
-        for g in range(n_grades):
-            for d in range(n_draws):
-                w[g, d] = stu[s, g, d] * DROPOUT
-                tot[d] += w[g, d]
-        for d in range(n_draws):
-            var[d] = tot[d] * (1.0 - DROPOUT)
-        _section_flow(w, tot, var, z[s, 0], u[s, 0], stu[s], part, scale, cum, prev, n_grades)
+        _shared_rate_flow(stu[s], DROPOUT, n_grades, z[s, 0], u[s, 0], w, part, scratch)
         for g in range(n_grades - 1, 0, -1):
             for d in range(n_draws):
                 stu[s, g, d] = stu[s, g - 1, d] - part[g - 1, d]
@@ -126,30 +148,16 @@ def _year(stu: Any, tea: Any, cat: Any, location: Any, rural_index: Any, hazard:
         # teachers: retirement and attrition (one term), categories of the leavers, ageing (one term)
         tot[:] = 0.0
         var[:] = 0.0
-        staff[:] = 0.0
         for b in range(n_bands):
             h = hazard[location[s], b]
             for d in range(n_draws):
                 w[b, d] = tea[s, b, d] * h
                 tot[d] += w[b, d]
                 var[d] += w[b, d] * (1.0 - h)
-                staff[d] += tea[s, b, d]
         _section_flow(w, tot, var, z[s, 1], u[s, 1], tea[s], part, scale, cum, prev, n_bands)
-        left[:] = 0.0
-        for b in range(n_bands):
-            for d in range(n_draws):
-                tea[s, b, d] -= part[b, d]
-                left[d] += part[b, d]
+        _leave(tea[s], part, staff, left)
         _category_terms(cat[s], staff, left, z[s, 2:5], u[s, 2:5])
-        tot[:] = 0.0
-        for b in range(n_bands - 1):
-            for d in range(n_draws):
-                w[b, d] = tea[s, b, d] * AGEING
-                tot[d] += w[b, d]
-        w[n_bands - 1] = 0.0
-        for d in range(n_draws):
-            var[d] = tot[d] * (1.0 - AGEING)
-        _section_flow(w, tot, var, z[s, 5], u[s, 5], tea[s], part, scale, cum, prev, n_bands)
+        _shared_rate_flow(tea[s], AGEING, n_bands - 1, z[s, 5], u[s, 5], w, part, scratch)
         for b in range(n_bands - 1, 0, -1):
             for d in range(n_draws):
                 tea[s, b, d] += part[b - 1, d]
@@ -158,32 +166,12 @@ def _year(stu: Any, tea: Any, cat: Any, location: Any, rural_index: Any, hazard:
         if r < 0:
             continue
         # rural → town/urban drift of pupils and of teachers (with their categories); placement not run
-        tot[:] = 0.0
-        for g in range(n_grades):
-            for d in range(n_draws):
-                w[g, d] = stu[s, g, d] * DRIFT_PUPILS
-                tot[d] += w[g, d]
-        for d in range(n_draws):
-            var[d] = tot[d] * (1.0 - DRIFT_PUPILS)
-        _section_flow(w, tot, var, zr[r, 0], ur[r, 0], stu[s], part, scale, cum, prev, n_grades)
+        _shared_rate_flow(stu[s], DRIFT_PUPILS, n_grades, zr[r, 0], ur[r, 0], w, part, scratch)
         for g in range(n_grades):
             for d in range(n_draws):
                 stu[s, g, d] -= part[g, d]
-        tot[:] = 0.0
-        staff[:] = 0.0
-        for b in range(n_bands):
-            for d in range(n_draws):
-                w[b, d] = tea[s, b, d] * DRIFT_TEACHERS
-                tot[d] += w[b, d]
-                staff[d] += tea[s, b, d]
-        for d in range(n_draws):
-            var[d] = tot[d] * (1.0 - DRIFT_TEACHERS)
-        _section_flow(w, tot, var, zr[r, 1], ur[r, 1], tea[s], part, scale, cum, prev, n_bands)
-        left[:] = 0.0
-        for b in range(n_bands):
-            for d in range(n_draws):
-                tea[s, b, d] -= part[b, d]
-                left[d] += part[b, d]
+        _shared_rate_flow(tea[s], DRIFT_TEACHERS, n_bands, zr[r, 1], ur[r, 1], w, part, scratch)
+        _leave(tea[s], part, staff, left)
         _category_terms(cat[s], staff, left, zr[r, 2:5], ur[r, 2:5])
 
 
