@@ -9,6 +9,7 @@ Usage (from the repository's folder)::
 
     .venv/bin/python benchmarks/bench_cohort.py --draws 128
     .venv/bin/python benchmarks/bench_cohort.py --draws 256 --chunk-size 128 --profile /tmp/cohort.prof
+    .venv/bin/python benchmarks/bench_cohort.py --draws 128 --chunk-size 64 --repeat 3   # median of 3 runs
 
 Timing excludes :func:`sim.cohort.prepare` (static data, built once per run) and a warm-up (the numba kernels are
 compiled, or loaded from their cache, on first use), both reported separately.
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import platform
 import resource
+import statistics
 import sys
 import time
 import tracemalloc
@@ -54,9 +56,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tracemalloc", action="store_true",
                         help="also trace Python/numpy allocations (slower; peak of traced memory)")
     parser.add_argument("--profile", metavar="FILE", help="write a cProfile of the timed run to FILE")
+    parser.add_argument("--repeat", type=int, default=1, metavar="N",
+                        help="time the run N times and report the median and range (default 1): the same code "
+                             "varies by 10–15%% between runs on a virtual machine")
     args = parser.parse_args(argv)
     if args.draws <= 0:
         parser.error("--draws must be positive")
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
 
     scenario = load_scenario(args.scenario)
     chunk = args.chunk_size
@@ -87,10 +94,14 @@ def main(argv: list[str] | None = None) -> int:
 
         profiler = cProfile.Profile()
         profiler.enable()
-    t0, cpu0 = time.perf_counter(), time.process_time()
-    for start, stop in bounds:
-        run_chunk(model, streams, start, stop)
-    elapsed, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    walls, cpus = [], []
+    for _ in range(args.repeat):
+        t0, cpu0 = time.perf_counter(), time.process_time()
+        for start, stop in bounds:
+            run_chunk(model, streams, start, stop)
+        walls.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - cpu0)
+    elapsed, cpu = statistics.median(walls), statistics.median(cpus)
     if profiler is not None:
         profiler.disable()
         profiler.dump_stats(args.profile)
@@ -108,9 +119,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"prepare         {prepare_s:.2f} s (once per run, not in the figures below)")
     print(f"warm-up         {warm_s:.2f} s (compiling the kernels or loading them from numba's cache, and "
           f"{BLOCK_SIZE} draws on two counties; not in the figures below)")
-    print(f"elapsed         {elapsed:.2f} s")
-    print(f"per draw        {1000 * per_draw:.1f} ms")
-    print(f"CPU per draw    {1000 * cpu / args.draws:.1f} ms (process CPU time: less sensitive to other load)")
+    runs = f" (median of {args.repeat} runs)" if args.repeat > 1 else ""
+    print(f"elapsed         {elapsed:.2f} s{runs}")
+    print(f"per draw        {1000 * per_draw:.1f} ms{runs}")
+    print(f"CPU per draw    {1000 * cpu / args.draws:.1f} ms{runs} (process CPU time: less sensitive to other load)")
+    if args.repeat > 1:
+        lo, hi = (1000 * c / args.draws for c in (min(cpus), max(cpus)))
+        print(f"CPU range       {lo:.1f}–{hi:.1f} ms per draw over the {args.repeat} runs")
     print(f"draws/second    {args.draws / elapsed:.2f}")
     projected = per_draw * REFERENCE_DRAWS
     print(f"projection      {REFERENCE_DRAWS:,} draws ≈ {projected:,.0f} s on one process, "
