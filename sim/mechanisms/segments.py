@@ -132,6 +132,16 @@ def last_axis_sum(values: npt.NDArray[np.int64]) -> IntArray:
 # coefficient of variation
 
 
+@njit(cache=True, inline="always")
+def _cv_weight(w: Any, include: Any, weighted: bool, d: int, s: int) -> float:  # pragma: no cover - compiled
+    """Weight of section ``s`` of draw ``d`` in its group's CV: 0 when it is not included (or, weighted, when its
+    weight is not positive), else its weight (1 unweighted). Both passes of :func:`_cv_rows` use it."""
+    if not include[d, s]:
+        return 0.0
+    wi = w[d, s] if weighted else 1.0
+    return wi if wi > 0.0 else 0.0
+
+
 @njit(cache=True)
 def _cv_rows(x: Any, w: Any, include: Any, group: Any, n_groups: int, weighted: bool,
              cv: Any, n_included: Any) -> None:  # pragma: no cover - compiled
@@ -145,10 +155,8 @@ def _cv_rows(x: Any, w: Any, include: Any, group: Any, n_groups: int, weighted: 
         sums[:, :] = 0.0
         square[:, :] = 0.0
         for s in range(n_sections):
-            if not include[d, s]:
-                continue
-            wi = w[d, s] if weighted else 1.0
-            if weighted and not wi > 0.0:
+            wi = _cv_weight(w, include, weighted, d, s)
+            if wi == 0.0:
                 continue
             g = group[s]
             n_included[d, g] += 1
@@ -160,10 +168,8 @@ def _cv_rows(x: Any, w: Any, include: Any, group: Any, n_groups: int, weighted: 
                 for k in range(n_k):
                     mean[g, k] = sums[g, k] / total[g]
         for s in range(n_sections):
-            if not include[d, s]:
-                continue
-            wi = w[d, s] if weighted else 1.0
-            if weighted and not wi > 0.0:
+            wi = _cv_weight(w, include, weighted, d, s)
+            if wi == 0.0:
                 continue
             g = group[s]
             for k in range(n_k):
