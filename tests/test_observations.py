@@ -240,3 +240,20 @@ def test_hand_entered_figures_are_in_the_table(table):
     for r in rows:
         key = (r["series"], r["level"], r["area"], int(r["year"]), r["scope"])
         assert keyed[key] == pytest.approx(float(r["value"])), key
+
+
+def test_history_levers_are_sourced_and_gaps_are_marked_not_found():
+    rows = _rows("history_levers.csv")
+    assert list(rows[0]) == ["lever", "year", "value", "unit", "scope", "source", "note"]
+    for line, r in enumerate(rows, start=2):
+        assert r["source"].strip(), f"history_levers.csv:{line}: no source"
+        assert 2011 <= int(r["year"]) <= 2025, f"history_levers.csv:{line}: year {r['year']}"
+        if not r["value"].strip():
+            # an unknown lever is a gap with a proposed range, never a zero
+            assert "not found" in r["note"] and "proposed" in r["note"], f"history_levers.csv:{line}"
+        else:
+            float(r["value"])
+    # every year of the hindcast window has a row for each lever the scenario needs
+    needed = ("recruitment.special_post_per_year", "dispatch.per_year", "funding.capital_cny", "retirement.age_male")
+    for lever in needed:
+        assert {int(r["year"]) for r in rows if r["lever"] == lever} >= set(range(2011, 2025)), lever
