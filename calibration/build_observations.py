@@ -87,8 +87,8 @@ SD = {
     ),
     "census_total": (
         0.005,
-        "7th census count (full enumeration; the NBS reported a 0.05% net omission rate nationally, not re-checked here); "
-        "county yearbook sums exactly",
+        "7th census count (full enumeration; the NBS reported a 0.05% net omission rate nationally, "
+        "not re-checked here); county yearbook sums exactly",
     ),
     "census_age0": (
         0.10,
