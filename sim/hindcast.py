@@ -79,6 +79,8 @@ class ModelSeries:
     label: str
     units: str
     title: str
+    flow: bool = False
+    """A flow of the year (entrants): the engine records none in the start year, which it does not project."""
 
 
 MODEL_SERIES: tuple[ModelSeries, ...] = (
@@ -87,7 +89,8 @@ MODEL_SERIES: tuple[ModelSeries, ...] = (
     ModelSeries("fulltime_teachers", "compulsory", "teachers", "sum",
                 "full-time teachers, primary + junior (dispatched teachers not counted)", "teachers",
                 "Full-time teachers (primary + junior)"),
-    ModelSeries("entrants", "primary", "student_entries", "sum", "grade-1 entrants", "pupils", "Grade-1 entrants"),
+    ModelSeries("entrants", "primary", "student_entries", "sum", "grade-1 entrants", "pupils", "Grade-1 entrants",
+                flow=True),
     ModelSeries("consolidation_rate", "compulsory", "consolidation_rate", "mean",
                 "consolidation rate (the draw's parameter)", "share",
                 "Consolidation rate"),
@@ -382,6 +385,10 @@ def hindcast_table(results: xr.Dataset, classified: pd.DataFrame) -> pd.DataFram
     start_rows = table["period"] == "start"  # the model's input, not a test
     table.loc[start_rows, ["inside_50", "inside_90"]] = pd.NA
     table.loc[start_rows, "abs_pct_error"] = np.nan
+    flows = [(spec.series, spec.level) for spec in MODEL_SERIES if spec.flow]
+    no_flow = start_rows & pd.Series([(a, b) in flows for a, b in zip(table["series"], table["level"], strict=True)],
+                                     index=table.index)
+    table.loc[no_flow, ["median", "p5", "p25", "p75", "p95"]] = np.nan  # not projected in the start year
     return table[list(TABLE_COLUMNS)]
 
 
@@ -440,6 +447,12 @@ def _number(x: float) -> str:
 def _label(series: str, level: str) -> str:
     spec = _model_series(series, level)
     return spec.label if spec is not None else f"{series} ({level})"
+
+
+def series_title(series: str, level: str) -> str:
+    """A short title of a compared series (``Pupils (primary + junior)``), or ``series (level)``."""
+    spec = _model_series(series, level)
+    return spec.title if spec is not None else f"{series} ({level})"
 
 
 def scoreboard_markdown(board: pd.DataFrame) -> str:
@@ -551,9 +564,11 @@ def fan_with_observations(draws: np.ndarray, years: Sequence[int], observed: pd.
             ax.plot(part["year"], part["observed"], markersize=6, zorder=3, **style)
     if x[0] <= fit_until < x[-1]:
         ax.axvline(fit_until + 0.5, color="0.4", linestyle="--", linewidth=1)
-        ax.annotate("fitted ←  → held out", xy=(fit_until + 0.5, 1.0), xycoords=("data", "axes fraction"),
-                    xytext=(0, -12), textcoords="offset points", ha="center", fontsize=8, color="0.3")
-    ax.set_xticks([int(v) for v in x] if len(x) <= 12 else [int(v) for v in x[:: max(1, len(x) // 10)]])
+        ax.annotate("fitted ← | → held out", xy=(fit_until + 0.5, 0.0), xycoords=("data", "axes fraction"),
+                    xytext=(0, 4), textcoords="offset points", ha="center", fontsize=8, color="0.3",
+                    bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": "none", "alpha": 0.8})
+    ticks = sorted({int(v) for v in x} | {int(v) for v in observed["year"]})
+    ax.set_xticks(ticks if len(ticks) <= 12 else ticks[:: max(1, len(ticks) // 10)])
     ax.set_title(title, fontsize=11)
     ax.set_xlabel("school year (autumn)")
     ax.set_ylabel(units)
@@ -575,7 +590,10 @@ def write_figures(results: xr.Dataset, table: pd.DataFrame, out: Path, *, fit_un
         spec = _model_series(str(series), str(level))
         assert spec is not None
         draws = model_draws(results, spec, str(area)).transpose("draw", "year").values
-        ax = fan_with_observations(draws, years, rows, title=f"{spec.title}: {area}, {scope_text}",
+        shown = years
+        if spec.flow:  # not projected in the start year
+            draws, shown = draws[:, 1:], years[1:]
+        ax = fan_with_observations(draws, shown, rows, title=f"{spec.title}: {area}, {scope_text}",
                                    units=spec.units, fit_until=fit_until)
         path = out / f"hindcast-{series}-{level}-{area}.png"
         figure = ax.get_figure(root=True)
@@ -629,6 +647,8 @@ class HindcastResult:
     table: pd.DataFrame
     scoreboard: pd.DataFrame
     markdown: str
+    results: xr.Dataset
+    """The ensemble of the run (not written: ``hindcast.csv`` holds what is scored)."""
 
 
 def default_folder(scenario_name: str, start: int, until: int) -> Path:
@@ -717,4 +737,4 @@ def run_hindcast(
             on_written(tmp)
 
     written = write_folder_atomically(target, fill)
-    return HindcastResult(written, table, board, markdown)
+    return HindcastResult(written, table, board, markdown, results)
