@@ -94,6 +94,17 @@ def test_scoreboard_by_hand() -> None:
     assert row["held_out_cover50"] == 0 and row["held_out_cover90"] == 0
 
 
+def test_entrants_are_not_scored_in_the_start_year() -> None:
+    # the engine does not project the start year: no grade-1 entrants there, and none must be compared
+    ds = tiny_results().rename({"students_area": "student_entries_area"})
+    rows = [obs_row("entrants", "primary", y, v) for y, v in [(2011, 7), (2012, 3)]]
+    classified = classify(frame(*rows), fit_window(load_scenario(HISTORY), 2011, 2014), 2011, 2014, fit_until=2013)
+    table = hindcast_table(ds, classified).set_index("year")
+    assert table["period"].tolist() == ["start", "fitted"]
+    assert table.loc[2011, ["median", "p5", "p95", "abs_pct_error"]].isna().all()
+    assert table.loc[2012, "median"] == 3 and table.loc[2012, "abs_pct_error"] == 0
+
+
 def test_compulsory_sum_and_its_error() -> None:
     obs = frame(obs_row("pupils", "primary", 2012, 100, sd=0.01), obs_row("pupils", "junior", 2012, 50, sd=0.02),
                 obs_row("pupils", "primary", 2013, 100))  # 2013: no junior figure, no sum
