@@ -87,13 +87,13 @@ SD = {
     ),
     "census_total": (
         0.005,
-        "7th census count (full enumeration; post-enumeration survey net omission 0.05% nationally); "
-        "county yearbook sums exactly",
+        "7th census count (full enumeration; the NBS reported a 0.05% net omission rate nationally, "
+        "not re-checked here); county yearbook sums exactly",
     ),
     "census_age0": (
         0.10,
         "census age-0 count: infants are the most under-enumerated age in Chinese censuses (late birth "
-        "registration), commonly 5-15%",
+        "registration); judgement: 5-15%",
     ),
     "census_age": (
         0.03,

@@ -112,7 +112,7 @@ def test_ratios_population_and_births_reproduce_the_source(table):
     for year, r in pop.items():
         if year != 2020:  # 2020 is the census, a different series
             assert population[year] == pytest.approx(float(r["pop_yearend_10k"]) * 10_000, abs=0.5)
-    births = series(table, "births", "all")
+    births = series(table, "births", "all", scope="with_xpcc")
     assert births[2019] == 205_400 and births[2021] == 160_000
     # a derived year, by hand: 15.88‰ × (2398 + 2445)/2 万 = 15.88/1000 × 24,215,000 = 384,534.2
     assert births[2017] == pytest.approx(384_534, abs=1)
@@ -135,7 +135,9 @@ def test_census_counties_sum_to_the_region(table):
 
 def test_single_observations(table):
     assert series(table, "consolidation_rate", "compulsory")[2020] == pytest.approx(0.9569)
-    assert series(table, "special_education_schools", "all")[2014] == 29
+    special = series(table, "special_education_schools", "all")
+    assert special[2014] == 29 and special[2013] == 26  # bulletin 2014: 29, "net +3" on 2013
+    assert set(range(2000, 2020)) <= set(special.index)
     status = table[(table["series"] == "basic_balanced") & (table["year"] == 2020)]
     assert dict(zip(status["area"], status["value"], strict=True))["654201"] == 0.0  # 塔城市: not yet, 2020-10
 
@@ -165,10 +167,11 @@ def test_series_selects_and_explains(table):
     assert s.index.is_monotonic_increasing and s.name == "pupils"
     with pytest.raises(KeyError, match="series at that level and area"):
         series(table, "pupil", "junior")
-    two = pd.concat([table, table[table["series"] == "births"].assign(scope="without_xpcc")], ignore_index=True)
+    # births are observed with and without the XPCC in 2019: the scope must be named
     with pytest.raises(ValueError, match="several scopes"):
-        series(two, "births", "all")
-    assert len(series(two, "births", "all", scope="without_xpcc")) == len(series(table, "births", "all"))
+        series(table, "births", "all")
+    # 2019 without the XPCC, by hand: 20.54万 (region) - 1.84万 (XPCC bulletin) = 187,000
+    assert series(table, "births", "all", scope="without_xpcc")[2019] == 187_000
 
 
 # ------------------------------------------------------------------------------------- the schema rejects
@@ -228,3 +231,29 @@ def test_build_check_reports_up_to_date():
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_hand_entered_figures_are_in_the_table(table):
+    rows = _rows("observations_found.csv")
+    assert rows, "observations_found.csv is empty"
+    keyed = table.set_index(list(KEY))["value"]
+    for r in rows:
+        key = (r["series"], r["level"], r["area"], int(r["year"]), r["scope"])
+        assert keyed[key] == pytest.approx(float(r["value"])), key
+
+
+def test_history_levers_are_sourced_and_gaps_are_marked_not_found():
+    rows = _rows("history_levers.csv")
+    assert list(rows[0]) == ["lever", "year", "value", "unit", "scope", "source", "note"]
+    for line, r in enumerate(rows, start=2):
+        assert r["source"].strip(), f"history_levers.csv:{line}: no source"
+        assert 2011 <= int(r["year"]) <= 2025, f"history_levers.csv:{line}: year {r['year']}"
+        if not r["value"].strip():
+            # an unknown lever is a gap with a proposed range, never a zero
+            assert "not found" in r["note"] and "proposed" in r["note"], f"history_levers.csv:{line}"
+        else:
+            float(r["value"])
+    # every year of the hindcast window has a row for each lever the scenario needs
+    needed = ("recruitment.special_post_per_year", "dispatch.per_year", "funding.capital_cny", "retirement.age_male")
+    for lever in needed:
+        assert {int(r["year"]) for r in rows if r["lever"] == lever} >= set(range(2011, 2025)), lever
