@@ -147,7 +147,9 @@ def _plot(args: argparse.Namespace) -> int:
     """Write the fan charts and the target-probability chart of a run (PNG and SVG)."""
     from pathlib import Path
 
-    from sim.plots import open_run, require_language, write_figures
+    from sim.chart_text import require_language
+    from sim.plots import write_figures
+    from sim.rundir import open_run
 
     require_language(args.lang)
     run = open_run(args.run)
@@ -173,8 +175,8 @@ def _compare(args: argparse.Namespace) -> int:
     """Target probabilities side by side, paired differences (common random numbers), fan charts."""
     from pathlib import Path
 
+    from sim.chart_text import require_language
     from sim.compare import compare_runs, resolve_inputs, table_csv, table_markdown, write_compare_figures
-    from sim.plots import require_language
 
     require_language(args.lang)
     runs = resolve_inputs(args.runs, draws=args.draws, seed=args.seed, runs_dir=args.runs_dir,
@@ -207,8 +209,9 @@ def _diagnose(args: argparse.Namespace) -> int:
     """Per county: probability of quality-balanced status by 2027 and 2035, median year, binding constraint."""
     from pathlib import Path
 
+    from sim.chart_text import require_language
     from sim.diagnose import diagnose, diagnosis_table, write_diagnosis
-    from sim.plots import open_run, require_language
+    from sim.rundir import open_run
 
     require_language(args.lang)
     run = open_run(args.run)
@@ -233,8 +236,9 @@ def _report(args: argparse.Namespace) -> int:
     """One self-contained HTML page: statements, traffic lights, charts, levers, assumptions, provenance."""
     from pathlib import Path
 
-    from sim.plots import open_run, require_language
+    from sim.chart_text import require_language
     from sim.report import write_report
+    from sim.rundir import open_run
 
     require_language(args.lang)
     run = open_run(args.run)
