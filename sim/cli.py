@@ -249,7 +249,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _add_sensitivity(p: argparse.ArgumentParser) -> None:
-    from sim.sensitivity import DEFAULT_LEVER_LEVELS, DEFAULT_N, DEFAULT_REPLICATES
+    from sim.sensitivity.defaults import DEFAULT_LEVER_LEVELS, DEFAULT_N, DEFAULT_REPLICATES
 
     p.add_argument("scenario", metavar="SCENARIO", help="scenario YAML")
     p.add_argument("--method", choices=("sobol", "morris"), default="sobol",
@@ -311,9 +311,10 @@ def _add_sweep(p: argparse.ArgumentParser) -> None:
 
 def _sweep(args: argparse.Namespace) -> int:
     """Target probabilities over a one- or two-lever grid, every point on the same draws (CRN)."""
+    from sim.levers import parse_lever
     from sim.runner import load_with_overrides
     from sim.solve import check_area
-    from sim.sweep import parse_lever, run_sweep, sweep_table
+    from sim.sweep import run_sweep, sweep_table
 
     levers = [parse_lever(text) for text in args.lever]
     area = check_area(args.area)
@@ -347,9 +348,9 @@ def _add_solve(p: argparse.ArgumentParser) -> None:
 
 def _solve(args: argparse.Namespace) -> int:
     """The smallest lever value whose probability of a target reaches a level (monotone search, CRN)."""
+    from sim.levers import parse_range
     from sim.runner import load_with_overrides
     from sim.solve import check_area, solve
-    from sim.sweep import parse_range
 
     value_range = parse_range(args.range) if args.range is not None else None
     area = check_area(args.area)
