@@ -128,9 +128,9 @@ HEAVY = ("xarray", "dask", "distributed", "SALib", "matplotlib")
 
 @pytest.mark.parametrize("argv", [["--help"], ["sensitivity", "--help"], ["validate", "scenarios/baseline.yaml"]])
 def test_help_and_validate_import_no_heavy_package(argv: list[str]) -> None:
-    code = ("import sys\nfrom sim.cli import main\ntry:\n    status = main(" + repr(argv) + ")\nexcept SystemExit as e:\n"
-            "    status = e.code\nprint(status, sorted({m.split('.')[0] for m in sys.modules} & set("
-            + repr(HEAVY) + ")))\n")
+    code = ("import sys\nfrom sim.cli import main\ntry:\n    status = main(" + repr(argv) + ")\n"
+            "except SystemExit as e:\n    status = e.code\n"
+            "print(status, sorted({m.split('.')[0] for m in sys.modules} & set(" + repr(HEAVY) + ")))\n")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
                             check=False)
     assert result.returncode == 0, result.stderr

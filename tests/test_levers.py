@@ -170,8 +170,7 @@ def test_one_integer_rule_from_the_schema(small) -> None:
     for key in (DISPATCH, "levers.dispatch.term_years", "levers.rotation.min_years_at_school",
                 "levers.rotation.from_year", "levers.recruitment.special_post_per_year"):
         assert lever_info(small, key).integer, key
-    # float fields stay continuous even when the file writes a whole number (the rule sensitivity used to get
-    # wrong: it read the type of the value, so capital_cny: 3500000000 became an integer lever)
+    # float fields stay continuous even when the file writes a whole number
     whole = replace(small, {"levers.funding.capital_cny": 3_500_000_000})
     assert isinstance(whole.levers.funding.capital_cny, int | float)
     for key in ("levers.funding.capital_cny", "levers.rotation.share", "levers.retention.rural_subsidy_cny_month"):

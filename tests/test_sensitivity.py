@@ -330,3 +330,20 @@ def test_bad_options_give_clear_errors(tmp_path: Path, capsys: pytest.CaptureFix
 def test_missing_scenario_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["sensitivity", str(tmp_path / "missing.yaml"), "--quiet"]) == 2
     assert "missing.yaml" in capsys.readouterr().err
+
+
+def test_package_exports_resolve_lazily() -> None:
+    import subprocess
+    import sys
+
+    import sim.sensitivity as package
+
+    assert sorted(package._EXPORTS) == sorted(package.__all__)
+    for name in package.__all__:
+        assert getattr(package, name) is not None, name
+    with pytest.raises(AttributeError, match="has no attribute 'nope'"):
+        package.nope  # noqa: B018
+    code = ("import sys; from sim.sensitivity.defaults import DEFAULT_N; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'numpy', 'SALib', 'scipy'}))")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout.strip() == "[]"
