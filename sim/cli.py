@@ -248,6 +248,15 @@ def _report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _add_dask(p: argparse.ArgumentParser) -> None:
+    """``--workers N`` / ``--scheduler ADDRESS`` for the commands that run many draws (as ``edusim run``)."""
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, metavar="N",
+                       help="run the chunks of draws on a local Dask cluster of N worker processes (same results)")
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="run them on an existing Dask cluster, e.g. tcp://10.0.0.5:8786 (same results)")
+
+
 def _add_sensitivity(p: argparse.ArgumentParser) -> None:
     from sim.sensitivity.defaults import DEFAULT_LEVER_LEVELS, DEFAULT_N, DEFAULT_REPLICATES
 
@@ -268,6 +277,7 @@ def _add_sensitivity(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, help="root seed (overrides the scenario): design, noise and bootstrap")
     p.add_argument("--out", metavar="DIR", help="output folder (default outputs/sensitivity-NAME-METHOD)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_dask(p)
 
 
 def _sensitivity(args: argparse.Namespace) -> int:
@@ -282,7 +292,7 @@ def _sensitivity(args: argparse.Namespace) -> int:
         scenario, method=args.method, n=args.n, replicates=args.replicates, factors=args.factors,
         levers=args.lever, lever_levels_count=args.lever_levels, area=args.area,
         out_dir=None if args.out is None else Path(args.out), progress=not args.quiet,
-        scenario_file=args.scenario)
+        scenario_file=args.scenario, workers=args.workers, scheduler=args.scheduler)
     d = result.design
     print(f"\n{scenario.name}: {args.method} sensitivity of each target ({args.area}) to {len(d.factors)} factors: "
           f"{n_points(d.method, d.n, len(d.factors))} design points × {args.replicates} replicates = "
@@ -307,6 +317,7 @@ def _add_sweep(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, help="root seed (overrides the scenario)")
     p.add_argument("--out", metavar="DIR", help="sweep folder (default outputs/sweep-NAME-LEVER…)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_dask(p)
 
 
 def _sweep(args: argparse.Namespace) -> int:
@@ -320,7 +331,8 @@ def _sweep(args: argparse.Namespace) -> int:
     area = check_area(args.area)
     ids = [t.strip() for t in args.targets.split(",") if t.strip()] if args.targets else None
     scenario = load_with_overrides(args.scenario, draws=args.draws, seed=args.seed)
-    result = run_sweep(scenario, levers, target_ids=ids, out_dir=args.out, progress=not args.quiet)
+    result = run_sweep(scenario, levers, target_ids=ids, out_dir=args.out, progress=not args.quiet,
+                       workers=args.workers, scheduler=args.scheduler)
     print(f"\n{scenario.name}: probability of each target ({area}) per grid point, {scenario.draws} draws "
           "(95% Wilson interval, %; every point on the same draws and seed)\n")
     print(sweep_table(result.dataset, area))

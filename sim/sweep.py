@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 import xarray as xr
@@ -38,6 +38,9 @@ from sim.outcomes import TargetOutcome, evaluate
 from sim.output import write_folder_atomically
 from sim.scenario import Scenario, replace, resolved_yaml
 from sim.targets import Target, load_target_set
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 __all__ = [
     "AREAS",
@@ -70,13 +73,19 @@ class LeverGrid:
 # One grid point
 
 
-def evaluate_point(scenario: Scenario, changes: Mapping[str, int | float], targets: Sequence[Target]
-                   ) -> list[TargetOutcome]:
-    """Run ``scenario`` with ``changes`` over all its draws (same seed: CRN) and evaluate ``targets``."""
-    from sim.ensemble import run
+def evaluate_point(scenario: Scenario, changes: Mapping[str, int | float], targets: Sequence[Target], *,
+                   client: Client | None = None) -> list[TargetOutcome]:
+    """Run ``scenario`` with ``changes`` over all its draws (same seed: CRN) and evaluate ``targets``.
+
+    With a Dask ``client`` the chunks of draws run on its workers (:func:`sim.ensemble.run_draws`): the same
+    arrays as in this process.
+    """
+    from sim.cohort import prepare
+    from sim.ensemble import run_draws, to_dataset
 
     changed = replace(scenario, dict(changes)) if changes else scenario
-    return evaluate(run(changed), targets)
+    model = prepare(changed)
+    return evaluate(to_dataset(model, run_draws(model, 0, changed.draws, client=client)), targets)
 
 
 def select_targets(scenario: Scenario, ids: Sequence[str] | None) -> list[Target]:
@@ -206,6 +215,8 @@ def run_sweep(
     progress: bool = True,
     stream: TextIO | None = None,
     figures: bool = True,
+    workers: int | None = None,
+    scheduler: str | None = None,
 ) -> SweepResult:
     """Run a one- or two-lever sweep of ``scenario`` and write its folder.
 
@@ -215,8 +226,14 @@ def run_sweep(
         ``(key, lo, hi, n)`` for each lever (:func:`sim.levers.parse_lever`), one or two, distinct keys.
     target_ids
         Targets to evaluate (default: every target of the scenario's set).
+    workers, scheduler
+        Run the chunks of draws of each grid point on a local Dask cluster of ``workers`` processes, or on the
+        Dask scheduler at ``scheduler`` (:func:`sim.scaleout.dask_client`). Neither: in this process. The
+        probabilities are the same.
     """
     from tqdm import tqdm
+
+    from sim.scaleout import dask_client
 
     if not 1 <= len(levers) <= 2:
         raise InputError(f"give one or two --lever options, got {len(levers)}", key="--lever")
@@ -234,14 +251,15 @@ def run_sweep(
     started = datetime.now(UTC)
     points = list(itertools.product(*(range(len(g.values)) for g in grids)))
     outcomes: dict[tuple[int, ...], list[TargetOutcome]] = {}
-    for index in tqdm(points, desc=f"{scenario.name}: grid points", unit="point", disable=not progress,
-                      file=sys.stderr if stream is None else stream):
-        changes = {g.lever.key: lever_value(g.lever, g.values[i]) for g, i in zip(grids, index, strict=True)}
-        outcomes[index] = evaluate_point(scenario, changes, targets)
+    with dask_client(workers, scheduler) as client:
+        for index in tqdm(points, desc=f"{scenario.name}: grid points", unit="point", disable=not progress,
+                          file=sys.stderr if stream is None else stream):
+            changes = {g.lever.key: lever_value(g.lever, g.values[i]) for g, i in zip(grids, index, strict=True)}
+            outcomes[index] = evaluate_point(scenario, changes, targets, client=client)
     ds = sweep_dataset(grids, targets, outcomes)
     record = provenance_record(scenario, started, "sweep",
                      levers={g.lever.key: [lever_value(g.lever, v) for v in g.values] for g in grids},
-                     targets=[t.id for t in targets])
+                     targets=[t.id for t in targets], execution={"workers": workers, "scheduler": scheduler})
     ds.attrs.update(title=f"edusim sweep: {scenario.name}", seed=scenario.seed,
                     scenario_sha256=record["scenario_sha256"], git_commit=record["git_commit"],
                     common_random_numbers="every grid point runs the same draws with the same seed")

@@ -314,6 +314,8 @@ def test_morris_command_is_reproducible(tmp_path: Path, capsys: pytest.CaptureFi
         (["--lever", "uncertainties.attrition.rural_rate.mean=0:1"], "an uncertainty is a factor of its own"),
         (["--lever", "levers.rotation.share=0.5:1.5"], "levers.rotation.share: must be in [0, 1], got 1.5"),
         (["--lever-levels", "1"], "--lever-levels: must be at least 2, got 1"),
+        (["--workers", "0"], "--workers: must be at least 1, got 0"),
+        (["--scheduler", "foo"], "--scheduler: not a scheduler address"),
     ],
 )
 def test_bad_options_give_clear_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str], options: list[str],

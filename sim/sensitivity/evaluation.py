@@ -16,7 +16,7 @@ gives the same indices.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -27,12 +27,16 @@ from sim.sensitivity.design import Design
 
 if TYPE_CHECKING:
     import xarray as xr
+    from distributed import Client
 
     from sim.cohort import Model
     from sim.scenario import Scenario
     from sim.targets import Target
 
-__all__ = ["ModelEvaluator", "model_outputs", "target_values"]
+__all__ = ["ModelEvaluator", "chunk_outcomes", "model_outputs", "target_values"]
+
+OUTPUTS_PER_TARGET = 2
+"""A target's value, then whether it is met."""
 
 
 def model_outputs(targets: Sequence[Target], area: str, years: np.ndarray) -> tuple[list[Target], list[str],
@@ -99,6 +103,8 @@ class ModelEvaluator:
     stream: TextIO | None = None  # None: sys.stderr at run time
     first_draw: np.ndarray | None = None
     prepare: Callable[[Scenario], Model] | None = None
+    client: Client | None = None
+    """A Dask ``distributed.Client``: the chunks of draws run as tasks on its workers (same numbers)."""
 
     def layout(self, design: Design) -> tuple[list[tuple[dict[str, Any], np.ndarray, int]], np.ndarray]:
         """Groups of points sharing lever values: (lever changes, point indices, first draw); first draws."""
@@ -130,9 +136,8 @@ class ModelEvaluator:
     def __call__(self, design: Design) -> np.ndarray:
         from tqdm import tqdm
 
-        from sim.cohort import prepare, run_chunk
-        from sim.ensemble import to_dataset
-        from sim.rng import BLOCK_SIZE, Streams, chunk_bounds
+        from sim.cohort import prepare
+        from sim.rng import BLOCK_SIZE, chunk_bounds
 
         build = self.prepare or prepare
         r = self.replicates
@@ -141,25 +146,84 @@ class ModelEvaluator:
         uncertainty_columns = [j for j, f in enumerate(design.factors) if f.kind == "uncertainty"]
         n_years = self.scenario.horizon - self.scenario.start_year + 1
         total = sum(-(-len(p) * r // BLOCK_SIZE) * BLOCK_SIZE for _, p, _ in groups) * n_years
-        streams = Streams(self.scenario.seed)
-        per_target = 2
-        y = np.full((design.n_points, r, per_target * len(self.targets)), np.nan)
+        y = np.full((design.n_points, r, OUTPUTS_PER_TARGET * len(self.targets)), np.nan)
+        chunks: list[_Chunk] = []
+        for (_, points, offset), scenario in zip(groups, scenarios, strict=True):
+            model = build(scenario)
+            n_draws = len(points) * r
+            padded = -(-n_draws // BLOCK_SIZE) * BLOCK_SIZE
+            # draw offset + i·R + rep ↔ point points[i]; padding draws repeat the last point's values
+            row_point = np.minimum(np.arange(padded) // r, len(points) - 1)
+            values = {design.factors[j].name: design.values[points[row_point], j] for j in uncertainty_columns}
+            chunks += [_Chunk(model, offset, a, b, {name: v[a:b] for name, v in values.items()}, points, n_draws)
+                       for a, b in chunk_bounds(padded, scenario.chunk_size)]
+
+        def place(chunk: _Chunk, block: np.ndarray) -> None:
+            keep = np.arange(chunk.a, min(chunk.b, chunk.n_draws))
+            y[chunk.points[keep // r], keep % r, :] = block[keep - chunk.a]
+
         with tqdm(total=total, desc=f"{self.scenario.name}: sensitivity draw-years", unit="draw-yr",
                   disable=not self.progress, file=self.stream or sys.stderr, smoothing=0.1) as bar:
-            for (_, points, offset), scenario in zip(groups, scenarios, strict=True):
-                model = build(scenario)
-                n_draws = len(points) * r
-                padded = -(-n_draws // BLOCK_SIZE) * BLOCK_SIZE
-                # draw offset + i·R + rep ↔ point points[i]; padding draws repeat the last point's values
-                row_point = np.minimum(np.arange(padded) // r, len(points) - 1)
-                values = {design.factors[j].name: design.values[points[row_point], j] for j in uncertainty_columns}
-                for a, b in chunk_bounds(padded, scenario.chunk_size):
-                    raw = run_chunk(model, streams, offset + a, offset + b, on_year=bar.update,
-                                    parameters={name: v[a:b] for name, v in values.items()})
-                    results = to_dataset(model, raw, first_draw=offset + a)
-                    keep = np.arange(a, min(b, n_draws))
-                    for t, target in enumerate(self.targets):
-                        value, met = target_values(results, target, self.area)
-                        for column, series in ((per_target * t, value), (per_target * t + 1, met)):
-                            y[points[keep // r], keep % r, column] = series[keep - a]
+            if self.client is None:
+                for chunk in chunks:
+                    place(chunk, chunk_outcomes(chunk.model, chunk.offset + chunk.a, chunk.offset + chunk.b,
+                                                chunk.parameters, self.targets, self.area, on_year=bar.update))
+            else:
+                for chunk, block in _on_cluster(self.client, chunks, self.targets, self.area):
+                    place(chunk, block)
+                    bar.update((chunk.b - chunk.a) * n_years)
         return y
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    """Draws ``offset + a … offset + b - 1`` of one lever group: rows ``a … b-1`` of the group's layout."""
+
+    model: Model
+    offset: int
+    a: int
+    b: int
+    parameters: dict[str, np.ndarray]
+    points: np.ndarray
+    n_draws: int
+
+
+def _on_cluster(client: Client, chunks: Sequence[_Chunk], targets: Sequence[Target], area: str
+                ) -> Iterator[tuple[_Chunk, np.ndarray]]:
+    """Every chunk as a task on ``client`` (each model sent once to every worker), yielded as it finishes."""
+    from distributed import as_completed
+
+    shared: dict[int, Any] = {}
+    futures = {}
+    try:
+        for chunk in chunks:
+            if id(chunk.model) not in shared:
+                shared[id(chunk.model)] = client.scatter(chunk.model, broadcast=True, hash=False)
+            future = client.submit(chunk_outcomes, shared[id(chunk.model)], chunk.offset + chunk.a,
+                                   chunk.offset + chunk.b, chunk.parameters, list(targets), area, pure=False)
+            futures[future] = chunk
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+            future.release()
+    finally:
+        client.cancel(list(futures))
+        client.cancel(list(shared.values()))
+
+
+def chunk_outcomes(model: Model, start: int, stop: int, parameters: Mapping[str, np.ndarray],
+                   targets: Sequence[Target], area: str, on_year: Callable[[int], None] | None = None) -> np.ndarray:
+    """Draws ``start … stop-1`` of ``model`` with the uncertainties at ``parameters``: ``(stop - start, 2·targets)``,
+    each target's value then its 0/1 success (:func:`target_values`). The task a Dask worker runs; in this process
+    the same function gives the same numbers."""
+    from sim.cohort import run_chunk
+    from sim.ensemble import to_dataset
+    from sim.rng import Streams
+
+    raw = run_chunk(model, Streams(model.scenario.seed), start, stop, on_year=on_year, parameters=parameters)
+    results = to_dataset(model, raw, first_draw=start)
+    out = np.empty((stop - start, OUTPUTS_PER_TARGET * len(targets)))
+    for t, target in enumerate(targets):
+        value, met = target_values(results, target, area)
+        out[:, OUTPUTS_PER_TARGET * t] = value
+        out[:, OUTPUTS_PER_TARGET * t + 1] = met
+    return out

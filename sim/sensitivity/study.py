@@ -38,12 +38,17 @@ def sensitivity(
     stream: TextIO | None = None,
     scenario_file: str | None = None,
     figures: bool = True,
+    workers: int | None = None,
+    scheduler: str | None = None,
 ) -> tuple[SensitivityResult, Path, list[str]]:
     """Validate the options, run the design on the model, analyse and write the folder.
 
+    ``workers`` (a local Dask cluster of that many processes) or ``scheduler`` (the address of a running one) run
+    the chunks of draws on Dask (:func:`sim.scaleout.dask_client`); the indices are the same as in one process.
     Returns the result, the folder written and notes on the targets skipped.
     """
     from sim.rng import Streams
+    from sim.scaleout import dask_client
     from sim.scenario import resolved_yaml
     from sim.targets import load_target_set
 
@@ -74,14 +79,16 @@ def sensitivity(
     started = datetime.now(UTC)
     streams = Streams(scenario.seed)
     design = make_design(all_factors, method, n, streams.draw_generator(0, "sensitivity/design"))
-    evaluator = ModelEvaluator(scenario, kept, area, replicates, progress=progress, stream=stream)
-    result = run_analysis(design, evaluator, outputs, streams.draw_generator(0, "sensitivity/bootstrap"))
+    with dask_client(workers, scheduler) as client:
+        evaluator = ModelEvaluator(scenario, kept, area, replicates, progress=progress, stream=stream, client=client)
+        result = run_analysis(design, evaluator, outputs, streams.draw_generator(0, "sensitivity/bootstrap"))
     text = resolved_yaml(scenario)
     draws = int(evaluator.first_draw.max()) + replicates if evaluator.first_draw is not None else 0
     record = provenance_record(
         scenario, text=text, method=method, n=n, replicates=replicates, area=area, design=design,
         last_draw=draws - 1, factors=all_factors, lever_levels=lever_levels_count if lever_factors else None,
-        scenario_file=scenario_file, skipped=skipped, started=started, finished=datetime.now(UTC))
+        scenario_file=scenario_file, skipped=skipped, started=started, finished=datetime.now(UTC),
+        execution={"workers": workers, "scheduler": scheduler})
     details = run_details(scenario, area, all_factors, design.n_points * replicates, skipped)
     target = out_dir if out_dir is not None else Path("outputs") / f"sensitivity-{scenario.name}-{method}"
     written = write_results(
