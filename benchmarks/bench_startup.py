@@ -2,7 +2,8 @@
 
 Each command runs ``--repeat`` times in a fresh interpreter (``python -c "from sim.cli import main; main([...])"``,
 what the ``edusim`` entry point does), one after the other; prints the median and the range (min–max) of the
-wall-clock seconds, and the heavy modules (xarray, Dask, SALib, matplotlib) each command imported.
+wall-clock seconds and of the CPU seconds (user + system of the child; less sensitive to a busy machine), and the
+heavy modules (xarray, Dask, SALib, matplotlib) each command imported.
 
 Usage (from the repository's folder)::
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -37,14 +39,19 @@ def _code(argv: list[str]) -> str:
             f"print('HEAVY', sorted({{m.split('.')[0] for m in sys.modules}} & {set(HEAVY)!r}), file=sys.stderr)\n")
 
 
-def _run(tree: Path, argv: list[str]) -> tuple[float, str]:
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _run(tree: Path, argv: list[str]) -> tuple[float, float, str]:
     env = {**os.environ, "PYTHONPATH": str(tree)}
-    start = time.perf_counter()
+    cpu, start = _cpu(), time.perf_counter()
     done = subprocess.run([sys.executable, "-c", _code(argv)], cwd=tree, env=env, capture_output=True, text=True,
                           check=False)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, _cpu() - cpu
     heavy = next((line for line in done.stderr.splitlines() if line.startswith("HEAVY")), "HEAVY ?")
-    return seconds, heavy.removeprefix("HEAVY ")
+    return seconds, cpu, heavy.removeprefix("HEAVY ")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,14 +64,17 @@ def main(argv: list[str] | None = None) -> int:
     print(f"python {sys.version.split()[0]}, {args.repeat} runs per command and tree, interleaved")
     for label, command in COMMANDS.items():
         times: dict[Path, list[float]] = {t: [] for t in trees}
+        cpus: dict[Path, list[float]] = {t: [] for t in trees}
         heavy: dict[Path, str] = {}
         for _ in range(args.repeat):
             for tree in trees:
-                seconds, heavy[tree] = _run(tree, command)
+                seconds, cpu, heavy[tree] = _run(tree, command)
                 times[tree].append(seconds)
+                cpus[tree].append(cpu)
         for tree in trees:
-            t = times[tree]
-            print(f"{label:42s} {tree}: median {statistics.median(t):.3f} s (range {min(t):.3f}–{max(t):.3f}); "
+            t, c = times[tree], cpus[tree]
+            print(f"{label:42s} {tree}: wall median {statistics.median(t):.3f} s (range {min(t):.3f}–{max(t):.3f}), "
+                  f"CPU median {statistics.median(c):.3f} s (range {min(c):.3f}–{max(c):.3f}); "
                   f"heavy modules imported: {heavy[tree]}")
     return 0
 
