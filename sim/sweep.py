@@ -251,11 +251,17 @@ def run_sweep(
     started = datetime.now(UTC)
     points = list(itertools.product(*(range(len(g.values)) for g in grids)))
     outcomes: dict[tuple[int, ...], list[TargetOutcome]] = {}
-    with dask_client(workers, scheduler) as client:
+    # entered and left by hand: an InputError (a frozen dataclass) raised inside a `with` of a generator context
+    # manager fails when contextlib sets its __traceback__, and would end as an internal error
+    cluster = dask_client(workers, scheduler)
+    client = cluster.__enter__()
+    try:
         for index in tqdm(points, desc=f"{scenario.name}: grid points", unit="point", disable=not progress,
                           file=sys.stderr if stream is None else stream):
             changes = {g.lever.key: lever_value(g.lever, g.values[i]) for g, i in zip(grids, index, strict=True)}
             outcomes[index] = evaluate_point(scenario, changes, targets, client=client)
+    finally:
+        cluster.__exit__(None, None, None)
     ds = sweep_dataset(grids, targets, outcomes)
     record = provenance_record(scenario, started, "sweep",
                      levers={g.lever.key: [lever_value(g.lever, v) for v in g.values] for g in grids},

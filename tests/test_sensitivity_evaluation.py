@@ -81,3 +81,17 @@ def test_two_dask_workers_give_the_same_outcomes(small, dask_scheduler: str) -> 
     np.testing.assert_array_equal(got, expected)
     np.testing.assert_array_equal(on_dask.first_draw, serial.first_draw)
     assert np.isfinite(expected).any() and len(np.unique(expected)) > 2  # real outcomes, not a constant
+
+
+def test_an_input_error_while_evaluating_stays_an_input_error(small, tmp_path, monkeypatch) -> None:
+    """As for the sweep: an InputError raised while the design runs reaches the caller as itself."""
+    from sim.errors import InputError
+    from sim.sensitivity import sensitivity
+
+    def bad(scenario):
+        raise InputError("row 3: floor_area_m2: must be a number", file="registry.csv")
+
+    monkeypatch.setattr("sim.cohort.prepare", bad)
+    with pytest.raises(InputError, match="floor_area_m2"):
+        sensitivity(small, method="morris", n=2, replicates=2, factors="attrition.rural_rate",
+                    out_dir=tmp_path / "s", progress=False, figures=False)

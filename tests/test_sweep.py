@@ -13,7 +13,7 @@ from scenario_files import write_small
 
 from sim.cli import main
 from sim.ensemble import run
-from sim.errors import InputErrors
+from sim.errors import InputError, InputErrors
 from sim.levers import LeverInfo
 from sim.outcomes import TargetOutcome, evaluate
 from sim.scenario import load_scenario, replace
@@ -203,3 +203,18 @@ def test_two_dask_workers_give_the_same_sweep(tmp_path: Path, dask_scheduler: st
     assert int(serial.dataset["draws_met"].max()) > 0  # something was met: the comparison is not of empty arrays
     record = json.loads((tmp_path / "dask" / "provenance.json").read_text(encoding="utf-8"))
     assert record["execution"] == {"workers": None, "scheduler": dask_scheduler}
+
+
+def test_an_input_error_while_running_stays_an_input_error(small, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """A problem found while a grid point is prepared (a registry file, say) is a clear error, not an internal one
+    (InputError is a frozen dataclass: raised through a generator context manager it became FrozenInstanceError)."""
+    import sim.cohort
+
+    def bad(scenario):
+        raise InputError("row 3: floor_area_m2: must be a number", file="registry.csv")
+
+    monkeypatch.setattr(sim.cohort, "prepare", bad)
+    with pytest.raises(InputError, match="floor_area_m2"):
+        run_sweep(small, [(DISPATCH, 0, 40, 2)], out_dir=tmp_path / "s", progress=False)
+    assert not (tmp_path / "s").exists()

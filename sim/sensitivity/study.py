@@ -79,9 +79,15 @@ def sensitivity(
     started = datetime.now(UTC)
     streams = Streams(scenario.seed)
     design = make_design(all_factors, method, n, streams.draw_generator(0, "sensitivity/design"))
-    with dask_client(workers, scheduler) as client:
+    # entered and left by hand: an InputError (a frozen dataclass) raised inside a `with` of a generator context
+    # manager fails when contextlib sets its __traceback__, and would end as an internal error
+    cluster = dask_client(workers, scheduler)
+    client = cluster.__enter__()
+    try:
         evaluator = ModelEvaluator(scenario, kept, area, replicates, progress=progress, stream=stream, client=client)
         result = run_analysis(design, evaluator, outputs, streams.draw_generator(0, "sensitivity/bootstrap"))
+    finally:
+        cluster.__exit__(None, None, None)
     text = resolved_yaml(scenario)
     draws = int(evaluator.first_draw.max()) + replicates if evaluator.first_draw is not None else 0
     record = provenance_record(
