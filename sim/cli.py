@@ -147,7 +147,9 @@ def _plot(args: argparse.Namespace) -> int:
     """Write the fan charts and the target-probability chart of a run (PNG and SVG)."""
     from pathlib import Path
 
-    from sim.plots import open_run, require_language, write_figures
+    from sim.chart_text import require_language
+    from sim.plots import write_figures
+    from sim.rundir import open_run
 
     require_language(args.lang)
     run = open_run(args.run)
@@ -173,8 +175,8 @@ def _compare(args: argparse.Namespace) -> int:
     """Target probabilities side by side, paired differences (common random numbers), fan charts."""
     from pathlib import Path
 
+    from sim.chart_text import require_language
     from sim.compare import compare_runs, resolve_inputs, table_csv, table_markdown, write_compare_figures
-    from sim.plots import require_language
 
     require_language(args.lang)
     runs = resolve_inputs(args.runs, draws=args.draws, seed=args.seed, runs_dir=args.runs_dir,
@@ -207,8 +209,9 @@ def _diagnose(args: argparse.Namespace) -> int:
     """Per county: probability of quality-balanced status by 2027 and 2035, median year, binding constraint."""
     from pathlib import Path
 
+    from sim.chart_text import require_language
     from sim.diagnose import diagnose, diagnosis_table, write_diagnosis
-    from sim.plots import open_run, require_language
+    from sim.rundir import open_run
 
     require_language(args.lang)
     run = open_run(args.run)
@@ -233,8 +236,9 @@ def _report(args: argparse.Namespace) -> int:
     """One self-contained HTML page: statements, traffic lights, charts, levers, assumptions, provenance."""
     from pathlib import Path
 
-    from sim.plots import open_run, require_language
+    from sim.chart_text import require_language
     from sim.report import write_report
+    from sim.rundir import open_run
 
     require_language(args.lang)
     run = open_run(args.run)
@@ -244,8 +248,17 @@ def _report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _add_dask(p: argparse.ArgumentParser) -> None:
+    """``--workers N`` / ``--scheduler ADDRESS`` for the commands that run many draws (as ``edusim run``)."""
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, metavar="N",
+                       help="run the chunks of draws on a local Dask cluster of N worker processes (same results)")
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="run them on an existing Dask cluster, e.g. tcp://10.0.0.5:8786 (same results)")
+
+
 def _add_sensitivity(p: argparse.ArgumentParser) -> None:
-    from sim.sensitivity import DEFAULT_LEVER_LEVELS, DEFAULT_N, DEFAULT_REPLICATES
+    from sim.sensitivity.defaults import DEFAULT_LEVER_LEVELS, DEFAULT_N, DEFAULT_REPLICATES
 
     p.add_argument("scenario", metavar="SCENARIO", help="scenario YAML")
     p.add_argument("--method", choices=("sobol", "morris"), default="sobol",
@@ -264,6 +277,7 @@ def _add_sensitivity(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, help="root seed (overrides the scenario): design, noise and bootstrap")
     p.add_argument("--out", metavar="DIR", help="output folder (default outputs/sensitivity-NAME-METHOD)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_dask(p)
 
 
 def _sensitivity(args: argparse.Namespace) -> int:
@@ -278,7 +292,7 @@ def _sensitivity(args: argparse.Namespace) -> int:
         scenario, method=args.method, n=args.n, replicates=args.replicates, factors=args.factors,
         levers=args.lever, lever_levels_count=args.lever_levels, area=args.area,
         out_dir=None if args.out is None else Path(args.out), progress=not args.quiet,
-        scenario_file=args.scenario)
+        scenario_file=args.scenario, workers=args.workers, scheduler=args.scheduler)
     d = result.design
     print(f"\n{scenario.name}: {args.method} sensitivity of each target ({args.area}) to {len(d.factors)} factors: "
           f"{n_points(d.method, d.n, len(d.factors))} design points × {args.replicates} replicates = "
@@ -303,19 +317,22 @@ def _add_sweep(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, help="root seed (overrides the scenario)")
     p.add_argument("--out", metavar="DIR", help="sweep folder (default outputs/sweep-NAME-LEVER…)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_dask(p)
 
 
 def _sweep(args: argparse.Namespace) -> int:
     """Target probabilities over a one- or two-lever grid, every point on the same draws (CRN)."""
+    from sim.levers import parse_lever
     from sim.runner import load_with_overrides
     from sim.solve import check_area
-    from sim.sweep import parse_lever, run_sweep, sweep_table
+    from sim.sweep import run_sweep, sweep_table
 
     levers = [parse_lever(text) for text in args.lever]
     area = check_area(args.area)
     ids = [t.strip() for t in args.targets.split(",") if t.strip()] if args.targets else None
     scenario = load_with_overrides(args.scenario, draws=args.draws, seed=args.seed)
-    result = run_sweep(scenario, levers, target_ids=ids, out_dir=args.out, progress=not args.quiet)
+    result = run_sweep(scenario, levers, target_ids=ids, out_dir=args.out, progress=not args.quiet,
+                       workers=args.workers, scheduler=args.scheduler)
     print(f"\n{scenario.name}: probability of each target ({area}) per grid point, {scenario.draws} draws "
           "(95% Wilson interval, %; every point on the same draws and seed)\n")
     print(sweep_table(result.dataset, area))
@@ -343,9 +360,9 @@ def _add_solve(p: argparse.ArgumentParser) -> None:
 
 def _solve(args: argparse.Namespace) -> int:
     """The smallest lever value whose probability of a target reaches a level (monotone search, CRN)."""
+    from sim.levers import parse_range
     from sim.runner import load_with_overrides
     from sim.solve import check_area, solve
-    from sim.sweep import parse_range
 
     value_range = parse_range(args.range) if args.range is not None else None
     area = check_area(args.area)

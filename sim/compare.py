@@ -27,9 +27,10 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from sim.chart_text import Lang
 from sim.errors import InputError
 from sim.outcomes import TargetLike, _condition, wilson_interval
-from sim.plots import Lang, RunFolder, open_run
+from sim.rundir import RunFolder, open_run
 
 __all__ = ["Difference", "check_pairable", "compare_runs", "met_by_draw", "paired_difference"]
 
@@ -223,17 +224,8 @@ def write_compare_figures(runs: Sequence[RunFolder], out_dir: Path, lang: Lang =
     """Overlaid fans of every run and difference fans (run minus the first, draw by draw) per key series."""
     from matplotlib.figure import Figure
 
-    from sim.plots import (
-        AREA_NAMES,
-        SERIES,
-        difference_chart,
-        fan_chart,
-        language_context,
-        save,
-        series_values,
-        target_marks,
-        text,
-    )
+    from sim.chart_text import language_context, text
+    from sim.plots import AREA_NAMES, SERIES, difference_chart, fan_chart, save, series_values, target_marks
 
     out_dir.mkdir(parents=True, exist_ok=True)
     base = runs[0]

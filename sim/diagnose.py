@@ -30,9 +30,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import xarray as xr
 
+from sim.chart_text import Lang
 from sim.errors import InputError
 from sim.outcomes import median_first_year
-from sim.plots import Lang
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -135,7 +135,7 @@ def diagnose(results: xr.Dataset, year: int | None = None) -> list[CountyDiagnos
 
 def describe_constraint(name: str, lang: Lang = "en") -> str:
     """Plain words for a constraint name."""
-    from sim.plots import indicator_name, text
+    from sim.chart_text import indicator_name, text
 
     kind, _, rest = name.partition(":")
     if kind == "below":
@@ -224,7 +224,8 @@ def diagnosis_chart(rows: Sequence[CountyDiagnosis], *, ax: Axes | None = None, 
 
 def write_diagnosis(rows: Sequence[CountyDiagnosis], out_dir: Path, lang: Lang = "en",
                     formats: Sequence[str] = ("png", "svg")) -> list[Path]:
-    from sim.plots import language_context, save
+    from sim.chart_text import language_context
+    from sim.plots import save
 
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "diagnose.csv").write_text(diagnosis_csv(rows), encoding="utf-8")

@@ -1,4 +1,4 @@
-"""Fan charts and target-probability charts from an ensemble (``results.nc``), and run folders read back.
+"""Fan charts and target-probability charts from an ensemble (``results.nc``).
 
 A fan chart shows, for every year, nested equal-tailed bands of a series over the draws (5–95, 10–90 and
 25–75 percentiles: 90%, 80% and 50% of the draws) and the median; the history years (before the plan year,
@@ -11,27 +11,23 @@ Every plot function takes ``ax=None`` (a new figure when ``None``) and returns t
 ``pyplot``, so nothing here touches global matplotlib state, and matplotlib is imported only when a chart is
 drawn, never when ``sim`` is imported.
 
-Chinese labels (``lang="zh"``) need a font covering CJK characters; :func:`require_language` checks with
-``matplotlib.font_manager`` and fails with what to install when there is none, so a chart never shows boxes in
-place of characters.
+Labels in English and Chinese and the font that draws Chinese are in :mod:`sim.chart_text`; reading a run
+folder back is :mod:`sim.rundir`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import csv
 import functools
-import json
-import logging
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
 
-from sim.errors import InputError, InputErrors
+from sim.chart_text import Lang, indicator_name, language_context, text
 from sim.scenario import PLAN_YEAR
 
 if TYPE_CHECKING:
@@ -42,116 +38,21 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BANDS",
-    "LANGUAGES",
     "SERIES",
-    "RunFolder",
-    "cjk_font",
+    "cv_figure",
+    "difference_chart",
     "fan_chart",
-    "open_run",
-    "require_language",
+    "fan_figure",
+    "new_axes",
+    "save",
     "series_values",
     "target_probability_chart",
     "write_figures",
 ]
 
-Lang = Literal["en", "zh"]
-LANGUAGES: tuple[str, ...] = ("en", "zh")
-
 #: Nested equal-tailed bands (lower, upper percentile), widest first, and their fill opacity.
 BANDS: tuple[tuple[float, float], ...] = ((5.0, 95.0), (10.0, 90.0), (25.0, 75.0))
 _BAND_ALPHA = (0.18, 0.28, 0.45)
-
-#: Font families known to cover CJK (checked by coverage too, so the list only orders the search).
-CJK_FAMILIES = (
-    "Noto Sans CJK SC", "Noto Sans CJK TC", "Noto Sans CJK JP", "Noto Serif CJK SC", "Source Han Sans SC",
-    "Source Han Sans TC", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "Droid Sans Fallback", "AR PL UMing TW",
-    "AR PL UKai TW", "SimHei", "Microsoft YaHei", "PingFang SC", "Heiti TC", "Hiragino Sans GB",
-)
-#: Characters a CJK font must cover (from our labels, traditional and simplified forms).
-_CJK_PROBE = "優質均衡縣學校教師編制概率區间間"
-
-#: What to install when no CJK font is found.
-CJK_INSTALL_HINT = (
-    "install a font covering Chinese, e.g. on Debian/Ubuntu `apt-get install fonts-noto-cjk` (or "
-    "fonts-wqy-zenhei), then remove matplotlib's font cache (~/.cache/matplotlib) and try again; "
-    "or use --lang en"
-)
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Words
-
-
-_TEXT: dict[str, dict[str, str]] = {
-    "en": {
-        "region": "Region (all counties)",
-        "south": "South (four southern prefectures)",
-        "year": "school year",
-        "median": "median of {n} draws",
-        "band": "{width:.0f}% of draws ({lo:g}th–{hi:g}th percentile)",
-        "history": "history (to {last}, historical policy)",
-        "target": "{id}: {cmp} {value} in {year}",
-        "target_each": "{id}: {cmp} {value} every year from {year}",
-        "cv_limit": "CV limit {value:g}",
-        "probability": "probability of reaching the target",
-        "target_chart": "Probability of reaching each target (95% interval)",
-        "not_computed": "not computed",
-        "primary": "primary",
-        "junior": "junior",
-        "difference": "{b} minus {a} (same draws)",
-        "zero": "no difference",
-        "cv_title": "County coefficient of variation of each indicator: median over counties ({area})",
-    },
-    "zh": {
-        "region": "全區(所有縣)",
-        "south": "南疆四地州",
-        "year": "學年",
-        "median": "{n}次抽樣的中位數",
-        "band": "{width:.0f}%的抽樣(第{lo:g}–{hi:g}百分位)",
-        "history": "歷史年份(至{last}年,原有政策)",
-        "target": "{id}:{year}年{cmp}{value}",
-        "target_each": "{id}:{year}年起每年{cmp}{value}",
-        "cv_limit": "差異系數上限{value:g}",
-        "probability": "達成目標的概率",
-        "target_chart": "各目標達成概率(95%區間)",
-        "not_computed": "未計算",
-        "primary": "小學",
-        "junior": "初中",
-        "difference": "{b}減{a}(同一抽樣)",
-        "zero": "無差異",
-        "cv_title": "各指標縣內校際差異系數:各縣中位數({area})",
-    },
-}
-
-_INDICATOR_NAMES: dict[str, dict[str, str]] = {
-    "en": {
-        "qualified_teachers_per_100": "qualified teachers /100 pupils",
-        "backbone_teachers_per_100": "backbone teachers /100 pupils",
-        "pe_art_teachers_per_100": "PE and art teachers /100 pupils",
-        "floor_area_m2_per_student": "floor area m² /pupil",
-        "sports_area_m2_per_student": "sports ground m² /pupil",
-        "equipment_cny_per_student": "equipment CNY /pupil",
-        "multimedia_rooms_per_100": "multimedia rooms /100 pupils",
-    },
-    "zh": {
-        "qualified_teachers_per_100": "高於規定學歷教師數",
-        "backbone_teachers_per_100": "縣級以上骨幹教師數",
-        "pe_art_teachers_per_100": "體育、藝術專任教師數",
-        "floor_area_m2_per_student": "生均教學及輔助用房面積",
-        "sports_area_m2_per_student": "生均體育運動場館面積",
-        "equipment_cny_per_student": "生均教學儀器設備值",
-        "multimedia_rooms_per_100": "網絡多媒體教室數",
-    },
-}
-
-
-def text(key: str, lang: Lang = "en", **values: Any) -> str:
-    """A label in ``lang``, formatted with ``values``."""
-    return _TEXT[lang][key].format(**values)
-
-
-def indicator_name(indicator: str, lang: Lang = "en") -> str:
-    return _INDICATOR_NAMES[lang].get(indicator, indicator)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -266,63 +167,7 @@ def _quiet_nan_warnings() -> Iterator[None]:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Fonts and figures
-
-
-def cjk_font() -> str | None:
-    """The family name of an installed font that covers Chinese characters, or ``None``."""
-    from matplotlib import font_manager
-    from matplotlib.ft2font import FT2Font
-
-    fonts = list(font_manager.fontManager.ttflist)
-    ranked = sorted(fonts, key=lambda f: (f.name not in CJK_FAMILIES, "CJK" not in f.name, f.name))
-    probe = [ord(c) for c in _CJK_PROBE]
-    for font in ranked:
-        if font.name not in CJK_FAMILIES and not any(k in font.name for k in ("CJK", "Han", "Hei", "Ming", "Song",
-                                                                                 "Kai", "Fallback", "Gothic")):
-            continue
-        try:
-            charmap = FT2Font(font.fname).get_charmap()
-        except (OSError, RuntimeError, ValueError):
-            continue
-        if all(c in charmap for c in probe):
-            return str(font.name)
-    return None
-
-
-def require_language(lang: str) -> str | None:
-    """Check that ``lang`` can be drawn; return the CJK font family for ``zh`` (``None`` for ``en``).
-
-    Raises
-    ------
-    InputError
-        For an unknown language, or for ``zh`` when no installed font covers Chinese (naming what to install).
-    """
-    if lang not in LANGUAGES:
-        raise InputError(f"unknown language {lang!r}; valid: {', '.join(LANGUAGES)}", key="--lang")
-    if lang == "en":
-        return None
-    font = cjk_font()
-    if font is None:
-        raise InputError(f"no font covering Chinese characters is installed; {CJK_INSTALL_HINT}", key="--lang")
-    return font
-
-
-@contextlib.contextmanager
-def language_context(lang: Lang) -> Iterator[None]:
-    """Matplotlib settings for ``lang``: a CJK font family first (with DejaVu Sans as fallback) for ``zh``."""
-    import matplotlib
-
-    if lang == "zh":
-        font = require_language("zh")
-        # CJK collections often ship one weight; matplotlib logs each substitution ("findfont: …") otherwise
-        logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
-        with matplotlib.rc_context({"font.family": "sans-serif", "font.sans-serif": [font, "DejaVu Sans"],
-                                    "axes.unicode_minus": False, "svg.fonttype": "path"}):
-            yield
-    else:
-        with matplotlib.rc_context({"svg.fonttype": "none"}):  # Latin text stays text: smaller, faster
-            yield
+# Figures
 
 
 def new_axes(figsize: tuple[float, float] = (7.0, 4.2)) -> Axes:
@@ -534,80 +379,6 @@ def target_probability_chart(rows: Sequence[dict[str, str]], *, ax: Axes | None 
     ax.grid(True, axis="x", lw=0.3, alpha=0.6)
     ax.legend(fontsize="small", loc="lower right")
     return ax
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Run folders
-
-
-@dataclass
-class RunFolder:
-    """A run folder written by ``edusim run``, read back."""
-
-    path: Path
-    results: xr.Dataset
-    provenance: dict[str, Any]
-    rows: list[dict[str, str]]
-    """``targets.csv`` rows."""
-    resolved_yaml: str
-    targets: list[Target] = field(default_factory=list)
-    """The target set named in the provenance (empty when that file is gone)."""
-
-    @property
-    def name(self) -> str:
-        return str(self.provenance.get("scenario_name") or self.path.name)
-
-    @property
-    def horizon(self) -> int:
-        return int(self.results["year"].values[-1])
-
-
-REQUIRED_FILES = ("results.nc", "targets.csv", "provenance.json", "scenario.resolved.yaml")
-
-
-def is_run_folder(path: str | Path) -> bool:
-    p = Path(path)
-    return p.is_dir() and all((p / f).is_file() for f in REQUIRED_FILES)
-
-
-def open_run(path: str | Path) -> RunFolder:
-    """Read a run folder (``results.nc`` loaded into memory, the file closed).
-
-    Raises
-    ------
-    InputError
-        When ``path`` does not exist, is not a run folder, or one of its files cannot be read.
-    """
-    from sim.targets import load_target_set
-
-    p = Path(path)
-    if not p.exists():
-        raise InputError("no such run folder (make one with `edusim run SCENARIO`)", file=str(path))
-    if not p.is_dir():
-        raise InputError("not a run folder: a file, expected the folder written by `edusim run`", file=str(path))
-    missing = [f for f in REQUIRED_FILES if not (p / f).is_file()]
-    if missing:
-        raise InputError(f"not a run folder: missing {', '.join(missing)} (expected the folder written by "
-                         "`edusim run`)", file=str(path))
-    try:
-        with xr.open_dataset(p / "results.nc", engine="h5netcdf") as ds:
-            results = ds.load()
-    except (OSError, ValueError) as exc:
-        raise InputError(f"cannot read results.nc: {exc}", file=str(p / "results.nc")) from None
-    try:
-        record = json.loads((p / "provenance.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise InputError(f"cannot read provenance.json: {exc}", file=str(p / "provenance.json")) from None
-    with open(p / "targets.csv", encoding="utf-8", newline="") as f:
-        rows = list(csv.DictReader(f))
-    needed = {"target", "scope", "probability", "ci95_low", "ci95_high"}
-    if rows and not needed <= set(rows[0]):
-        raise InputError(f"targets.csv lacks columns {sorted(needed - set(rows[0]))}", file=str(p / "targets.csv"))
-    targets: list[Target] = []
-    if record.get("target_set"):
-        with contextlib.suppress(InputError, InputErrors, OSError):
-            targets = list(load_target_set(record["target_set"]).targets)
-    return RunFolder(p, results, record, rows, (p / "scenario.resolved.yaml").read_text(encoding="utf-8"), targets)
 
 
 # ---------------------------------------------------------------------------------------------------------

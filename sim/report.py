@@ -20,8 +20,9 @@ from typing import Any
 
 import yaml
 
+from sim.chart_text import Lang
 from sim.errors import InputError
-from sim.plots import Lang, RunFolder
+from sim.rundir import RunFolder
 
 __all__ = ["light", "render_report", "statement"]
 

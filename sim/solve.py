@@ -37,19 +37,10 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from sim.errors import InputError
+from sim.levers import LeverInfo, check_values, check_whole, lever_info, lever_value
 from sim.outcomes import evaluate_target, wilson_interval
 from sim.scenario import Scenario, replace, resolved_yaml
-from sim.sweep import (
-    AREAS,
-    LeverInfo,
-    check_values,
-    lever_info,
-    lever_value,
-    provenance_record,
-    select_targets,
-    short_key,
-    write_atomically,
-)
+from sim.sweep import AREAS, provenance_record, select_targets, short_key, write_atomically
 from sim.targets import Target
 
 __all__ = ["Evaluation", "SolveResult", "default_range", "smallest_reaching", "solve", "solve_probability",
@@ -208,8 +199,7 @@ def solve(scenario: Scenario, target_id: str, level: float, key: str, *, value_r
         raise InputError(f"must be in (0, 1], got {level:g}", key="--probability")
     info = lever_info(scenario, key)
     lo, hi = value_range if value_range is not None else default_range(info)
-    if info.integer and (lo != int(lo) or hi != int(hi)):
-        raise InputError(f"an integer lever needs a whole-number range, got {lo:g}:{hi:g}", key="--range")
+    check_whole(info, lo, hi, option="--range")
     check_values(scenario, info, [lo, hi])
     if tolerance is None:
         tolerance = 1.0 if info.integer else (hi - lo) / 100

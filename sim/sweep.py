@@ -2,11 +2,12 @@
 
 A lever is a dotted scenario key holding a number (``levers.dispatch.per_year``, ``levers.rotation.share``,
 ``uncertainties.attrition.rural_rate.mean``…); ``KEY=LO:HI:N`` asks for ``N`` evenly spaced values from ``LO`` to
-``HI`` (integers for an integer key). Every grid point is the scenario with those values (validated like the
-file, :func:`sim.scenario.replace`), run over the same draws with the same seed: the random streams of
-:mod:`sim.rng` are keyed by draw and component, not by scenario, so the grid points share their random numbers
-(common random numbers, CRN). A difference between two points is then the lever's effect on the same futures,
-and a curve is as smooth as the model: a grid point equal to the scenario's own value reproduces its run exactly.
+``HI`` (integers for an integer key; keys, ranges and the integer rule are read by :mod:`sim.levers`). Every
+grid point is the scenario with those values (validated like the file, :func:`sim.scenario.replace`), run over
+the same draws with the same seed: the random streams of :mod:`sim.rng` are keyed by draw and component, not by
+scenario, so the grid points share their random numbers (common random numbers, CRN). A difference between two
+points is then the lever's effect on the same futures, and a curve is as smooth as the model: a grid point
+equal to the scenario's own value reproduces its run exactly.
 
 For each grid point, target and scope (``region``, ``south``, ``every_county``) the sweep records the share of
 draws meeting the target with its 95% Wilson interval (:mod:`sim.outcomes`). The folder (default
@@ -21,39 +22,31 @@ import csv
 import io
 import itertools
 import json
-import math
-import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 import xarray as xr
-from pydantic import BaseModel
-from pydantic.fields import FieldInfo
 
-from sim.errors import InputError, InputErrors, suggest
+from sim.errors import InputError, InputErrors
+from sim.levers import LeverInfo, LeverRange, check_values, grid_values, lever_info, lever_value
 from sim.outcomes import TargetOutcome, evaluate
 from sim.output import write_folder_atomically
-from sim.parameters import PARAMETERS
-from sim.scenario import _DIST_KEYS, Scenario, as_mapping, replace, resolved_yaml
+from sim.scenario import Scenario, replace, resolved_yaml
 from sim.targets import Target, load_target_set
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 __all__ = [
     "AREAS",
     "LeverGrid",
-    "LeverInfo",
     "SweepResult",
-    "check_values",
     "evaluate_point",
-    "grid_values",
-    "lever_info",
-    "lever_value",
-    "parse_lever",
-    "parse_range",
     "provenance_record",
     "run_sweep",
     "select_targets",
@@ -66,173 +59,6 @@ __all__ = [
 
 #: Scopes of a target, in the order of the ``area`` dimension.
 AREAS = ("region", "south", "every_county")
-#: Top-level sections whose numbers may be swept (the Monte Carlo settings and years may not).
-LEVER_SECTIONS = ("levers", "uncertainties")
-#: Most grid points per lever (each point is a full run of the scenario's draws).
-MAX_POINTS = 200
-_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
-
-
-def _number(text: str, what: str, key: str) -> float:
-    if not re.fullmatch(_NUMBER, text.strip()):
-        raise InputError(f"{what} must be a number, got {text!r}", key=key)
-    value = float(text)
-    if not math.isfinite(value):
-        raise InputError(f"{what} must be finite, got {text!r}", key=key)
-    return value
-
-
-def parse_range(text: str, option: str = "--range") -> tuple[float, float]:
-    """``"LO:HI"`` → ``(LO, HI)`` with ``LO < HI``.
-
-    >>> parse_range("0:5000")
-    (0.0, 5000.0)
-    """
-    parts = text.split(":")
-    if len(parts) != 2:
-        raise InputError(f"expected LO:HI (e.g. 0:5000), got {text!r}", key=option)
-    lo, hi = (_number(p, name, option) for p, name in zip(parts, ("LO", "HI"), strict=True))
-    if not lo < hi:
-        raise InputError(f"LO must be below HI, got {text!r}", key=option)
-    return lo, hi
-
-
-def parse_lever(text: str) -> tuple[str, float, float, int]:
-    """``"KEY=LO:HI:N"`` → ``(KEY, LO, HI, N)`` with ``LO < HI`` and ``N ≥ 2``.
-
-    >>> parse_lever("levers.rotation.share=0:0.5:6")
-    ('levers.rotation.share', 0.0, 0.5, 6)
-    """
-    key, sep, spec = text.partition("=")
-    key = key.strip()
-    if not sep or not key:
-        raise InputError(f"expected KEY=LO:HI:N (e.g. levers.rotation.share=0:0.5:6), got {text!r}", key="--lever")
-    parts = spec.split(":")
-    if len(parts) != 3:
-        raise InputError(f"expected LO:HI:N after '=' (e.g. 0:0.5:6), got {spec!r}", key=key)
-    lo, hi = (_number(p, name, key) for p, name in zip(parts[:2], ("LO", "HI"), strict=True))
-    if not re.fullmatch(r"\d+", parts[2].strip()):
-        raise InputError(f"N (number of grid points) must be a whole number, got {parts[2]!r}", key=key)
-    n = int(parts[2])
-    if not 2 <= n <= MAX_POINTS:
-        raise InputError(f"N (number of grid points) must be in [2, {MAX_POINTS}], got {n}", key=key)
-    if not lo < hi:
-        raise InputError(f"LO must be below HI, got {lo:g}:{hi:g}", key=key)
-    return key, lo, hi, n
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Levers: which keys, what kind of number, what units
-
-
-@dataclass(frozen=True)
-class LeverInfo:
-    """A sweepable scenario key: its current value, whether it is integer-valued, its units and meaning."""
-
-    key: str
-    value: float
-    integer: bool
-    units: str
-    description: str
-
-    def format(self, value: float) -> str:
-        """``value`` with the lever's units (``"2,500 persons/yr"``, ``"0.25 share (0–1)"``)."""
-        number = f"{int(np.rint(value)):,}" if self.integer else f"{value:.4g}"
-        return f"{number} {self.units}"
-
-
-def _key_parts(dotted: str) -> list[str]:
-    """Dotted key → path in the scenario mapping (an uncertainty's name itself contains dots)."""
-    parts = dotted.split(".")
-    if parts[0] == "uncertainties" and len(parts) > 2:  # as sim.scenario.replace reads them
-        if parts[-1] in _DIST_KEYS:
-            return ["uncertainties", ".".join(parts[1:-1]), parts[-1]]
-        return ["uncertainties", ".".join(parts[1:])]
-    return parts
-
-
-def _field(parts: Sequence[str]) -> FieldInfo | None:
-    """The pydantic field at ``parts`` of :class:`Scenario` (``None`` inside mappings such as uncertainties)."""
-    model: Any = Scenario
-    info = None
-    for part in parts:
-        if not (isinstance(model, type) and issubclass(model, BaseModel)) or part not in model.model_fields:
-            return None
-        info = model.model_fields[part]
-        model = info.annotation
-    return info
-
-
-def _units(parts: Sequence[str], description: str) -> str:
-    """Units of a lever from its description (``(persons/yr)``) or the convention of its name."""
-    name = parts[-1]
-    found = re.search(r"\((\w+/yr)\)", description)
-    if found:
-        return found.group(1)
-    if name.endswith("cny_month"):
-        return "CNY/teacher/month"
-    if name.endswith("_cny"):
-        return "CNY/yr"
-    if name.endswith("share") or name.endswith("_rate"):
-        return "share (0–1)"
-    if name.endswith("years"):
-        return "years"
-    if name.endswith("pupils"):
-        return "pupils"
-    if parts[0] == "uncertainties":
-        return "units of the parameter (edusim show --parameters)"
-    return "see docs/scenario.md"
-
-
-def lever_info(scenario: Scenario, key: str) -> LeverInfo:
-    """What ``key`` is in ``scenario``.
-
-    Raises
-    ------
-    InputError
-        When the key is unknown (with the nearest valid key), outside ``levers``/``uncertainties``, or not a
-        single number (a switch, a choice, a per-year schedule or a list).
-    """
-    parts = _key_parts(key)
-    if parts[0] not in LEVER_SECTIONS:
-        raise InputError(
-            f"not a lever: only keys under {' or '.join(LEVER_SECTIONS)} can be swept or solved for "
-            f"(e.g. levers.rotation.share, levers.dispatch.per_year)", key=key)
-    node: Any = as_mapping(scenario)
-    for i, part in enumerate(parts):
-        if not isinstance(node, dict):
-            raise InputError(f"'{'.'.join(parts[:i])}' is a single value, it has no key '{part}'", key=key)
-        if part not in node:
-            raise InputError(f"unknown key '{part}'; {suggest(part, [str(k) for k in node])}", key=key)
-        node = node[part]
-    if isinstance(node, dict) and node and all(isinstance(k, int) for k in node):
-        raise InputError(
-            "not a single number but a per-year schedule (year → value); a sweep needs a scalar key: write the "
-            "schedules you want to compare as scenario files and use edusim compare", key=key)
-    if isinstance(node, dict):
-        raise InputError(f"not a single number but a group; one of its keys: "
-                         f"{', '.join(f'{key}.{k}' for k in node)}", key=key)
-    if isinstance(node, list):
-        raise InputError(f"not a single number but a list ({node!r}); only numeric keys can be swept", key=key)
-    if isinstance(node, bool):
-        raise InputError("a switch (true/false), not a number; run both settings and use edusim compare", key=key)
-    if not isinstance(node, int | float):
-        raise InputError(f"a choice ({node!r}), not a number; run each choice and use edusim compare", key=key)
-    info = _field(parts)
-    description = (info.description or "") if info is not None else ""
-    # integer-valued when the field is declared int (a float field written as 3500000000 stays continuous)
-    integer = info.annotation is int if info is not None else isinstance(node, int)
-    units = _units(parts, description)
-    if parts[0] == "uncertainties" and parts[1] in PARAMETERS:
-        parameter = PARAMETERS[parts[1]]
-        description = f"{parameter.description} ({parts[-1]} of its distribution)"
-        units = parameter.units if parts[-1] in ("mean", "median", "low", "high", "mode", "value", "sd") else units
-    return LeverInfo(key, float(node), integer, units, description)
-
-
-def lever_value(info: LeverInfo, value: float) -> int | float:
-    """The value written into the scenario: an ``int`` for an integer lever."""
-    return int(np.rint(value)) if info.integer else float(value)
 
 
 @dataclass(frozen=True)
@@ -243,44 +69,23 @@ class LeverGrid:
     values: np.ndarray
 
 
-def grid_values(info: LeverInfo, lo: float, hi: float, n: int) -> np.ndarray:
-    """``n`` evenly spaced values from ``lo`` to ``hi``; for an integer lever, rounded to distinct integers.
-
-    >>> grid_values(LeverInfo("k", 0, True, "persons/yr", ""), 0, 10, 3).tolist()
-    [0, 5, 10]
-    """
-    if not info.integer:
-        return np.linspace(lo, hi, n)
-    if lo != int(lo) or hi != int(hi):
-        raise InputError(f"an integer lever needs whole-number LO and HI, got {lo:g}:{hi:g}", key=info.key)
-    available = int(hi - lo) + 1
-    if n > available:
-        raise InputError(
-            f"{n} grid points asked but only {available} whole numbers in [{lo:g}, {hi:g}] (integer lever)",
-            key=info.key)
-    return np.round(np.linspace(lo, hi, n)).astype(np.int64)
-
-
-def check_values(scenario: Scenario, info: LeverInfo, values: Sequence[float]) -> None:
-    """Every value is accepted by the scenario's validation (raises the scenario's own errors, naming the key).
-
-    Checked before any run, so a bad grid fails at once and writes nothing.
-    """
-    for value in values:
-        replace(scenario, {info.key: lever_value(info, value)})
-
-
 # ---------------------------------------------------------------------------------------------------------
 # One grid point
 
 
-def evaluate_point(scenario: Scenario, changes: Mapping[str, int | float], targets: Sequence[Target]
-                   ) -> list[TargetOutcome]:
-    """Run ``scenario`` with ``changes`` over all its draws (same seed: CRN) and evaluate ``targets``."""
-    from sim.ensemble import run
+def evaluate_point(scenario: Scenario, changes: Mapping[str, int | float], targets: Sequence[Target], *,
+                   client: Client | None = None) -> list[TargetOutcome]:
+    """Run ``scenario`` with ``changes`` over all its draws (same seed: CRN) and evaluate ``targets``.
+
+    With a Dask ``client`` the chunks of draws run on its workers (:func:`sim.ensemble.run_draws`): the same
+    arrays as in this process.
+    """
+    from sim.cohort import prepare
+    from sim.ensemble import run_draws, to_dataset
 
     changed = replace(scenario, dict(changes)) if changes else scenario
-    return evaluate(run(changed), targets)
+    model = prepare(changed)
+    return evaluate(to_dataset(model, run_draws(model, 0, changed.draws, client=client)), targets)
 
 
 def select_targets(scenario: Scenario, ids: Sequence[str] | None) -> list[Target]:
@@ -403,24 +208,32 @@ def provenance_record(scenario: Scenario, started: datetime, command: str, **ext
 
 def run_sweep(
     scenario: Scenario,
-    levers: Sequence[tuple[str, float, float, int]],
+    levers: Sequence[LeverRange | tuple[str, float, float, int]],
     *,
     target_ids: Sequence[str] | None = None,
     out_dir: Path | None = None,
     progress: bool = True,
     stream: TextIO | None = None,
     figures: bool = True,
+    workers: int | None = None,
+    scheduler: str | None = None,
 ) -> SweepResult:
     """Run a one- or two-lever sweep of ``scenario`` and write its folder.
 
     Parameters
     ----------
     levers
-        ``(key, lo, hi, n)`` for each lever (:func:`parse_lever`), one or two, distinct keys.
+        ``(key, lo, hi, n)`` for each lever (:func:`sim.levers.parse_lever`), one or two, distinct keys.
     target_ids
         Targets to evaluate (default: every target of the scenario's set).
+    workers, scheduler
+        Run the chunks of draws of each grid point on a local Dask cluster of ``workers`` processes, or on the
+        Dask scheduler at ``scheduler`` (:func:`sim.scaleout.dask_client`). Neither: in this process. The
+        probabilities are the same.
     """
     from tqdm import tqdm
+
+    from sim.scaleout import dask_client
 
     if not 1 <= len(levers) <= 2:
         raise InputError(f"give one or two --lever options, got {len(levers)}", key="--lever")
@@ -428,6 +241,8 @@ def run_sweep(
         raise InputError("the same lever is given twice", key="--lever")
     grids = []
     for key, lo, hi, n in levers:
+        if n is None:
+            raise InputError("expected LO:HI:N (the number of grid points N is missing)", key=key)
         info = lever_info(scenario, key)
         values = grid_values(info, lo, hi, n)
         check_values(scenario, info, values.tolist())
@@ -436,14 +251,21 @@ def run_sweep(
     started = datetime.now(UTC)
     points = list(itertools.product(*(range(len(g.values)) for g in grids)))
     outcomes: dict[tuple[int, ...], list[TargetOutcome]] = {}
-    for index in tqdm(points, desc=f"{scenario.name}: grid points", unit="point", disable=not progress,
-                      file=sys.stderr if stream is None else stream):
-        changes = {g.lever.key: lever_value(g.lever, g.values[i]) for g, i in zip(grids, index, strict=True)}
-        outcomes[index] = evaluate_point(scenario, changes, targets)
+    # entered and left by hand: an InputError (a frozen dataclass) raised inside a `with` of a generator context
+    # manager fails when contextlib sets its __traceback__, and would end as an internal error
+    cluster = dask_client(workers, scheduler)
+    client = cluster.__enter__()
+    try:
+        for index in tqdm(points, desc=f"{scenario.name}: grid points", unit="point", disable=not progress,
+                          file=sys.stderr if stream is None else stream):
+            changes = {g.lever.key: lever_value(g.lever, g.values[i]) for g, i in zip(grids, index, strict=True)}
+            outcomes[index] = evaluate_point(scenario, changes, targets, client=client)
+    finally:
+        cluster.__exit__(None, None, None)
     ds = sweep_dataset(grids, targets, outcomes)
     record = provenance_record(scenario, started, "sweep",
                      levers={g.lever.key: [lever_value(g.lever, v) for v in g.values] for g in grids},
-                     targets=[t.id for t in targets])
+                     targets=[t.id for t in targets], execution={"workers": workers, "scheduler": scheduler})
     ds.attrs.update(title=f"edusim sweep: {scenario.name}", seed=scenario.seed,
                     scenario_sha256=record["scenario_sha256"], git_commit=record["git_commit"],
                     common_random_numbers="every grid point runs the same draws with the same seed")

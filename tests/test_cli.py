@@ -120,3 +120,26 @@ def test_subprocess_smoke() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout == "ok: scenarios/baseline.yaml\n"
+
+
+HEAVY = ("xarray", "dask", "distributed", "SALib", "matplotlib")
+"""Packages that `edusim --help` and `edusim validate` must not import (issue 12: start-up time)."""
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["sensitivity", "--help"], ["validate", "scenarios/baseline.yaml"]])
+def test_help_and_validate_import_no_heavy_package(argv: list[str]) -> None:
+    code = ("import sys\nfrom sim.cli import main\ntry:\n    status = main(" + repr(argv) + ")\n"
+            "except SystemExit as e:\n    status = e.code\n"
+            "print(status, sorted({m.split('.')[0] for m in sys.modules} & set(" + repr(HEAVY) + ")))\n")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                            check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "0 []"
+
+
+def test_heavy_import_check_can_fail() -> None:
+    # the same check sees a heavy package when one is imported (so the test above is not vacuous)
+    code = f"import sys, sim.rundir; print(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})))"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                            check=True)
+    assert result.stdout.strip() == "['xarray']"

@@ -14,7 +14,7 @@ from scenario_files import SCENARIOS, write_small
 
 from sim.cli import main
 from sim.compare import met_by_draw, paired_difference
-from sim.plots import open_run
+from sim.rundir import open_run
 
 
 def wilson(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:

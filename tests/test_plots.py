@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 from scenario_files import write_small
 
-from sim import plots
+from sim import chart_text, plots
 from sim.cli import main
-from sim.plots import fan_figure, open_run, series_values, target_probability_chart
+from sim.plots import fan_figure, series_values, target_probability_chart
+from sim.rundir import open_run
 
 
 @pytest.fixture(scope="module")
@@ -127,14 +128,14 @@ def test_plot_command_and_bad_input(run_folder: Path, tmp_path: Path, capsys: py
 
 def test_lang_zh_without_cjk_font_names_what_to_install(run_folder: Path, monkeypatch: pytest.MonkeyPatch,
                                                          capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setattr(plots, "cjk_font", lambda: None)
+    monkeypatch.setattr(chart_text, "cjk_font", lambda: None)
     for command in (["plot", str(run_folder)], ["report", str(run_folder)], ["diagnose", str(run_folder)]):
         assert main([*command, "--lang", "zh"]) == 2
         err = capsys.readouterr().err
         assert "fonts-noto-cjk" in err and "Traceback" not in err
 
 
-@pytest.mark.skipif(plots.cjk_font() is None, reason="no CJK font installed")
+@pytest.mark.skipif(chart_text.cjk_font() is None, reason="no CJK font installed")
 def test_lang_zh_titles_with_a_cjk_font(run_folder: Path, tmp_path: Path) -> None:
     import warnings
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from sim.cli import main
-from sim.plots import open_run
 from sim.report import light, render_report
+from sim.rundir import open_run
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 

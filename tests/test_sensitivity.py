@@ -301,14 +301,21 @@ def test_morris_command_is_reproducible(tmp_path: Path, capsys: pytest.CaptureFi
         (["--factors", "attrition.rural_rat"], "--factors: unknown uncertainty 'attrition.rural_rat'; did you mean "
                                                "'attrition.rural_rate'?"),
         (["--factors", "facilities.construction_lag_years"], "'facilities.construction_lag_years' is fixed"),
-        (["--lever", "levers.rotation.share"], "--lever: expected KEY=LOW:HIGH"),
-        (["--lever", "rotation.share=0:1"], "'rotation.share' is not a lever: expected levers.GROUP.NAME"),
-        (["--lever", "levers.rotation.shar=0.1:0.2"], "unknown lever 'levers.rotation.shar'; did you mean 'share'?"),
-        (["--lever", "levers.rotation.share=0.3:0.1"], "--lever: levers.rotation.share: need LOW < HIGH"),
-        (["--lever", "levers.rotation.share=a:b"], "LOW and HIGH must be numbers"),
-        (["--lever", "levers.rotation.direction=0:1"], "is not a single number"),
+        # lever keys and ranges are read by sim.levers, as for sweep and solve (its wording)
+        (["--lever", "levers.rotation.share"], "--lever: expected KEY=LO:HI"),
+        (["--lever", "rotation.share=0:1"], "rotation.share: not a lever: only keys under levers can be varied"),
+        (["--lever", "levers.rotation.shar=0.1:0.2"], "levers.rotation.shar: unknown key 'shar'; did you mean "
+                                                      "'share'? valid: backbone_share, direction"),
+        (["--lever", "levers.rotation.share=0.3:0.1"], "levers.rotation.share: LO must be below HI"),
+        (["--lever", "levers.rotation.share=a:b"], "levers.rotation.share: LO must be a number, got 'a'"),
+        (["--lever", "levers.rotation.direction=0:1"], "a choice ('rural_and_weak'), not a number"),
+        (["--lever", "levers.dispatch.per_year=0:2.5"], "levers.dispatch.per_year: an integer lever needs a "
+                                                        "whole-number range"),
+        (["--lever", "uncertainties.attrition.rural_rate.mean=0:1"], "an uncertainty is a factor of its own"),
         (["--lever", "levers.rotation.share=0.5:1.5"], "levers.rotation.share: must be in [0, 1], got 1.5"),
         (["--lever-levels", "1"], "--lever-levels: must be at least 2, got 1"),
+        (["--workers", "0"], "--workers: must be at least 1, got 0"),
+        (["--scheduler", "foo"], "--scheduler: not a scheduler address"),
     ],
 )
 def test_bad_options_give_clear_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str], options: list[str],
@@ -325,3 +332,20 @@ def test_bad_options_give_clear_errors(tmp_path: Path, capsys: pytest.CaptureFix
 def test_missing_scenario_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["sensitivity", str(tmp_path / "missing.yaml"), "--quiet"]) == 2
     assert "missing.yaml" in capsys.readouterr().err
+
+
+def test_package_exports_resolve_lazily() -> None:
+    import subprocess
+    import sys
+
+    import sim.sensitivity as package
+
+    assert sorted(package._EXPORTS) == sorted(package.__all__)
+    for name in package.__all__:
+        assert getattr(package, name) is not None, name
+    with pytest.raises(AttributeError, match="has no attribute 'nope'"):
+        package.nope  # noqa: B018
+    code = ("import sys; from sim.sensitivity.defaults import DEFAULT_N; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'numpy', 'SALib', 'scipy'}))")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout.strip() == "[]"

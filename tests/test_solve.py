@@ -195,8 +195,8 @@ def test_solve_rejects_unknown_area() -> None:
 
 
 def test_describe_states_the_answer_with_units_and_the_method() -> None:
+    from sim.levers import LeverInfo
     from sim.solve import METHOD, describe
-    from sim.sweep import LeverInfo
     from sim.targets import load_target_set
 
     (target,) = [t for t in load_target_set().targets if t.id == "T5"]
