@@ -99,18 +99,30 @@ def _add_run(p: argparse.ArgumentParser) -> None:
                    "(a probability, e.g. 0.02 for ±2 points), starting from the scenario's draws")
     p.add_argument("--max-draws", type=int, metavar="N",
                    help="cap of a --precision run (default 20,000)")
+    p.add_argument("--max-output-gb", type=float, metavar="GB", default=None,
+                   help="refuse a run whose results.nc is estimated larger than GB (default 20); the estimate is "
+                   "printed before the run")
+    _add_overwrite(p)
+
+
+def _add_overwrite(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an earlier edusim output in the folder (never a folder or file edusim did not "
+                   "write); without it an existing folder is refused")
 
 
 def _run(args: argparse.Namespace) -> int:
     """Run a scenario: the target table on stdout, the run folder on disk."""
     from sim.checkpoint import chunk_dir
-    from sim.runner import load_with_overrides, run_folder, run_scenario
+    from sim.runner import RunOptions, load_with_overrides, run_folder, run_scenario
 
     scenario = load_with_overrides(args.scenario, draws=args.draws, seed=args.seed, chunk_size=args.chunk_size)
     try:
-        result = run_scenario(scenario, args.out, progress=not args.quiet, scenario_file=args.scenario,
-                              engine=args.engine, workers=args.workers, scheduler=args.scheduler, resume=args.resume,
-                              precision=args.precision, max_draws=args.max_draws)
+        options = RunOptions(progress=not args.quiet, scenario_file=args.scenario, engine=args.engine,
+                             workers=args.workers, scheduler=args.scheduler, resume=args.resume,
+                             precision=args.precision, max_draws=args.max_draws, overwrite=args.overwrite,
+                             **({} if args.max_output_gb is None else {"max_output_gb": args.max_output_gb}))
+        result = run_scenario(scenario, args.out, options)
     except KeyboardInterrupt:
         chunks = chunk_dir(run_folder(scenario, args.out))
         if chunks.is_dir():

@@ -32,7 +32,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -276,36 +276,39 @@ def lock_file(out_dir: Path) -> Path:
     return out_dir.with_name(f".{out_dir.name}.lock")
 
 
-@contextlib.contextmanager
-def folder_lock(out_dir: Path) -> Iterator[Path]:
-    """Hold the exclusive lock of ``out_dir`` (``flock`` on :func:`lock_file`) for the ``with`` block.
+class folder_lock:  # lower case: used like a function, ``with folder_lock(out_dir):``
+    """Hold the exclusive lock of ``out_dir`` (``flock`` on :func:`lock_file`) for a ``with`` block.
 
     Re-entrant within a process. The lock is released by the kernel when the process ends, however it ends, so
-    a killed run never leaves a folder locked.
+    a killed run never leaves a folder locked. (A class, not a ``contextlib`` generator: those cannot re-raise
+    the frozen :class:`InputError`.)
 
     Raises
     ------
     InputError
         Another process holds the lock (another edusim command is writing this folder).
     """
-    path = lock_file(out_dir).absolute()
-    if path in _HELD:
-        fd, depth = _HELD[path]
-        _HELD[path] = (fd, depth + 1)
-        try:
-            yield path
-        finally:
-            fd, depth = _HELD[path]
-            _HELD[path] = (fd, depth - 1)
-        return
-    fd = _acquire(path, out_dir)
-    _HELD[path] = (fd, 1)
-    try:
-        yield path
-    finally:
-        del _HELD[path]
+
+    def __init__(self, out_dir: Path):
+        self.out_dir = Path(out_dir)
+        self.path = lock_file(self.out_dir).absolute()
+
+    def __enter__(self) -> Path:
+        if self.path in _HELD:
+            fd, depth = _HELD[self.path]
+            _HELD[self.path] = (fd, depth + 1)
+        else:
+            _HELD[self.path] = (_acquire(self.path, self.out_dir), 1)
+        return self.path
+
+    def __exit__(self, *exc: object) -> None:
+        fd, depth = _HELD[self.path]
+        if depth > 1:
+            _HELD[self.path] = (fd, depth - 1)
+            return
+        del _HELD[self.path]
         with contextlib.suppress(OSError):
-            path.unlink()  # while held: a process waiting on the old file sees it is gone and retries
+            self.path.unlink()  # while held: a process waiting on the old file sees it is gone and retries
         os.close(fd)
 
 
@@ -343,23 +346,25 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM received while an output folder was being written: handled like Ctrl-C (temporaries removed)."""
 
 
-@contextlib.contextmanager
-def _terminate_as_interrupt() -> Iterator[None]:
-    """Turn SIGTERM into :class:`Terminated` in the main thread, so ``finally`` blocks run (unless the program has
-    its own SIGTERM handler)."""
-    if threading.current_thread() is not threading.main_thread() or \
-            signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
-        yield
-        return
+class _TerminateAsInterrupt:
+    """Turn SIGTERM into :class:`Terminated` in the main thread for a ``with`` block, so ``finally`` blocks run
+    (unless the program has its own SIGTERM handler)."""
 
-    def handler(signum: int, frame: Any) -> None:
-        raise Terminated(f"terminated by signal {signum}")
+    installed = False
 
-    signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    def __enter__(self) -> None:
+        if threading.current_thread() is threading.main_thread() and \
+                signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, _raise_terminated)
+            self.installed = True
+
+    def __exit__(self, *exc: object) -> None:
+        if self.installed:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _raise_terminated(signum: int, frame: Any) -> None:
+    raise Terminated(f"terminated by signal {signum}")
 
 
 def sweep_temporaries(out_dir: Path) -> list[Path]:
@@ -379,15 +384,32 @@ def sweep_temporaries(out_dir: Path) -> list[Path]:
     return stale
 
 
-@contextlib.contextmanager
-def guard(out_dir: Path, *, overwrite: bool = False) -> Iterator[Path]:
+class guard:  # lower case: used like a function, ``with guard(out_dir, overwrite=…):``
     """For a command that will write ``out_dir``: check the destination (:func:`check_destination`), hold its
-    lock, sweep stale temporaries and turn SIGTERM into an exception, for the ``with`` block."""
-    check_destination(out_dir, overwrite=overwrite)  # a clear message before the lock file is made
-    with folder_lock(out_dir), _terminate_as_interrupt():
-        check_destination(out_dir, overwrite=overwrite)
-        sweep_temporaries(out_dir)
-        yield Path(out_dir)
+    lock (:class:`folder_lock`), sweep stale temporaries (:func:`sweep_temporaries`) and turn SIGTERM into an
+    exception, for the ``with`` block."""
+
+    def __init__(self, out_dir: Path, *, overwrite: bool = False):
+        self.out_dir = Path(out_dir)
+        self.overwrite = overwrite
+        self._lock = folder_lock(self.out_dir)
+        self._signals = _TerminateAsInterrupt()
+
+    def __enter__(self) -> Path:
+        check_destination(self.out_dir, overwrite=self.overwrite)  # a clear message before the lock file is made
+        self._lock.__enter__()
+        try:
+            check_destination(self.out_dir, overwrite=self.overwrite)
+            sweep_temporaries(self.out_dir)
+            self._signals.__enter__()
+        except BaseException:
+            self._lock.__exit__(None, None, None)
+            raise
+        return self.out_dir
+
+    def __exit__(self, *exc: object) -> None:
+        self._signals.__exit__(*exc)
+        self._lock.__exit__(*exc)
 
 
 def _make_temporary(out_dir: Path) -> Path:
@@ -455,10 +477,12 @@ def write_run(
     provenance_record: dict,
     labels: dict[str, str] | None = None,
     extra: Callable[[Path], None] | None = None,
+    overwrite: bool = False,
 ) -> Path:
     """Write a complete run folder atomically and return its path.
 
-    ``extra(tmp_dir)`` may add files (figures) before the folder is moved into place.
+    ``extra(tmp_dir)`` may add files (figures) before the folder is moved into place. An existing folder is
+    replaced only as :func:`write_folder_atomically` allows (``overwrite``).
     """
 
     def fill(tmp: Path) -> None:
@@ -475,4 +499,4 @@ def write_run(
         if extra is not None:
             extra(tmp)
 
-    return write_folder_atomically(out_dir, fill)
+    return write_folder_atomically(out_dir, fill, overwrite=overwrite)
