@@ -179,6 +179,7 @@ def _add_compare(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", metavar="DIR", help="comparison folder (default outputs/compare-A-vs-B…)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_lang(p)
+    _add_overwrite(p)
 
 
 def _compare(args: argparse.Namespace) -> int:
@@ -186,22 +187,26 @@ def _compare(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from sim.compare import compare_runs, resolve_inputs, table_csv, table_markdown, write_compare_figures
+    from sim.output import write_folder_atomically
     from sim.plots import require_language
 
     require_language(args.lang)
     runs = resolve_inputs(args.runs, draws=args.draws, seed=args.seed, runs_dir=args.runs_dir,
-                          progress=not args.quiet)
+                          progress=not args.quiet, overwrite=args.overwrite)
     rows = compare_runs(runs)
-    out = Path(args.out) if args.out else Path("outputs") / ("compare-" + "-vs-".join(r.name for r in runs))
-    out.mkdir(parents=True, exist_ok=True)
+    out = Path(args.out) if args.out is not None else Path("outputs") / ("compare-" + "-vs-".join(r.name for r in runs))
     text = table_markdown(runs, rows)
-    (out / "compare.csv").write_text(table_csv(runs, rows), encoding="utf-8")
     header = (f"# Comparison: {', '.join(r.name for r in runs)}\n\nProbability of each target over the same "
               f"{runs[0].results.sizes['draw']} draws (seed {runs[0].provenance.get('seed')}); difference against "
               f"{runs[0].name} in percentage points, paired by draw, with Newcombe's 95% interval for paired "
               "proportions.\n\n")
-    (out / "compare.md").write_text(header + text, encoding="utf-8")
-    write_compare_figures(runs, out / "figures", lang=args.lang)
+
+    def fill(tmp: Path) -> None:
+        (tmp / "compare.csv").write_text(table_csv(runs, rows), encoding="utf-8")
+        (tmp / "compare.md").write_text(header + text, encoding="utf-8")
+        write_compare_figures(runs, tmp / "figures", lang=args.lang)
+
+    write_folder_atomically(out, fill, overwrite=args.overwrite)
     print(header.replace("# ", "", 1) + text)
     print(f"written: {out}/ (compare.csv, compare.md, figures/)")
     return EXIT_OK
@@ -315,6 +320,7 @@ def _add_sweep(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, help="root seed (overrides the scenario)")
     p.add_argument("--out", metavar="DIR", help="sweep folder (default outputs/sweep-NAME-LEVER…)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_overwrite(p)
 
 
 def _sweep(args: argparse.Namespace) -> int:
@@ -327,7 +333,8 @@ def _sweep(args: argparse.Namespace) -> int:
     area = check_area(args.area)
     ids = [t.strip() for t in args.targets.split(",") if t.strip()] if args.targets else None
     scenario = load_with_overrides(args.scenario, draws=args.draws, seed=args.seed)
-    result = run_sweep(scenario, levers, target_ids=ids, out_dir=args.out, progress=not args.quiet)
+    result = run_sweep(scenario, levers, target_ids=ids, out_dir=args.out, progress=not args.quiet,
+                       overwrite=args.overwrite)
     print(f"\n{scenario.name}: probability of each target ({area}) per grid point, {scenario.draws} draws "
           "(95% Wilson interval, %; every point on the same draws and seed)\n")
     print(sweep_table(result.dataset, area))
@@ -351,6 +358,7 @@ def _add_solve(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, help="root seed (overrides the scenario)")
     p.add_argument("--out", metavar="DIR", help="folder (default outputs/solve-NAME-TARGET-AREA-LEVER)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_overwrite(p)
 
 
 def _solve(args: argparse.Namespace) -> int:
@@ -363,7 +371,8 @@ def _solve(args: argparse.Namespace) -> int:
     area = check_area(args.area)
     scenario = load_with_overrides(args.scenario, draws=args.draws, seed=args.seed)
     report = solve(scenario, args.target, args.probability, args.lever, value_range=value_range, area=area,
-                   tolerance=args.tolerance, out_dir=args.out, progress=not args.quiet)
+                   tolerance=args.tolerance, out_dir=args.out, progress=not args.quiet,
+                   overwrite=args.overwrite)
     print()
     print(report.text, end="")
     print(f"written: {report.out_dir}/ (solve.csv, solve.txt, solve.json, scenario.resolved.yaml, figures/)")

@@ -392,11 +392,11 @@ class guard:  # lower case: used like a function, ``with guard(out_dir, overwrit
     def __init__(self, out_dir: Path, *, overwrite: bool = False):
         self.out_dir = Path(out_dir)
         self.overwrite = overwrite
-        self._lock = folder_lock(self.out_dir)
         self._signals = _TerminateAsInterrupt()
 
     def __enter__(self) -> Path:
         check_destination(self.out_dir, overwrite=self.overwrite)  # a clear message before the lock file is made
+        self._lock = folder_lock(self.out_dir)
         self._lock.__enter__()
         try:
             check_destination(self.out_dir, overwrite=self.overwrite)

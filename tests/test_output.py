@@ -84,7 +84,7 @@ def test_an_edusim_folder_with_a_users_file_added_is_refused(tmp_path):
     out = write_folder_atomically(tmp_path / "run", _fill)
     (out / "figures").mkdir()  # what `edusim plot` adds: replaced with the folder
     (out / "my-notes.md").write_text("keep")
-    with pytest.raises(InputError, match="my-notes.md"):
+    with pytest.raises(InputError, match=r"my-notes\.md"):
         write_folder_atomically(out, _fill, overwrite=True)
     assert (out / "my-notes.md").read_text() == "keep"
 
@@ -127,7 +127,7 @@ def test_a_folder_holding_the_current_folder_is_refused(tmp_path, monkeypatch):
 
 def test_a_path_under_a_file_is_refused(tmp_path):
     (tmp_path / "notes.txt").write_text("keep")
-    with pytest.raises(InputError, match="notes.txt is a file"):
+    with pytest.raises(InputError, match=r"notes\.txt is a file"):
         write_folder_atomically(tmp_path / "notes.txt" / "deeper" / "run", _fill)
     assert (tmp_path / "notes.txt").read_text() == "keep"
 
