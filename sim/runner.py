@@ -340,19 +340,20 @@ def run_scenario(
     stream = sys.stderr if stream is None else stream  # at call time: sys.stderr may have been replaced
     options = dataclasses.replace(options or RunOptions(), **changes)
     options.check()
-    targets = load_target_set(scenario.targets)
-    started = datetime.now(UTC)
-    model = prepare(scenario)
-    size = estimate_size(model, scenario.draws if options.precision is None else options.draws_cap, options.engine)
-    check_size(size, options)
-    if options.progress or size.disk_bytes > 1e9:
-        print(f"size: {'up to ' if options.precision is not None else ''}{size.text()}", file=stream)
     target = run_folder(scenario, out_dir)
-    record = checkpoint.manifest(
-        scenario_sha256=scenario_hash(resolved_yaml(replace(scenario, {"draws": 1}))), seed=scenario.seed,
-        engine=options.engine, chunk_size=scenario.chunk_size,
-    )
-    with guard(target, overwrite=options.overwrite):
+    with guard(target, overwrite=options.overwrite):  # before anything else: a refusal comes at once
+        targets = load_target_set(scenario.targets)
+        started = datetime.now(UTC)
+        model = prepare(scenario)
+        size = estimate_size(model, scenario.draws if options.precision is None else options.draws_cap,
+                             options.engine)
+        check_size(size, options)
+        if options.progress or size.disk_bytes > 1e9:
+            print(f"size: {'up to ' if options.precision is not None else ''}{size.text()}", file=stream)
+        record = checkpoint.manifest(
+            scenario_sha256=scenario_hash(resolved_yaml(replace(scenario, {"draws": 1}))), seed=scenario.seed,
+            engine=options.engine, chunk_size=scenario.chunk_size,
+        )
         store = checkpoint.ChunkStore.open(checkpoint.chunk_dir(target), record, resume=options.resume)
         try:
             execution = execute(model, targets, options, store=store, stream=stream)
