@@ -99,18 +99,30 @@ def _add_run(p: argparse.ArgumentParser) -> None:
                    "(a probability, e.g. 0.02 for ±2 points), starting from the scenario's draws")
     p.add_argument("--max-draws", type=int, metavar="N",
                    help="cap of a --precision run (default 20,000)")
+    p.add_argument("--max-output-gb", type=float, metavar="GB", default=None,
+                   help="refuse a run whose results.nc is estimated larger than GB (default 20); the estimate is "
+                   "printed before the run")
+    _add_overwrite(p)
+
+
+def _add_overwrite(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an earlier edusim output in the folder (never a folder or file edusim did not "
+                   "write); without it an existing folder is refused")
 
 
 def _run(args: argparse.Namespace) -> int:
     """Run a scenario: the target table on stdout, the run folder on disk."""
     from sim.checkpoint import chunk_dir
-    from sim.runner import load_with_overrides, run_folder, run_scenario
+    from sim.runner import RunOptions, load_with_overrides, run_folder, run_scenario
 
     scenario = load_with_overrides(args.scenario, draws=args.draws, seed=args.seed, chunk_size=args.chunk_size)
     try:
-        result = run_scenario(scenario, args.out, progress=not args.quiet, scenario_file=args.scenario,
-                              engine=args.engine, workers=args.workers, scheduler=args.scheduler, resume=args.resume,
-                              precision=args.precision, max_draws=args.max_draws)
+        options = RunOptions(progress=not args.quiet, scenario_file=args.scenario, engine=args.engine,
+                             workers=args.workers, scheduler=args.scheduler, resume=args.resume,
+                             precision=args.precision, max_draws=args.max_draws, overwrite=args.overwrite,
+                             **({} if args.max_output_gb is None else {"max_output_gb": args.max_output_gb}))
+        result = run_scenario(scenario, args.out, options)
     except KeyboardInterrupt:
         chunks = chunk_dir(run_folder(scenario, args.out))
         if chunks.is_dir():
@@ -169,6 +181,7 @@ def _add_compare(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", metavar="DIR", help="comparison folder (default outputs/compare-A-vs-B…)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_lang(p)
+    _add_overwrite(p)
 
 
 def _compare(args: argparse.Namespace) -> int:
@@ -177,21 +190,25 @@ def _compare(args: argparse.Namespace) -> int:
 
     from sim.chart_text import require_language
     from sim.compare import compare_runs, resolve_inputs, table_csv, table_markdown, write_compare_figures
+    from sim.output import write_folder_atomically
 
     require_language(args.lang)
     runs = resolve_inputs(args.runs, draws=args.draws, seed=args.seed, runs_dir=args.runs_dir,
-                          progress=not args.quiet)
+                          progress=not args.quiet, overwrite=args.overwrite)
     rows = compare_runs(runs)
-    out = Path(args.out) if args.out else Path("outputs") / ("compare-" + "-vs-".join(r.name for r in runs))
-    out.mkdir(parents=True, exist_ok=True)
+    out = Path(args.out) if args.out is not None else Path("outputs") / ("compare-" + "-vs-".join(r.name for r in runs))
     text = table_markdown(runs, rows)
-    (out / "compare.csv").write_text(table_csv(runs, rows), encoding="utf-8")
     header = (f"# Comparison: {', '.join(r.name for r in runs)}\n\nProbability of each target over the same "
               f"{runs[0].results.sizes['draw']} draws (seed {runs[0].provenance.get('seed')}); difference against "
               f"{runs[0].name} in percentage points, paired by draw, with Newcombe's 95% interval for paired "
               "proportions.\n\n")
-    (out / "compare.md").write_text(header + text, encoding="utf-8")
-    write_compare_figures(runs, out / "figures", lang=args.lang)
+
+    def fill(tmp: Path) -> None:
+        (tmp / "compare.csv").write_text(table_csv(runs, rows), encoding="utf-8")
+        (tmp / "compare.md").write_text(header + text, encoding="utf-8")
+        write_compare_figures(runs, tmp / "figures", lang=args.lang)
+
+    write_folder_atomically(out, fill, overwrite=args.overwrite)
     print(header.replace("# ", "", 1) + text)
     print(f"written: {out}/ (compare.csv, compare.md, figures/)")
     return EXIT_OK
@@ -278,6 +295,7 @@ def _add_sensitivity(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", metavar="DIR", help="output folder (default outputs/sensitivity-NAME-METHOD)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_dask(p)
+    _add_overwrite(p)
 
 
 def _sensitivity(args: argparse.Namespace) -> int:
@@ -292,7 +310,8 @@ def _sensitivity(args: argparse.Namespace) -> int:
         scenario, method=args.method, n=args.n, replicates=args.replicates, factors=args.factors,
         levers=args.lever, lever_levels_count=args.lever_levels, area=args.area,
         out_dir=None if args.out is None else Path(args.out), progress=not args.quiet,
-        scenario_file=args.scenario, workers=args.workers, scheduler=args.scheduler)
+        scenario_file=args.scenario, workers=args.workers, scheduler=args.scheduler,
+        overwrite=args.overwrite)
     d = result.design
     print(f"\n{scenario.name}: {args.method} sensitivity of each target ({args.area}) to {len(d.factors)} factors: "
           f"{n_points(d.method, d.n, len(d.factors))} design points × {args.replicates} replicates = "
@@ -318,6 +337,7 @@ def _add_sweep(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", metavar="DIR", help="sweep folder (default outputs/sweep-NAME-LEVER…)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_dask(p)
+    _add_overwrite(p)
 
 
 def _sweep(args: argparse.Namespace) -> int:
@@ -332,7 +352,7 @@ def _sweep(args: argparse.Namespace) -> int:
     ids = [t.strip() for t in args.targets.split(",") if t.strip()] if args.targets else None
     scenario = load_with_overrides(args.scenario, draws=args.draws, seed=args.seed)
     result = run_sweep(scenario, levers, target_ids=ids, out_dir=args.out, progress=not args.quiet,
-                       workers=args.workers, scheduler=args.scheduler)
+                       workers=args.workers, scheduler=args.scheduler, overwrite=args.overwrite)
     print(f"\n{scenario.name}: probability of each target ({area}) per grid point, {scenario.draws} draws "
           "(95% Wilson interval, %; every point on the same draws and seed)\n")
     print(sweep_table(result.dataset, area))
@@ -356,6 +376,7 @@ def _add_solve(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, help="root seed (overrides the scenario)")
     p.add_argument("--out", metavar="DIR", help="folder (default outputs/solve-NAME-TARGET-AREA-LEVER)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_overwrite(p)
 
 
 def _solve(args: argparse.Namespace) -> int:
@@ -368,7 +389,8 @@ def _solve(args: argparse.Namespace) -> int:
     area = check_area(args.area)
     scenario = load_with_overrides(args.scenario, draws=args.draws, seed=args.seed)
     report = solve(scenario, args.target, args.probability, args.lever, value_range=value_range, area=area,
-                   tolerance=args.tolerance, out_dir=args.out, progress=not args.quiet)
+                   tolerance=args.tolerance, out_dir=args.out, progress=not args.quiet,
+                   overwrite=args.overwrite)
     print()
     print(report.text, end="")
     print(f"written: {report.out_dir}/ (solve.csv, solve.txt, solve.json, scenario.resolved.yaml, figures/)")

@@ -127,8 +127,9 @@ def check_pairable(runs: Sequence[RunFolder]) -> None:
 
 
 def resolve_inputs(items: Sequence[str], *, draws: int | None, seed: int | None, runs_dir: str | None,
-                   progress: bool = False) -> list[RunFolder]:
-    """Run folders as given; scenario files run first with the seed and draws of the first input."""
+                   progress: bool = False, overwrite: bool = False) -> list[RunFolder]:
+    """Run folders as given; scenario files run first with the seed and draws of the first input (their run
+    folders replace earlier ones only with ``overwrite``, :mod:`sim.output`)."""
     from sim.runner import load_with_overrides, run_scenario
 
     if len(items) < 2:
@@ -142,7 +143,8 @@ def resolve_inputs(items: Sequence[str], *, draws: int | None, seed: int | None,
         elif path.is_file() and path.suffix.lower() in (".yaml", ".yml"):
             scenario = load_with_overrides(path, draws=settings["draws"], seed=settings["seed"])
             target = Path(runs_dir) / scenario.name if runs_dir else None
-            result = run_scenario(scenario, target, progress=progress, scenario_file=str(path), figures=False)
+            result = run_scenario(scenario, target, progress=progress, scenario_file=str(path), figures=False,
+                                  overwrite=overwrite)
             run = open_run(result.out_dir)
         elif not path.exists():
             raise InputError("no such run folder or scenario file", file=item)

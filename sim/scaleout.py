@@ -22,7 +22,9 @@ import contextlib
 import logging
 import signal
 import socket
+import struct
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
@@ -224,8 +226,18 @@ def _workers_ignore_ctrl_c() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
+MAX_HANDSHAKE_BYTES = 1 << 20
+"""Largest first message accepted from a Dask scheduler (its handshake is a few hundred bytes)."""
+
+
 def _reachable(address: str) -> None:
-    """Fail fast, with a clear message, when ``address`` is malformed or nothing listens on its TCP port."""
+    """Fail fast, with a clear message, unless a Dask scheduler answers at ``address``.
+
+    For ``tcp://`` addresses: a TCP connection is opened and the scheduler's handshake, which a Dask server sends
+    unprompted on every new connection (an 8-byte little-endian length, then that many bytes), is read, all
+    within :data:`CONNECT_TIMEOUT_S` seconds in total. A server that says nothing (a plain HTTP server), or says
+    something that is not a Dask message, or nothing listening, gives one line naming the address.
+    """
     from distributed.comm import parse_address
     from distributed.comm.addressing import parse_host_port
 
@@ -237,9 +249,38 @@ def _reachable(address: str) -> None:
     except ValueError as exc:
         raise InputError(f"not a scheduler address ({exc}); expected e.g. tcp://10.0.0.5:8786",
                          key="--scheduler") from exc
+    deadline = time.monotonic() + CONNECT_TIMEOUT_S
     try:
-        with socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S):
-            pass
-    except OSError as exc:
+        with socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S) as sock:
+            if protocol != "tcp":
+                return  # TLS: the handshake is encrypted; Client's own timeout applies
+            header = _read_exactly(sock, 8, deadline)
+            (length,) = struct.unpack("<Q", header)
+            if not 0 < length <= MAX_HANDSHAKE_BYTES:
+                raise InputError(f"the server at {address} is not a Dask scheduler (it answered "
+                                 f"{header!r}…); is that the scheduler's port (8786 by default)?", key="--scheduler")
+            _read_exactly(sock, length, deadline)
+    except TimeoutError as exc:
+        raise InputError(f"no Dask scheduler answered at {address} within {CONNECT_TIMEOUT_S} s (something "
+                         "listens there but does not speak Dask's protocol, or the network drops the "
+                         "connection); is `dask scheduler` running there?", key="--scheduler") from exc
+    except (OSError, ValueError) as exc:
         raise InputError(f"cannot connect to a Dask scheduler at {address} within {CONNECT_TIMEOUT_S} s "
-                         f"({exc.strerror or exc}); is `dask scheduler` running there?", key="--scheduler") from exc
+                         f"({getattr(exc, 'strerror', None) or exc}); is `dask scheduler` running there?",
+                         key="--scheduler") from exc
+
+
+def _read_exactly(sock: socket.socket, n: int, deadline: float) -> bytes:
+    """``n`` bytes from ``sock`` before ``deadline`` (``time.monotonic``), or :class:`TimeoutError`, or
+    :class:`ConnectionError` if the peer closes first."""
+    data = b""
+    while len(data) < n:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError
+        sock.settimeout(left)
+        more = sock.recv(min(n - len(data), 65536))  # socket.timeout is TimeoutError
+        if not more:
+            raise ConnectionError("the server closed the connection without a Dask handshake")
+        data += more
+    return data

@@ -39,6 +39,7 @@ from typing import Any, TextIO
 from sim.errors import InputError
 from sim.levers import LeverInfo, check_values, check_whole, lever_info, lever_value
 from sim.outcomes import evaluate_target, wilson_interval
+from sim.output import check_destination
 from sim.scenario import Scenario, replace, resolved_yaml
 from sim.sweep import AREAS, provenance_record, select_targets, short_key, write_atomically
 from sim.targets import Target
@@ -184,12 +185,13 @@ class SolveReport:
 
 def solve(scenario: Scenario, target_id: str, level: float, key: str, *, value_range: tuple[float, float] | None,
           area: str = "region", tolerance: float | None = None, out_dir: Path | None = None,
-          progress: bool = True, stream: TextIO | None = None) -> SolveReport:
+          progress: bool = True, stream: TextIO | None = None, overwrite: bool = False) -> SolveReport:
     """The smallest value of ``key`` at which ``target_id`` (in ``area``) is met with probability ≥ ``level``.
 
     Writes ``out_dir`` (default ``outputs/solve-NAME-TARGET-AREA-LEVER``): ``solve.csv`` (the points evaluated),
     ``solve.json`` (the answer, its interval, the method), ``figures/solve.png|svg``, the resolved scenario
-    and provenance.
+    and provenance. The folder is checked before the search starts and replaced only if it is an earlier edusim
+    output and ``overwrite`` (:func:`sim.output.check_destination`).
     """
     from tqdm import tqdm
 
@@ -208,6 +210,9 @@ def solve(scenario: Scenario, target_id: str, level: float, key: str, *, value_r
     (target,) = select_targets(scenario, [target_id])
     if area not in target.scope:
         raise InputError(f"target {target.id} is judged in {', '.join(target.scope)}, not in {area!r}", key="--area")
+    target_dir = Path(out_dir) if out_dir is not None else (
+        Path("outputs") / f"solve-{scenario.name}-{target.id}-{area}-{short_key(key)}")
+    check_destination(target_dir, overwrite=overwrite)  # before the search, not after it
     started = datetime.now(UTC)
     bar = tqdm(desc=f"{scenario.name}: lever values", unit="value", disable=not progress,
                file=sys.stderr if stream is None else stream)
@@ -226,8 +231,6 @@ def solve(scenario: Scenario, target_id: str, level: float, key: str, *, value_r
     record = provenance_record(scenario, started, "solve", lever=key, target=target.id, area=area, level=level,
                                range=[lo, hi], tolerance=tolerance, status=result.status, answer=result.answer,
                                answer_interval=list(result.interval), method=METHOD)
-    target_dir = Path(out_dir) if out_dir is not None else (
-        Path("outputs") / f"solve-{scenario.name}-{target.id}-{area}-{short_key(key)}")
 
     def fill(tmp: Path) -> None:
         write_solve(tmp, result, info, target, area, level)
@@ -235,7 +238,7 @@ def solve(scenario: Scenario, target_id: str, level: float, key: str, *, value_r
         (tmp / "solve.json").write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         (tmp / "scenario.resolved.yaml").write_text(resolved_yaml(scenario), encoding="utf-8")
 
-    done = write_atomically(target_dir, fill)
+    done = write_atomically(target_dir, fill, overwrite=overwrite)
     return SolveReport(result, info, target, area, level, (lo, hi), tolerance, done, text)
 
 

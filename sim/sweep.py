@@ -35,7 +35,7 @@ import xarray as xr
 from sim.errors import InputError, InputErrors
 from sim.levers import LeverInfo, LeverRange, check_values, grid_values, lever_info, lever_value
 from sim.outcomes import TargetOutcome, evaluate
-from sim.output import write_folder_atomically
+from sim.output import check_destination, write_folder_atomically
 from sim.scenario import Scenario, replace, resolved_yaml
 from sim.targets import Target, load_target_set
 
@@ -184,9 +184,10 @@ def sweep_csv(ds: xr.Dataset) -> str:
     return buffer.getvalue()
 
 
-def write_atomically(out_dir: Path, fill: Callable[[Path], None]) -> Path:
-    """Create ``out_dir`` whole or not at all (:func:`sim.output.write_folder_atomically`)."""
-    return write_folder_atomically(out_dir, fill)
+def write_atomically(out_dir: Path, fill: Callable[[Path], None], *, overwrite: bool = False) -> Path:
+    """Create ``out_dir`` whole or not at all, never over anything of the user's
+    (:func:`sim.output.write_folder_atomically`)."""
+    return write_folder_atomically(out_dir, fill, overwrite=overwrite)
 
 
 def short_key(key: str) -> str:
@@ -217,8 +218,12 @@ def run_sweep(
     figures: bool = True,
     workers: int | None = None,
     scheduler: str | None = None,
+    overwrite: bool = False,
 ) -> SweepResult:
     """Run a one- or two-lever sweep of ``scenario`` and write its folder.
+
+    The folder is checked before the sweep starts and replaced only if it is an earlier edusim output and
+    ``overwrite`` (:func:`sim.output.check_destination`).
 
     Parameters
     ----------
@@ -248,6 +253,8 @@ def run_sweep(
         check_values(scenario, info, values.tolist())
         grids.append(LeverGrid(info, values))
     targets = select_targets(scenario, target_ids)
+    target = Path(out_dir) if out_dir is not None else default_sweep_dir(scenario, [g.lever.key for g in grids])
+    check_destination(target, overwrite=overwrite)  # before the sweep, not after it
     started = datetime.now(UTC)
     points = list(itertools.product(*(range(len(g.values)) for g in grids)))
     outcomes: dict[tuple[int, ...], list[TargetOutcome]] = {}
@@ -282,8 +289,7 @@ def run_sweep(
 
             written.extend(write_sweep_figures(ds, tmp / "figures"))
 
-    target = Path(out_dir) if out_dir is not None else default_sweep_dir(scenario, [g.lever.key for g in grids])
-    done = write_atomically(target, fill)
+    done = write_atomically(target, fill, overwrite=overwrite)
     return SweepResult(ds, done, [done / p.relative_to(p.parents[1]) for p in written])
 
 

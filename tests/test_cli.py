@@ -143,3 +143,79 @@ def test_heavy_import_check_can_fail() -> None:
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
                             check=True)
     assert result.stdout.strip() == "['xarray']"
+
+
+# -- every command that writes a folder: refused over an earlier output without --overwrite (issue 11, item 1) --
+
+def _small(tmp_path: Path, name: str = "small") -> str:
+    sys.path.insert(0, str(ROOT / "tests"))
+    from scenario_files import write_small
+
+    return str(write_small(tmp_path, name))
+
+
+def _command(kind: str, scenario: str, out: Path) -> list[str]:
+    if kind == "sweep":
+        return ["sweep", scenario, "--lever", "levers.rotation.share=0.1:0.2:2", "--targets", "T6", "--out", str(out),
+                "--quiet"]
+    if kind == "sensitivity":
+        return ["sensitivity", scenario, "--method", "morris", "--n", "2", "--replicates", "2",
+                "--factors", "attrition.rural_rate", "--out", str(out), "--quiet"]
+    if kind == "solve":
+        return ["solve", scenario, "--target", "T1", "--probability", "0.5", "--lever", "levers.rotation.share",
+                "--out", str(out), "--quiet"]
+    return ["run", scenario, "--out", str(out), "--quiet"]
+
+
+@pytest.mark.parametrize("kind", ["sweep", "solve", "sensitivity"])
+def test_writing_commands_refuse_an_earlier_output_without_overwrite(tmp_path: Path, kind: str,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    scenario, out = _small(tmp_path), tmp_path / kind
+    assert main(_command(kind, scenario, out)) == 0
+    before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+    capsys.readouterr()
+    assert main(_command(kind, scenario, out)) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--overwrite" in err and str(out) in err
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == before
+    assert main([*_command(kind, scenario, out), "--overwrite"]) == 0
+
+
+@pytest.mark.parametrize("kind", ["sweep", "solve", "sensitivity"])
+@pytest.mark.parametrize("bad", ["", "/", "{tmp}/notes.txt", "{tmp}/notes.txt/deeper"])
+def test_writing_commands_refuse_bad_out_values_before_the_work(tmp_path: Path, kind: str, bad: str,
+                                                               capsys: pytest.CaptureFixture[str],
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    import sim.ensemble
+
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("simulated before the destination was checked")
+
+    monkeypatch.setattr(sim.ensemble, "run", never)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notes.txt").write_text("keep")
+    command = _command(kind, _small(tmp_path), tmp_path)
+    command[command.index("--out") + 1] = bad.format(tmp=tmp_path)
+    assert main(command) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: <command line>: --out: ") and err.count("\n") == 1
+    assert (tmp_path / "notes.txt").read_text() == "keep"
+
+
+def test_compare_reruns_scenario_files_only_with_overwrite(tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["compare", _small(tmp_path, "a"), _small(tmp_path, "b"), "--runs-dir", str(tmp_path / "runs"),
+            "--out", str(tmp_path / "cmp"), "--quiet"]
+    assert main(args) == 0
+    assert (tmp_path / "cmp" / "compare.csv").is_file()
+    capsys.readouterr()
+    assert main(args) == 2  # the runs (and the comparison folder) are there now
+    err = capsys.readouterr().err
+    assert "--overwrite" in err and str(tmp_path / "runs" / "a") in err
+    assert main([*args, "--overwrite"]) == 0
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.md").write_text("keep")
+    args[args.index("--out") + 1] = str(mine)
+    assert main([*args, "--overwrite"]) == 2
+    assert [p.name for p in mine.iterdir()] == ["notes.md"]

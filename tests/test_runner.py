@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -288,3 +290,187 @@ def test_a_killed_run_resumes_to_the_uninterrupted_result(tmp_path, no_figures):
     assert main(["run", scenario, "--out", str(out), "--quiet", "--draws", "512", "--resume"]) == 0
     assert main(["run", scenario, "--out", str(tmp_path / "whole"), "--quiet", "--draws", "512"]) == 0
     _assert_same_results(tmp_path / "whole", out)
+
+
+# --- safe output folders, locking, size, resume checks (issue 11) ---------------------------------------------
+
+
+def test_a_rerun_into_the_same_folder_needs_overwrite(run_folder, tmp_path, capsys, no_figures):
+    """The common case: a scenario run again into outputs/NAME. Without --overwrite: refused before anything is
+    simulated, the earlier run untouched; with it: replaced."""
+    scenario = str(write_small(tmp_path))
+    out = tmp_path / "again"
+    assert main(["run", scenario, "--out", str(out), "--quiet"]) == 0
+    before = (out / "provenance.json").read_text()
+    capsys.readouterr()
+    assert main(["run", scenario, "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(out) in err and "--overwrite" in err
+    assert (out / "provenance.json").read_text() == before
+    assert main(["run", scenario, "--out", str(out), "--quiet", "--overwrite"]) == 0
+    assert (out / "provenance.json").read_text() != before  # a new start time
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+@pytest.mark.parametrize("kind", ["user folder", "file", "folder of runs"])
+def test_nothing_of_the_users_is_replaced_even_with_overwrite(run_folder, tmp_path, capsys, kind):
+    """Issue 11, item 1: `--out mythesis`, `--out notes.txt`, `--out outputs` are refused and keep every file."""
+    if kind == "user folder":
+        out = tmp_path / "mythesis"
+        out.mkdir()
+        (out / "thesis.tex").write_text("keep")
+    elif kind == "file":
+        out = tmp_path / "notes.txt"
+        out.write_text("keep")
+    else:
+        out = tmp_path / "outputs"
+        out.mkdir()
+        (out / "README.md").write_text("keep")
+        shutil.copytree(run_folder, out / "baseline")
+    before = {p: p.read_bytes() for p in ([out] if out.is_file() else out.rglob("*")) if p.is_file()}
+    assert main(["run", str(write_small(tmp_path)), "--out", str(out), "--quiet", "--overwrite"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(out) in err and "Traceback" not in err
+    assert {p: p.read_bytes() for p in before} == before
+    assert not [p for p in tmp_path.iterdir() if ".partial-" in p.name or p.name.endswith(".chunks")]
+
+
+@pytest.mark.parametrize("out", ["", ".", "/", "/proc/1/edusim", "/proc/no-such/edusim", "{tmp}/notes.txt/run"])
+def test_bad_out_values_get_one_line_and_exit_2(tmp_path, monkeypatch, capsys, out):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notes.txt").write_text("keep")
+    assert main(["run", str(write_small(tmp_path)), "--out", out.format(tmp=tmp_path), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: <command line>: --out: ") and err.count("\n") == 1
+    assert (tmp_path / "notes.txt").read_text() == "keep"
+
+
+def test_a_second_run_on_a_locked_folder_is_refused_at_once(tmp_path, capsys):
+    """Issue 11, item 2: while a run holds outputs/NAME, another run on it (any seed) is refused at once."""
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "shared"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\nfrom sim.output import folder_lock\n"
+         "with folder_lock(sys.argv[1]):\n    print('locked', flush=True)\n    time.sleep(60)", str(out)],
+        stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        begun = time.monotonic()
+        assert main(["run", str(write_small(tmp_path)), "--out", str(out), "--quiet", "--seed", "2"]) == 2
+        assert time.monotonic() - begun < 30  # the scenario is loaded and prepared; nothing is simulated
+        err = capsys.readouterr().err
+        assert f"{out} is being written by another edusim command (pid {holder.pid}" in err
+        assert not (tmp_path / ".shared.chunks").exists()
+    finally:
+        holder.kill()
+        holder.wait(10)
+
+
+def test_the_size_estimate_matches_a_real_run(tmp_path, no_figures):
+    """Issue 11, item 9: the estimate of results.nc, derived from draws, years, counties and variables, is within
+    10% of the file a real run writes, at two sizes (so the per-draw part is checked, not only the fixed part)."""
+    from sim.cohort import prepare
+    from sim.runner import estimate_size, load_with_overrides, run_scenario
+
+    for draws in (64, 256):
+        scenario = load_with_overrides(write_small(tmp_path), draws=draws)
+        out = run_scenario(scenario, tmp_path / f"d{draws}", progress=False).out_dir
+        actual = (out / "results.nc").stat().st_size
+        estimate = estimate_size(prepare(scenario), draws).disk_bytes
+        assert abs(estimate - actual) <= 0.10 * actual, (draws, estimate, actual)
+
+
+def test_a_huge_run_is_refused_at_once_and_the_limit_can_be_raised(tmp_path, capsys):
+    """`--draws 10000000` (the largest a scenario allows) is refused before anything is simulated, and says how
+    to go on; a limit below a small run's size refuses it too."""
+    import time
+
+    scenario = str(write_small(tmp_path))
+    begun = time.monotonic()
+    assert main(["run", scenario, "--out", str(tmp_path / "big"), "--quiet", "--draws", "10000000"]) == 2
+    assert time.monotonic() - begun < 30
+    err = capsys.readouterr().err
+    assert "too large" in err and "GB" in err and "--max-output-gb" in err and err.count("\n") == 1
+    assert main(["run", scenario, "--out", str(tmp_path / "small"), "--quiet", "--max-output-gb", "0.0001"]) == 2
+    assert "over the limit of 0.0001 GB" in capsys.readouterr().err
+    assert not (tmp_path / "big").exists() and not (tmp_path / "small").exists()
+    assert main(["run", scenario, "--out", str(tmp_path / "bad"), "--quiet", "--max-output-gb", "-1"]) == 2
+    assert "--max-output-gb: must be a positive number" in capsys.readouterr().err
+
+
+def test_the_estimate_is_printed_before_the_run(tmp_path, capsys, no_figures):
+    assert main(["run", str(write_small(tmp_path)), "--out", str(tmp_path / "o")]) == 0
+    err = capsys.readouterr().err
+    assert "size: 64 draws: results.nc about" in err and "memory about" in err
+
+
+def test_resume_simulates_a_damaged_chunk_again_and_gives_the_uninterrupted_result(tmp_path, monkeypatch, capsys,
+                                                                                    no_figures):
+    """Issue 11, item 8 through the command: a NaN-filled chunk is not used; --resume re-simulates it and says so."""
+    from sim.checkpoint import ChunkStore
+
+    scenario = str(write_small(tmp_path))
+    save = ChunkStore.save
+
+    def save_then_stop(self, start, stop, raw):
+        save(self, start, stop, raw)
+        if start == 64:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(ChunkStore, "save", save_then_stop)
+    out = tmp_path / "cut"
+    assert main(["run", scenario, "--out", str(out), "--quiet", "--draws", "192"]) == 130
+    monkeypatch.setattr(ChunkStore, "save", save)
+    first = tmp_path / ".cut.chunks" / "chunk-0-64.npz"
+    with np.load(first) as data:
+        arrays = {name: data[name] for name in data.files}
+    arrays["teachers"] = np.full_like(arrays["teachers"], -1)
+    with open(first, "wb") as f:
+        np.savez(f, **arrays)
+    capsys.readouterr()
+    assert main(["run", scenario, "--out", str(out), "--quiet", "--draws", "192", "--resume"]) == 0
+    captured = capsys.readouterr()
+    assert "chunk-0-64.npz: its arrays do not match their checksum" in captured.err
+    assert "resumed: 1 chunk(s)" in captured.out
+    assert main(["run", scenario, "--out", str(tmp_path / "whole"), "--quiet", "--draws", "192"]) == 0
+    _assert_same_results(tmp_path / "whole", out)
+
+
+def test_the_largest_accepted_seed_is_written_and_read_back(tmp_path, no_figures):
+    """Issue 11, item 5: seeds up to 2^63 - 1 (the range a scenario accepts) are stored in results.nc."""
+    seed = 2**63 - 1
+    out = tmp_path / "seed"
+    assert main(["run", str(write_small(tmp_path)), "--out", str(out), "--quiet", "--seed", str(seed)]) == 0
+    with xr.open_dataset(out / "results.nc", engine="h5netcdf") as ds:
+        assert int(ds.attrs["seed"]) == seed
+    assert json.loads((out / "provenance.json").read_text())["seed"] == seed
+
+
+def test_run_folders_follow_the_umask(tmp_path, no_figures):
+    """Issue 11, item 10: not 0700 (the temporary folder's mode) but what the user's umask gives."""
+    previous = os.umask(0o022)
+    try:
+        assert main(["run", str(write_small(tmp_path)), "--out", str(tmp_path / "o"), "--quiet"]) == 0
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "o").stat().st_mode & 0o777 == 0o755
+
+
+def test_run_options_are_frozen_and_run_scenario_keeps_its_keywords(tmp_path, no_figures):
+    """Issue 12, item 4: the options are one frozen value; the old keyword calls still work and mean the same."""
+    import dataclasses
+
+    from sim.runner import RunOptions, load_with_overrides, run_scenario
+
+    options = RunOptions(figures=False, progress=False)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        options.engine = "agents"  # type: ignore[misc]
+    scenario = load_with_overrides(write_small(tmp_path))
+    a = run_scenario(scenario, tmp_path / "a", options)
+    b = run_scenario(scenario, tmp_path / "b", progress=False, figures=False, engine="cohort")
+    _assert_same_results(a.out_dir, b.out_dir)
+    with pytest.raises(TypeError):
+        run_scenario(scenario, tmp_path / "c", no_such_option=1)

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import http.server
+import socketserver
+import threading
+import time
+
 import numpy as np
 import pytest
 from scenario_files import write_small
 
+from sim import scaleout
 from sim.checkpoint import ChunkStore, manifest
 from sim.cohort import prepare
 from sim.ensemble import run_draws
@@ -130,3 +137,53 @@ def test_two_local_dask_workers_give_bit_identical_arrays_and_resume(model, refe
         assert len(store.finished()) == 1
         _assert_same(run_chunks(model, 0, 150, client=client, store=store), reference)
         assert len(store.finished()) == 3
+
+
+# -- --scheduler at something that is not a Dask scheduler: one line, within the time limit (issue 11, item 6) --
+
+@contextlib.contextmanager
+def _server(answer: bytes | None):
+    """A TCP server on 127.0.0.1 that accepts connections and sends ``answer`` (``None``: a plain HTTP server,
+    which says nothing until it is sent a request). Yields its port."""
+    if answer is None:
+        server: socketserver.TCPServer = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                                                          http.server.SimpleHTTPRequestHandler)
+    else:
+        class Junk(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                self.request.sendall(answer)
+                time.sleep(3)
+
+        server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Junk)
+        server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize(("answer", "message", "limit_s"), [
+    (None, "no Dask scheduler answered at tcp://127.0.0.1:{port} within 2 s", 6),
+    (b"HTTP/1.1 400 Bad Request\r\n\r\n", "is not a Dask scheduler", 2),
+    (b"\x05\x00\x00", "no Dask scheduler answered", 6),  # a few bytes, then silence
+])
+def test_a_scheduler_address_that_is_not_dask_fails_in_one_line_within_the_limit(monkeypatch, answer, message,
+                                                                                    limit_s):
+    monkeypatch.setattr(scaleout, "CONNECT_TIMEOUT_S", 2)  # the 10 s of the command line, shortened for the test
+    with _server(answer) as port:
+        begun = time.monotonic()
+        with pytest.raises(InputError) as info, dask_client(scheduler=f"tcp://127.0.0.1:{port}"):
+            pass
+        assert time.monotonic() - begun < limit_s
+    text = str(info.value)
+    assert message.format(port=port) in text and "\n" not in text and text.startswith("<command line>: --scheduler")
+
+
+def test_the_scheduler_check_accepts_a_real_dask_scheduler():
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=0, processes=False, dashboard_address=None) as cluster:
+        scaleout._reachable(cluster.scheduler_address)  # no error

@@ -80,20 +80,18 @@ def test_sweep_dataset_and_csv_from_hand_made_outcomes(small) -> None:
 
 
 def test_write_atomically_leaves_nothing_on_failure(tmp_path: Path) -> None:
-    out = tmp_path / "sweep"
-    out.mkdir()
-    (out / "old.txt").write_text("old")
+    out = write_atomically(tmp_path / "sweep", lambda tmp: (tmp / "old.txt").write_text("old"))
 
     def fail(tmp: Path) -> None:
         (tmp / "half.csv").write_text("x")
         raise RuntimeError("disk full")
 
     with pytest.raises(RuntimeError):
-        write_atomically(out, fail)
+        write_atomically(out, fail, overwrite=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sweep"]
-    assert [p.name for p in out.iterdir()] == ["old.txt"]
-    write_atomically(out, lambda tmp: (tmp / "new.txt").write_text("new"))
-    assert [p.name for p in out.iterdir()] == ["new.txt"]
+    assert [p.name for p in out.iterdir() if not p.name.startswith(".")] == ["old.txt"]
+    write_atomically(out, lambda tmp: (tmp / "new.txt").write_text("new"), overwrite=True)
+    assert [p.name for p in out.iterdir() if not p.name.startswith(".")] == ["new.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sweep"]
 
 
@@ -113,7 +111,7 @@ def test_sweep_point_at_the_base_value_reproduces_the_base_run(small, tmp_path: 
     # no dispatched teachers: the staffing norm (T5) is met in fewer draws than with 5,000/yr
     assert int(ds["draws_met"].sel({DISPATCH: 0, "target": "T5", "area": "region"})) < base[("T5", "region")]
     assert sorted(p.name for p in (tmp_path / "s").iterdir()) == [
-        "provenance.json", "scenario.resolved.yaml", "sweep.csv", "sweep.nc"]
+        ".edusim-folder.json", "provenance.json", "scenario.resolved.yaml", "sweep.csv", "sweep.nc"]
     back = xr.load_dataset(tmp_path / "s" / "sweep.nc", engine="h5netcdf")
     assert back[DISPATCH].values.tolist() == [0, 5000]
     xr.testing.assert_identical(back["draws_met"], ds["draws_met"])

@@ -243,7 +243,7 @@ def readme_text(result: SensitivityResult, heading: str, details: Mapping[str, A
 
 def write_results(out_dir: Path, result: SensitivityResult, *, heading: str, details: Mapping[str, Any],
                   files: Mapping[str, str] | None = None, labels: Mapping[str, str] | None = None,
-                  figures: bool = True) -> Path:
+                  figures: bool = True, overwrite: bool = False) -> Path:
     """``indices.csv``, ``design.csv``, ``outcomes.csv``, ``sensitivity.md``, ``files`` and tornado charts."""
     from sim.output import write_folder_atomically
 
@@ -257,7 +257,7 @@ def write_results(out_dir: Path, result: SensitivityResult, *, heading: str, det
         if figures:
             write_tornados(result, tmp / "figures", labels)
 
-    return write_folder_atomically(out_dir, write)
+    return write_folder_atomically(out_dir, write, overwrite=overwrite)
 
 
 # ------------------------------------------------------------------------------------------------------------

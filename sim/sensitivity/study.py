@@ -40,19 +40,25 @@ def sensitivity(
     figures: bool = True,
     workers: int | None = None,
     scheduler: str | None = None,
+    overwrite: bool = False,
 ) -> tuple[SensitivityResult, Path, list[str]]:
     """Validate the options, run the design on the model, analyse and write the folder.
 
     ``workers`` (a local Dask cluster of that many processes) or ``scheduler`` (the address of a running one) run
     the chunks of draws on Dask (:func:`sim.scaleout.dask_client`); the indices are the same as in one process.
+    The folder (default ``outputs/sensitivity-NAME-METHOD``) is checked before any draw is run: an earlier
+    edusim output there is replaced only with ``overwrite`` (:func:`sim.output.check_destination`).
     Returns the result, the folder written and notes on the targets skipped.
     """
+    from sim.output import check_destination
     from sim.rng import Streams
     from sim.scaleout import dask_client
     from sim.scenario import resolved_yaml
     from sim.targets import load_target_set
 
     check_method(method)
+    target = Path(out_dir) if out_dir is not None else Path("outputs") / f"sensitivity-{scenario.name}-{method}"
+    check_destination(target, overwrite=overwrite)  # before the draws, not after them
     n = DEFAULT_N[method] if n is None else n
     check_n(method, n)
     if replicates < 2:
@@ -96,10 +102,9 @@ def sensitivity(
         scenario_file=scenario_file, skipped=skipped, started=started, finished=datetime.now(UTC),
         execution={"workers": workers, "scheduler": scheduler})
     details = run_details(scenario, area, all_factors, design.n_points * replicates, skipped)
-    target = out_dir if out_dir is not None else Path("outputs") / f"sensitivity-{scenario.name}-{method}"
     written = write_results(
-        Path(target), result, heading=f"{scenario.name}, {method}", details=details,
+        target, result, heading=f"{scenario.name}, {method}", details=details,
         files={"scenario.resolved.yaml": text,
                "provenance.json": json.dumps(record, indent=2, ensure_ascii=False, default=str) + "\n"},
-        labels={t.id: t.en for t in kept}, figures=figures)
+        labels={t.id: t.en for t in kept}, figures=figures, overwrite=overwrite)
     return result, written, skipped
