@@ -182,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     for start, until in RUNS:
         began = time.perf_counter()
         result = run_hindcast(scenario, start, until, draws=draws, fit_until=FIT_UNTIL, progress=not args.quiet,
-                              out_dir=ROOT / "outputs" / f"hindcast-{scenario.name}-{start}-{until}",
+                              out_dir=ROOT / "outputs" / f"hindcast-{scenario.name}-{start}-{until}", overwrite=True,
                               command=f"edusim hindcast scenarios/history.yaml --start {start} --until {until} "
                               f"--fit-until {FIT_UNTIL}" + (f" --draws {draws}" if args.draws else ""))
         seconds[(start, until)] = time.perf_counter() - began

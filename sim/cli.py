@@ -412,6 +412,7 @@ def _add_hindcast(p: argparse.ArgumentParser) -> None:
                    "calibration/data/observations.csv)")
     p.add_argument("--out", metavar="DIR", help="run folder (default outputs/hindcast-NAME-Y0-Y1)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_overwrite(p)
 
 
 def _hindcast(args: argparse.Namespace) -> int:
@@ -422,7 +423,7 @@ def _hindcast(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     result = run_hindcast(scenario, args.start, args.until, draws=args.draws, seed=args.seed,
                           fit_until=args.fit_until, out_dir=args.out, observations_file=args.observations,
-                          progress=not args.quiet, command=" ".join(["edusim", *sys.argv[1:]])
+                          progress=not args.quiet, overwrite=args.overwrite, command=" ".join(["edusim", *sys.argv[1:]])
                           if sys.argv and sys.argv[0].endswith("edusim") else None)
     text = result.markdown
     print("\n" + text[text.index("## Scoreboard"):text.index("## Year by year")].rstrip())

@@ -672,18 +672,20 @@ def run_hindcast(
     figures: bool = True,
     command: str | None = None,
     on_written: Callable[[Path], None] | None = None,
+    overwrite: bool = False,
 ) -> HindcastResult:
     """Run ``scenario`` from ``start`` (default its start_year) to ``until`` (default its horizon) and score it.
 
     Everything is validated before the first draw; the run folder (default
     ``outputs/hindcast-NAME-START-UNTIL``) is written whole or not at all (``sim.output``): ``hindcast.csv``,
-    ``hindcast.md``, ``figures/*.png``, ``scenario.resolved.yaml`` and ``provenance.json``.
+    ``hindcast.md``, ``figures/*.png``, ``scenario.resolved.yaml`` and ``provenance.json``. An earlier edusim
+    output there is replaced only with ``overwrite``; the folder is checked before the first draw.
     """
     from tqdm import tqdm
 
     from sim.cohort import prepare
     from sim.ensemble import run_draws, to_dataset
-    from sim.output import git_commit, provenance, write_folder_atomically
+    from sim.output import check_destination, git_commit, provenance, write_folder_atomically
 
     stream = sys.stderr if stream is None else stream
     start = scenario.start_year if start is None else start
@@ -701,6 +703,7 @@ def run_hindcast(
     classified = classify(observations, scenario, start, until, last_fitted)
     require_observations(classified, start, until, observations_file)
     target = Path(out_dir) if out_dir is not None else default_folder(scenario.name, start, until)
+    check_destination(target, overwrite=overwrite)
 
     started = datetime.now(UTC)
     model = prepare(scenario)
@@ -737,5 +740,5 @@ def run_hindcast(
         if on_written is not None:
             on_written(tmp)
 
-    written = write_folder_atomically(target, fill)
+    written = write_folder_atomically(target, fill, overwrite=overwrite)
     return HindcastResult(written, table, board, markdown, results)

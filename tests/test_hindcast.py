@@ -231,7 +231,8 @@ def test_end_to_end_two_counties(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert status == 0, printed.err
     assert "## Scoreboard" in printed.out and f"written: {out}/" in printed.out
     names = {p.name for p in out.iterdir()}
-    assert names == {"hindcast.csv", "hindcast.md", "figures", "scenario.resolved.yaml", "provenance.json"}
+    assert names == {"hindcast.csv", "hindcast.md", "figures", "scenario.resolved.yaml", "provenance.json",
+                     ".edusim-folder.json"}
     assert sorted(p.name for p in (out / "figures").iterdir()) == [
         f"hindcast-pupils-compulsory-{c}.png" for c in sorted(COUNTIES)]
     with (out / "hindcast.csv").open(encoding="utf-8") as f:
@@ -257,8 +258,7 @@ def test_failed_write_leaves_nothing_half_written(tmp_path: Path) -> None:
     scenario = load_scenario(small_history(tmp_path))
     observations = load_observations(county_observations(tmp_path))
     out = tmp_path / "run"
-    out.mkdir()
-    (out / "mine.txt").write_text("a previous run", encoding="utf-8")
+    out.mkdir()  # an empty folder is used as it is
 
     def fail(tmp: Path) -> None:
         assert (tmp / "hindcast.csv").is_file()  # written into the temporary folder, then the failure
@@ -267,8 +267,24 @@ def test_failed_write_leaves_nothing_half_written(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="disk full"):
         run_hindcast(scenario, 2015, 2016, observations=observations, out_dir=out, progress=False, figures=False,
                      on_written=fail)
-    assert [p.name for p in out.iterdir()] == ["mine.txt"]  # the previous folder untouched
+    assert list(out.iterdir()) == []  # nothing half-written
     assert sorted(p.name for p in tmp_path.iterdir()) == ["obs.csv", "run", "small_history.yaml"]  # no leftovers
+
+
+def test_users_folder_refused_and_rerun_needs_overwrite(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    scenario, obs = small_history(tmp_path), county_observations(tmp_path)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "thesis.tex").write_text("keep", encoding="utf-8")
+    args = ["hindcast", str(scenario), "--start", "2015", "--until", "2016", "--observations", str(obs), "--quiet"]
+    assert main([*args, "--out", str(mine), "--overwrite"]) == 2  # never a folder edusim did not write
+    assert [p.name for p in mine.iterdir()] == ["thesis.tex"]
+    out = tmp_path / "run"
+    assert main([*args, "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main([*args, "--out", str(out)]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert main([*args, "--out", str(out), "--overwrite"]) == 0
 
 
 # ----------------------------------------------------------------------------------------------- observed history
