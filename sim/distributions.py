@@ -38,7 +38,7 @@ from numpy.typing import ArrayLike, NDArray
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 from scipy import stats
 
-from sim.errors import InputError, InputErrors, suggest
+from sim.errors import InputError, InputErrors, short_repr, suggest
 
 __all__ = [
     "DIST_NAMES",
@@ -246,7 +246,7 @@ def parse_distribution(raw: Any, *, key: str = "", file: str | None = None) -> D
     prefix = f"{key}." if key else ""
     if not isinstance(raw, dict):
         raise InputErrors(
-            [InputError(f"must be a mapping with a 'dist' key, got {raw!r}", file=file, key=key or None)]
+            [InputError(f"must be a mapping with a 'dist' key, got {short_repr(raw)}", file=file, key=key or None)]
         )
     if "dist" not in raw:
         raise InputErrors(
@@ -256,7 +256,7 @@ def parse_distribution(raw: Any, *, key: str = "", file: str | None = None) -> D
         raise InputErrors(
             [
                 InputError(
-                    f"unknown distribution {raw['dist']!r}; {suggest(str(raw['dist']), DIST_NAMES)}",
+                    f"unknown distribution {short_repr(raw['dist'])}; {suggest(str(raw['dist']), DIST_NAMES)}",
                     file=file,
                     key=f"{prefix}dist",
                 )
@@ -275,7 +275,7 @@ def parse_distribution(raw: Any, *, key: str = "", file: str | None = None) -> D
             elif err["type"] == "missing":
                 message = "required key missing"
             elif "input" in err and err["type"] != "value_error":
-                message += f", got {err['input']!r}"
+                message += f", got {short_repr(err['input'])}"
             errors.append(InputError(message, file=file, key=(prefix + sub) if sub else (key or None)))
         raise InputErrors(errors) from None
 

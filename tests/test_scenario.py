@@ -85,7 +85,7 @@ def test_extends_deep_merges_mappings_and_replaces_scalars_and_lists(tmp_path: P
         levers:
           rotation: {share: 0.15, backbone_share: 0.25}
           dispatch: {counts_toward: [staffing, backbone]}
-          funding: {capital_cny: {2025: 1.0e9, 2030: 2.0e9}}
+          funding: {capital_cny: {2025: 1.0e9, 2028: 1.5e9, 2030: 2.0e9}}
         uncertainties:
           facilities.floor_cost_cny_per_m2: {dist: triangular, low: 2000, mode: 3000, high: 4000}
         """,
@@ -100,7 +100,7 @@ def test_extends_deep_merges_mappings_and_replaces_scalars_and_lists(tmp_path: P
         levers:
           rotation: {share: 0.3}
           dispatch: {counts_toward: [qualification]}
-          funding: {capital_cny: {2030: 5.0e9}}
+          funding: {capital_cny: {2025: 1.0e9, 2030: 5.0e9}}
         uncertainties:
           facilities.floor_cost_cny_per_m2: {dist: uniform, low: 2500, high: 4500}
         """,
@@ -109,7 +109,7 @@ def test_extends_deep_merges_mappings_and_replaces_scalars_and_lists(tmp_path: P
     assert s.name == "child" and s.draws == 128  # inherited scalar
     assert s.levers.rotation.share == 0.3 and s.levers.rotation.backbone_share == 0.25  # mapping merged
     assert s.levers.dispatch.counts_toward == ("qualification",)  # list replaced
-    assert s.levers.funding.capital_cny == {2025: 1.0e9, 2030: 5.0e9}  # year mapping merged
+    assert s.levers.funding.capital_cny == {2025: 1.0e9, 2030: 5.0e9}  # year mapping replaced whole (no 2028)
     assert s.levers.funding.capital_cny_in(2029) == 1.0e9 and s.levers.funding.capital_cny_in(2031) == 5.0e9
     assert s.uncertainty("facilities.floor_cost_cny_per_m2").dist == "uniform"  # spec replaced whole
 
@@ -350,11 +350,17 @@ def test_unknown_uncertainty_name(tmp_path: Path) -> None:
     assert "did you mean 'attrition.rural_rate'?" in e.message
 
 
-def test_capital_year_outside_horizon(tmp_path: Path) -> None:
+def test_capital_year_after_the_horizon_is_allowed_and_never_acts(tmp_path: Path) -> None:
     text = "name: x\nlevers:\n  funding:\n    capital_cny:\n      2025: 3.0e9\n      2040: 4.0e9\n"
+    s = load_scenario(write(tmp_path, "ok.yaml", text))
+    assert s.horizon == 2035 and s.levers.funding.capital_cny_in(2035) == 3.0e9
+
+
+def test_capital_year_that_is_no_year(tmp_path: Path) -> None:
+    text = "name: x\nlevers:\n  funding:\n    capital_cny:\n      2025: 3.0e9\n      20400: 4.0e9\n"
     e = one_error(write(tmp_path, "bad.yaml", text))
-    assert (e.line, e.key) == (6, "levers.funding.capital_cny.2040")
-    assert "within start_year..horizon [2020, 2035], got 2040" in e.message
+    assert (e.line, e.key) == (6, "levers.funding.capital_cny.20400")
+    assert "year must be within [2011, 2050], got 20400" in e.message
 
 
 def test_capital_mapping_starting_after_from_year(tmp_path: Path) -> None:
@@ -367,9 +373,20 @@ def test_capital_wrong_shape(tmp_path: Path) -> None:
     assert e.key == "levers.funding.capital_cny" and "mapping year → CNY per year" in e.message
 
 
-def test_lever_year_outside_the_run(tmp_path: Path) -> None:
-    e = one_error(write(tmp_path, "bad.yaml", "name: x\nhorizon: 2030\nlevers:\n  rotation: {from_year: 2031}\n"))
-    assert (e.line, e.key) == (4, "levers.rotation.from_year") and "[2020, 2030]" in e.message
+def test_lever_years_outside_the_run_are_allowed(tmp_path: Path) -> None:
+    # issue 13 item 2: a lever that starts after the horizon never acts; one before start_year acts from the start
+    text = (
+        "name: x\nhorizon: 2030\nlevers:\n  rotation: {from_year: 2031}\n  dispatch: {from_year: 2015}\n"
+        "  quota: {first_verification_year: 2040}\n"
+    )
+    s = load_scenario(write(tmp_path, "ok.yaml", text))
+    assert s.levers.rotation.from_year == 2031 and s.levers.dispatch.from_year == 2015
+    assert s.levers.quota.first_verification_year == 2040
+
+
+def test_lever_year_that_is_no_year(tmp_path: Path) -> None:
+    e = one_error(write(tmp_path, "bad.yaml", "name: x\nlevers:\n  rotation: {from_year: 3031}\n"))
+    assert (e.line, e.key) == (3, "levers.rotation.from_year") and "[2011, 2050]" in e.message
 
 
 def test_empty_file(tmp_path: Path) -> None:
