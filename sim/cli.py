@@ -48,6 +48,10 @@ def _validate(args: argparse.Namespace) -> int:
             _print_errors(exc)
             status = EXIT_INPUT
             continue
+        except (RecursionError, MemoryError) as exc:  # a bound of sim.yamlfile missed: still the input's fault
+            _print_errors(InputError(f"too large or too deeply nested to read ({type(exc).__name__})", file=file))
+            status = EXIT_INPUT
+            continue
         print(f"ok: {file}")
     return status
 
@@ -390,10 +394,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Most problems printed for one input; the rest are counted ("… and N more").
+MAX_PRINTED_ERRORS = 50
+
+
 def _print_errors(exc: InputError | InputErrors) -> None:
     errors = exc.errors if isinstance(exc, InputErrors) else [exc]
-    for e in errors:
+    more = len(errors) - MAX_PRINTED_ERRORS + (exc.omitted if isinstance(exc, InputErrors) else 0)
+    for e in errors[:MAX_PRINTED_ERRORS]:
         print(f"error: {e}", file=sys.stderr)
+    if more > 0:
+        print(f"error: … and {more:,} more problems not shown; fix these first", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -61,6 +61,10 @@ __all__ = [
 #: A finite float; integers are accepted, booleans and strings are not.
 _Real = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 
+#: Smallest sd² / (mean (1 − mean)) of a beta: shape parameters up to 1e12 (beyond, sd² underflows or the
+#: quantile function loses all precision).
+_MIN_BETA_RELATIVE_VARIANCE = 1e-12
+
 #: Smallest probability mass the truncation interval of a truncated normal may hold.
 _MIN_TRUNCATED_MASS = 1e-9
 
@@ -121,6 +125,11 @@ class Beta(_Spec):
         if self.sd <= 0:
             raise ValueError(f"sd must be > 0, got {self.sd}")
         limit = math.sqrt(self.mean * (1 - self.mean))
+        if self.sd**2 < self.mean * (1 - self.mean) * _MIN_BETA_RELATIVE_VARIANCE:
+            raise ValueError(
+                f"sd {self.sd} is too small for a beta with mean {self.mean} (its shape parameters would exceed "
+                f"{1 / _MIN_BETA_RELATIVE_VARIANCE:.0e}); use dist: fixed for a constant"
+            )
         if self.sd >= limit:
             raise ValueError(
                 f"no beta distribution has mean {self.mean} and sd {self.sd}: sd must be < "

@@ -43,7 +43,7 @@ from pydantic.fields import FieldInfo
 from sim import __version__
 from sim.distributions import DIST_NAMES, MODELS, Distribution
 from sim.errors import MAX_DESCRIBED, InputError, InputErrors, kind_of, short_repr, suggest
-from sim.parameters import PARAMETERS, support_problem
+from sim.parameters import PARAMETERS, sample_problem, support_problem
 from sim.rng import BLOCK_SIZE
 from sim.yamlfile import LoadedYaml, load_yaml, path_problem
 from sim.yamlfile import format_key as _format_key
@@ -578,7 +578,7 @@ def _cross_problems(s: Scenario) -> list[tuple[Path_, str]]:
         if name not in PARAMETERS:
             problems.append((("uncertainties", name), f"unknown uncertainty; {suggest(name, PARAMETERS)}"))
             continue
-        why = support_problem(PARAMETERS[name], spec)
+        why = support_problem(PARAMETERS[name], spec) or sample_problem(PARAMETERS[name], spec)
         if why:
             problems.append((("uncertainties", name, "dist"), why))
     return problems
@@ -802,7 +802,7 @@ def errors_from_validation(
         return out
     if isinstance(exc, InputErrors):
         return list(exc.errors)
-    for err in exc.errors(include_url=False):
+    for err in exc.errors(include_url=False)[:MAX_DESCRIBED]:
         path, info, owner = _walk(root, tuple(err["loc"]))
         full = (*prefix, *path)
         where, line = _where(full, lines, file)
@@ -948,7 +948,12 @@ def _validate(data: Mapping[Any, Any], lines: Mapping[Path_, tuple[str, int]], f
     try:
         return Scenario.model_validate(data)
     except (ValidationError, InputErrors) as exc:
-        raise InputErrors(errors_from_validation(exc, Scenario, lines, file)) from None
+        raise InputErrors(errors_from_validation(exc, Scenario, lines, file), omitted=_omitted(exc)) from None
+
+
+def _omitted(exc: ValidationError | InputErrors) -> int:
+    """Problems of a failed validation not described (beyond :data:`~sim.errors.MAX_DESCRIBED`)."""
+    return max(0, exc.error_count() - MAX_DESCRIBED) if isinstance(exc, ValidationError) else 0
 
 
 def scenario_from_mapping(data: Mapping[str, Any], *, base_dir: str | Path = ".", file: str = "<scenario>") -> Scenario:

@@ -29,7 +29,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sim.errors import InputError, InputErrors, kind_of, short_repr, suggest
-from sim.scenario import DEFAULT_TARGETS, _Problems, errors_from_validation, load_yaml
+from sim.scenario import DEFAULT_TARGETS, _omitted, _Problems, errors_from_validation, load_yaml
 
 __all__ = ["METRICS", "SCOPES", "Metric", "Target", "TargetSet", "load_target_set", "metrics_markdown"]
 
@@ -262,7 +262,7 @@ def load_target_set(path: str | Path = DEFAULT_TARGETS) -> TargetSet:
     try:
         return TargetSet.model_validate(data)
     except (ValidationError, InputErrors) as exc:
-        raise InputErrors(errors_from_validation(exc, TargetSet, lines, doc.file)) from None
+        raise InputErrors(errors_from_validation(exc, TargetSet, lines, doc.file), omitted=_omitted(exc)) from None
 
 
 def looks_like_target_set(data: Any) -> bool:

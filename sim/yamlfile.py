@@ -48,7 +48,7 @@ __all__ = [
 ]
 
 #: Largest file read, in bytes (the shipped scenarios and target sets are under 5 kB).
-MAX_FILE_BYTES = 512 * 1024
+MAX_FILE_BYTES = 256 * 1024
 #: Deepest nesting of mappings and lists (a scenario needs 4 levels).
 MAX_DEPTH = 50
 #: Most nodes (keys, values, list items) in one document, as written.

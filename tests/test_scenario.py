@@ -359,7 +359,7 @@ def test_capital_year_after_the_horizon_is_allowed_and_never_acts(tmp_path: Path
 def test_capital_year_that_is_no_year(tmp_path: Path) -> None:
     text = "name: x\nlevers:\n  funding:\n    capital_cny:\n      2025: 3.0e9\n      20400: 4.0e9\n"
     e = one_error(write(tmp_path, "bad.yaml", text))
-    assert (e.line, e.key) == (6, "levers.funding.capital_cny.20400")
+    assert (e.line, e.key) == (6, "levers.funding.capital_cny[20400]")
     assert "year must be within [2011, 2050], got 20400" in e.message
 
 
