@@ -44,6 +44,10 @@ def _validate(args: argparse.Namespace) -> int:
             else:
                 scenario = load_scenario(file)
                 load_target_set(scenario.targets)
+                if scenario.baseline.registry is not None:  # what the run reads, checked now
+                    from sim.baseline import load_registry
+
+                    load_registry(scenario.baseline.registry)
         except (InputError, InputErrors) as exc:
             _print_errors(exc)
             status = EXIT_INPUT
