@@ -125,7 +125,7 @@ class Beta(_Spec):
         if self.sd <= 0:
             raise ValueError(f"sd must be > 0, got {self.sd}")
         limit = math.sqrt(self.mean * (1 - self.mean))
-        if self.sd**2 < self.mean * (1 - self.mean) * _MIN_BETA_RELATIVE_VARIANCE:
+        if (self.sd * self.sd) < self.mean * (1 - self.mean) * _MIN_BETA_RELATIVE_VARIANCE:
             raise ValueError(
                 f"sd {self.sd} is too small for a beta with mean {self.mean} (its shape parameters would exceed "
                 f"{1 / _MIN_BETA_RELATIVE_VARIANCE:.0e}); use dist: fixed for a constant"
@@ -140,7 +140,7 @@ class Beta(_Spec):
     @property
     def shape(self) -> tuple[float, float]:
         """The shape parameters ``(a, b)`` of the method of moments."""
-        k = self.mean * (1 - self.mean) / self.sd**2 - 1
+        k = self.mean * (1 - self.mean) / (self.sd * self.sd) - 1
         return self.mean * k, (1 - self.mean) * k
 
 

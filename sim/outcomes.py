@@ -78,7 +78,15 @@ def wilson_interval(met: int, draws: int, confidence: float = 0.95) -> tuple[flo
     return float(ci.low), float(ci.high)
 
 
-def _condition(results: xr.Dataset, target: TargetLike, scope: str) -> tuple[xr.DataArray, xr.DataArray] | None:
+def _condition(results: xr.Dataset, target: TargetLike, scope: str) -> xr.DataArray | None:
+    """Boolean (draw, year): the comparison holds in that year, for that scope. ``None`` if not computed."""
+    found = _condition_and_defined(results, target, scope)
+    return None if found is None else found[0]
+
+
+def _condition_and_defined(
+    results: xr.Dataset, target: TargetLike, scope: str
+) -> tuple[xr.DataArray, xr.DataArray] | None:
     """Boolean (draw, year) arrays: the comparison holds in that year for that scope, and the metric is defined
     there (not NaN; for ``every_county``, defined in every county). ``None`` if the metric is not computed."""
     compare = COMPARISONS[target.comparison]
@@ -113,7 +121,7 @@ def evaluate_target(results: xr.Dataset, target: TargetLike, scope: str) -> Targ
     a probability computed from no values would be a number from nothing.
     """
     draws = int(results.sizes["draw"])
-    found = _condition(results, target, scope)
+    found = _condition_and_defined(results, target, scope)
     if found is None:
         return _not_computed(target, scope, draws, f"metric '{target.metric}' is not computed by this engine")
     holds, defined = found
