@@ -112,25 +112,36 @@ class _CoreResolver(yaml.resolver.BaseResolver):
         return super().resolve(kind, value, implicit)
 
 
-class _Loader(
-    yaml.reader.Reader,
-    yaml.scanner.Scanner,
-    yaml.parser.Parser,
-    yaml.composer.Composer,
-    yaml.constructor.SafeConstructor,
-    _CoreResolver,
-):
-    """PyYAML's safe pipeline with core-schema resolution and bounded composition (depth and node count)."""
+class _PyParser(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser):
+    """PyYAML's pure-Python reader, scanner and parser (events), used when libyaml is not available."""
 
     def __init__(self, stream: str):
         yaml.reader.Reader.__init__(self, stream)
         yaml.scanner.Scanner.__init__(self)
         yaml.parser.Parser.__init__(self)
+
+
+#: Events come from libyaml when PyYAML was built with it (ten times faster on long scalars; its parser keeps an
+#: explicit stack, so deep nesting cannot overflow it); composition stays in Python, where it is bounded.
+_EventParser: Any = getattr(getattr(yaml, "_yaml", None), "CParser", None) if yaml.__with_libyaml__ else None
+if _EventParser is None:
+    _EventParser = _PyParser
+
+
+class _Loader(yaml.composer.Composer, _EventParser, yaml.constructor.SafeConstructor, _CoreResolver):  # type: ignore[misc]
+    """A safe pipeline: events, then bounded composition (depth and node count) and core-schema resolution."""
+
+    def __init__(self, stream: str):
+        _EventParser.__init__(self, stream)
         yaml.composer.Composer.__init__(self)
         yaml.constructor.SafeConstructor.__init__(self)
         _CoreResolver.__init__(self)
         self._depth = 0
         self._nodes = 0
+
+    def dispose(self) -> None:
+        if hasattr(_EventParser, "dispose"):
+            _EventParser.dispose(self)
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         event = self.peek_event()
@@ -364,7 +375,7 @@ class _Builder:
             if not isinstance(key_node, yaml.ScalarNode):
                 self._error("keys must be plain names or numbers", kline, path)
                 continue
-            if key_node.value == "<<" and key_node.tag == _STR and key_node.style is None:
+            if key_node.value == "<<" and key_node.tag == _STR and not key_node.style:
                 self.errors.append(
                     InputError("merge keys (<<) are not supported; use extends:", file=self.file, line=kline)
                 )
