@@ -190,7 +190,8 @@ class TruncatedNormal(_Spec):
             raise ValueError(f"sd must be > 0, got {self.sd}")
         if self.low >= self.high:
             raise ValueError(f"low must be < high, got low={self.low}, high={self.high}")
-        mass = stats.norm.cdf(self.high, self.mean, self.sd) - stats.norm.cdf(self.low, self.mean, self.sd)
+        with np.errstate(all="ignore"):  # a subnormal sd overflows (x − mean) / sd to ±∞: the cdf is still right
+            mass = stats.norm.cdf(self.high, self.mean, self.sd) - stats.norm.cdf(self.low, self.mean, self.sd)
         if mass < _MIN_TRUNCATED_MASS:
             raise ValueError(
                 f"[low, high] = [{self.low}, {self.high}] lies too far from mean {self.mean} "

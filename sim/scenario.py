@@ -6,15 +6,17 @@ key; the Field descriptions below say the same.
 
 Loading (:func:`load_scenario`):
 
-1. The file is parsed with PyYAML's **safe** loader, node by node, so that every key keeps its line number.
-   Duplicate keys, custom tags (``!!python/…``) and merge keys (``<<``) are errors. Plain scalars such as
-   ``3.5e9`` are read as numbers (YAML 1.2), not as strings as YAML 1.1 would.
-2. ``extends: parent.yaml`` (relative to the file) is loaded first, recursively; the child is deep-merged over
-   the parent: mappings merge key by key, scalars and lists replace, and an uncertainty given with a ``dist``
-   key replaces the parent's whole specification. Circular ``extends`` is an error.
+1. The file is read by :func:`sim.yamlfile.load_yaml`: bounded (size, nesting, keys, alias expansion, integer
+   digits), YAML 1.2 core schema, node by node so that every key keeps its line number. Duplicate keys, custom
+   tags (``!!python/…``) and merge keys (``<<``) are errors.
+2. ``extends: parent.yaml`` (relative to the file) is loaded first, recursively (at most :data:`MAX_EXTENDS`
+   files); the child is deep-merged over the parent: mappings merge key by key, scalars and lists replace, an
+   uncertainty given with a ``dist`` key and a year mapping (:data:`YEAR_MAPPINGS`) replace the parent's value
+   whole, and ``null`` removes the parent's value (the default applies). Circular ``extends`` is an error.
 3. Paths (``targets``, ``baseline.registry``) are resolved against the file that wrote them.
 4. The merged mapping is validated by pydantic models (``extra="forbid"``, ``frozen=True``), then cross-field
-   checks run (years within ``[start_year, horizon]``, known county codes, uncertainty names and supports).
+   checks run (finite amounts, known county codes, uncertainty names, supports and the values the engines
+   will draw).
    Every problem becomes an :class:`~sim.errors.InputError` naming the file and line where the offending key
    was written, the dotted key path, the bad value and what is allowed; all problems of a pass are raised
    together as :class:`~sim.errors.InputErrors`.
@@ -753,7 +755,9 @@ def _message(err: Mapping[str, Any], info: FieldInfo | None, owner: Any) -> str:
     if kind == "union_tag_not_found":
         return f"missing 'dist' key; valid: {', '.join(DIST_NAMES)}"
     if kind == "string_pattern_mismatch":
-        return f"must use only letters, digits, '_', '.', '-' (starting with a letter or digit), got {short_repr(value)}"
+        return (
+            f"must use only letters, digits, '_', '.', '-' (starting with a letter or digit), got {short_repr(value)}"
+        )
     if kind in ("string_too_short", "too_short"):
         return "must not be empty"
     if kind == "value_error":

@@ -11,6 +11,9 @@ makes ``edusim validate`` use more than a few hundred MB or a few seconds:
   alias bomb ("billion laughs") is an error, not an out-of-memory kill;
 - an integer has at most :data:`MAX_INT_DIGITS` digits.
 
+Events come from libyaml's parser when PyYAML has it (it keeps an explicit stack and refuses nesting beyond
+1,000 levels itself); composition into nodes is PyYAML's Python composer, bounded here.
+
 Scalars are read with the **YAML 1.2 core schema** (``docs/scenario.md``): ``true``/``false`` (any case form
 of the spec), ``null``/``~``/empty, decimal integers, ``0o`` octal and ``0x`` hexadecimal integers, decimal
 floats with an optional exponent (``3.5e9``), ``.inf``/``-.inf``/``.nan``. Everything else is text: YAML 1.1
@@ -29,7 +32,7 @@ import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
@@ -96,7 +99,7 @@ class _Limit(Exception):
 class _CoreResolver(yaml.resolver.BaseResolver):
     """YAML 1.2 core-schema resolution of plain scalars (PyYAML resolves YAML 1.1)."""
 
-    yaml_implicit_resolvers: dict[Any, Any] = {}
+    yaml_implicit_resolvers: ClassVar[dict[Any, Any]] = {}  # type: ignore[misc]
 
     def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
         if kind is yaml.ScalarNode and implicit[0]:
@@ -128,7 +131,7 @@ if _EventParser is None:
     _EventParser = _PyParser
 
 
-class _Loader(yaml.composer.Composer, _EventParser, yaml.constructor.SafeConstructor, _CoreResolver):  # type: ignore[misc]
+class _Loader(yaml.composer.Composer, _EventParser, yaml.constructor.SafeConstructor, _CoreResolver):
     """A safe pipeline: events, then bounded composition (depth and node count) and core-schema resolution."""
 
     def __init__(self, stream: str):

@@ -35,8 +35,8 @@ MAX_CASE_SECONDS = 10.0
 SECRET = "TOPSECRET-do-not-echo"
 DEFAULT_SEED = 20261206
 
-JUNK = ["\x00", "\x1b", "\x7f", "\ufffe", "\t", "\r", "\u2028", "\x85", "'", '"', "{", "}", "[", "]", ":", "-", "&", "*",
-        "!", "|", ">", "%", "@", "`", "#", ",", "?", "\\", "縣", "\U0001f600", " ", "\n"]
+JUNK = ["\x00", "\x1b", "\x7f", "\ufffe", "\t", "\r", "\u2028", "\x85", "'", '"', "{", "}", "[", "]", ":", "-", "&",
+        "*", "!", "|", ">", "%", "@", "`", "#", ",", "?", "\\", "縣", "\U0001f600", " ", "\n"]
 EXTREMES = [".nan", ".inf", "-.inf", "1e309", "-1e309", "-1e9", "1e308", "0", "-0.0", "2e-320", str(2**63),
             str(2**64), "9" * 25, "9" * 40, "-" + "9" * 19, "0x7fffffffffffffff", "0o777", "1:20", "5_000", "yes",
             "~", "''", "[]", "{}", "1e-300", "4.9e-324", "-1"]
@@ -100,7 +100,7 @@ def mutate(rng: random.Random, text: str, work: Path) -> str:
                 lines[i] = f"{key}: {rng.choice(EXTREMES)}"
                 text = "\n".join(lines)
         elif kind == 6:  # bad path
-            key = rng.choice(PATH_KEYS + ["baseline"])
+            key = rng.choice([*PATH_KEYS, "baseline"])
             value = rng.choice(bad_paths(work))
             text += f"\nbaseline: {{registry: {value}}}\n" if key == "baseline" else f"\n{key}: {value}\n"
         elif kind == 7:  # unknown and duplicate keys
@@ -120,7 +120,7 @@ def mutate(rng: random.Random, text: str, work: Path) -> str:
                                "{dist: lognormal, median: 3500, sigma: %s}", "{dist: beta, mean: 0.05, sd: %s}",
                                "{dist: uniform, low: 0, high: %s}", "{dist: truncated_normal, mean: 0, sd: %s, "
                                "low: -1, high: 1}", "{dist: triangular, low: 0, mode: %s, high: 1e308}"])
-            text += f"\nuncertainties:\n  {name}: " + spec % rng.choice(EXTREMES + ["700", "1e-300", "0.1"]) + "\n"
+            text += f"\nuncertainties:\n  {name}: " + spec % rng.choice([*EXTREMES, "700", "1e-300", "0.1"]) + "\n"
         elif kind == 10:  # indentation damage
             if lines:
                 i = rng.randrange(len(lines))
@@ -176,9 +176,9 @@ def run_child(seed: int, cases: int, work: Path) -> int:
     """The child process: import edusim, cap memory, generate and check ``cases`` files; print failures."""
     import resource
 
-    import sim.cli  # noqa: F401  (imports before the cap: numpy, scipy, pydantic…)
+    import sim.cli
     import sim.scenario
-    import sim.targets  # noqa: F401
+    import sim.targets
 
     sim.scenario.county_table()  # warm caches a first validate fills
     with open("/proc/self/statm") as fh:

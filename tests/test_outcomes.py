@@ -112,7 +112,7 @@ def test_not_computed_reaches_the_tables():
     outcomes = [evaluate_target(ds, T(scope=("region", "south")), s) for s in ("region", "south")]
     rows = outcome_rows(outcomes)
     assert rows[1]["probability"] == rows[1]["draws_met"] == "" and "undefined" in rows[1]["note"]
-    table_row = [line for line in targets_table(outcomes).splitlines() if line.startswith("| T")][0]
+    table_row = next(line for line in targets_table(outcomes).splitlines() if line.startswith("| T"))
     assert table_row.split("|")[3].strip().startswith("not computed (undefined")
-    south_line = [line for line in targets_csv(outcomes).splitlines() if line.startswith("T,south")][0]
+    south_line = next(line for line in targets_csv(outcomes).splitlines() if line.startswith("T,south"))
     assert ",0.0" not in south_line and "undefined" in south_line

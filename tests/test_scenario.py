@@ -564,7 +564,8 @@ def test_yaml_11_numbers_are_rejected(tmp_path: Path, written: str) -> None:
 
 def test_child_of_baseline_with_an_early_horizon(tmp_path: Path) -> None:
     # issue 11 item 10: the baseline's pairing year 2027 no longer blocks a horizon before 2027
-    s = load_scenario(write(tmp_path, "short.yaml", f"extends: {SCENARIOS / 'baseline.yaml'}\nname: short\nhorizon: 2026\n"))
+    text = f"extends: {SCENARIOS / 'baseline.yaml'}\nname: short\nhorizon: 2026\n"
+    s = load_scenario(write(tmp_path, "short.yaml", text))
     assert s.horizon == 2026 and 2027 in s.levers.pairing.coverage_by_year
 
 
@@ -589,7 +590,8 @@ def test_child_replaces_year_mapping_and_removes_with_null(tmp_path: Path) -> No
 
 def test_errors_in_a_replaced_mapping_blame_the_child(tmp_path: Path) -> None:
     write(tmp_path, "parent.yaml", "name: p\nlevers:\n  pairing: {coverage_by_year: {2024: 0.2}}\n")
-    e = one_error(write(tmp_path, "child.yaml", "extends: parent.yaml\nname: c\nlevers:\n  pairing:\n    coverage_by_year: {2026: 1.5}\n"))
+    text = "extends: parent.yaml\nname: c\nlevers:\n  pairing:\n    coverage_by_year: {2026: 1.5}\n"
+    e = one_error(write(tmp_path, "child.yaml", text))
     assert e.file is not None and e.file.endswith("child.yaml") and e.line == 5
 
 

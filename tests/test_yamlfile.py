@@ -147,7 +147,8 @@ def test_nan_is_a_float(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["v: !!timestamp 2020-01-01\n", "v: !!binary aGVsbG8=\n", "v: !!python/object:os.system {}\n", "v: !!set {a}\n"]
+    "text",
+    ["v: !!timestamp 2020-01-01\n", "v: !!binary aGVsbG8=\n", "v: !!python/object:os.system {}\n", "v: !!set {a}\n"],
 )
 def test_tags_beyond_the_plain_ones_are_errors(tmp_path: Path, text: str) -> None:
     message, line, _ = one_error(write(tmp_path, text))
