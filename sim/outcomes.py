@@ -79,9 +79,15 @@ def wilson_interval(met: int, draws: int, confidence: float = 0.95) -> tuple[flo
 
 
 def _condition(results: xr.Dataset, target: TargetLike, scope: str) -> xr.DataArray | None:
-    """Boolean (draw, year): the comparison holds in that year, for that scope. ``None`` if not computed."""
+    """Boolean (draw, year): the comparison holds in that year, for that scope.
+
+    ``None`` if not computed: the metric is missing, or undefined (NaN) in every draw and year of the scope (an
+    area with no counties), so that callers (``compare``, ``sensitivity``) never count "not met" from no values.
+    """
     found = _condition_and_defined(results, target, scope)
-    return None if found is None else found[0]
+    if found is None or not bool(found[1].any()):
+        return None
+    return found[0]
 
 
 def _condition_and_defined(
