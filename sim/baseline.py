@@ -121,13 +121,15 @@ def _read_csv(path: Path) -> pd.DataFrame:
 
 
 def _require_columns(frame: pd.DataFrame, required: tuple[str, ...], path: Path) -> None:
-    header = ", ".join(map(str, frame.columns))
+    # the header is not echoed: a file that is not a CSV of ours (a secrets file) would have its first line printed
+    known = [str(c) for c in frame.columns if str(c) in required]
+    header = f"the header has {len(frame.columns)} columns, {len(known)} of the {len(required)} required"
     _raise(
         [
-            InputError(f"missing column; the header has: {header}", file=str(path), line=1, key=col)
+            InputError(f"missing column; {header}", file=str(path), line=1, key=col)
             for col in required
             if col not in frame.columns
-        ]
+        ][:MAX_REPORTED_ERRORS]
     )
 
 

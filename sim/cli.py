@@ -44,8 +44,16 @@ def _validate(args: argparse.Namespace) -> int:
             else:
                 scenario = load_scenario(file)
                 load_target_set(scenario.targets)
+                if scenario.baseline.registry is not None:  # what the run reads, checked now
+                    from sim.baseline import load_registry
+
+                    load_registry(scenario.baseline.registry)
         except (InputError, InputErrors) as exc:
             _print_errors(exc)
+            status = EXIT_INPUT
+            continue
+        except (RecursionError, MemoryError) as exc:  # a bound of sim.yamlfile missed: still the input's fault
+            _print_errors(InputError(f"too large or too deeply nested to read ({type(exc).__name__})", file=file))
             status = EXIT_INPUT
             continue
         print(f"ok: {file}")
@@ -466,10 +474,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Most problems printed for one input; the rest are counted ("… and N more").
+MAX_PRINTED_ERRORS = 50
+
+
 def _print_errors(exc: InputError | InputErrors) -> None:
     errors = exc.errors if isinstance(exc, InputErrors) else [exc]
-    for e in errors:
+    more = len(errors) - MAX_PRINTED_ERRORS + (exc.omitted if isinstance(exc, InputErrors) else 0)
+    for e in errors[:MAX_PRINTED_ERRORS]:
         print(f"error: {e}", file=sys.stderr)
+    if more > 0:
+        print(f"error: … and {more:,} more problems not shown; fix these first", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

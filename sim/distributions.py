@@ -38,7 +38,7 @@ from numpy.typing import ArrayLike, NDArray
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 from scipy import stats
 
-from sim.errors import InputError, InputErrors, suggest
+from sim.errors import InputError, InputErrors, short_repr, suggest
 
 __all__ = [
     "DIST_NAMES",
@@ -60,6 +60,10 @@ __all__ = [
 
 #: A finite float; integers are accepted, booleans and strings are not.
 _Real = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+
+#: Smallest sd² / (mean (1 − mean)) of a beta: shape parameters up to 1e12 (beyond, sd² underflows or the
+#: quantile function loses all precision).
+_MIN_BETA_RELATIVE_VARIANCE = 1e-12
 
 #: Smallest probability mass the truncation interval of a truncated normal may hold.
 _MIN_TRUNCATED_MASS = 1e-9
@@ -121,6 +125,11 @@ class Beta(_Spec):
         if self.sd <= 0:
             raise ValueError(f"sd must be > 0, got {self.sd}")
         limit = math.sqrt(self.mean * (1 - self.mean))
+        if (self.sd * self.sd) < self.mean * (1 - self.mean) * _MIN_BETA_RELATIVE_VARIANCE:
+            raise ValueError(
+                f"sd {self.sd} is too small for a beta with mean {self.mean} (its shape parameters would exceed "
+                f"{1 / _MIN_BETA_RELATIVE_VARIANCE:.0e}); use dist: fixed for a constant"
+            )
         if self.sd >= limit:
             raise ValueError(
                 f"no beta distribution has mean {self.mean} and sd {self.sd}: sd must be < "
@@ -131,7 +140,7 @@ class Beta(_Spec):
     @property
     def shape(self) -> tuple[float, float]:
         """The shape parameters ``(a, b)`` of the method of moments."""
-        k = self.mean * (1 - self.mean) / self.sd**2 - 1
+        k = self.mean * (1 - self.mean) / (self.sd * self.sd) - 1
         return self.mean * k, (1 - self.mean) * k
 
 
@@ -181,7 +190,8 @@ class TruncatedNormal(_Spec):
             raise ValueError(f"sd must be > 0, got {self.sd}")
         if self.low >= self.high:
             raise ValueError(f"low must be < high, got low={self.low}, high={self.high}")
-        mass = stats.norm.cdf(self.high, self.mean, self.sd) - stats.norm.cdf(self.low, self.mean, self.sd)
+        with np.errstate(all="ignore"):  # a subnormal sd overflows (x − mean) / sd to ±∞: the cdf is still right
+            mass = stats.norm.cdf(self.high, self.mean, self.sd) - stats.norm.cdf(self.low, self.mean, self.sd)
         if mass < _MIN_TRUNCATED_MASS:
             raise ValueError(
                 f"[low, high] = [{self.low}, {self.high}] lies too far from mean {self.mean} "
@@ -246,7 +256,7 @@ def parse_distribution(raw: Any, *, key: str = "", file: str | None = None) -> D
     prefix = f"{key}." if key else ""
     if not isinstance(raw, dict):
         raise InputErrors(
-            [InputError(f"must be a mapping with a 'dist' key, got {raw!r}", file=file, key=key or None)]
+            [InputError(f"must be a mapping with a 'dist' key, got {short_repr(raw)}", file=file, key=key or None)]
         )
     if "dist" not in raw:
         raise InputErrors(
@@ -256,7 +266,7 @@ def parse_distribution(raw: Any, *, key: str = "", file: str | None = None) -> D
         raise InputErrors(
             [
                 InputError(
-                    f"unknown distribution {raw['dist']!r}; {suggest(str(raw['dist']), DIST_NAMES)}",
+                    f"unknown distribution {short_repr(raw['dist'])}; {suggest(str(raw['dist']), DIST_NAMES)}",
                     file=file,
                     key=f"{prefix}dist",
                 )
@@ -275,7 +285,7 @@ def parse_distribution(raw: Any, *, key: str = "", file: str | None = None) -> D
             elif err["type"] == "missing":
                 message = "required key missing"
             elif "input" in err and err["type"] != "value_error":
-                message += f", got {err['input']!r}"
+                message += f", got {short_repr(err['input'])}"
             errors.append(InputError(message, file=file, key=(prefix + sub) if sub else (key or None)))
         raise InputErrors(errors) from None
 

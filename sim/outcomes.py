@@ -79,40 +79,75 @@ def wilson_interval(met: int, draws: int, confidence: float = 0.95) -> tuple[flo
 
 
 def _condition(results: xr.Dataset, target: TargetLike, scope: str) -> xr.DataArray | None:
-    """Boolean (draw, year): the comparison holds in that year, for that scope. ``None`` if not computed."""
+    """Boolean (draw, year): the comparison holds in that year, for that scope.
+
+    ``None`` if not computed: the metric is missing, or undefined (NaN) in every draw and year of the scope (an
+    area with no counties), so that callers (``compare``, ``sensitivity``) never count "not met" from no values.
+    """
+    found = _condition_and_defined(results, target, scope)
+    if found is None or not bool(found[1].any()):
+        return None
+    return found[0]
+
+
+def _condition_and_defined(
+    results: xr.Dataset, target: TargetLike, scope: str
+) -> tuple[xr.DataArray, xr.DataArray] | None:
+    """Boolean (draw, year) arrays: the comparison holds in that year for that scope, and the metric is defined
+    there (not NaN; for ``every_county``, defined in every county). ``None`` if the metric is not computed."""
     compare = COMPARISONS[target.comparison]
     if scope == "every_county":
         name = f"{target.metric}_by_county"
         if name not in results:
             return None
         values = results[name]
-        return compare(values, target.threshold).all("county") & values.notnull().all("county")
+        if values.sizes.get("county", 0) == 0:
+            defined = xr.zeros_like(values.isnull().any("county"))
+        else:
+            defined = values.notnull().all("county")
+        return compare(values, target.threshold).all("county") & defined, defined
     if target.metric not in results or scope not in results["area"].values:
         return None
     values = results[target.metric].sel(area=scope)
-    return compare(values, target.threshold) & values.notnull()
+    defined = values.notnull()
+    return compare(values, target.threshold) & defined, defined
+
+
+def _not_computed(target: TargetLike, scope: str, draws: int, reason: str) -> TargetOutcome:
+    nan = float("nan")
+    return TargetOutcome(target.id, scope, target.metric, draws, 0, nan, nan, nan, None, computed=False, reason=reason)
 
 
 def evaluate_target(results: xr.Dataset, target: TargetLike, scope: str) -> TargetOutcome:
-    """Probability, Wilson interval and median first year of one target in one scope."""
+    """Probability, Wilson interval and median first year of one target in one scope.
+
+    The outcome is "not computed" (``computed=False`` with a reason), never a probability, when the engine does
+    not compute the metric, the target year lies outside the run, or the metric is undefined (NaN) in every draw
+    of the years the target looks at, e.g. the ``south`` area of a run whose counties are all in the north:
+    a probability computed from no values would be a number from nothing.
+    """
     draws = int(results.sizes["draw"])
-    holds = _condition(results, target, scope)
-    if holds is None:
-        return TargetOutcome(
-            target.id, scope, target.metric, draws, 0, float("nan"), float("nan"), float("nan"), None,
-            computed=False, reason=f"metric '{target.metric}' is not computed by this engine",
-        )
+    found = _condition_and_defined(results, target, scope)
+    if found is None:
+        return _not_computed(target, scope, draws, f"metric '{target.metric}' is not computed by this engine")
+    holds, defined = found
     years = results["year"].values
     if target.year is not None:
         if target.year not in years:
-            return TargetOutcome(
-                target.id, scope, target.metric, draws, 0, float("nan"), float("nan"), float("nan"), None,
-                computed=False, reason=f"year {target.year} is outside the run ({years[0]}–{years[-1]})",
+            return _not_computed(
+                target, scope, draws, f"year {target.year} is outside the run ({years[0]}–{years[-1]})"
             )
+        looked_at = defined.sel(year=target.year)
         met_by_draw = holds.sel(year=target.year).values
     else:
-        window = holds.sel(year=years[years >= target.each_year_from])
-        met_by_draw = window.all("year").values
+        window_years = years[years >= target.each_year_from]
+        looked_at = defined.sel(year=window_years)
+        met_by_draw = holds.sel(year=window_years).all("year").values
+    if draws and not bool(looked_at.any()):
+        where = "in any county" if scope == "every_county" else f"for area '{scope}'"
+        return _not_computed(
+            target, scope, draws, f"undefined {where} in every draw: no counties, or none of the schools it counts"
+        )
     met = int(np.count_nonzero(met_by_draw))
     low, high = wilson_interval(met, draws)
     first = holds.values

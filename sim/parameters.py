@@ -13,9 +13,12 @@ The registry is rendered as a Markdown table by :func:`markdown_table` (``docs/s
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+
+import numpy as np
 
 from sim.distributions import (
     Beta,
@@ -25,11 +28,12 @@ from sim.distributions import (
     Triangular,
     Uniform,
     describe,
+    sample,
     support,
 )
 from sim.errors import InputError, suggest
 
-__all__ = ["PARAMETERS", "Parameter", "get_parameter", "markdown_table", "support_problem"]
+__all__ = ["PARAMETERS", "Parameter", "get_parameter", "markdown_table", "sample_problem", "support_problem"]
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,12 @@ class Parameter:
         Default distribution.
     source
         Published figure behind the default, or ``"assumption: …"`` with the reason for the range.
+    usable
+        Range the values the engines will use must lie in (the quantiles 2⁻⁵³ and 1 − 2⁻⁵³ of the distribution,
+        see :func:`sim.distributions.sample`), when it is narrower than ``[lower, upper]``; ``None`` = the
+        bounds. Checked by :func:`sample_problem`.
+    usable_reason
+        Why values outside ``usable`` cannot be used.
     """
 
     name: str
@@ -60,9 +70,15 @@ class Parameter:
     upper: float
     default: Distribution
     source: str
+    usable: tuple[float, float] | None = None
+    usable_reason: str = ""
 
 
 _INF = math.inf
+#: Smallest unit cost the engines can use: 1 fen (0.01 CNY), the smallest unit of the currency; a cost of 0 would
+#: make capital buy unlimited floor area or equipment.
+_FEN = 0.01
+_COST_REASON = "at least 1 fen, the smallest unit of the currency: a cost of 0 buys unlimited facilities"
 
 _PARAMETER_LIST: tuple[Parameter, ...] = (
     Parameter(
@@ -74,6 +90,9 @@ _PARAMETER_LIST: tuple[Parameter, ...] = (
         Normal(mean=-0.03, sd=0.02),
         "births 20.54万 (2019) → 16.0万 (2021), a log change of −0.125/yr (SOURCES §1d, medium reliability); "
         "assumption: the fall slows to about −3%/yr, 95% range about −7% to +1%",
+        usable=(-0.25, 0.25),
+        usable_reason="twice the steepest recorded fall, −0.125/yr in 2019→2021; beyond it births change over "
+        "300-fold by 2044 and the engines fail on such counts",
     ),
     Parameter(
         "students.consolidation_rate",
@@ -199,6 +218,8 @@ _PARAMETER_LIST: tuple[Parameter, ...] = (
         _INF,
         Triangular(low=2500, mode=3500, high=5000),
         "assumption: typical school construction costs in western China",
+        usable=(_FEN, _INF),
+        usable_reason=_COST_REASON,
     ),
     Parameter(
         "facilities.sports_cost_cny_per_m2",
@@ -208,6 +229,8 @@ _PARAMETER_LIST: tuple[Parameter, ...] = (
         _INF,
         Triangular(low=200, mode=400, high=800),
         "assumption: typical sports ground costs",
+        usable=(_FEN, _INF),
+        usable_reason=_COST_REASON,
     ),
     Parameter(
         "facilities.multimedia_room_cny",
@@ -217,6 +240,8 @@ _PARAMETER_LIST: tuple[Parameter, ...] = (
         _INF,
         Triangular(low=30000, mode=60000, high=100000),
         "assumption: typical procurement prices of interactive displays and networking",
+        usable=(_FEN, _INF),
+        usable_reason=_COST_REASON,
     ),
     Parameter(
         "facilities.equipment_depreciation_per_year",
@@ -414,6 +439,42 @@ def support_problem(parameter: Parameter, spec: Distribution) -> str | None:
     )
 
 
+#: Uniforms at which the engines' samples are most extreme (:func:`sim.distributions.sample` clips to them).
+ENGINE_QUANTILES = (2.0**-53, 0.5, 1.0 - 2.0**-53)
+
+
+def sample_problem(parameter: Parameter, spec: Distribution) -> str | None:
+    """Why the values the engines would draw from ``spec`` are unusable for ``parameter``, or ``None``.
+
+    Checks the distribution at the quantiles the engines can reach (:data:`ENGINE_QUANTILES`): they must be
+    finite, within ``[lower, upper]`` and within ``usable`` when the parameter has one. This catches what the
+    support check cannot: ``normal`` with ``sd: 1e308`` (infinite tails), ``lognormal`` with ``sigma: 700``
+    (tails that overflow to ∞ or underflow to 0), a births trend of 700 (births beyond any count).
+    """
+    try:
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            values = sample(spec, np.array(ENGINE_QUANTILES))
+    except (ValueError, ArithmeticError) as exc:
+        return f"{describe(spec)} cannot be sampled: {exc}"
+    lo, hi = float(values[0]), float(values[-1])
+    quantiles = "at the extreme quantiles the engines draw (2⁻⁵³, 1 − 2⁻⁵³)"
+    gives = f"gives {lo:.4g}" if lo == hi else f"gives {lo:.4g} to {hi:.4g} {quantiles}"
+    if not np.all(np.isfinite(values)):
+        return (
+            f"{describe(spec)} gives {_fmt(lo)} and {_fmt(hi)} {quantiles}; a value must be finite: narrow the "
+            "distribution"
+        )
+    low, high = parameter.usable or (parameter.lower, parameter.upper)
+    if lo < low or hi > high:
+        reason = f" ({parameter.usable_reason})" if parameter.usable and parameter.usable_reason else ""
+        return (
+            f"{describe(spec)} {gives}, outside the usable range "
+            f"[{_fmt(low)}, {_fmt(high)}] of {parameter.name} ({parameter.units}){reason}"
+        )
+    return None
+
+
 def markdown_table(overrides: Mapping[str, Distribution] | None = None) -> str:
     """The registry as a Markdown table.
 
@@ -432,8 +493,9 @@ def markdown_table(overrides: Mapping[str, Distribution] | None = None) -> str:
         mark = ""
         if overrides is not None and p.name in overrides and overrides[p.name] != p.default:
             spec, mark = overrides[p.name], " (scenario)"
+        usable = f"; usable [{_fmt(p.usable[0])}, {_fmt(p.usable[1])}]" if p.usable else ""
         rows.append(
-            f"| `{p.name}` | {p.units} | [{_fmt(p.lower)}, {_fmt(p.upper)}] | `{describe(spec)}`{mark} "
+            f"| `{p.name}` | {p.units} | [{_fmt(p.lower)}, {_fmt(p.upper)}]{usable} | `{describe(spec)}`{mark} "
             f"| {p.description} | {p.source} |"
         )
     return "\n".join(rows) + "\n"

@@ -6,15 +6,17 @@ key; the Field descriptions below say the same.
 
 Loading (:func:`load_scenario`):
 
-1. The file is parsed with PyYAML's **safe** loader, node by node, so that every key keeps its line number.
-   Duplicate keys, custom tags (``!!python/…``) and merge keys (``<<``) are errors. Plain scalars such as
-   ``3.5e9`` are read as numbers (YAML 1.2), not as strings as YAML 1.1 would.
-2. ``extends: parent.yaml`` (relative to the file) is loaded first, recursively; the child is deep-merged over
-   the parent: mappings merge key by key, scalars and lists replace, and an uncertainty given with a ``dist``
-   key replaces the parent's whole specification. Circular ``extends`` is an error.
+1. The file is read by :func:`sim.yamlfile.load_yaml`: bounded (size, nesting, keys, alias expansion, integer
+   digits), YAML 1.2 core schema, node by node so that every key keeps its line number. Duplicate keys, custom
+   tags (``!!python/…``) and merge keys (``<<``) are errors.
+2. ``extends: parent.yaml`` (relative to the file) is loaded first, recursively (at most :data:`MAX_EXTENDS`
+   files); the child is deep-merged over the parent: mappings merge key by key, scalars and lists replace, an
+   uncertainty given with a ``dist`` key and a year mapping (:data:`YEAR_MAPPINGS`) replace the parent's value
+   whole, and ``null`` removes the parent's value (the default applies). Circular ``extends`` is an error.
 3. Paths (``targets``, ``baseline.registry``) are resolved against the file that wrote them.
 4. The merged mapping is validated by pydantic models (``extra="forbid"``, ``frozen=True``), then cross-field
-   checks run (years within ``[start_year, horizon]``, known county codes, uncertainty names and supports).
+   checks run (finite amounts, known county codes, uncertainty names, supports and the values the engines
+   will draw).
    Every problem becomes an :class:`~sim.errors.InputError` naming the file and line where the offending key
    was written, the dotted key path, the bad value and what is allowed; all problems of a pass are raised
    together as :class:`~sim.errors.InputErrors`.
@@ -42,9 +44,11 @@ from pydantic.fields import FieldInfo
 
 from sim import __version__
 from sim.distributions import DIST_NAMES, MODELS, Distribution
-from sim.errors import InputError, InputErrors, suggest
-from sim.parameters import PARAMETERS, support_problem
+from sim.errors import MAX_DESCRIBED, InputError, InputErrors, kind_of, short_repr, suggest
+from sim.parameters import PARAMETERS, sample_problem, support_problem
 from sim.rng import BLOCK_SIZE
+from sim.yamlfile import LoadedYaml, load_yaml, path_problem
+from sim.yamlfile import format_key as _format_key
 
 __all__ = [
     "DEFAULT_TARGETS",
@@ -81,6 +85,11 @@ DEFAULT_TARGETS = REPO_ROOT / "scenarios" / "targets" / "plan-2025.yaml"
 START_YEAR_RANGE = (2011, 2024)
 #: Latest allowed horizon.
 MAX_HORIZON = 2050
+#: Largest seed: results.nc and the chunk manifests store the seed as a signed 64-bit integer.
+MAX_SEED = 2**63 - 1
+#: Largest capital budget accepted, CNY per year: 10¹² is about half of Xinjiang's GDP (1.91 trillion CNY in 2023,
+#: Xinjiang statistical bulletin 2023); a larger yearly school budget is a typo, not a policy.
+MAX_CAPITAL_CNY = 1e12
 #: First year in which the levers of the plan can act (the plan was issued on 2025-01-26).
 PLAN_YEAR = 2025
 
@@ -103,7 +112,7 @@ def _unique(values: tuple[Any, ...]) -> tuple[Any, ...]:
     seen: set[Any] = set()
     for v in values:
         if v in seen:
-            raise ValueError(f"{v!r} is listed twice")
+            raise ValueError(f"{short_repr(v)} is listed twice")
         seen.add(v)
     return values
 
@@ -176,13 +185,13 @@ class DispatchLever(_Frozen):
 
 def _capital_shape(value: Any) -> Any:
     if isinstance(value, bool) or not isinstance(value, int | float | dict):
-        raise ValueError(f"must be a number (CNY per year) or a mapping year → CNY per year, got {value!r}")
+        raise ValueError(f"must be a number (CNY per year) or a mapping year → CNY per year, got {short_repr(value)}")
     if isinstance(value, dict):
         for year, amount in value.items():
             if isinstance(year, bool) or not isinstance(year, int):
-                raise ValueError(f"year keys must be whole years, got {year!r}")
+                raise ValueError(f"year keys must be whole years, got {short_repr(year)}")
             if isinstance(amount, bool) or not isinstance(amount, int | float):
-                raise ValueError(f"amount for {year} must be a number (CNY per year), got {amount!r}")
+                raise ValueError(f"amount for {year} must be a number (CNY per year), got {short_repr(amount)}")
     return value
 
 
@@ -396,7 +405,7 @@ class Levers(_Frozen):
 def _counties_shape(value: Any) -> Any:
     if isinstance(value, str):
         if value not in ("all", "south"):
-            raise ValueError(f"must be 'all', 'south' or a list of 6-digit county codes, got {value!r}")
+            raise ValueError(f"must be 'all', 'south' or a list of 6-digit county codes, got {short_repr(value)}")
         return value
     if isinstance(value, list | tuple):
         if not value:
@@ -404,10 +413,10 @@ def _counties_shape(value: Any) -> Any:
         out = []
         for item in value:
             if isinstance(item, bool) or not isinstance(item, int | str):
-                raise ValueError(f"county codes must be 6-digit numbers, got {item!r}")
+                raise ValueError(f"county codes must be 6-digit numbers, got {short_repr(item)}")
             out.append(str(item))
         return tuple(out)
-    raise ValueError(f"must be 'all', 'south' or a list of 6-digit county codes, got {value!r}")
+    raise ValueError(f"must be 'all', 'south' or a list of 6-digit county codes, got {short_repr(value)}")
 
 
 class BaselineSpec(_Frozen):
@@ -453,8 +462,10 @@ class Scenario(_Frozen):
     draws: Annotated[int, Field(strict=True, gt=0, le=10_000_000)] = Field(
         default=1000, description="Monte Carlo draws (> 0)"
     )
-    seed: Annotated[int, Field(strict=True, ge=0)] = Field(
-        default=20250126, description="root seed of all random streams (integer ≥ 0)"
+    seed: Annotated[int, Field(strict=True, ge=0, le=MAX_SEED)] = Field(
+        default=20250126,
+        description="root seed of all random streams (integer, 0 ≤ seed < 2⁶³: results files store it as a "
+        "signed 64-bit integer)",
     )
     start_year: Annotated[int, Field(strict=True, ge=START_YEAR_RANGE[0], le=START_YEAR_RANGE[1])] = Field(
         default=2020, description="first simulated school year (2011–2024; default 2020, the census year)"
@@ -519,63 +530,57 @@ def _cross_problems(s: Scenario) -> list[tuple[Path_, str]]:
     if s.horizon <= s.start_year:
         # the year checks below would only repeat this one
         return [(("horizon",), f"must be after start_year ({s.start_year}), got {s.horizon}")]
-    span = f"[{s.start_year}, {s.horizon}]"
     lv = s.levers
-    for lever_name in ("rotation", "dispatch", "funding", "retention", "recruitment"):
-        year = getattr(lv, lever_name).from_year
-        if not s.start_year <= year <= s.horizon:
-            problems.append(
-                (
-                    ("levers", lever_name, "from_year"),
-                    f"must be within start_year..horizon {span}, got {year}",
-                )
-            )
-    fvy = lv.quota.first_verification_year
-    if not s.start_year <= fvy <= s.horizon:
-        problems.append(
-            (
-                ("levers", "quota", "first_verification_year"),
-                f"must be within start_year..horizon {span}, got {fvy}",
-            )
-        )
     capital = lv.funding.capital_cny
+    amounts: list[tuple[Path_, float]] = []
     if isinstance(capital, dict):
         if not capital:
             problems.append((("levers", "funding", "capital_cny"), "the year → CNY mapping is empty"))
         for year, amount in capital.items():
             path: Path_ = ("levers", "funding", "capital_cny", year)
-            if not s.start_year <= year <= s.horizon:
-                problems.append((path, f"year must be within start_year..horizon {span}, got {year}"))
-            if not (math.isfinite(amount) and amount >= 0):
-                problems.append((path, f"must be a finite amount ≥ 0 CNY per year, got {amount}"))
-        if capital and min(capital) > lv.funding.from_year:
+            if not START_YEAR_RANGE[0] <= year <= MAX_HORIZON:
+                problems.append((path, f"year must be within [{START_YEAR_RANGE[0]}, {MAX_HORIZON}], got {year}"))
+            amounts.append((path, amount))
+        first_acting = max(lv.funding.from_year, s.start_year)
+        if capital and min(capital) > first_acting:
             problems.append(
                 (
                     ("levers", "funding", "capital_cny"),
-                    f"the first year given is {min(capital)} but funding.from_year is "
-                    f"{lv.funding.from_year}: "
-                    f"years {lv.funding.from_year}–{min(capital) - 1} would get no capital; add a key for "
-                    f"{lv.funding.from_year}",
+                    f"the first year given is {min(capital)} but funding acts from {first_acting} "
+                    f"(from_year {lv.funding.from_year}, start_year {s.start_year}): years "
+                    f"{first_acting}–{min(capital) - 1} would get no capital; add a key for {first_acting}",
                 )
             )
+    else:
+        amounts.append((("levers", "funding", "capital_cny"), capital))
+    for path, amount in amounts:
+        if not (math.isfinite(amount) and 0 <= amount <= MAX_CAPITAL_CNY):
+            problems.append(
+                (path, f"must be a finite amount in [0, {MAX_CAPITAL_CNY:.0e}] CNY per year, got {short_repr(amount)}")
+            )
     for year in lv.pairing.coverage_by_year:
-        if not START_YEAR_RANGE[0] <= year <= s.horizon:
+        if not START_YEAR_RANGE[0] <= year <= MAX_HORIZON:
             problems.append(
                 (
                     ("levers", "pairing", "coverage_by_year", year),
-                    f"year must be within [{START_YEAR_RANGE[0]}, horizon {s.horizon}], got {year}",
+                    f"year must be within [{START_YEAR_RANGE[0]}, {MAX_HORIZON}], got {year}",
                 )
             )
     problems += _county_problems(s.baseline)
-    if s.baseline.registry is not None and not s.baseline.registry.is_file():
-        problems.append((("baseline", "registry"), f"school registry file not found: {s.baseline.registry}"))
-    if not s.targets.is_file():
-        problems.append((("targets",), f"target-set file not found: {s.targets}"))
+    if s.baseline.registry is not None:
+        why = path_problem(str(s.baseline.registry))
+        if why or not s.baseline.registry.is_file():
+            problems.append(
+                (("baseline", "registry"), why or f"school registry file not found: {s.baseline.registry}")
+            )
+    why = path_problem(str(s.targets))
+    if why or not s.targets.is_file():
+        problems.append((("targets",), why or f"target-set file not found: {s.targets}"))
     for name, spec in s.uncertainties.items():
         if name not in PARAMETERS:
             problems.append((("uncertainties", name), f"unknown uncertainty; {suggest(name, PARAMETERS)}"))
             continue
-        why = support_problem(PARAMETERS[name], spec)
+        why = support_problem(PARAMETERS[name], spec) or sample_problem(PARAMETERS[name], spec)
         if why:
             problems.append((("uncertainties", name, "dist"), why))
     return problems
@@ -608,7 +613,7 @@ def _county_problems(baseline: BaselineSpec) -> list[tuple[Path_, str]]:
     for i, code in enumerate(baseline.counties):
         path: Path_ = ("baseline", "counties", i)
         if not re.fullmatch(r"\d{6}", code):
-            problems.append((path, f"county codes are 6 digits (e.g. 653101), got {code!r}"))
+            problems.append((path, f"county codes are 6 digits (e.g. 653101), got {short_repr(code)}"))
         elif code in seen:
             problems.append((path, f"county {code} is listed twice"))
         elif table and code not in table:
@@ -623,155 +628,6 @@ def _county_problems(baseline: BaselineSpec) -> list[tuple[Path_, str]]:
             problems.append((path, f"{code} is an XPCC city; set baseline.include_xpcc: true to include it"))
         seen.add(code)
     return problems
-
-
-# ---------------------------------------------------------------------------------------------------------
-# YAML with line numbers
-
-
-class _Loader(yaml.SafeLoader):
-    """Safe loader that also reads YAML 1.2 floats such as ``3.5e9`` (YAML 1.1 reads them as strings)."""
-
-
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:\d[\d_]*(?:\.[\d_]*)?|\.\d[\d_]*)[eE][-+]?\d+$"),
-    list("-+0123456789."),
-)
-
-_SAFE_COLLECTION_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
-
-
-@dataclass(frozen=True)
-class LoadedYaml:
-    """A YAML document with the line of every key.
-
-    Attributes
-    ----------
-    data
-        The plain Python value (dicts, lists, scalars).
-    lines
-        Key path (tuple of keys and list indices) → ``(file, 1-based line)`` where it was written.
-    file
-        The file as the user named it.
-    """
-
-    data: Any
-    lines: Mapping[Path_, tuple[str, int]]
-    file: str
-
-
-def load_yaml(path: str | Path) -> LoadedYaml:
-    """Read a YAML file safely, keeping the line of every key.
-
-    Raises
-    ------
-    InputErrors
-        The file is missing or unreadable, empty, not valid YAML, or has duplicate keys, custom tags or merge
-        keys; every duplicate key is reported.
-    """
-    file = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputErrors([InputError("file not found", file=file)]) from None
-    except IsADirectoryError:
-        raise InputErrors([InputError("is a directory, not a YAML file", file=file)]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputErrors([InputError(f"cannot read: {exc}", file=file)]) from None
-    loader = _Loader(text)
-    try:
-        node = loader.get_single_node()
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        what = " ".join(str(p) for p in (exc.context, exc.problem) if p)
-        raise InputErrors(
-            [InputError(f"YAML syntax error: {what}", file=file, line=mark.line + 1 if mark else None)]
-        ) from None
-    except yaml.YAMLError as exc:
-        raise InputErrors([InputError(f"YAML error: {exc}", file=file)]) from None
-    finally:
-        loader.dispose()
-    if node is None:
-        raise InputErrors([InputError("file is empty", file=file)])
-    errors: list[InputError] = []
-    lines: dict[Path_, tuple[str, int]] = {}
-    data = _construct(node, loader, (), lines, errors, file, set())
-    if errors:
-        raise InputErrors(errors)
-    return LoadedYaml(data, lines, file)
-
-
-def _construct(
-    node: yaml.Node,
-    loader: _Loader,
-    path: Path_,
-    lines: dict[Path_, tuple[str, int]],
-    errors: list[InputError],
-    file: str,
-    active: set[int],
-) -> Any:
-    line = node.start_mark.line + 1
-    key = _format_key(path) or None
-    if isinstance(node, yaml.ScalarNode):
-        try:
-            return loader.construct_object(node, deep=True)
-        except yaml.YAMLError as exc:
-            errors.append(InputError(f"not allowed: {getattr(exc, 'problem', exc)}", file=file, line=line, key=key))
-            return None
-    if node.tag not in _SAFE_COLLECTION_TAGS:
-        errors.append(InputError(f"tag {node.tag} is not allowed", file=file, line=line, key=key))
-        return None
-    if id(node) in active:
-        errors.append(InputError("recursive alias is not allowed", file=file, line=line, key=key))
-        return None
-    active = active | {id(node)}
-    if isinstance(node, yaml.SequenceNode):
-        items = []
-        for i, item in enumerate(node.value):
-            lines[(*path, i)] = (file, item.start_mark.line + 1)
-            items.append(_construct(item, loader, (*path, i), lines, errors, file, active))
-        return items
-    out: dict[Any, Any] = {}
-    first_line: dict[Any, int] = {}
-    for key_node, value_node in node.value:
-        kline = key_node.start_mark.line + 1
-        if not isinstance(key_node, yaml.ScalarNode):
-            errors.append(InputError("keys must be plain names or numbers", file=file, line=kline, key=key))
-            continue
-        if key_node.tag == "tag:yaml.org,2002:merge":
-            errors.append(InputError("merge keys (<<) are not supported; use extends:", file=file, line=kline))
-            continue
-        k = _construct(key_node, loader, path, lines, errors, file, active)
-        try:
-            hash(k)
-        except TypeError:
-            errors.append(InputError("keys must be plain names or numbers", file=file, line=kline, key=key))
-            continue
-        if k in out:
-            errors.append(
-                InputError(
-                    f"duplicate key {k!r} (first written at line {first_line[k]})",
-                    file=file,
-                    line=kline,
-                    key=_format_key((*path, k)),
-                )
-            )
-            continue
-        first_line[k] = kline
-        lines[(*path, k)] = (file, kline)
-        out[k] = _construct(value_node, loader, (*path, k), lines, errors, file, active)
-    return out
-
-
-def _format_key(path: Path_) -> str:
-    out = ""
-    for seg in path:
-        if isinstance(seg, int) and not isinstance(seg, bool) and not (1000 <= seg <= 9999):
-            out += f"[{seg}]"  # a list position (4-digit ints are years, written as keys)
-        else:
-            out += f".{seg}" if out else str(seg)
-    return out
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -859,14 +715,14 @@ def _bounds_message(info: FieldInfo | None, value: Any, ctx: Mapping[str, Any]) 
     if lo is None and hi is None:
         for k, sym in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
             if k in ctx:
-                return f"must be {sym} {ctx[k]}, got {value!r}"
-        return f"out of range, got {value!r}"
+                return f"must be {sym} {ctx[k]}, got {short_repr(value)}"
+        return f"out of range, got {short_repr(value)}"
     if lo is not None and hi is not None:
-        return f"must be in {lo[0]}{_num(lo[1])}, {_num(hi[1])}{hi[0]}, got {value!r}"
+        return f"must be in {lo[0]}{_num(lo[1])}, {_num(hi[1])}{hi[0]}, got {short_repr(value)}"
     if lo is not None:
-        return f"must be {'>=' if lo[0] == '[' else '>'} {_num(lo[1])}, got {value!r}"
+        return f"must be {'>=' if lo[0] == '[' else '>'} {_num(lo[1])}, got {short_repr(value)}"
     side, bound = hi if hi is not None else ("]", "?")
-    return f"must be {'<=' if side == ']' else '<'} {_num(bound)}, got {value!r}"
+    return f"must be {'<=' if side == ']' else '<'} {_num(bound)}, got {short_repr(value)}"
 
 
 def _num(x: Any) -> str:
@@ -888,25 +744,27 @@ def _message(err: Mapping[str, Any], info: FieldInfo | None, owner: Any) -> str:
     if kind == "literal_error":
         valid = _literals(info.annotation) if info is not None else []
         if valid:
-            return f"must be one of {', '.join(valid)}, got {value!r}" + (
-                f" ({suggest(str(value), valid).split(' valid:')[0].strip()})"
-                if suggest(str(value), valid).startswith("did you mean")
+            return f"must be one of {', '.join(valid)}, got {short_repr(value)}" + (
+                f" ({suggest(str(value)[:100], valid).split(' valid:')[0].strip()})"
+                if suggest(str(value)[:100], valid).startswith("did you mean")
                 else ""
             )
-        return f"must be one of {ctx.get('expected', '?')}, got {value!r}"
+        return f"must be one of {ctx.get('expected', '?')}, got {short_repr(value)}"
     if kind == "union_tag_invalid":
-        return f"unknown distribution {ctx.get('tag')!r}; {suggest(str(ctx.get('tag')), DIST_NAMES)}"
+        return f"unknown distribution {short_repr(ctx.get('tag'))}; {suggest(str(ctx.get('tag'))[:100], DIST_NAMES)}"
     if kind == "union_tag_not_found":
         return f"missing 'dist' key; valid: {', '.join(DIST_NAMES)}"
     if kind == "string_pattern_mismatch":
-        return f"must use only letters, digits, '_', '.', '-' (starting with a letter or digit), got {value!r}"
+        return (
+            f"must use only letters, digits, '_', '.', '-' (starting with a letter or digit), got {short_repr(value)}"
+        )
     if kind in ("string_too_short", "too_short"):
         return "must not be empty"
     if kind == "value_error":
         return str(err["msg"]).removeprefix("Value error, ")
     if kind in _TYPE_MESSAGES:
-        return f"{_TYPE_MESSAGES[kind]}, got {value!r}"
-    return f"{err['msg']}, got {value!r}"
+        return f"{_TYPE_MESSAGES[kind]}, got {short_repr(value)}"
+    return f"{err['msg']}, got {short_repr(value)}"
 
 
 def _where(path: Path_, lines: Mapping[Path_, tuple[str, int]], default_file: str) -> tuple[str, int | None]:
@@ -948,7 +806,7 @@ def errors_from_validation(
         return out
     if isinstance(exc, InputErrors):
         return list(exc.errors)
-    for err in exc.errors(include_url=False):
+    for err in exc.errors(include_url=False)[:MAX_DESCRIBED]:
         path, info, owner = _walk(root, tuple(err["loc"]))
         full = (*prefix, *path)
         where, line = _where(full, lines, file)
@@ -960,15 +818,36 @@ def errors_from_validation(
 # Loading with extends
 
 
+#: Mappings keyed by year: a child that writes one replaces the parent's mapping whole (docs/scenario.md).
+YEAR_MAPPINGS: tuple[Path_, ...] = (("levers", "funding", "capital_cny"), ("levers", "pairing", "coverage_by_year"))
+#: Longest chain of ``extends`` (a scenario, its parent, its grandparent, …).
+MAX_EXTENDS = 20
+
+
 def _merge(parent: dict[Any, Any], child: dict[Any, Any], path: Path_, replaced: list[Path_]) -> dict[Any, Any]:
+    """``child`` deep-merged over ``parent``; the paths whose parent value was replaced or removed go to ``replaced``.
+
+    Mappings merge key by key, except an uncertainty given with a ``dist`` key and the year mappings of
+    :data:`YEAR_MAPPINGS`, which replace the parent's value whole; scalars and lists replace; ``null`` removes
+    the parent's value, so the default applies.
+    """
     out = dict(parent)
     for k, v in child.items():
         old = out.get(k)
-        if isinstance(v, dict) and isinstance(old, dict) and not ("dist" in v and path == ("uncertainties",)):
-            out[k] = _merge(old, v, (*path, k), replaced)
+        here = (*path, k)
+        if v is None:
+            out.pop(k, None)
+            replaced.append(here)
+        elif (
+            isinstance(v, dict)
+            and isinstance(old, dict)
+            and not ("dist" in v and path == ("uncertainties",))
+            and here not in YEAR_MAPPINGS
+        ):
+            out[k] = _merge(old, v, here, replaced)
         else:
             out[k] = v
-            replaced.append((*path, k))
+            replaced.append(here)
     return out
 
 
@@ -987,58 +866,64 @@ def _load_chain(path: str, chain: tuple[Path, ...]) -> LoadedYaml:
     """Load ``path`` and its ``extends`` ancestors, merged; ``chain`` holds the files already being loaded."""
     doc = load_yaml(path)
     if not isinstance(doc.data, dict):
-        kind = "a list" if isinstance(doc.data, list) else repr(doc.data)
         raise InputErrors(
             [
                 InputError(
-                    f"the top level must be a mapping of keys (name:, draws:, levers:, …), got {kind}",
+                    "the top level must be a mapping of keys (name:, draws:, levers:, …), got "
+                    f"{kind_of(doc.data)}",
                     file=doc.file,
                     line=1,
                 )
             ]
         )
-    here = Path(path).resolve()
+    here = Path(os.path.realpath(path))
     data = _resolve_paths(doc.data, here.parent)
     lines = dict(doc.lines)
     if "extends" not in data:
         return LoadedYaml(data, lines, doc.file)
     ext = data.pop("extends")
     ext_line = lines[("extends",)][1] if ("extends",) in lines else None
+
+    def fail(message: str) -> InputErrors:
+        return InputErrors([InputError(message, file=doc.file, line=ext_line, key="extends")])
+
     if not isinstance(ext, str) or not ext:
-        raise InputErrors(
-            [
-                InputError(
-                    f"must be the path of a parent scenario file, got {ext!r}",
-                    file=doc.file,
-                    line=ext_line,
-                    key="extends",
-                )
-            ]
-        )
+        raise fail(f"must be the path of a parent scenario file, got {short_repr(ext)}")
+    problem = path_problem(ext)
+    if problem:
+        raise fail(problem)
+    if len(chain) + 1 >= MAX_EXTENDS:
+        raise fail(f"the extends chain is longer than {MAX_EXTENDS} files")
     parent_display = os.path.normpath(Path(path).parent / ext)
-    parent_real = (here.parent / ext).resolve()
+    try:
+        parent_real = Path(os.path.realpath(here.parent / ext, strict=False))
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise fail(f"cannot resolve the parent path: {type(exc).__name__}") from None
     if parent_real in (*chain, here):
         loop = " → ".join(p.name for p in (*chain, here, parent_real))
-        raise InputErrors([InputError(f"circular extends: {loop}", file=doc.file, line=ext_line, key="extends")])
-    if not parent_real.is_file():
-        raise InputErrors(
-            [
-                InputError(
-                    f"parent scenario not found: {parent_display}",
-                    file=doc.file,
-                    line=ext_line,
-                    key="extends",
-                )
-            ]
-        )
+        raise fail(f"circular extends: {loop}")
+    problem = path_problem(str(parent_real))
+    if problem or not parent_real.is_file():
+        raise fail(problem or f"parent scenario not found: {parent_display}")
     parent = _load_chain(parent_display, (*chain, here))
     replaced: list[Path_] = []
     merged = _merge(parent.data, data, (), replaced)
     merged_lines = {
-        p: v for p, v in parent.lines.items() if not any(p[: len(r)] == r and len(p) > len(r) for r in replaced)
+        p: v for p, v in parent.lines.items() if not any(p[: len(r)] == r and len(p) >= len(r) for r in replaced)
     }
-    merged_lines.update(lines)
+    merged_lines.update({p: v for p, v in lines.items() if _has_path(merged, p)})
     return LoadedYaml(merged, merged_lines, doc.file)
+
+
+def _has_path(data: Any, path: Path_) -> bool:
+    for seg in path:
+        if isinstance(data, dict) and seg in data:
+            data = data[seg]
+        elif isinstance(data, list) and isinstance(seg, int) and 0 <= seg < len(data):
+            data = data[seg]
+        else:
+            return False
+    return True
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -1067,7 +952,12 @@ def _validate(data: Mapping[Any, Any], lines: Mapping[Path_, tuple[str, int]], f
     try:
         return Scenario.model_validate(data)
     except (ValidationError, InputErrors) as exc:
-        raise InputErrors(errors_from_validation(exc, Scenario, lines, file)) from None
+        raise InputErrors(errors_from_validation(exc, Scenario, lines, file), omitted=_omitted(exc)) from None
+
+
+def _omitted(exc: ValidationError | InputErrors) -> int:
+    """Problems of a failed validation not described (beyond :data:`~sim.errors.MAX_DESCRIBED`)."""
+    return max(0, exc.error_count() - MAX_DESCRIBED) if isinstance(exc, ValidationError) else 0
 
 
 def scenario_from_mapping(data: Mapping[str, Any], *, base_dir: str | Path = ".", file: str = "<scenario>") -> Scenario:

@@ -28,8 +28,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from sim.errors import InputError, InputErrors, suggest
-from sim.scenario import DEFAULT_TARGETS, _Problems, errors_from_validation, load_yaml
+from sim.errors import InputError, InputErrors, kind_of, short_repr, suggest
+from sim.scenario import DEFAULT_TARGETS, _omitted, _Problems, errors_from_validation, load_yaml
 
 __all__ = ["METRICS", "SCOPES", "Metric", "Target", "TargetSet", "load_target_set", "metrics_markdown"]
 
@@ -160,7 +160,7 @@ class Target(BaseModel):
         problems: list[tuple[tuple[str | int, ...], str]] = []
         metric = METRICS.get(self.metric)
         if metric is None:
-            problems.append((("metric",), f"unknown metric {self.metric!r}; {suggest(self.metric, METRICS)}"))
+            problems.append((("metric",), f"unknown metric {short_repr(self.metric)}; {suggest(self.metric, METRICS)}"))
         elif not metric.lower <= self.threshold <= metric.upper:
             problems.append(
                 (
@@ -175,7 +175,7 @@ class Target(BaseModel):
         seen: set[str] = set()
         for i, s in enumerate(self.scope):
             if s in seen:
-                problems.append((("scope", i), f"{s!r} is listed twice"))
+                problems.append((("scope", i), f"{short_repr(s)} is listed twice"))
             seen.add(s)
         if problems:
             raise _Problems(problems)
@@ -199,7 +199,7 @@ class TargetSet(BaseModel):
         for i, t in enumerate(self.targets):
             if t.id in seen:
                 problems.append(
-                    (("targets", i, "id"), f"duplicate id {t.id!r} (also target {seen[t.id] + 1})")
+                    (("targets", i, "id"), f"duplicate id {short_repr(t.id)} (also target {seen[t.id] + 1})")
                 )
             seen.setdefault(t.id, i)
         if not self.targets:
@@ -219,7 +219,7 @@ class TargetSet(BaseModel):
         for t in self.targets:
             if t.id == target_id:
                 return t
-        raise InputError(f"unknown target {target_id!r}; {suggest(target_id, [t.id for t in self.targets])}")
+        raise InputError(f"unknown target {short_repr(target_id)}; {suggest(target_id, [t.id for t in self.targets])}")
 
 
 def load_target_set(path: str | Path = DEFAULT_TARGETS) -> TargetSet:
@@ -241,7 +241,7 @@ def load_target_set(path: str | Path = DEFAULT_TARGETS) -> TargetSet:
         raise InputErrors(
             [
                 InputError(
-                    f"the top level must be a list of targets or a mapping with 'targets:', got {data!r}",
+                    f"the top level must be a list of targets or a mapping with 'targets:', got {kind_of(data)}",
                     file=doc.file,
                     line=1,
                 )
@@ -262,7 +262,7 @@ def load_target_set(path: str | Path = DEFAULT_TARGETS) -> TargetSet:
     try:
         return TargetSet.model_validate(data)
     except (ValidationError, InputErrors) as exc:
-        raise InputErrors(errors_from_validation(exc, TargetSet, lines, doc.file)) from None
+        raise InputErrors(errors_from_validation(exc, TargetSet, lines, doc.file), omitted=_omitted(exc)) from None
 
 
 def looks_like_target_set(data: Any) -> bool:

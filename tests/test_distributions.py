@@ -115,3 +115,17 @@ def test_markdown_table_lists_every_parameter_and_marks_overrides() -> None:
     for name in PARAMETERS:
         assert f"`{name}`" in table
     assert "`beta(mean=0.07, sd=0.02)` (scenario)" in table
+
+
+@pytest.mark.parametrize("sd", [1e-300, 1e-200, 1e-9])
+def test_beta_with_vanishing_sd_is_an_input_error_not_a_zero_division(sd: float) -> None:
+    # sd² = 1e-600 underflows to 0: the method of moments divided by it (ZeroDivisionError at run time)
+    with pytest.raises(InputErrors) as info:
+        parse_distribution({"dist": "beta", "mean": 0.05, "sd": sd}, key="u.x", file="s.yaml")
+    assert "too small for a beta" in info.value.errors[0].message and info.value.errors[0].file == "s.yaml"
+
+
+def test_beta_just_above_the_sd_floor_samples_finite_values() -> None:
+    spec = parse_distribution({"dist": "beta", "mean": 0.5, "sd": 1e-5}, key="u.x")
+    values = sample(spec, np.array([0.0, 0.5, 1.0]))
+    assert np.all(np.isfinite(values)) and values[0] < 0.5 < values[2]

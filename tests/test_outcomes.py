@@ -77,3 +77,42 @@ def test_yearly_target_is_first_met_when_it_holds_from_then_on():
     values = np.array([[0.97, 0.90, 0.97, 0.97]] * 3)
     o = evaluate_target(dataset(values), T(threshold=0.96, year=None, each_year_from=2025), "region")
     assert o.met == 0 and o.median_first_year == 2027
+
+
+def test_area_with_no_counties_is_not_computed_not_zero():
+    # issue 11 item 4: a north-only selection has all-NaN 'south' aggregates; no probability from nothing
+    values = np.array([[0.5, 0.5, 0.5], [0.1, 0.2, 0.3]])
+    ds = dataset(values)
+    ds["m"].loc[{"area": "south"}] = np.nan
+    south = evaluate_target(ds, T(), "south")
+    assert not south.computed and "undefined for area 'south'" in south.reason
+    assert south.probability != south.probability  # NaN, not 0.0
+    assert evaluate_target(ds, T(), "region").computed
+    yearly = evaluate_target(ds, T(year=None, each_year_from=2026), "south")
+    assert not yearly.computed
+
+
+def test_area_defined_in_some_draws_is_computed():
+    values = np.array([[0.5, 0.5, 0.5], [np.nan, np.nan, np.nan]])
+    o = evaluate_target(dataset(values), T(), "region")
+    assert o.computed and (o.met, o.draws) == (1, 2)
+
+
+def test_every_county_with_no_counties_is_not_computed():
+    county = np.zeros((2, 3, 0))
+    o = evaluate_target(dataset(np.zeros((2, 3)), county), T(), "every_county")
+    assert not o.computed and "in any county" in o.reason
+
+
+def test_not_computed_reaches_the_tables():
+    from sim.output import outcome_rows, targets_csv, targets_table
+
+    ds = dataset(np.full((2, 3), 0.5))
+    ds["m"].loc[{"area": "south"}] = np.nan
+    outcomes = [evaluate_target(ds, T(scope=("region", "south")), s) for s in ("region", "south")]
+    rows = outcome_rows(outcomes)
+    assert rows[1]["probability"] == rows[1]["draws_met"] == "" and "undefined" in rows[1]["note"]
+    table_row = next(line for line in targets_table(outcomes).splitlines() if line.startswith("| T"))
+    assert table_row.split("|")[3].strip().startswith("not computed (undefined")
+    south_line = next(line for line in targets_csv(outcomes).splitlines() if line.startswith("T,south"))
+    assert ",0.0" not in south_line and "undefined" in south_line

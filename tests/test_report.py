@@ -120,3 +120,27 @@ def test_bad_input(run_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixtu
     assert main(["report", str(tmp_path / "missing")]) == 2
     err = capsys.readouterr().err
     assert "no such run folder" in err and "Traceback" not in err
+
+
+def test_area_without_counties_is_not_computed_in_the_report(tmp_path: Path) -> None:
+    # issue 11 item 4: a north-only selection has no 'south' counties; the page must not state a firm 0%
+    from sim.runner import load_with_overrides, run_scenario
+
+    path = tmp_path / "north.yaml"
+    path.write_text(
+        f"name: north\nextends: {SCENARIOS / 'baseline.yaml'}\ndraws: 64\nchunk_size: 64\nhorizon: 2027\n"
+        "baseline: {counties: ['650522']}\n",
+        encoding="utf-8",
+    )
+    out = run_scenario(load_with_overrides(path), tmp_path / "out", progress=False, figures=False).out_dir
+    south = [i for i in parse(render_report(open_run(out), figures=False)).items if i["data-scope"] == "south"]
+    assert south
+    for item in south:
+        assert item["data-probability"] == "" and item["data-light"] == "grey"
+        assert "not computed" in str(item["text"]) and "chance" not in str(item["text"])
+    with open(out / "targets.csv", encoding="utf-8") as f:
+        assert all(r["probability"] == "" for r in csv.DictReader(f) if r["scope"] == "south")
+    assert "0.0% [" not in "".join(
+        line.split("|")[3] for line in (out / "targets.md").read_text(encoding="utf-8").splitlines()
+        if line.startswith("| T")
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 
@@ -85,7 +86,7 @@ def test_extends_deep_merges_mappings_and_replaces_scalars_and_lists(tmp_path: P
         levers:
           rotation: {share: 0.15, backbone_share: 0.25}
           dispatch: {counts_toward: [staffing, backbone]}
-          funding: {capital_cny: {2025: 1.0e9, 2030: 2.0e9}}
+          funding: {capital_cny: {2025: 1.0e9, 2028: 1.5e9, 2030: 2.0e9}}
         uncertainties:
           facilities.floor_cost_cny_per_m2: {dist: triangular, low: 2000, mode: 3000, high: 4000}
         """,
@@ -100,7 +101,7 @@ def test_extends_deep_merges_mappings_and_replaces_scalars_and_lists(tmp_path: P
         levers:
           rotation: {share: 0.3}
           dispatch: {counts_toward: [qualification]}
-          funding: {capital_cny: {2030: 5.0e9}}
+          funding: {capital_cny: {2025: 1.0e9, 2030: 5.0e9}}
         uncertainties:
           facilities.floor_cost_cny_per_m2: {dist: uniform, low: 2500, high: 4500}
         """,
@@ -109,7 +110,7 @@ def test_extends_deep_merges_mappings_and_replaces_scalars_and_lists(tmp_path: P
     assert s.name == "child" and s.draws == 128  # inherited scalar
     assert s.levers.rotation.share == 0.3 and s.levers.rotation.backbone_share == 0.25  # mapping merged
     assert s.levers.dispatch.counts_toward == ("qualification",)  # list replaced
-    assert s.levers.funding.capital_cny == {2025: 1.0e9, 2030: 5.0e9}  # year mapping merged
+    assert s.levers.funding.capital_cny == {2025: 1.0e9, 2030: 5.0e9}  # year mapping replaced whole (no 2028)
     assert s.levers.funding.capital_cny_in(2029) == 1.0e9 and s.levers.funding.capital_cny_in(2031) == 5.0e9
     assert s.uncertainty("facilities.floor_cost_cny_per_m2").dist == "uniform"  # spec replaced whole
 
@@ -350,11 +351,17 @@ def test_unknown_uncertainty_name(tmp_path: Path) -> None:
     assert "did you mean 'attrition.rural_rate'?" in e.message
 
 
-def test_capital_year_outside_horizon(tmp_path: Path) -> None:
+def test_capital_year_after_the_horizon_is_allowed_and_never_acts(tmp_path: Path) -> None:
     text = "name: x\nlevers:\n  funding:\n    capital_cny:\n      2025: 3.0e9\n      2040: 4.0e9\n"
+    s = load_scenario(write(tmp_path, "ok.yaml", text))
+    assert s.horizon == 2035 and s.levers.funding.capital_cny_in(2035) == 3.0e9
+
+
+def test_capital_year_that_is_no_year(tmp_path: Path) -> None:
+    text = "name: x\nlevers:\n  funding:\n    capital_cny:\n      2025: 3.0e9\n      20400: 4.0e9\n"
     e = one_error(write(tmp_path, "bad.yaml", text))
-    assert (e.line, e.key) == (6, "levers.funding.capital_cny.2040")
-    assert "within start_year..horizon [2020, 2035], got 2040" in e.message
+    assert (e.line, e.key) == (6, "levers.funding.capital_cny[20400]")
+    assert "year must be within [2011, 2050], got 20400" in e.message
 
 
 def test_capital_mapping_starting_after_from_year(tmp_path: Path) -> None:
@@ -367,9 +374,20 @@ def test_capital_wrong_shape(tmp_path: Path) -> None:
     assert e.key == "levers.funding.capital_cny" and "mapping year → CNY per year" in e.message
 
 
-def test_lever_year_outside_the_run(tmp_path: Path) -> None:
-    e = one_error(write(tmp_path, "bad.yaml", "name: x\nhorizon: 2030\nlevers:\n  rotation: {from_year: 2031}\n"))
-    assert (e.line, e.key) == (4, "levers.rotation.from_year") and "[2020, 2030]" in e.message
+def test_lever_years_outside_the_run_are_allowed(tmp_path: Path) -> None:
+    # issue 13 item 2: a lever that starts after the horizon never acts; one before start_year acts from the start
+    text = (
+        "name: x\nhorizon: 2030\nlevers:\n  rotation: {from_year: 2031}\n  dispatch: {from_year: 2015}\n"
+        "  quota: {first_verification_year: 2040}\n"
+    )
+    s = load_scenario(write(tmp_path, "ok.yaml", text))
+    assert s.levers.rotation.from_year == 2031 and s.levers.dispatch.from_year == 2015
+    assert s.levers.quota.first_verification_year == 2040
+
+
+def test_lever_year_that_is_no_year(tmp_path: Path) -> None:
+    e = one_error(write(tmp_path, "bad.yaml", "name: x\nlevers:\n  rotation: {from_year: 3031}\n"))
+    assert (e.line, e.key) == (3, "levers.rotation.from_year") and "[2011, 2050]" in e.message
 
 
 def test_empty_file(tmp_path: Path) -> None:
@@ -408,3 +426,195 @@ def test_all_errors_of_a_file_are_reported(tmp_path: Path) -> None:
     text = "name: x\ndraws: 0\nchunk_size: 100\nlevers:\n  rotation: {share: 2, direction: up}\n"
     errs = errors(write(tmp_path, "bad.yaml", text))
     assert {e.key for e in errs} == {"draws", "chunk_size", "levers.rotation.share", "levers.rotation.direction"}
+
+
+# --- issue 11: hostile paths, bounds through extends and targets, finite numbers, child remove/replace ------
+
+
+SECRET = "root:x:0:0:TOPSECRET-LINE:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
+
+
+@pytest.mark.parametrize("key", ["extends", "targets"])
+def test_other_files_are_never_echoed(tmp_path: Path, key: str) -> None:
+    (tmp_path / "passwd").write_text(SECRET, encoding="utf-8")
+    path = write(tmp_path, "s.yaml", f"name: x\n{key}: passwd\n")
+    from sim.cli import main
+    from sim.targets import load_target_set
+
+    with pytest.raises(InputErrors) as info:
+        load_target_set(load_scenario(path).targets) if key == "targets" else load_scenario(path)
+    text = "\n".join(str(e) for e in info.value.errors)
+    assert "TOPSECRET" not in text and "passwd" in text
+    assert main(["validate", str(path)]) == 2
+
+
+def test_binary_parent_is_not_echoed(tmp_path: Path) -> None:
+    (tmp_path / "blob.bin").write_bytes(bytes(range(256)) * 100)
+    e = one_error(write(tmp_path, "s.yaml", "name: x\nextends: blob.bin\n"))
+    assert e.file is not None and e.file.endswith("blob.bin") and len(str(e)) < 400
+
+
+def test_registry_secret_first_line_is_not_echoed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from sim.cli import main
+
+    (tmp_path / "secrets.env").write_text("API_KEY=TOPSECRET\n", encoding="utf-8")
+    path = write(tmp_path, "s.yaml", "name: x\nbaseline: {registry: secrets.env}\n")
+    assert main(["validate", str(path)]) == 2  # validate reads the registry as the run would
+    err = capsys.readouterr().err
+    assert "TOPSECRET" not in err and "secrets.env:1: school_id: missing column" in err
+
+
+@pytest.mark.parametrize(
+    ("ext", "words"),
+    [
+        ("'" + "n" * 300 + ".yaml'", "255 bytes"),
+        ("'" + "d/" * 800 + "x.yaml'", "characters long"),
+    ],
+)
+def test_bad_extends_paths(tmp_path: Path, ext: str, words: str) -> None:
+    e = one_error(write(tmp_path, "s.yaml", f"name: x\nextends: {ext}\n"))
+    assert (e.line, e.key) == (2, "extends") and words in e.message
+
+
+def test_bad_extends_nul_written_as_an_escape(tmp_path: Path) -> None:
+    e = one_error(write(tmp_path, "s.yaml", 'name: x\nextends: "a\\0b.yaml"\n'))
+    assert (e.line, e.key) == (2, "extends") and "NUL" in e.message
+
+
+def test_targets_path_with_nul_or_long_name(tmp_path: Path) -> None:
+    e = one_error(write(tmp_path, "s.yaml", 'name: x\ntargets: "t\\0.yaml"\n'))
+    assert (e.line, e.key) == (2, "targets") and "NUL" in e.message
+    e = one_error(write(tmp_path, "s2.yaml", "name: x\ntargets: " + "t" * 300 + ".yaml\n"))
+    assert (e.line, e.key) == (2, "targets") and "255 bytes" in e.message
+
+
+def test_symlink_cycle_in_extends(tmp_path: Path) -> None:
+    os.symlink(tmp_path / "b.yaml", tmp_path / "a.yaml")
+    os.symlink(tmp_path / "a.yaml", tmp_path / "b.yaml")
+    e = one_error(write(tmp_path, "s.yaml", "name: x\nextends: a.yaml\n"))
+    assert (e.line, e.key) == (2, "extends") and "symbolic links" in e.message
+
+
+def test_long_extends_chain_is_an_error_not_a_recursion_error(tmp_path: Path) -> None:
+    for i in range(1000):
+        write(tmp_path, f"s{i}.yaml", f"name: s{i}\nextends: s{i + 1}.yaml\n" if i < 999 else "name: last\n")
+    e = one_error(tmp_path / "s0.yaml")
+    assert e.key == "extends" and "longer than 20 files" in e.message
+
+
+def test_alias_bomb_in_a_parent_or_target_set(tmp_path: Path) -> None:
+    bomb = "name: p\nx: &a [a, a, a, a, a, a, a, a, a, a]\n" + "".join(
+        f"x{i}: &a{i} [{', '.join(['*a' if i == 0 else f'*a{i - 1}'] * 10)}]\n" for i in range(9)
+    )
+    write(tmp_path, "p.yaml", bomb)
+    e = one_error(write(tmp_path, "s.yaml", "name: x\nextends: p.yaml\n"))
+    assert e.file is not None and e.file.endswith("p.yaml") and "expands to more than" in e.message
+    write(tmp_path, "t.yaml", "targets: []\n" + bomb.replace("name: p\n", ""))
+    from sim.targets import load_target_set
+
+    with pytest.raises(InputErrors) as info:
+        load_target_set(tmp_path / "t.yaml")
+    assert "expands to more than" in info.value.errors[0].message
+
+
+@pytest.mark.parametrize("value", [".nan", ".inf", "-.inf", "1e309", "-1e9", "2e12"])
+def test_capital_plain_number_must_be_finite_and_in_range(tmp_path: Path, value: str) -> None:
+    e = one_error(write(tmp_path, "bad.yaml", f"name: x\nlevers:\n  funding:\n    capital_cny: {value}\n"))
+    assert (e.line, e.key) == (4, "levers.funding.capital_cny") and "finite amount in [0, 1e+12]" in e.message
+
+
+@pytest.mark.parametrize("value", [".nan", ".inf", "-1e9"])
+def test_capital_mapping_amounts_must_be_finite_and_in_range(tmp_path: Path, value: str) -> None:
+    text = f"name: x\nlevers:\n  funding:\n    capital_cny:\n      2025: 1.0e9\n      2030: {value}\n"
+    e = one_error(write(tmp_path, "bad.yaml", text))
+    assert (e.line, e.key) == (6, "levers.funding.capital_cny.2030") and "finite amount" in e.message
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("rotation: {share: .nan}", "share"),
+        ("retention: {rural_subsidy_cny_month: .inf}", "rural_subsidy_cny_month"),
+        ("pairing: {coverage_by_year: {2027: .nan}}", "coverage_by_year"),
+        ("dispatch: {per_year: 1e309}", "per_year"),
+    ],
+)
+def test_non_finite_lever_values(tmp_path: Path, field: str, value: str) -> None:
+    e = one_error(write(tmp_path, "bad.yaml", f"name: x\nlevers:\n  {field}\n"))
+    assert e.line == 3 and e.key is not None and value in e.key
+
+
+def test_seed_must_fit_in_64_bits(tmp_path: Path) -> None:
+    assert load_scenario(write(tmp_path, "ok.yaml", f"name: x\nseed: {2**63 - 1}\n")).seed == 2**63 - 1
+    e = one_error(write(tmp_path, "bad.yaml", f"name: x\nseed: {2**63}\n"))
+    assert (e.line, e.key) == (2, "seed") and "9,223,372,036,854,775,807" in e.message
+
+
+@pytest.mark.parametrize(("written", "fragment"), [("yes", "true or false"), ("on", "true or false")])
+def test_yaml_11_booleans_are_rejected(tmp_path: Path, written: str, fragment: str) -> None:
+    e = one_error(write(tmp_path, "bad.yaml", f"name: x\nbaseline:\n  include_xpcc: {written}\n"))
+    assert (e.line, e.key) == (3, "baseline.include_xpcc") and fragment in e.message
+
+
+@pytest.mark.parametrize("written", ["1:20", "5_000"])
+def test_yaml_11_numbers_are_rejected(tmp_path: Path, written: str) -> None:
+    e = one_error(write(tmp_path, "bad.yaml", f"name: x\nseed: {written}\n"))
+    assert (e.line, e.key) == (2, "seed") and "whole number" in e.message
+
+
+def test_child_of_baseline_with_an_early_horizon(tmp_path: Path) -> None:
+    # issue 11 item 10: the baseline's pairing year 2027 no longer blocks a horizon before 2027
+    text = f"extends: {SCENARIOS / 'baseline.yaml'}\nname: short\nhorizon: 2026\n"
+    s = load_scenario(write(tmp_path, "short.yaml", text))
+    assert s.horizon == 2026 and 2027 in s.levers.pairing.coverage_by_year
+
+
+def test_child_replaces_year_mapping_and_removes_with_null(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "parent.yaml",
+        "name: p\ndraws: 128\nlevers:\n  pairing: {coverage_by_year: {2024: 0.2, 2030: 0.9}}\n"
+        "  rotation: {share: 0.3, from_year: 2026}\n",
+    )
+    child = write(
+        tmp_path,
+        "child.yaml",
+        "extends: parent.yaml\nname: c\ndraws: null\nlevers:\n  pairing: {coverage_by_year: {2026: 0.5}}\n"
+        "  rotation: null\n",
+    )
+    s = load_scenario(child)
+    assert s.levers.pairing.coverage_by_year == {2026: 0.5}  # replaced whole: no 2024 or 2030
+    assert s.draws == Scenario.model_fields["draws"].default  # removed: the default applies
+    assert s.levers.rotation == Scenario.model_fields["levers"].default.rotation
+
+
+def test_errors_in_a_replaced_mapping_blame_the_child(tmp_path: Path) -> None:
+    write(tmp_path, "parent.yaml", "name: p\nlevers:\n  pairing: {coverage_by_year: {2024: 0.2}}\n")
+    text = "extends: parent.yaml\nname: c\nlevers:\n  pairing:\n    coverage_by_year: {2026: 1.5}\n"
+    e = one_error(write(tmp_path, "child.yaml", text))
+    assert e.file is not None and e.file.endswith("child.yaml") and e.line == 5
+
+
+def test_lever_before_start_acts_from_the_start_and_after_horizon_never(tmp_path: Path) -> None:
+    from sim.cohort import _lever
+
+    s = load_scenario(
+        write(tmp_path, "ok.yaml", "name: x\nhorizon: 2030\nlevers:\n  rotation: {share: 0.3, from_year: 2015}\n"
+              "  dispatch: {per_year: 10, from_year: 2040}\n")
+    )
+    assert all(_lever(s, "rotation", y).share == 0.3 for y in range(2020, 2031))
+    assert all(_lever(s, "dispatch", y).per_year == 5000 for y in range(2020, 2031))  # the default, never 10
+
+
+def test_many_unknown_keys_are_fast_and_capped(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import time
+
+    from sim.cli import main
+
+    path = write(tmp_path, "bad.yaml", "name: x\n" + "".join(f"k{i}: 1\n" for i in range(9000)))
+    t0 = time.perf_counter()
+    assert main(["validate", str(path)]) == 2
+    elapsed = time.perf_counter() - t0
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 51 and err[-1] == "error: … and 8,950 more problems not shown; fix these first"
+    assert elapsed < 15, elapsed

@@ -1,0 +1,35 @@
+"""Error messages: escaped, bounded, never a whole value or file."""
+
+from __future__ import annotations
+
+from sim.errors import InputError, InputErrors, escape, kind_of, short_repr
+
+
+def test_short_repr_cuts_long_values() -> None:
+    text = short_repr("x" * 10_000)
+    assert len(text) == 80 and text.endswith("…")
+    assert short_repr({i: i for i in range(1000)}) == "<a dict of 1,000 items>"
+    assert short_repr(10**5000).startswith("<an integer of about 5,00")  # str() of it would raise
+
+
+def test_short_repr_escapes_control_characters() -> None:
+    assert short_repr("a\x1b[31mb") == "'a\\x1b[31mb'"
+
+
+def test_error_text_is_escaped_and_bounded() -> None:
+    e = InputError("got " + "y" * 5000 + "\x1b", file="f\x1b.yaml", line=3, key="k\n")
+    text = str(e)
+    assert "\x1b" not in text and "\n" not in text and len(text) < 700 and text.startswith("f\\x1b.yaml:3: k\\n: ")
+
+
+def test_escape_keeps_printable_unicode() -> None:
+    assert escape("縣 share ≥ 0.5", 80) == "縣 share ≥ 0.5"
+
+
+def test_kind_of_never_echoes() -> None:
+    assert kind_of("root:x:0:0") == "text (10 characters) instead" and kind_of([1, 2]) == "a list of 2 items"
+
+
+def test_input_errors_count_omitted() -> None:
+    errs = InputErrors([InputError("a")], omitted=5)
+    assert errs.count == 6

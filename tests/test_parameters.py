@@ -1,0 +1,58 @@
+"""The parameter registry: the values the engines will draw are checked, not only the distribution's type."""
+
+from __future__ import annotations
+
+import pytest
+
+from sim.distributions import Beta, Fixed, Lognormal, Normal, Triangular, Uniform
+from sim.parameters import PARAMETERS, sample_problem, support_problem
+
+
+@pytest.mark.parametrize("name", sorted(PARAMETERS))
+def test_every_default_is_usable(name: str) -> None:
+    p = PARAMETERS[name]
+    assert support_problem(p, p.default) is None and sample_problem(p, p.default) is None
+
+
+@pytest.mark.parametrize(
+    ("name", "spec", "fragment"),
+    [
+        ("births.trend_per_year", Fixed(value=700), "usable range [-0.25, 0.25]"),  # 'lam value too large'
+        ("births.trend_per_year", Normal(mean=0, sd=1e308), "must be finite"),  # ±∞ at the extreme quantiles
+        ("births.trend_per_year", Normal(mean=0, sd=0.1), "usable range"),  # mean − 8.1 sd = −0.81
+        ("facilities.floor_cost_cny_per_m2", Lognormal(median=3500, sigma=700), "must be finite"),
+        ("facilities.multimedia_room_cny", Fixed(value=0), "usable range [0.01, ∞]"),  # a unit cost of 0
+        ("facilities.sports_cost_cny_per_m2", Uniform(low=0, high=1e-3), "usable range"),
+    ],
+)
+def test_unusable_values_are_rejected(name: str, spec: object, fragment: str) -> None:
+    p = PARAMETERS[name]
+    why = support_problem(p, spec) or sample_problem(p, spec)  # type: ignore[arg-type]
+    assert why is not None and fragment in why
+
+
+@pytest.mark.parametrize(
+    ("name", "spec"),
+    [
+        ("births.trend_per_year", Normal(mean=-0.03, sd=0.02)),  # extremes −0.19 and 0.13: within ±0.25
+        ("births.trend_per_year", Fixed(value=-0.25)),
+        ("facilities.floor_cost_cny_per_m2", Lognormal(median=3500, sigma=1.0)),  # 3500 e^−8.1 ≈ 1.0 ≥ 0.01
+        ("facilities.floor_cost_cny_per_m2", Triangular(low=100, mode=200, high=300)),
+        ("attrition.rural_rate", Beta(mean=0.05, sd=0.01)),
+    ],
+)
+def test_usable_values_pass(name: str, spec: object) -> None:
+    p = PARAMETERS[name]
+    assert support_problem(p, spec) is None and sample_problem(p, spec) is None  # type: ignore[arg-type]
+
+
+def test_scenario_validation_reports_the_unusable_uncertainty(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from sim.errors import InputErrors
+    from sim.scenario import load_scenario
+
+    path = tmp_path / "s.yaml"
+    path.write_text("name: x\nuncertainties:\n  births.trend_per_year: {dist: fixed, value: 700}\n", encoding="utf-8")
+    with pytest.raises(InputErrors) as info:
+        load_scenario(path)
+    (e,) = info.value.errors
+    assert (e.line, e.key) == (3, "uncertainties.births.trend_per_year.dist") and "700" in e.message
