@@ -29,7 +29,7 @@ import xarray as xr
 
 from sim.chart_text import Lang
 from sim.errors import InputError
-from sim.outcomes import TargetLike, _condition, wilson_interval
+from sim.outcomes import TargetLike, condition, wilson_interval
 from sim.rundir import RunFolder, open_run
 
 __all__ = ["Difference", "check_pairable", "compare_runs", "met_by_draw", "paired_difference"]
@@ -91,7 +91,7 @@ def met_by_draw(results: xr.Dataset, target: TargetLike, scope: str) -> np.ndarr
 
     ``None`` when the target is not computed (metric missing, or its year outside the run).
     """
-    holds = _condition(results, target, scope)
+    holds = condition(results, target, scope)
     if holds is None:
         return None
     years = results["year"].values

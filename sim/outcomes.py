@@ -78,19 +78,19 @@ def wilson_interval(met: int, draws: int, confidence: float = 0.95) -> tuple[flo
     return float(ci.low), float(ci.high)
 
 
-def _condition(results: xr.Dataset, target: TargetLike, scope: str) -> xr.DataArray | None:
+def condition(results: xr.Dataset, target: TargetLike, scope: str) -> xr.DataArray | None:
     """Boolean (draw, year): the comparison holds in that year, for that scope.
 
     ``None`` if not computed: the metric is missing, or undefined (NaN) in every draw and year of the scope (an
     area with no counties), so that callers (``compare``, ``sensitivity``) never count "not met" from no values.
     """
-    found = _condition_and_defined(results, target, scope)
+    found = condition_and_defined(results, target, scope)
     if found is None or not bool(found[1].any()):
         return None
     return found[0]
 
 
-def _condition_and_defined(
+def condition_and_defined(
     results: xr.Dataset, target: TargetLike, scope: str
 ) -> tuple[xr.DataArray, xr.DataArray] | None:
     """Boolean (draw, year) arrays: the comparison holds in that year for that scope, and the metric is defined
@@ -127,7 +127,7 @@ def evaluate_target(results: xr.Dataset, target: TargetLike, scope: str) -> Targ
     a probability computed from no values would be a number from nothing.
     """
     draws = int(results.sizes["draw"])
-    found = _condition_and_defined(results, target, scope)
+    found = condition_and_defined(results, target, scope)
     if found is None:
         return _not_computed(target, scope, draws, f"metric '{target.metric}' is not computed by this engine")
     holds, defined = found

@@ -3,6 +3,8 @@ scenario each lever group runs (integer levers as int, by sim.levers's rule)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from scenario_files import write_small
@@ -95,3 +97,34 @@ def test_an_input_error_while_evaluating_stays_an_input_error(small, tmp_path, m
     with pytest.raises(InputError, match="floor_area_m2"):
         sensitivity(small, method="morris", n=2, replicates=2, factors="attrition.rural_rate",
                     out_dir=tmp_path / "s", progress=False, figures=False)
+
+
+def _results(values: np.ndarray) -> Any:
+    import xarray as xr
+
+    # (draw, year, area): 3 draws, 2020–2022, region and south
+    return xr.Dataset({"m": (("draw", "year", "area"), values)},
+                      coords={"draw": [0, 1, 2], "year": [2020, 2021, 2022], "area": ["region", "south"]})
+
+
+def test_target_values_undefined_area_is_nan_not_unmet() -> None:
+    from types import SimpleNamespace
+
+    from sim.sensitivity.evaluation import target_values
+
+    values = np.full((3, 3, 2), np.nan)
+    values[:, :, 0] = [[0.5, 0.7, 0.9], [0.1, 0.2, 0.3], [0.9, np.nan, 0.95]]
+    results = _results(values)
+    yearly = SimpleNamespace(metric="m", comparison=">=", threshold=0.6, year=2022, each_year_from=None)
+    value, met = target_values(results, yearly, "region")
+    assert value.tolist() == [0.9, 0.3, 0.95] and met.tolist() == [1.0, 0.0, 1.0]
+    value, met = target_values(results, yearly, "south")  # no counties in the south: not computed
+    assert np.isnan(value).all() and np.isnan(met).all()
+    window = SimpleNamespace(metric="m", comparison=">=", threshold=0.4, year=None, each_year_from=2021)
+    value, met = target_values(results, window, "region")
+    # worst year of 2021–2022: min 0.7, 0.2, NaN (undefined in 2021 for draw 2 → not computed)
+    assert value[:2].tolist() == [0.7, 0.2] and np.isnan(value[2])
+    assert met[:2].tolist() == [1.0, 0.0] and np.isnan(met[2])
+    with pytest.raises(ValueError, match="not in the results"):
+        target_values(results, SimpleNamespace(metric="absent", comparison=">=", threshold=0.0, year=2022,
+                                               each_year_from=None), "region")

@@ -66,18 +66,22 @@ def target_values(results: xr.Dataset, target: Target, area: str) -> tuple[np.nd
 
     The value is the metric in the target year; for a yearly target (``each_year_from``) the worst year of the
     window (the minimum for ``>=``, the maximum for ``<=``, the largest distance from the threshold for ``==``).
+    Where the metric is undefined (an area with no counties, a county set with nothing the target counts), both
+    are NaN: not computed, never "not met" (the analysis reports such an outcome as undefined).
     """
-    from sim.outcomes import _condition
+    from sim.outcomes import condition_and_defined
 
-    holds = _condition(results, target, area)
-    if holds is None:
+    found = condition_and_defined(results, target, area)
+    if found is None:
         raise ValueError(f"metric {target.metric} is not in the results")
+    holds, defined = found
     values = results[target.metric].sel(area=area)
     if target.year is not None:
-        return values.sel(year=target.year).values.astype(float), holds.sel(year=target.year).values.astype(float)
+        met = np.where(defined.sel(year=target.year).values, holds.sel(year=target.year).values, np.nan)
+        return values.sel(year=target.year).values.astype(float), met.astype(float)
     years = results["year"].values
     window = years[years >= target.each_year_from]
-    met = holds.sel(year=window).all("year").values.astype(float)
+    met = np.where(defined.sel(year=window).all("year").values, holds.sel(year=window).all("year").values, np.nan)
     v = values.sel(year=window)
     if target.comparison == ">=":
         worst = v.min("year", skipna=False)
@@ -85,7 +89,7 @@ def target_values(results: xr.Dataset, target: Target, area: str) -> tuple[np.nd
         worst = v.max("year", skipna=False)
     else:
         worst = abs(v - target.threshold).max("year", skipna=False)
-    return worst.values.astype(float), met
+    return worst.values.astype(float), met.astype(float)
 
 
 @dataclass
