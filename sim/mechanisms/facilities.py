@@ -79,6 +79,7 @@ import numpy.typing as npt
 
 from sim.errors import suggest
 from sim.mechanisms import segments
+from sim.vocabulary import ALLOCATION_RULES, TOWN, URBAN
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -95,10 +96,6 @@ FLOOR, SPORTS, EQUIPMENT, MULTIMEDIA = 0, 1, 2, 3
 CONSTRUCTION_ITEMS: tuple[int, ...] = (FLOOR, SPORTS)
 """Items that are built and therefore arrive after the construction lag."""
 
-ALLOCATION_RULES: tuple[str, ...] = ("gap_proportional", "weakest_first", "south_share", "equal_per_student")
-"""Valid values of the scenario lever ``funding.allocation``."""
-
-URBAN, TOWN, RURAL = 0, 1, 2
 
 _REL_TOL = 1e-9
 """Relative tolerance under which a shortfall counts as met (absorbs rounding of cost → m² → cost)."""
