@@ -45,6 +45,7 @@ from sim.distributions import DIST_NAMES, MODELS, Distribution
 from sim.errors import InputError, InputErrors, suggest
 from sim.parameters import PARAMETERS, support_problem
 from sim.rng import BLOCK_SIZE
+from sim.vocabulary import AllocationRule, IndicatorGroup, PlacementDirection, QualitySchool
 
 __all__ = [
     "DEFAULT_TARGETS",
@@ -96,7 +97,6 @@ Share = Annotated[float, Field(strict=True, ge=0.0, le=1.0, allow_inf_nan=False)
 Count = Annotated[int, Field(strict=True, ge=0, le=10_000_000)]
 Year = Annotated[int, Field(strict=True, ge=START_YEAR_RANGE[0], le=MAX_HORIZON)]
 Money = Annotated[float, Field(strict=True, ge=0.0, allow_inf_nan=False)]
-IndicatorGroup = Literal["staffing", "qualification", "backbone", "pe_art"]
 
 
 def _unique(values: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -133,7 +133,7 @@ class RotationLever(_Frozen):
         description="years at the same school before a teacher is eligible (1–40); default 6 "
         "(assumption: the usual local rule under the 2014 opinion)",
     )
-    direction: Literal["rural_and_weak", "rural", "weak", "any"] = Field(
+    direction: PlacementDirection = Field(
         default="rural_and_weak",
         description="where rotated teachers go: rural and weak schools (plan §二(三)2, default), rural only, "
         "weak (below-standard) only, or any school",
@@ -195,7 +195,7 @@ class FundingLever(_Frozen):
         "function (the value of the latest year ≤ y; years before the first key get 0); default 3.5e9 ≈ "
         "17.72 bn central funds in the 14th FYP (2021–25) / 5 (SOURCES §1e)",
     )
-    allocation: Literal["gap_proportional", "weakest_first", "south_share", "equal_per_student"] = Field(
+    allocation: AllocationRule = Field(
         default="gap_proportional",
         description="allocation rule across schools: in proportion to each school's cost to reach the "
         "standard (default, assumption), weakest schools first, a fixed share to the south, or equal per "
@@ -352,7 +352,7 @@ class SpecialEducationLever(_Frozen):
 class AssessmentLever(_Frozen):
     """How the assessment counts (definitions the researcher may change)."""
 
-    quality_school: Literal["all_seven", "standard"] = Field(
+    quality_school: QualitySchool = Field(
         default="all_seven",
         description="a quality school meets all seven resource indicators (all_seven, default, DESIGN §4) or "
         "the school rule of 教督〔2017〕6號: ≥6 of 7 and the other ≥85% (standard)",
