@@ -113,7 +113,6 @@ class Model:
     priority: np.ndarray  # (S,) programme roll-out priority (remote rural south first)
     rural: np.ndarray  # (S,) bool
     rural_rank: np.ndarray  # (S,) rank of a rural section in its county for pairing (inf otherwise)
-    south_mask: np.ndarray  # (C,) bool
     n_schools: int
     retirement: tmech.RetirementSchedule
     scale: LeverScale = field(default_factory=LeverScale)  # share of region-wide quantity levers
@@ -243,7 +242,6 @@ def prepare(scenario: Scenario) -> Model:
         priority=priority,
         rural=rural,
         rural_rank=rural_rank_in_county(sections, rural, priority),
-        south_mask=sections.county_south,
         n_schools=int(sections.school_id.size),
         retirement=tmech.load_retirement_schedule(),
         scale=lever_scale(scenario, registry, counties),

@@ -211,9 +211,12 @@ class FundingLever(_Frozen):
     _check_shape = field_validator("capital_cny", mode="before")(_capital_shape)
 
     def capital_cny_in(self, year: int) -> float:
-        """Capital budget of ``year`` in CNY (0 before ``from_year``; the step function of a mapping)."""
-        if year < self.from_year:
-            return 0.0
+        """This lever's capital budget of ``year`` in CNY: the scalar, or the step function of a mapping (the value
+        of the latest key ``≤ year``; 0 before the first key).
+
+        Before ``from_year`` a run does not use this lever but the historical default (``Levers().funding``), as
+        for every lever group with a ``from_year``: :func:`sim.model.lever_at` chooses the lever of the year.
+        """
         if not isinstance(self.capital_cny, dict):
             return float(self.capital_cny)
         keys = [k for k in sorted(self.capital_cny) if k <= year]

@@ -20,7 +20,6 @@ from sim.baseline import JUNIOR_GRADES, PRIMARY_GRADES, TEACHER_AGE_BANDS
 from sim.vocabulary import JUNIOR, LEVELS, LOCATIONS, NINE_YEAR, PRIMARY
 
 LOCATION_CODES = {name: code for code, name in enumerate(LOCATIONS)}
-LEVEL_CODES = {name: code for code, name in enumerate(LEVELS)}
 GRADES = 9
 
 

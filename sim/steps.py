@@ -486,8 +486,7 @@ def step_facilities(m: Model, st: State, p: Parameters, r: Random, year: int) ->
     scenario = m.scenario
     lever = lever_at(scenario, "funding", year)
     pupils = section_total(st.students).astype(float)
-    capital = lever.capital_cny if isinstance(lever.capital_cny, float | int) else dict(lever.capital_cny)
-    budget = facilities.capital_budget(year, capital, p["funding.execution_rate"]) * m.scale.pupils
+    budget = facilities.capital_budget(year, lever.capital_cny_in(year), p["funding.execution_rate"]) * m.scale.pupils
     costs = (p["facilities.floor_cost_cny_per_m2"][:, None], p["facilities.sports_cost_cny_per_m2"][:, None],
              p["facilities.multimedia_room_cny"][:, None])
     gaps = facilities.facility_gaps(pupils, st.floor_area_m2, st.sports_area_m2, st.equipment_value_cny,
