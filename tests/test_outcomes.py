@@ -77,3 +77,15 @@ def test_yearly_target_is_first_met_when_it_holds_from_then_on():
     values = np.array([[0.97, 0.90, 0.97, 0.97]] * 3)
     o = evaluate_target(dataset(values), T(threshold=0.96, year=None, each_year_from=2025), "region")
     assert o.met == 0 and o.median_first_year == 2027
+
+
+def test_yearly_window_starts_and_ends_exactly_where_the_target_says():
+    # years 2025–2029; each draw fails in one year only (0.0), the window is 2026–2029
+    fail_in = [2025, 2026, 2029, None]
+    values = np.array([[0.0 if year == bad else 1.0 for year in range(2025, 2030)] for bad in fail_in])
+    o = evaluate_target(dataset(values), T(threshold=0.5, year=None, each_year_from=2026), "region")
+    assert o.met == 2  # only the draw failing before the window (2025) and the one never failing
+    # a single-year target looks at that year only, not the year before or after
+    fail_in = [2026, 2027, 2028]
+    values = np.array([[0.0 if year == bad else 1.0 for year in range(2025, 2030)] for bad in fail_in])
+    assert evaluate_target(dataset(values), T(threshold=0.5, year=2027), "region").met == 2
