@@ -529,7 +529,6 @@ def assess(m: Model, st: State, p: Parameters, r: Random, year: int) -> dict[str
     """Step ``assessment``: indicators, county status, certification and every target metric for this year."""
     s = m.sections
     scenario = m.scenario
-    standard = m.standard
     pupils = section_total(st.students)
     counted = counted_teachers(m, st, scenario.levers.assessment.dispatched_count_toward)
     indicators = assessment.section_indicators(
@@ -539,13 +538,35 @@ def assess(m: Model, st: State, p: Parameters, r: Random, year: int) -> dict[str
     resources = assessment.assess_resources(
         indicators, m.thresholds, pupils, s.level, s.county, s.n_counties, m.cv_limits,
         assessed=(pupils > 0) & ~small_site,
-        min_met=standard.min_indicators_met, floor_share=standard.remaining_min_fraction)
+        min_met=m.standard.min_indicators_met, floor_share=m.standard.remaining_min_fraction)
+    guarantee = _guarantee_rules(m, st, pupils, year)
+    _certify(m, st, p, r, year, resources.ready & guarantee.met)
+    section_requirement = quota.section_staffing_quota(pupils, s.level, m.students_per_staff)
+    return {
+        "quality_balanced": st.certified.astype(np.int8),
+        "resource_ready": resources.ready.astype(np.int8),
+        "guarantee_met": guarantee.met.astype(np.int8),
+        **_school_shares(m, st, pupils, indicators, resources.assessed, counted["staffing"], section_requirement),
+        **_staffing_and_flows(m, st, p, pupils, counted, section_requirement),
+        "indicator_value": _pupil_weighted_mean(m, indicators, np.where(resources.assessed, pupils, 0.0)),
+        "indicator_cv": resources.cv,
+        "failing_sections": resources.failing_sections,
+        "failing_sections_below": resources.failing_sections_below,
+        "cv_over_limit": resources.cv_over_limit,
+        "guarantee_failed": guarantee.failed(),
+        "draw_count": np.ones((pupils.shape[0], s.n_counties)),
+    }
+
+
+def _guarantee_rules(m: Model, st: State, pupils: np.ndarray, year: int) -> assessment.GuaranteeRules:
+    """The government-guarantee items the model simulates (rotation, class size, school size)."""
+    s, standard = m.sections, m.standard
     classes = np.maximum(s.classes, 1)
     # The rotation rule is a policy the county sets: it is judged on the lever's share of eligible teachers
     # (the realised share scatters binomially around it), and on the realised backbone share of the rotated,
     # which falls short where the county lacks eligible backbone teachers (assumption, docs/parameters.md).
-    policy_share = np.where(np.isnan(st.rotation_share), 0.0, lever_at(scenario, "rotation", year).share)
-    guarantee = assessment.guarantee_rules(
+    policy_share = np.where(np.isnan(st.rotation_share), 0.0, lever_at(m.scenario, "rotation", year).share)
+    return assessment.guarantee_rules(
         policy_share, np.nan_to_num(st.backbone_share_of_rotated, nan=0.0),
         pupils / classes, pupils, s.level, s.school, s.county, s.n_counties,
         min_rotation_share=standard.rotation_min_share,
@@ -553,8 +574,12 @@ def assess(m: Model, st: State, p: Parameters, r: Random, year: int) -> dict[str
         class_size_limits=(standard.class_size_max["primary"], standard.class_size_max["junior"]),
         school_size_limit=standard.school_size_max["primary"],
         nine_year_school_size_limit=standard.school_size_max["nine_year"], n_schools=m.n_schools)
-    ready = resources.ready & guarantee.met
-    pass_u = r.streams.uniforms(f"assessment.pass/{year}", r.start, r.stop, (s.n_counties,))
+
+
+def _certify(m: Model, st: State, p: Parameters, r: Random, year: int, ready: np.ndarray) -> None:
+    """Certification of the counties ``ready`` this year: after the lag, with the uncertain pass probability of
+    the items the model does not simulate (one uniform per county from the stream ``assessment.pass``)."""
+    pass_u = r.streams.uniforms(f"assessment.pass/{year}", r.start, r.stop, (m.sections.n_counties,))
     lags = np.rint(p["assessment.certification_lag_years"]).astype(np.int64)
     certified, ready_years = st.certified.copy(), st.ready_years.copy()
     for lag in np.unique(lags):  # usually one value (the default is fixed)
@@ -564,52 +589,52 @@ def assess(m: Model, st: State, p: Parameters, r: Random, year: int) -> dict[str
         certified[rows], ready_years[rows] = step.certified, step.ready_years
     st.certified, st.ready_years = certified, ready_years
 
-    quality = assessment.is_quality_school(indicators, m.thresholds, scenario.levers.assessment.quality_school)
-    include = resources.assessed
-    qs = assessment.quality_school_share(quality, s.school, s.county, s.n_counties, include=include,
-                                         n_schools=m.n_schools)
-    coverage = assessment.quality_school_share(quality, s.school, s.county, s.n_counties, include=include,
-                                               weights=pupils, n_schools=m.n_schools)
+
+def _school_shares(m: Model, st: State, pupils: np.ndarray, indicators: np.ndarray, assessed: np.ndarray,
+                   staffing: np.ndarray, section_requirement: np.ndarray) -> dict[str, np.ndarray]:
+    """Counts and totals of schools per county: quality schools (T3), pupils in them (T4, weighted by pupils),
+    paired rural schools (T6), gigabit (T10), counselling rooms (T9), standardised schools (T11)."""
+    s = m.sections
+    quality = assessment.is_quality_school(indicators, m.thresholds, m.scenario.levers.assessment.quality_school)
+    open_ = pupils > 0
+
+    def share(flag: np.ndarray, include: np.ndarray, weights: np.ndarray | None = None) -> assessment.CountyCount:
+        return assessment.quality_school_share(flag, s.school, s.county, s.n_counties, include=include,
+                                               weights=weights, n_schools=m.n_schools)
+
+    qs = share(quality, assessed)
+    coverage = share(quality, assessed, pupils)
     pairing = assessment.pairing_coverage(st.paired, m.rural, s.school, s.county, s.n_counties,
-                                          active=pupils > 0, n_schools=m.n_schools)
-    gigabit = assessment.quality_school_share(st.gigabit, s.school, s.county, s.n_counties, include=pupils > 0,
-                                              n_schools=m.n_schools)
-    counselling = assessment.quality_school_share(
-        st.counselling_room, s.school, s.county, s.n_counties,
-        include=(pupils > 0) & m.counselling_eligible[None, :], n_schools=m.n_schools)
-    requirement = quota.staffing_quota(pupils, s.level, s.county, s.n_counties, m.students_per_staff)
-    staff_by_level = level_county_sum(counted["staffing"], s)
-    norm_met = quota.staffing_norm_met(staff_by_level, requirement)
-    section_requirement = quota.section_staffing_quota(pupils, s.level, m.students_per_staff)
+                                          active=open_, n_schools=m.n_schools)
+    gigabit = share(st.gigabit, open_)
+    counselling = share(st.counselling_room, open_ & m.counselling_eligible[None, :])
     standardised = facilities.standardised(pupils, st.floor_area_m2, st.equipment_value_cny,
                                            m.facility_thresholds, st.gigabit,
-                                           counted["staffing"] >= np.ceil(section_requirement - 1e-9))
-    standard_share = assessment.quality_school_share(standardised, s.school, s.county, s.n_counties,
-                                                     include=pupils > 0, n_schools=m.n_schools)
-    special_ok = (st.special_schools > 0) | (s.county_population <= SPECIAL_EDUCATION_POPULATION)[None, :]
-    d = pupils.shape[0]
-    consolidation = np.repeat(p["students.consolidation_rate"][:, None], s.n_counties, axis=1)
-    disabled = np.repeat(p["students.disabled_enrolment_rate"][:, None], s.n_counties, axis=1)
-    staff_total = counted["staffing"]
-    weights = np.where(resources.assessed, pupils, 0.0)
-    county_pupils = county_sum(weights, s)
-    indicator_sum = segments.group_sum3(np.nan_to_num(indicators) * weights[:, :, None], s.county, s.n_counties)
-    indicator_mean = np.divide(indicator_sum, county_pupils[:, :, None], out=np.full(indicator_sum.shape, np.nan),
-                               where=county_pupils[:, :, None] > 0)
+                                           staffing >= np.ceil(section_requirement - 1e-9))
+    standard_share = share(standardised, open_)
     return {
-        "quality_balanced": st.certified.astype(np.int8),
-        "resource_ready": resources.ready.astype(np.int8),
-        "guarantee_met": guarantee.met.astype(np.int8),
         "quality_school_count": qs.count, "quality_school_total": qs.total,
         "coverage_count": coverage.count, "coverage_total": coverage.total,
         "pairing_count": pairing.count, "pairing_total": pairing.total,
         "gigabit_count": gigabit.count, "gigabit_total": gigabit.total,
         "counselling_count": counselling.count, "counselling_total": counselling.total,
         "standardised_count": standard_share.count, "standardised_total": standard_share.total,
+    }
+
+
+def _staffing_and_flows(m: Model, st: State, p: Parameters, pupils: np.ndarray, counted: dict[str, np.ndarray],
+                        section_requirement: np.ndarray) -> dict[str, np.ndarray]:
+    """Staffing norm (T5), special education (T8), consolidation (T7), stocks and the year's flows by county."""
+    s = m.sections
+    requirement = quota.staffing_quota(pupils, s.level, s.county, s.n_counties, m.students_per_staff)
+    staff_total = counted["staffing"]
+    norm_met = quota.staffing_norm_met(level_county_sum(staff_total, s), requirement)
+    special_ok = (st.special_schools > 0) | (s.county_population <= SPECIAL_EDUCATION_POPULATION)[None, :]
+    return {
         "staffing_norm_met": norm_met.astype(np.int8),
         "special_education_ok": special_ok.astype(np.int8),
-        "consolidation_rate": consolidation,
-        "disabled_enrolment_rate": disabled,
+        "consolidation_rate": np.repeat(p["students.consolidation_rate"][:, None], s.n_counties, axis=1),
+        "disabled_enrolment_rate": np.repeat(p["students.disabled_enrolment_rate"][:, None], s.n_counties, axis=1),
         "students": county_sum(pupils, s),
         "teachers": county_sum(counted["regular"], s),
         "teachers_counted": county_sum(staff_total, s),
@@ -621,16 +646,17 @@ def assess(m: Model, st: State, p: Parameters, r: Random, year: int) -> dict[str
         "exits": st.exits,
         "student_entries": st.student_entries,
         "student_exits": st.student_exits,
-        "indicator_value": indicator_mean,
-        "indicator_cv": resources.cv,
-        "failing_sections": resources.failing_sections,
-        "failing_sections_below": resources.failing_sections_below,
-        "cv_over_limit": resources.cv_over_limit,
-        "guarantee_failed": guarantee.failed(),
-        "draw_count": np.ones((d, s.n_counties)),
     }
 
 
+def _pupil_weighted_mean(m: Model, indicators: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """``(D, C, 7)`` county mean of each indicator over its sections weighted by ``weights`` (pupils of the
+    assessed sections, 0 elsewhere); NaN where a county has no weight."""
+    s = m.sections
+    county_weight = county_sum(weights, s)
+    total = segments.group_sum3(np.nan_to_num(indicators) * weights[:, :, None], s.county, s.n_counties)
+    return np.divide(total, county_weight[:, :, None], out=np.full(total.shape, np.nan),
+                     where=county_weight[:, :, None] > 0)
 
 
 # ------------------------------------------------------------------------------------------------------------
