@@ -12,15 +12,15 @@ above the required one, backbone, PE/art, senior title, contract (regular, speci
 dispatched), first year of the contract, end of a dispatch term, completed years at the current school,
 completed years of rural or weak-school service, and the year of the last rotation. Dispatched teachers are
 agents too (contract :data:`DISPATCHED`); they are not part of the teacher stock (``teachers``), as in the
-cohort engine. **Students and schools** stay counts per section, in a cohort :class:`sim.cohort.State` with
-one draw, advanced by the cohort engine's own steps (students, facilities and funding, assessment), which call
-the mechanism functions of :mod:`sim.mechanisms` with ``D = 1``; recruitment, redeployment, rotation and
+cohort engine. **Students and schools** stay counts per section, in a :class:`sim.model.State` with one draw,
+advanced by the steps of :data:`sim.steps.STEPS` marked ``shared`` (students, facilities, assessment), which
+call the mechanism functions of :mod:`sim.mechanisms` with ``D = 1``; recruitment, redeployment, rotation and
 dispatch arrivals call the same mechanism functions for their counts, then pick the individual teachers.
 
 **Randomness.** Draw ``d`` uses ``Streams(seed).draw_generator(d, component)`` only, one stream per component
 and year (``"students.promote/2027"``, ``"agents.attrition/2027"``), so a draw's numbers do not depend on how
 many draws run, and two scenarios share them (common random numbers). The uncertainties of draw ``d`` are
-``sim.cohort.sample_parameters(scenario, streams, d, d + 1)``: the same values as draw ``d`` of the cohort
+``sim.model.sample_parameters(scenario, streams, d, d + 1)``: the same values as draw ``d`` of the cohort
 engine.
 
 Policy calendar. One ``simpy.Environment`` per draw; the clock counts phases, ``len(PHASES)`` per school year.
@@ -385,7 +385,7 @@ class _Draw:
     def _initial_teachers(self) -> Teachers:
         """The registry's teachers as agents.
 
-        Ages uniform within the engine's 5-year bands (:func:`sim.cohort.split_registry_bands`), in months;
+        Ages uniform within the engine's 5-year bands (:func:`sim.model.split_registry_bands`), in months;
         sex drawn with ``teachers.female_share``; qualified, backbone (among the qualified first) and PE/art
         teachers, and special-post teachers (contract years 1, 2, 3 as in the cohort engine), picked at random
         within each section; years at the school geometric with mean ``rotation.mean_tenure_years`` (the steady
@@ -750,7 +750,7 @@ def run_draws_agents(model: Model, start: int, stop: int, on_year: Callable[[int
     Parameters
     ----------
     model
-        Static data of the run (:func:`sim.cohort.prepare`).
+        Static data of the run (:func:`sim.model.prepare`).
     start, stop
         Draws to run.
     on_year
