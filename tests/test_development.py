@@ -102,6 +102,7 @@ def test_a_share_per_draw_applies_to_its_own_row():
 
 def test_pe_art_shortfall_by_hand():
     # 0.9 per 100 students: 250 pupils need ceil(2.25) = 3, 200 need exactly 1.8 → 2; 1 teacher already there
-    out = pe_art_shortfall(np.array([[250, 200, 100]]), np.array([[1, 0, 5]]), np.array([0, 1, 0]))
-    np.testing.assert_array_equal(out, [[2, 2, 0]])
+    # 1112 pupils: 10.008 → 11
+    out = pe_art_shortfall(np.array([[250, 200, 100, 1112]]), np.array([[1, 0, 5, 0]]), np.array([0, 1, 0, 0]))
+    np.testing.assert_array_equal(out, [[2, 2, 0, 11]])
     assert out.dtype == np.int64

@@ -252,6 +252,7 @@ def test_group_sum_of_counts_on_sorted_groups_equals_the_bincount_sum():
 def test_verification_years_by_hand_for_a_first_year_not_a_multiple_of_the_period():
     assert [y for y in range(2020, 2036) if is_verification_year(y)] == [2025, 2028, 2031, 2034]  # defaults
     assert [y for y in range(2020, 2036) if is_verification_year(y, 2026, 4)] == [2026, 2030, 2034]
+    assert [y for y in range(2020, 2036) if is_verification_year(y, 2026, 3)] == [2026, 2029, 2032, 2035]
     assert [y for y in range(2024, 2028) if is_verification_year(y, 2025, 1)] == [2025, 2026, 2027]
     with pytest.raises(ValueError):
         is_verification_year(2025, 2025, 0)
