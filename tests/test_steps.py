@@ -26,7 +26,7 @@ from sim.model import (
 )
 from sim.rng import BLOCK_SIZE, Streams
 from sim.scenario import load_scenario
-from sim.steps import STEPS, Random, assess, step_table, steps_for, verification_year
+from sim.steps import STEPS, Random, assess, counted_teachers, step_table, steps_for, verification_year
 from sim.vocabulary import ENGINES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -255,3 +255,21 @@ def test_step_table_is_printed_with_years_and_levers():
     assert "| 4 | quota | `sim.steps.step_quota` | yes | 2020, 2025, 2027, 2029, 2031, 2033, 2035 |" in text
     assert "retention (from 2026)" in text and "| 1 | students |" in lines[2]
     assert "2021–2035" in lines[2]
+
+
+def test_counted_teachers_add_the_dispatched_where_the_option_says(golden):
+    model, _, _, st = golden
+    counts = set(model.scenario.levers.assessment.dispatched_count_toward)
+    assert counts == {"staffing", "backbone"}  # the golden scenario: one counted group and others not
+    counted = counted_teachers(model, st, tuple(counts))
+    regular, dispatched = st.teachers.sum(axis=2), st.dispatched.sum(axis=2)
+    assert dispatched.sum() > 0
+    np.testing.assert_array_equal(counted["staffing"], regular + dispatched)
+    np.testing.assert_array_equal(counted["backbone"], st.backbone + st.dispatched_backbone.sum(axis=2))
+    np.testing.assert_array_equal(counted["qualification"], st.qualified)
+    np.testing.assert_array_equal(counted["pe_art"], st.pe_art)
+    np.testing.assert_array_equal(counted["regular"], regular)
+    np.testing.assert_array_equal(counted["dispatched"], dispatched)
+    every = counted_teachers(model, st, ("staffing", "qualification", "backbone", "pe_art"))
+    np.testing.assert_array_equal(every["qualification"], st.qualified + dispatched)
+    np.testing.assert_array_equal(every["pe_art"], st.pe_art + st.dispatched_pe_art.sum(axis=2))
