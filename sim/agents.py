@@ -12,47 +12,36 @@ above the required one, backbone, PE/art, senior title, contract (regular, speci
 dispatched), first year of the contract, end of a dispatch term, completed years at the current school,
 completed years of rural or weak-school service, and the year of the last rotation. Dispatched teachers are
 agents too (contract :data:`DISPATCHED`); they are not part of the teacher stock (``teachers``), as in the
-cohort engine. **Students and schools** stay counts per section, in a cohort :class:`sim.cohort.State` with
-one draw, advanced by the cohort engine's own steps (students, facilities and funding, assessment), which call
-the mechanism functions of :mod:`sim.mechanisms` with ``D = 1``; recruitment, redeployment, rotation and
+cohort engine. **Students and schools** stay counts per section, in a :class:`sim.model.State` with one draw,
+advanced by the steps of :data:`sim.steps.STEPS` marked ``shared`` (students, facilities, assessment), which
+call the mechanism functions of :mod:`sim.mechanisms` with ``D = 1``; recruitment, redeployment, rotation and
 dispatch arrivals call the same mechanism functions for their counts, then pick the individual teachers.
 
 **Randomness.** Draw ``d`` uses ``Streams(seed).draw_generator(d, component)`` only, one stream per component
 and year (``"students.promote/2027"``, ``"agents.attrition/2027"``), so a draw's numbers do not depend on how
 many draws run, and two scenarios share them (common random numbers). The uncertainties of draw ``d`` are
-``sim.cohort.sample_parameters(scenario, streams, d, d + 1)``: the same values as draw ``d`` of the cohort
+``sim.model.sample_parameters(scenario, streams, d, d + 1)``: the same values as draw ``d`` of the cohort
 engine.
 
-Policy calendar (DESIGN §3). One ``simpy.Environment`` per draw; the clock counts phases, ``len(PHASES)`` per
-school year, so the order inside a year is the order of :data:`PHASES`. Processes:
+Policy calendar. One ``simpy.Environment`` per draw; the clock counts phases, ``len(PHASES)`` per school year.
+The phases are the steps of :data:`sim.steps.STEPS`, in its order and in the years each acts (the table says
+which run in the start year; ``edusim show --steps SCENARIO`` prints it). The steps marked ``shared`` there
+(students, facilities, assessment) call the cohort step functions on the one-draw state; the others are the
+methods of the same name below, which pick individual teachers:
 
-0. ``students`` — the school year opens: promotion with dropout, grade-1 intake, grade-7 entry, urbanisation
-   drift (cohort step, mechanism 1).
-1. ``teacher_exits`` — every teacher completes a year at the school (and of rural or weak-school service if
-   the school was rural or weak last year); retirement at the exact statutory age of the 2025 reform by sex
-   and month of birth; voluntary attrition by location and age (retention subsidy in rural schools); rural →
-   town drift; special-post contracts that have run three years end (a share converts to regular posts, the
-   others leave).
-2. ``dispatch_departures`` — dispatched teachers whose fixed term ends leave (one simpy process per arrival
-   batch, sleeping for the term).
-3. ``quota`` — **quota re-verification** in the start year and every ``quota.reverify_every_years`` from
-   ``quota.first_verification_year``; surplus teachers redeployed within county and level.
-4. ``recruitment`` — **recruitment season**: special-post and targeted-graduate channels, retraining of
-   primary teachers for junior posts, open recruitment.
-5. ``rotation`` — **rotation round**: teachers with ``years at school ≥ rotation.min_years_at_school`` and no
-   rotation in the last ``rotation.exclude_rotated_within_years`` years are eligible; a share rotates, backbone
-   first, towards rural and weak schools (exchange with returns).
-6. ``dispatch_arrivals`` — **dispatch arrivals** for a fixed term.
-7. ``development`` — qualification upgrades, backbone cultivation and loss, promotion to a senior title (from
-   the plan year, only after ≥1 year of rural or weak-school service).
-8. ``funding`` — **funding cycle**: capital × execution rate allocated by the lever's rule, construction,
-   depreciation, gigabit, counselling rooms, special-education schools, pairing (cohort step).
-9. ``assessment`` — **assessment**: indicators, county status, certification, every target metric (cohort
-   step), plus the history records (senior promotions, principal-eligible teachers, rotation-eligible
-   teachers).
-
-In the start year only the quota, recruitment, rotation and assessment phases run (the registry is the
-observed stock), as in the cohort engine.
+- ``teacher_exits`` — every teacher completes a year at the school (and of rural or weak-school service if the
+  school was rural or weak last year); retirement at the exact statutory age of the 2025 reform by sex and month
+  of birth; voluntary attrition by location and age; rural → town drift; special-post contracts that have run
+  three years end (a share converts to regular posts, the others leave).
+- ``dispatch_departures`` — one simpy process per arrival batch, sleeping for its term.
+- ``quota`` (quota re-verification), ``recruitment`` (recruitment season), ``rotation`` (rotation round:
+  teachers with ``years at school ≥ rotation.min_years_at_school`` and no rotation in the last
+  ``rotation.exclude_rotated_within_years`` years are eligible), ``dispatch_arrivals``: the counts of the
+  mechanism functions, then the teachers picked.
+- ``development`` — qualification upgrades, backbone cultivation and loss, promotion to a senior title (from
+  ``rotation.from_year``, only after ≥1 year of rural or weak-school service).
+- ``assessment`` also records the history rules (senior promotions, principal-eligible and rotation-eligible
+  teachers).
 """
 
 from __future__ import annotations
@@ -66,24 +55,22 @@ import numpy as np
 import numpy.typing as npt
 import simpy
 
-from sim.cohort import (
-    Model,
-    State,
-    _county_sum,
-    _level_county_sum,
-    _lever,
-    _Random,
-    assess,
-    initial_state,
-    sample_parameters,
-    split_registry_bands,
-    step_facilities,
-    step_students,
-)
 from sim.mechanisms import dispatch, facilities, quota, recruitment, rotation
 from sim.mechanisms import teachers as tmech
-from sim.mechanisms.rotation import _weak_sections
+from sim.mechanisms.rotation import weak_sections
+from sim.model import (
+    Model,
+    State,
+    county_sum,
+    initial_state,
+    level_county_sum,
+    lever_at,
+    sample_parameters,
+    split_registry_bands,
+)
 from sim.rng import Streams
+from sim.steps import Random, assess, step_facilities, step_students, steps_for
+from sim.vocabulary import JUNIOR, N_LEVELS, PRIMARY, RURAL
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -98,7 +85,7 @@ NO_ROTATION = -10_000
 CENSUS_MONTH = 9
 """Stock date of a school year: September (the autumn census)."""
 
-SPECIAL_POST_CONTRACT_YEARS = 3
+SPECIAL_POST_CONTRACT_YEARS = tmech.SPECIAL_POST_CONTRACT_YEARS
 """Special-post (特崗) contracts run three years (DESIGN §2)."""
 
 SENIOR_TITLE_HAZARD_PER_YEAR = 0.05
@@ -116,11 +103,8 @@ RURAL_SERVICE_FOR_SENIOR_YEARS = 1
 RURAL_SERVICE_FOR_PRINCIPAL_YEARS = 3
 """Years of rural or weak-school service that give priority for a principal post (plan §二(三)2, ≥3 years)."""
 
-PHASES: tuple[str, ...] = (
-    "students", "teacher_exits", "dispatch_departures", "quota", "recruitment", "rotation",
-    "dispatch_arrivals", "development", "funding", "assessment",
-)
-"""Phases of a school year, in calendar order (see the module docstring)."""
+PHASES: tuple[str, ...] = tuple(step.name for step in steps_for("agents"))
+"""Phases of a school year, in calendar order: the steps of :data:`sim.steps.STEPS` that this engine runs."""
 
 HISTORY_RECORDS: tuple[str, ...] = ("senior_promotions", "principal_eligible", "rotation_eligible")
 """Extra records of the agent engine, ``(D, year, county)``, returned when ``history_records=True``."""
@@ -346,8 +330,8 @@ class _Draw:
         self.draw = draw
         self.p = sample_parameters(model.scenario, streams, draw, draw + 1)
         self.st: State = initial_state(model, 1)
-        self.group = self.s.county * quota.N_LEVELS + self.s.level
-        self.n_groups = self.s.n_counties * quota.N_LEVELS
+        self.group = self.s.county * N_LEVELS + self.s.level
+        self.n_groups = self.s.n_counties * N_LEVELS
         self.weak = np.zeros(self.s.n_sections, dtype=bool)
         self.history_records = history_records
         self.senior_promotions = np.zeros(self.s.n_counties, dtype=np.int64)
@@ -361,8 +345,8 @@ class _Draw:
     def rng(self, name: str, year: int) -> np.random.Generator:
         return self.streams.draw_generator(self.draw, f"agents.{name}/{year}")
 
-    def r(self, year: int) -> _Random:
-        return _Random(self.streams, 0, 1, year)
+    def r(self, year: int) -> Random:
+        return Random(self.streams, 0, 1, year)
 
     def par(self, name: str) -> float:
         return float(self.p[name][0])
@@ -401,7 +385,7 @@ class _Draw:
     def _initial_teachers(self) -> Teachers:
         """The registry's teachers as agents.
 
-        Ages uniform within the engine's 5-year bands (:func:`sim.cohort.split_registry_bands`), in months;
+        Ages uniform within the engine's 5-year bands (:func:`sim.model.split_registry_bands`), in months;
         sex drawn with ``teachers.female_share``; qualified, backbone (among the qualified first) and PE/art
         teachers, and special-post teachers (contract years 1, 2, 3 as in the cohort engine), picked at random
         within each section; years at the school geometric with mean ``rotation.mean_tenure_years`` (the steady
@@ -437,12 +421,11 @@ class _Draw:
         rank_c = np.empty(n, dtype=np.int64)
         rank_c[order_c] = np.arange(n) - np.searchsorted(section[order_c], section[order_c], side="left")
         sp = s.special_post[section]
-        first_year = sp // 3 + sp % 3
         special = rank_c < sp
         t.contract[special] = SPECIAL_POST
-        t.contract_start[special] = year - np.where(rank_c[special] < first_year[special], 0,
-                                                    np.where(rank_c[special] < first_year[special] + sp[special] // 3,
-                                                             1, 2))
+        # contract years 1, 2, 3 in the cohort engine's split (teachers.special_post_by_contract_year)
+        ends = np.cumsum(tmech.special_post_by_contract_year(sp[special]), axis=-1)[:, :-1]
+        t.contract_start[special] = year - (rank_c[special][:, None] >= ends).sum(axis=1)
         targeted = (rank_c >= sp) & (rank_c < sp + s.targeted[section])
         t.contract[targeted] = TARGETED
         tenure = self.par("rotation.mean_tenure_years")
@@ -454,7 +437,7 @@ class _Draw:
         weakness = facilities.weakness_score(pupils, self.st.floor_area_m2, self.st.sports_area_m2,
                                              self.st.equipment_value_cny, self.st.multimedia_rooms,
                                              m.facility_thresholds)
-        hard = m.rural | _weak_sections(weakness, self.group, self.n_groups)[0]
+        hard = m.rural | weak_sections(weakness, self.group, self.n_groups)[0]
         t.rural_years = np.where(hard[section], t.years_at_school, 0).astype(np.int32)
         over = np.maximum(age_years(t.birth_month, year) - SENIOR_TITLE_MIN_AGE_YEARS, 0)
         t.senior = rng.random(n) < 1.0 - (1.0 - SENIOR_TITLE_HAZARD_PER_YEAR) ** over
@@ -463,7 +446,7 @@ class _Draw:
     def _drift_receivers(self) -> tuple[IntArray, np.ndarray, np.ndarray, np.ndarray]:
         """Town and urban sections by county with cumulative weights (teachers + 1, as the cohort engine)."""
         s = self.s
-        receiving = np.flatnonzero(s.location != 2)
+        receiving = np.flatnonzero(s.location != RURAL)
         receiving = receiving[np.argsort(s.county[receiving], kind="stable")]
         weight = s.teachers[receiving] + 1.0
         cum = np.cumsum(weight)
@@ -488,7 +471,7 @@ class _Draw:
         t.rural_years += (regular & hard_last_year[t.section]).astype(np.int32)
         rng = self.rng("exits", year)
         leaving = regular & retiring(t.retirement_month, year - 1)  # the school year that ends this autumn
-        retention = _lever(m.scenario, "retention", year)
+        retention = lever_at(m.scenario, "retention", year)
         rates = np.array([[self.par("attrition.urban_rate"), self.par("attrition.town_rate"),
                            self.par("attrition.rural_rate")]])
         prob = tmech.attrition_probability(
@@ -551,7 +534,7 @@ class _Draw:
         r = self.r(year)
         _, counted = self.staffing()
         vacancy = np.maximum(np.ceil(st.section_quota - 1e-9).astype(np.int64) - counted[None], 0)
-        rec = _lever(m.scenario, "recruitment", year)
+        rec = lever_at(m.scenario, "recruitment", year)
         hired = np.zeros_like(vacancy)
         special = r.apply("recruitment.special_post", recruitment.special_post_hires,
                           per_year_total=m.scale.count(rec.special_post_per_year, "pupils"),
@@ -562,7 +545,7 @@ class _Draw:
         self._hire(special[0], year, SPECIAL_POST, "special_post")
         vacancy = vacancy - special
         hired += special
-        if year >= 2025:  # the first 優師計劃 graduates start in 2025 (as the cohort engine)
+        if year >= recruitment.TARGETED_GRADUATES_FIRST_YEAR:
             targeted = r.apply("recruitment.targeted", recruitment.targeted_graduate_hires,
                                per_year_total=m.scale.count(rec.targeted_graduates_per_year, "pupils"),
                                section_county=s.county,
@@ -573,11 +556,11 @@ class _Draw:
             vacancy = vacancy - targeted
             hired += targeted
         regular, _ = self.staffing()
-        surplus_section = np.where(s.level == 0, np.maximum(regular - np.ceil(st.section_quota), 0), 0)
-        junior_vacancy_section = np.where(s.level == 1, vacancy, 0)
+        surplus_section = np.where(s.level == PRIMARY, np.maximum(regular - np.ceil(st.section_quota), 0), 0)
+        junior_vacancy_section = np.where(s.level == JUNIOR, vacancy, 0)
         retrained = r.apply("recruitment.retrain", recruitment.retrain_for_junior,
-                            _county_sum(surplus_section, s).astype(np.int64),
-                            _county_sum(junior_vacancy_section, s).astype(np.int64),
+                            county_sum(surplus_section, s).astype(np.int64),
+                            county_sum(junior_vacancy_section, s).astype(np.int64),
                             per_year_total=m.scale.count(rec.junior_retraining_per_year, "pupils"),
                             per_draw={"pass_rate": self.p["recruitment.retraining_pass_rate"][:, None]})
         if retrained.any():
@@ -588,7 +571,7 @@ class _Draw:
             self._move(movers, assign_destinations(s.county[self.t.section[movers]], into[0], s.county, rng))
             vacancy = np.maximum(vacancy - into, 0)
         if rec.open_recruitment:
-            county_vacancy = _level_county_sum(vacancy, s).astype(np.int64)
+            county_vacancy = level_county_sum(vacancy, s).astype(np.int64)
             open_hires = r.apply("recruitment.open", recruitment.open_recruitment, county_vacancy,
                                  county_remote=s.county_remote,
                                  per_draw={"fill_rate": self.p["recruitment.fill_rate"][:, None],
@@ -597,7 +580,7 @@ class _Draw:
                              section_county=s.county, section_level=s.level)
             self._hire(placed[0], year, REGULAR, "open")
             hired += placed
-        st.hires = _county_sum(hired, s).astype(np.int64)
+        st.hires = county_sum(hired, s).astype(np.int64)
 
     def _weakness(self) -> np.ndarray:
         st = self.st
@@ -606,9 +589,9 @@ class _Draw:
 
     def rotation_round(self, year: int) -> None:
         s, st, t = self.s, self.st, self.t
-        lever = _lever(self.m.scenario, "rotation", year)
+        lever = lever_at(self.m.scenario, "rotation", year)
         weakness = self._weakness()
-        self.weak = _weak_sections(weakness, self.group, self.n_groups)[0]
+        self.weak = weak_sections(weakness, self.group, self.n_groups)[0]
         eligible = self.regular() & rotation_eligible(t.years_at_school, t.last_rotation, year,
                                                       lever.min_years_at_school, lever.exclude_rotated_within_years)
         self.rotation_eligible = self.county_count(eligible)
@@ -646,7 +629,7 @@ class _Draw:
     def dispatch_arrivals(self, year: int) -> int:
         """Arrivals of the year; returns the term (years) of this batch."""
         s, st = self.s, self.st
-        lever = _lever(self.m.scenario, "dispatch", year)
+        lever = lever_at(self.m.scenario, "dispatch", year)
         teachers, _ = self.staffing()
         weight = np.maximum(np.ceil(st.section_quota) - teachers, 0) + 0.1 * (st.students.sum(axis=2) > 0)
 
@@ -677,13 +660,13 @@ class _Draw:
         t.backbone &= t.qualified | ~regular
         t.backbone |= regular & t.qualified & ~t.backbone & (rng.random(n) < lever.backbone_cultivation_share)
         t.backbone &= ~(regular & (rng.random(n) < 1.0 - self.par("development.backbone_retention")))
-        rule = year >= _lever(self.m.scenario, "rotation", year).from_year
+        rule = year >= lever_at(self.m.scenario, "rotation", year).from_year
         promoted = senior_title_candidates(t, year, rule) & (rng.random(n) < SENIOR_TITLE_HAZARD_PER_YEAR)
         t.senior |= promoted
         self.senior_promotions = self.county_count(promoted)
 
-    def funding(self, year: int) -> None:
-        step_facilities(self.m, self.st, self.p, year, self._weakness())
+    def facilities(self, year: int) -> None:
+        step_facilities(self.m, self.st, self.p, self.r(year), year)
 
     def assessment(self, year: int) -> None:
         """Counts per section into the cohort state, then the cohort engine's assessment."""
@@ -713,7 +696,6 @@ class _Draw:
     def run(self, on_year: Callable[[int], None] | None = None) -> dict[str, np.ndarray]:
         scenario = self.m.scenario
         first, last = scenario.start_year, scenario.horizon
-        years = range(first, last + 1)
         env = simpy.Environment()
 
         def at(year: int, phase: str) -> int:
@@ -738,23 +720,15 @@ class _Draw:
             if on_year is not None:
                 on_year(1)
 
-        q = scenario.levers.quota
-        verification = [y for y in years if y == first or (
-            y >= q.first_verification_year
-            and quota.is_verification_year(y, q.first_verification_year, q.reverify_every_years))]
-        later = list(years)[1:]
-        for phase, action, chosen in (
-            ("students", self.students, later),
-            ("teacher_exits", self.teacher_exits, later),
-            ("quota", self.quota_verification, verification),
-            ("recruitment", self.recruitment_season, list(years)),
-            ("rotation", self.rotation_round, list(years)),
-            ("dispatch_arrivals", arrivals, later),
-            ("development", self.development, later),
-            ("funding", self.funding, later),
-            ("assessment", assessment, list(years)),
-        ):
-            env.process(yearly(phase, action, chosen))
+        actions: dict[str, Callable[[int], Any]] = {
+            "students": self.students, "teacher_exits": self.teacher_exits, "quota": self.quota_verification,
+            "recruitment": self.recruitment_season, "rotation": self.rotation_round, "dispatch_arrivals": arrivals,
+            "development": self.development, "facilities": self.facilities, "assessment": assessment,
+        }
+        for step in steps_for("agents"):
+            if step.name == "dispatch_departures":
+                continue  # one process per arrival batch, sleeping for its term (``arrivals``)
+            env.process(yearly(step.name, actions[step.name], step.years(scenario)))
         env.run()
         return {name: np.stack([rec[name] for rec in self.records], axis=1) for name in self.records[0]}
 
@@ -776,7 +750,7 @@ def run_draws_agents(model: Model, start: int, stop: int, on_year: Callable[[int
     Parameters
     ----------
     model
-        Static data of the run (:func:`sim.cohort.prepare`).
+        Static data of the run (:func:`sim.model.prepare`).
     start, stop
         Draws to run.
     on_year

@@ -23,21 +23,15 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import InputError, InputErrors, suggest
+from sim.vocabulary import INDICATORS, LOCATIONS, SCHOOL_LEVELS
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "calibration" / "data"
 """Directory of the published and derived data files (``calibration/data`` of the repository)."""
 
-LEVELS = ("primary", "junior", "nine_year")
-LOCATIONS = ("urban", "town", "rural")
-INDICATORS = (
-    "qualified_teachers_per_100",
-    "backbone_teachers_per_100",
-    "pe_art_teachers_per_100",
-    "floor_area_m2_per_student",
-    "sports_area_m2_per_student",
-    "equipment_cny_per_student",
-    "multimedia_rooms_per_100",
-)
+LEVELS = SCHOOL_LEVELS
+"""Levels of a registry school (``level`` column): :data:`sim.vocabulary.SCHOOL_LEVELS`."""
+SHIPPED_REGISTRY_YEAR = 2020
+"""School year of the shipped synthetic registry ``calibration/data/registry_2020.csv`` (the census year)."""
 
 PRIMARY_GRADES = tuple(f"students_g{g}" for g in range(1, 7))
 JUNIOR_GRADES = tuple(f"students_g{g}" for g in range(7, 10))
@@ -457,7 +451,7 @@ def load_registry(path: Path | str | None = None, counties: pd.DataFrame | None 
         school id, inconsistent teacher or grade counts. Each error names the file, the CSV line (data row
         number + 1 for the header), the column and the value.
     """
-    file = _file(path, "registry_2020.csv")
+    file = _file(path, f"registry_{SHIPPED_REGISTRY_YEAR}.csv")
     frame = _read_csv(file)
     _require_columns(frame, REGISTRY_COLUMNS, file)
     known = set((counties if counties is not None else load_counties(include_xpcc=True))["code"].astype(int))

@@ -67,6 +67,11 @@ def _add_show(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="also print the table of uncertain parameters (scenario distributions, units, bounds, sources)",
     )
+    p.add_argument(
+        "--steps",
+        action="store_true",
+        help="print the yearly step table instead (order, years each step acts, engines, levers it reads)",
+    )
 
 
 def _show(args: argparse.Namespace) -> int:
@@ -75,6 +80,11 @@ def _show(args: argparse.Namespace) -> int:
     from sim.scenario import load_scenario, resolved_yaml
 
     scenario = load_scenario(args.file)
+    if args.steps:
+        from sim.steps import step_table
+
+        sys.stdout.write(step_table(scenario))
+        return EXIT_OK
     sys.stdout.write(resolved_yaml(scenario))
     if args.parameters:
         sys.stdout.write("\n# Uncertain parameters\n\n")

@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 import xarray as xr
 
-from sim.cohort import AREAS, Model, prepare, run_chunk
-from sim.mechanisms.assessment import GUARANTEE_RULES, INDICATORS
+from sim.cohort import run_chunk
+from sim.model import Model, prepare
 from sim.rng import BLOCK_SIZE, Streams, chunk_bounds
 from sim.scenario import Scenario
 from sim.targets import METRICS
+from sim.vocabulary import AREAS, GUARANTEE_RULES, INDICATORS
 
 if TYPE_CHECKING:
     from distributed import Client

@@ -47,6 +47,7 @@ from sim.distributions import DIST_NAMES, MODELS, Distribution
 from sim.errors import MAX_DESCRIBED, InputError, InputErrors, kind_of, short_repr, suggest
 from sim.parameters import PARAMETERS, sample_problem, support_problem
 from sim.rng import BLOCK_SIZE
+from sim.vocabulary import AllocationRule, IndicatorGroup, PlacementDirection, QualitySchool
 from sim.yamlfile import LoadedYaml, load_yaml, path_problem
 from sim.yamlfile import format_key as _format_key
 
@@ -105,7 +106,6 @@ Share = Annotated[float, Field(strict=True, ge=0.0, le=1.0, allow_inf_nan=False)
 Count = Annotated[int, Field(strict=True, ge=0, le=10_000_000)]
 Year = Annotated[int, Field(strict=True, ge=START_YEAR_RANGE[0], le=MAX_HORIZON)]
 Money = Annotated[float, Field(strict=True, ge=0.0, allow_inf_nan=False)]
-IndicatorGroup = Literal["staffing", "qualification", "backbone", "pe_art"]
 
 
 def _unique(values: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -142,7 +142,7 @@ class RotationLever(_Frozen):
         description="years at the same school before a teacher is eligible (1–40); default 6 "
         "(assumption: the usual local rule under the 2014 opinion)",
     )
-    direction: Literal["rural_and_weak", "rural", "weak", "any"] = Field(
+    direction: PlacementDirection = Field(
         default="rural_and_weak",
         description="where rotated teachers go: rural and weak schools (plan §二(三)2, default), rural only, "
         "weak (below-standard) only, or any school",
@@ -204,7 +204,7 @@ class FundingLever(_Frozen):
         "function (the value of the latest year ≤ y; years before the first key get 0); default 3.5e9 ≈ "
         "17.72 bn central funds in the 14th FYP (2021–25) / 5 (SOURCES §1e)",
     )
-    allocation: Literal["gap_proportional", "weakest_first", "south_share", "equal_per_student"] = Field(
+    allocation: AllocationRule = Field(
         default="gap_proportional",
         description="allocation rule across schools: in proportion to each school's cost to reach the "
         "standard (default, assumption), weakest schools first, a fixed share to the south, or equal per "
@@ -220,9 +220,12 @@ class FundingLever(_Frozen):
     _check_shape = field_validator("capital_cny", mode="before")(_capital_shape)
 
     def capital_cny_in(self, year: int) -> float:
-        """Capital budget of ``year`` in CNY (0 before ``from_year``; the step function of a mapping)."""
-        if year < self.from_year:
-            return 0.0
+        """This lever's capital budget of ``year`` in CNY: the scalar, or the step function of a mapping (the value
+        of the latest key ``≤ year``; 0 before the first key).
+
+        Before ``from_year`` a run does not use this lever but the historical default (``Levers().funding``), as
+        for every lever group with a ``from_year``: :func:`sim.model.lever_at` chooses the lever of the year.
+        """
         if not isinstance(self.capital_cny, dict):
             return float(self.capital_cny)
         keys = [k for k in sorted(self.capital_cny) if k <= year]
@@ -361,7 +364,7 @@ class SpecialEducationLever(_Frozen):
 class AssessmentLever(_Frozen):
     """How the assessment counts (definitions the researcher may change)."""
 
-    quality_school: Literal["all_seven", "standard"] = Field(
+    quality_school: QualitySchool = Field(
         default="all_seven",
         description="a quality school meets all seven resource indicators (all_seven, default, DESIGN §4) or "
         "the school rule of 教督〔2017〕6號: ≥6 of 7 and the other ≥85% (standard)",
@@ -509,7 +512,7 @@ class Scenario(_Frozen):
     def _cross_checks(self) -> Scenario:
         problems = _cross_problems(self)
         if problems:
-            raise _Problems(problems)
+            raise ValidationProblems(problems)
         return self
 
     def uncertainty(self, name: str) -> Distribution:
@@ -517,7 +520,7 @@ class Scenario(_Frozen):
         return self.uncertainties[name]
 
 
-class _Problems(InputErrors):
+class ValidationProblems(InputErrors):
     """Cross-field problems, with the key path of each as a tuple (for line look-up by the loader)."""
 
     def __init__(self, problems: list[tuple[Path_, str]]):
@@ -798,7 +801,7 @@ def errors_from_validation(
         Key path of the validated data inside the file.
     """
     out: list[InputError] = []
-    if isinstance(exc, _Problems):
+    if isinstance(exc, ValidationProblems):
         for path, msg in exc.problems:
             full = (*prefix, *path)
             where, line = _where(full, lines, file)
@@ -952,10 +955,10 @@ def _validate(data: Mapping[Any, Any], lines: Mapping[Path_, tuple[str, int]], f
     try:
         return Scenario.model_validate(data)
     except (ValidationError, InputErrors) as exc:
-        raise InputErrors(errors_from_validation(exc, Scenario, lines, file), omitted=_omitted(exc)) from None
+        raise InputErrors(errors_from_validation(exc, Scenario, lines, file), omitted=omitted_count(exc)) from None
 
 
-def _omitted(exc: ValidationError | InputErrors) -> int:
+def omitted_count(exc: ValidationError | InputErrors) -> int:
     """Problems of a failed validation not described (beyond :data:`~sim.errors.MAX_DESCRIBED`)."""
     return max(0, exc.error_count() - MAX_DESCRIBED) if isinstance(exc, ValidationError) else 0
 
@@ -1027,7 +1030,7 @@ def replace(scenario: Scenario, changes: Mapping[str, Any]) -> Scenario:
         if parts[0] == "uncertainties" and len(parts) > 2:
             parts = (
                 ["uncertainties", ".".join(parts[1:-1]), parts[-1]]
-                if parts[-1] in _DIST_KEYS
+                if parts[-1] in DIST_KEYS
                 else ["uncertainties", ".".join(parts[1:])]
             )
         node: Any = data
@@ -1041,4 +1044,4 @@ def replace(scenario: Scenario, changes: Mapping[str, Any]) -> Scenario:
     return _validate(data, {}, "<command line>")
 
 
-_DIST_KEYS = frozenset({"dist", "mean", "sd", "median", "sigma", "low", "high", "mode", "value"})
+DIST_KEYS = frozenset({"dist", "mean", "sd", "median", "sigma", "low", "high", "mode", "value"})

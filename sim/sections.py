@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 
 from sim.baseline import JUNIOR_GRADES, PRIMARY_GRADES, TEACHER_AGE_BANDS
+from sim.vocabulary import JUNIOR, LEVELS, LOCATIONS, NINE_YEAR, PRIMARY
 
-LOCATION_CODES = {"urban": 0, "town": 1, "rural": 2}
-LEVEL_CODES = {"primary": 0, "junior": 1}
+LOCATION_CODES = {name: code for code, name in enumerate(LOCATIONS)}
 GRADES = 9
 
 
@@ -96,22 +96,23 @@ def build_sections(registry: pd.DataFrame, counties: pd.DataFrame) -> Sections:
     county_index = {int(code): i for i, code in enumerate(counties["code"])}
     reg = registry[registry["county_code"].isin(county_index)].reset_index(drop=True)
 
-    has_primary = reg["level"].isin(["primary", "nine_year"]).to_numpy()
-    has_junior = reg["level"].isin(["junior", "nine_year"]).to_numpy()
+    has_primary = reg["level"].isin([LEVELS[PRIMARY], NINE_YEAR]).to_numpy()
+    has_junior = reg["level"].isin([LEVELS[JUNIOR], NINE_YEAR]).to_numpy()
     school = np.concatenate([np.flatnonzero(has_primary), np.flatnonzero(has_junior)])
-    level = np.concatenate([np.zeros(has_primary.sum(), np.int8), np.ones(has_junior.sum(), np.int8)])
+    level = np.concatenate([np.full(has_primary.sum(), PRIMARY, np.int8), np.full(has_junior.sum(), JUNIOR, np.int8)])
     order = np.lexsort((level, school))  # sections of a school next to each other
     school, level = school[order], level[order]
 
     students = np.zeros((school.size, GRADES), dtype=np.int64)
     primary_grades = reg[list(PRIMARY_GRADES)].to_numpy(np.int64)
     junior_grades = reg[list(JUNIOR_GRADES)].to_numpy(np.int64)
-    students[level == 0, :6] = primary_grades[school[level == 0]]
-    students[level == 1, 6:] = junior_grades[school[level == 1]]
+    n_primary_grades = len(PRIMARY_GRADES)
+    students[level == PRIMARY, :n_primary_grades] = primary_grades[school[level == PRIMARY]]
+    students[level == JUNIOR, n_primary_grades:] = junior_grades[school[level == JUNIOR]]
 
     teachers = reg["teachers"].to_numpy(np.int64)
     teachers_junior = reg["teachers_junior"].to_numpy(np.int64)
-    section_teachers = np.where(level == 1, teachers_junior[school], teachers[school] - teachers_junior[school])
+    section_teachers = np.where(level == JUNIOR, teachers_junior[school], teachers[school] - teachers_junior[school])
     teacher_share = np.divide(section_teachers, teachers[school], out=np.zeros(school.size), where=teachers[school] > 0)
     section_students = students.sum(axis=1)
     school_students = np.bincount(school, weights=section_students, minlength=len(reg))
@@ -141,7 +142,7 @@ def build_sections(registry: pd.DataFrame, counties: pd.DataFrame) -> Sections:
     def split_real(column: str, share: np.ndarray) -> np.ndarray:
         return reg[column].to_numpy(float)[school] * share
 
-    classes = np.where(level == 0, reg["classes_primary"].to_numpy(np.int64)[school],
+    classes = np.where(level == PRIMARY, reg["classes_primary"].to_numpy(np.int64)[school],
                        reg["classes_junior"].to_numpy(np.int64)[school])
     teachers_by_age = np.stack([split(band, teacher_share) for band in TEACHER_AGE_BANDS], axis=1)
     # categories are capped by the section's teachers after rounding
@@ -157,7 +158,7 @@ def build_sections(registry: pd.DataFrame, counties: pd.DataFrame) -> Sections:
         county=np.array([county_index[int(c)] for c in reg["county_code"].to_numpy()[school]], dtype=np.int64),
         level=level,
         location=np.array([LOCATION_CODES[v] for v in reg["location"].to_numpy()[school]], dtype=np.int8),
-        nine_year=(reg["level"].to_numpy() == "nine_year")[school],
+        nine_year=(reg["level"].to_numpy() == NINE_YEAR)[school],
         teaching_point=flag("teaching_point"),
         county_code=counties["code"].to_numpy(np.int64),
         county_name=counties["name"].to_numpy(str),

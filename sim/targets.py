@@ -29,7 +29,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sim.errors import InputError, InputErrors, kind_of, short_repr, suggest
-from sim.scenario import DEFAULT_TARGETS, _omitted, _Problems, errors_from_validation, load_yaml
+from sim.scenario import DEFAULT_TARGETS, ValidationProblems, errors_from_validation, load_yaml, omitted_count
 
 __all__ = ["METRICS", "SCOPES", "Metric", "Target", "TargetSet", "load_target_set", "metrics_markdown"]
 
@@ -178,7 +178,7 @@ class Target(BaseModel):
                 problems.append((("scope", i), f"{short_repr(s)} is listed twice"))
             seen.add(s)
         if problems:
-            raise _Problems(problems)
+            raise ValidationProblems(problems)
         return self
 
 
@@ -205,7 +205,7 @@ class TargetSet(BaseModel):
         if not self.targets:
             problems.append((("targets",), "the target set is empty"))
         if problems:
-            raise _Problems(problems)
+            raise ValidationProblems(problems)
         return self
 
     def get(self, target_id: str) -> Target:
@@ -262,7 +262,7 @@ def load_target_set(path: str | Path = DEFAULT_TARGETS) -> TargetSet:
     try:
         return TargetSet.model_validate(data)
     except (ValidationError, InputErrors) as exc:
-        raise InputErrors(errors_from_validation(exc, TargetSet, lines, doc.file), omitted=_omitted(exc)) from None
+        raise InputErrors(errors_from_validation(exc, TargetSet, lines, doc.file), omitted=omitted_count(exc)) from None
 
 
 def looks_like_target_set(data: Any) -> bool:

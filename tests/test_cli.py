@@ -79,6 +79,15 @@ def test_show_parameters(capsys: pytest.CaptureFixture[str]) -> None:
     assert "`attrition.rural_rate`" in out
 
 
+def test_show_steps_prints_the_yearly_step_table(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["show", str(SCENARIOS / "baseline.yaml"), "--steps"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("| # | step | function | start year | acts in | engines | levers read |")
+    assert "| 1 | students | `sim.steps.step_students` | no | 2021–2035 |" in out
+    assert "quota (from" not in out and "rotation (from 2025)" in out
+    assert "name:" not in out  # the table instead of the YAML
+
+
 def test_show_bad_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: x\nname: y\n", encoding="utf-8")

@@ -300,7 +300,8 @@ def test_special_post_contracts_leave_with_the_teachers_who_leave():
     the earliest contract years first."""
     from types import SimpleNamespace
 
-    from sim.cohort import _Random, _remove_special, _special_slots
+    from sim.steps import Random as _Random
+    from sim.steps import _remove_special, _special_slots
 
     d, n_sections = 128, 200
     st = SimpleNamespace(special_post=np.tile(np.array([10, 20, 30]), (d, n_sections, 1)))

@@ -71,3 +71,38 @@ def test_flows_never_exceed_their_stock(stock, share, seed):
         pe_art_retraining(arr, arr[:, ::-1], share, rng),
     ):
         assert np.all(flow >= 0) and np.all(flow <= arr)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# guards and per-draw shares (mutation testing found them untested)
+
+
+def test_shares_at_the_bounds_are_accepted_and_outside_refused():
+    import pytest
+
+    rng = np.random.default_rng(0)
+    stock = np.array([[5, 3], [2, 7]])
+    np.testing.assert_array_equal(qualification_upgrade(stock, 1.0, rng), stock)
+    np.testing.assert_array_equal(qualification_upgrade(stock, 0.0, rng), 0)
+    for bad in (-0.01, 1.01):
+        with pytest.raises(ValueError):
+            qualification_upgrade(stock, bad, rng)
+        with pytest.raises(ValueError):
+            backbone_loss(stock, bad, rng)
+
+
+def test_a_share_per_draw_applies_to_its_own_row():
+    rng = np.random.default_rng(0)
+    stock = np.array([[5, 3], [2, 7]])
+    out = qualification_upgrade(stock, np.array([1.0, 0.0]), rng)
+    np.testing.assert_array_equal(out, [[5, 3], [0, 0]])
+    out = backbone_loss(stock, np.array([0.0, 1.0]), rng)
+    np.testing.assert_array_equal(out, [[5, 3], [0, 0]])
+
+
+def test_pe_art_shortfall_by_hand():
+    # 0.9 per 100 students: 250 pupils need ceil(2.25) = 3, 200 need exactly 1.8 → 2; 1 teacher already there
+    # 1112 pupils: 10.008 → 11
+    out = pe_art_shortfall(np.array([[250, 200, 100, 1112]]), np.array([[1, 0, 5, 0]]), np.array([0, 1, 0, 0]))
+    np.testing.assert_array_equal(out, [[2, 2, 0, 11]])
+    assert out.dtype == np.int64

@@ -118,3 +118,45 @@ def test_dispatch_attributes_bounds():
     assert pe_art.sum() == 0
     backbone, pe_art = dispatch_attributes(arrivals, np.array([[0.3], [0.5]]), 0.1, rng)
     assert np.all(backbone <= arrivals) and np.all(pe_art <= arrivals)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# guards: every bound is inclusive, one step outside it is refused (mutation testing found them untested)
+
+
+def _arrivals(per_year=10, south=0.5, junior=0.5, arrival=1.0, weight=None):
+    from sim.mechanisms.dispatch import dispatch_arrivals
+
+    w = np.ones((1, COUNTY.size)) if weight is None else weight
+    return dispatch_arrivals(per_year, south, junior, arrival, SOUTH, COUNTY, LEVEL, w, np.random.default_rng(0))
+
+
+@pytest.mark.parametrize(("per_year", "south", "junior", "arrival"), [
+    (0, 0.5, 0.5, 1.0), (10, 0.0, 0.5, 1.0), (10, 1.0, 0.5, 1.0), (10, 0.5, 0.0, 1.0), (10, 0.5, 1.0, 1.0),
+    (10, 0.5, 0.5, 0.0), (1, 0.5, 0.5, 1.0),
+])
+def test_dispatch_bounds_are_inclusive(per_year, south, junior, arrival):
+    out = _arrivals(per_year, south, junior, arrival)
+    assert out.sum() == (per_year if arrival == 1.0 else 0)
+
+
+@pytest.mark.parametrize(("per_year", "south", "junior", "arrival"), [
+    (-1, 0.5, 0.5, 1.0), (10, -0.01, 0.5, 1.0), (10, 1.01, 0.5, 1.0), (10, 0.5, -0.01, 1.0), (10, 0.5, 1.01, 1.0),
+    (10, 0.5, 0.5, 1.01), (10, 0.5, 0.5, -0.01),
+])
+def test_dispatch_refuses_values_out_of_bounds(per_year, south, junior, arrival):
+    with pytest.raises(ValueError):
+        _arrivals(per_year, south, junior, arrival)
+
+
+def test_dispatch_refuses_negative_weights_and_goes_where_weights_are():
+    with pytest.raises(ValueError, match="section_weight"):
+        _arrivals(weight=-np.ones((1, COUNTY.size)))
+    # weights below 1 still attract teachers (a weight > 0, not > 1, opens a cell)
+    w = np.full((1, COUNTY.size), 0.5)
+    assert _arrivals(per_year=20, weight=w).sum() == 20
+    # all weight in one north primary section: the north share goes there
+    w = np.zeros((1, COUNTY.size))
+    w[0, 4] = 0.3
+    out = _arrivals(per_year=20, south=0.0, junior=0.0, weight=w)
+    assert out[0, 4] == 20 and out.sum() == 20

@@ -28,8 +28,6 @@ def test_capital_budget_step_function() -> None:
     np.testing.assert_allclose(fac.capital_budget(2029, capital, rate), [3.2e9, 4.0e9])
     np.testing.assert_allclose(fac.capital_budget(2031, capital, rate[:, None]), [4.0e9, 5.0e9])
     np.testing.assert_allclose(fac.capital_budget(2020, 1.0e9, rate), [0.8e9, 1.0e9])
-    # carried-over money is added without a second execution factor
-    np.testing.assert_allclose(fac.capital_budget(2025, capital, rate, np.array([1.0, 2.0])), [3.2e9 + 1, 4e9 + 2])
 
 
 def test_capital_budget_rejects_bad_rate() -> None:
@@ -133,8 +131,6 @@ def test_south_share_spills_over_or_not() -> None:
     kept = fac.allocate(np.array([70.0]), GAP, "south_share", SECTION_COUNTY, COUNTY_SOUTH, 0.9, redistribute=False)
     np.testing.assert_allclose(kept[0, 1], [1.4, 0.7, 0, 0.7])
     np.testing.assert_allclose(kept.sum(), 67.0)
-    np.testing.assert_allclose(fac.unspent_budget(np.array([70.0]), kept, carry_over=True), [3.0])
-    np.testing.assert_allclose(fac.unspent_budget(np.array([70.0]), kept, carry_over=False), [0.0])
 
 
 def test_equal_per_student_uncapped() -> None:

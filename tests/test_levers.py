@@ -211,7 +211,7 @@ def test_distribution_keys_match_what_replace_reads() -> None:
 
     # every parameter name of every distribution in sim/distributions.py, written out by hand
     assert DISTRIBUTION_KEYS == {"dist", "mean", "sd", "median", "sigma", "low", "high", "mode", "value"}
-    assert DISTRIBUTION_KEYS == scenario._DIST_KEYS
+    assert DISTRIBUTION_KEYS == scenario.DIST_KEYS
 
 
 def test_grid_values_are_numpy_arrays() -> None:

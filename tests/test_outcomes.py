@@ -116,3 +116,15 @@ def test_not_computed_reaches_the_tables():
     assert table_row.split("|")[3].strip().startswith("not computed (undefined")
     south_line = next(line for line in targets_csv(outcomes).splitlines() if line.startswith("T,south"))
     assert ",0.0" not in south_line and "undefined" in south_line
+
+
+def test_yearly_window_starts_and_ends_exactly_where_the_target_says():
+    # years 2025–2029; each draw fails in one year only (0.0), the window is 2026–2029
+    fail_in = [2025, 2026, 2029, None]
+    values = np.array([[0.0 if year == bad else 1.0 for year in range(2025, 2030)] for bad in fail_in])
+    o = evaluate_target(dataset(values), T(threshold=0.5, year=None, each_year_from=2026), "region")
+    assert o.met == 2  # only the draw failing before the window (2025) and the one never failing
+    # a single-year target looks at that year only, not the year before or after
+    fail_in = [2026, 2027, 2028]
+    values = np.array([[0.0 if year == bad else 1.0 for year in range(2025, 2030)] for bad in fail_in])
+    assert evaluate_target(dataset(values), T(threshold=0.5, year=2027), "region").met == 2

@@ -243,3 +243,52 @@ def test_group_sum_of_counts_on_sorted_groups_equals_the_bincount_sum():
     assert out.dtype == np.float64
     np.testing.assert_array_equal(out, expected)
     np.testing.assert_array_equal(group_sum(values.astype(float), group, 4), expected)  # the bincount path
+
+
+# ---------------------------------------------------------------------------------------------------------
+# guards and boundaries (mutation testing found them untested)
+
+
+def test_verification_years_by_hand_for_a_first_year_not_a_multiple_of_the_period():
+    assert [y for y in range(2020, 2036) if is_verification_year(y)] == [2025, 2028, 2031, 2034]  # defaults
+    assert [y for y in range(2020, 2036) if is_verification_year(y, 2026, 4)] == [2026, 2030, 2034]
+    assert [y for y in range(2020, 2036) if is_verification_year(y, 2026, 3)] == [2026, 2029, 2032, 2035]
+    assert [y for y in range(2024, 2028) if is_verification_year(y, 2025, 1)] == [2025, 2026, 2027]
+    with pytest.raises(ValueError):
+        is_verification_year(2025, 2025, 0)
+
+
+def test_staffing_norm_is_met_at_exactly_the_quota():
+    quota = np.array([[[10.0, 4.0]]])
+    assert staffing_norm_met(np.array([[[10, 4]]]), quota).tolist() == [[True]]
+    assert staffing_norm_met(np.array([[[9, 4]]]), quota).tolist() == [[False]]
+    assert staffing_norm_met(np.array([[[10, 3]]]), quota).tolist() == [[False]]
+
+
+def test_redeploy_share_bounds():
+    teachers = np.array([[12, 2]])
+    quota = np.array([[8.0, 6.0]])
+    county, level = np.array([0, 0]), np.array([0, 0])
+    out, into = redeploy_surplus(teachers, quota, county, level, 1, 1.0)
+    assert out.tolist() == [[4, 0]] and into.tolist() == [[0, 4]]
+    out, _ = redeploy_surplus(teachers, quota, county, level, 1, 0.0)
+    assert out.sum() == 0
+    for bad in (-0.01, 1.01):
+        with pytest.raises(ValueError):
+            redeploy_surplus(teachers, quota, county, level, 1, bad)
+
+
+def test_multinomial_within_groups_refuses_negative_or_missing_weights():
+    rng = np.random.default_rng(0)
+    group = np.array([0, 0, 1])
+    with pytest.raises(ValueError):
+        multinomial_within_groups(np.array([[3, 1]]), np.array([[1.0, -1.0, 1.0]]), group, 2, rng)
+    with pytest.raises(ValueError):
+        multinomial_within_groups(np.array([[-3, 1]]), np.array([[1.0, 1.0, 1.0]]), group, 2, rng)
+    with pytest.raises(ValueError):  # a positive total with no weight in its group
+        multinomial_within_groups(np.array([[3, 1]]), np.array([[0.0, 0.0, 1.0]]), group, 2, rng)
+    # weights below 1 are weights: a group whose only weight is 0.5 takes all its total
+    out = multinomial_within_groups(np.array([[3, 1]]), np.array([[0.0, 0.5, 0.2]]), group, 2, rng)
+    assert out.tolist() == [[0, 3, 1]]
+    # zero totals split into zeros whatever the weights
+    assert multinomial_within_groups(np.array([[0, 0]]), np.array([[0.0, 0.0, 0.0]]), group, 2, rng).sum() == 0

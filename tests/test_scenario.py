@@ -596,14 +596,14 @@ def test_errors_in_a_replaced_mapping_blame_the_child(tmp_path: Path) -> None:
 
 
 def test_lever_before_start_acts_from_the_start_and_after_horizon_never(tmp_path: Path) -> None:
-    from sim.cohort import _lever
+    from sim.model import lever_at
 
     s = load_scenario(
         write(tmp_path, "ok.yaml", "name: x\nhorizon: 2030\nlevers:\n  rotation: {share: 0.3, from_year: 2015}\n"
               "  dispatch: {per_year: 10, from_year: 2040}\n")
     )
-    assert all(_lever(s, "rotation", y).share == 0.3 for y in range(2020, 2031))
-    assert all(_lever(s, "dispatch", y).per_year == 5000 for y in range(2020, 2031))  # the default, never 10
+    assert all(lever_at(s, "rotation", y).share == 0.3 for y in range(2020, 2031))
+    assert all(lever_at(s, "dispatch", y).per_year == 5000 for y in range(2020, 2031))  # the default, never 10
 
 
 def test_many_unknown_keys_are_fast_and_capped(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

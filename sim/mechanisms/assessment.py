@@ -46,13 +46,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 from numba import njit
 from numpy.typing import ArrayLike, NDArray
 
 from sim.mechanisms import segments
+from sim.vocabulary import (
+    GUARANTEE_RULES,
+    INDICATORS,
+    LEVELS,
+    N_INDICATORS,
+    QUALITY_SCHOOL_DEFINITIONS,
+    QualitySchool,
+)
 
 __all__ = [
     "GUARANTEE_RULES",
@@ -85,34 +92,11 @@ FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 IntArray = NDArray[np.int64]
 
-#: The seven resource indicators of 教督〔2017〕6號, in the order of the last axis of every indicator array.
-INDICATORS: tuple[str, ...] = (
-    "qualified_teachers_per_100",
-    "backbone_teachers_per_100",
-    "pe_art_teachers_per_100",
-    "floor_area_m2_per_student",
-    "sports_area_m2_per_student",
-    "equipment_cny_per_student",
-    "multimedia_rooms_per_100",
-)
-N_INDICATORS = len(INDICATORS)
-
-#: Section levels, in the order of the codes of ``section_level`` (0 primary, 1 junior).
-LEVELS: tuple[str, ...] = ("primary", "junior")
-
-#: The government-guarantee items the model simulates, in the order of the last axis of
-#: :meth:`GuaranteeRules.failed` and :attr:`BindingConstraints.guarantee_failed`.
-GUARANTEE_RULES: tuple[str, ...] = (
-    "rotation_share",
-    "backbone_share_of_rotated",
-    "class_size",
-    "school_size",
-)
-
-#: Valid definitions of a quality school (優質學校) for :func:`is_quality_school`.
-QUALITY_SCHOOL_DEFINITIONS: tuple[str, ...] = ("all_seven", "standard")
-
-QualitySchoolDefinition = Literal["all_seven", "standard"]
+# The seven resource indicators of 教督〔2017〕6號 (order of the last axis of every indicator array), the
+# section levels, the government-guarantee items the model simulates (order of the last axis of
+# :meth:`GuaranteeRules.failed` and :attr:`BindingConstraints.guarantee_failed`) and the readings of a quality
+# school (優質學校) are the model's vocabulary (:mod:`sim.vocabulary`).
+QualitySchoolDefinition = QualitySchool
 
 
 # --------------------------------------------------------------------------------------------------

@@ -24,19 +24,19 @@ import numpy.typing as npt
 from sim.errors import suggest
 from sim.mechanisms import kernels
 from sim.mechanisms.quota import (
-    N_LEVELS,
     allocate_largest_remainder,
     group_sum,
     multinomial_within_groups,
 )
+from sim.vocabulary import INDICATOR_GROUPS, N_LEVELS
 
 IntArray = npt.NDArray[np.int64]
 
 MAX_TERM_YEARS = 3
 """Longest dispatch term, years (DESIGN §2: teachers sent from outside for 1–3 years)."""
 
-INDICATORS: tuple[str, ...] = ("staffing", "qualification", "backbone", "pe_art")
-"""Indicators a dispatched teacher may count toward."""
+INDICATORS: tuple[str, ...] = INDICATOR_GROUPS
+"""Indicators a dispatched teacher may count toward (:data:`sim.vocabulary.INDICATOR_GROUPS`)."""
 
 BACKBONE_SHARE_RANGE = (0.2, 0.5)
 """Plausible share of backbone teachers among dispatched teachers (assumption). In September 2025 the stock

@@ -21,11 +21,11 @@ networked multimedia classrooms.
 Yearly order inside the mechanism (the engine calls them in this order)
 ----------------------------------------------------------------------
 1. :func:`depreciate_equipment` — last year's equipment loses a share of its value.
-2. :func:`capital_budget` — the lever's capital for the year times the execution rate, plus carried money.
+2. :func:`capital_budget` — the lever's capital for the year times the execution rate. Money not spent in a year
+   (no gap left to fill) is not carried over (assumption: earmarked funds lapse).
 3. :func:`facility_gaps` (and :func:`weakness_score` for ``weakest_first``) — money needed per section
    and item to reach the 2017 thresholds.
-4. :func:`allocate` — the allocation rule turns budget and gaps into spending; :func:`unspent_budget` says
-   what is carried to next year (or lost).
+4. :func:`allocate` — the allocation rule turns budget and gaps into spending.
 5. :func:`construction_pipeline` — floor area and sports ground arrive after the construction lag,
    equipment and multimedia rooms the same year.
 6. :func:`apply` — arrived money becomes m², CNY of equipment and rooms.
@@ -79,6 +79,7 @@ import numpy.typing as npt
 
 from sim.errors import suggest
 from sim.mechanisms import segments
+from sim.vocabulary import ALLOCATION_RULES, TOWN, URBAN
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -95,10 +96,6 @@ FLOOR, SPORTS, EQUIPMENT, MULTIMEDIA = 0, 1, 2, 3
 CONSTRUCTION_ITEMS: tuple[int, ...] = (FLOOR, SPORTS)
 """Items that are built and therefore arrive after the construction lag."""
 
-ALLOCATION_RULES: tuple[str, ...] = ("gap_proportional", "weakest_first", "south_share", "equal_per_student")
-"""Valid values of the scenario lever ``funding.allocation``."""
-
-URBAN, TOWN, RURAL = 0, 1, 2
 
 _REL_TOL = 1e-9
 """Relative tolerance under which a shortfall counts as met (absorbs rounding of cost → m² → cost)."""
@@ -186,7 +183,6 @@ def capital_budget(
     year: int,
     capital_cny_by_year: Mapping[int, float] | float,
     execution_rate: npt.ArrayLike,
-    carried_over_cny: npt.ArrayLike = 0.0,
 ) -> FloatArray:
     """Capital executed in ``year``, per draw.
 
@@ -201,9 +197,6 @@ def capital_budget(
     execution_rate
         Share of the year's capital actually spent, ``(D,)`` or ``(D, 1)``, in [0, 1] (uncertainty, proposed
         range 0.70–0.95, an assumption: earmarked construction funds are rarely spent in full in the year).
-    carried_over_cny
-        Money left unspent last year and carried over (``(D,)`` or scalar; see :func:`unspent_budget`). It was
-        already released, so the execution rate is not applied to it again.
 
     Returns
     -------
@@ -220,10 +213,7 @@ def capital_budget(
     rate = np.asarray(execution_rate, dtype=np.float64).reshape(-1)
     if np.any((rate < 0) | (rate > 1)):
         raise ValueError("execution_rate: must be in [0, 1]")
-    carried = np.broadcast_to(np.asarray(carried_over_cny, dtype=np.float64), rate.shape)
-    if np.any(carried < 0):
-        raise ValueError("carried_over_cny: must be >= 0")
-    return np.asarray(capital * rate + carried, dtype=np.float64)
+    return np.asarray(capital * rate, dtype=np.float64)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -383,7 +373,7 @@ def allocate(
 
     The pool is region-wide (one budget per draw). Every rule guarantees ``0 ≤ spend ≤ gap`` item by item and
     ``Σ spend ≤ budget``; when the budget covers the total gap every gap is closed. Money a rule cannot place
-    is simply not spent; :func:`unspent_budget` carries it over or drops it.
+    is simply not spent (it is not carried over: earmarked funds lapse, an assumption).
 
     Parameters
     ----------
@@ -497,29 +487,6 @@ def _within_budget(spend: FloatArray, budget: FloatArray) -> FloatArray:
     over = total > budget  # only there is budget / total computed: elsewhere it may overflow (a subnormal total)
     scale = np.divide(budget, total, out=np.ones_like(total), where=over)
     return np.asarray(spend * scale[:, None, None], dtype=np.float64)
-
-
-def unspent_budget(budget_cny: npt.ArrayLike, spend_cny: npt.ArrayLike, carry_over: bool) -> FloatArray:
-    """Money to carry into next year's :func:`capital_budget`.
-
-    Parameters
-    ----------
-    budget_cny
-        ``(D,)`` budget of the year.
-    spend_cny
-        ``(D, S, 4)`` spending from :func:`allocate`.
-    carry_over
-        Option of the scenario. ``True``: unspent money stays in the education capital budget and is added
-        next year. ``False``: it lapses (returned to the general budget); the function then returns zeros.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``(D,)`` CNY carried over, ≥ 0.
-    """
-    budget = np.asarray(budget_cny, dtype=np.float64).reshape(-1)
-    left = np.maximum(budget - np.asarray(spend_cny, dtype=np.float64).sum(axis=(1, 2)), 0.0)
-    return left if carry_over else np.zeros_like(left)
 
 
 # ---------------------------------------------------------------------------------------------------------

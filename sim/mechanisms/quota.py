@@ -29,13 +29,12 @@ import numpy as np
 import numpy.typing as npt
 
 from sim.mechanisms import kernels, segments
+from sim.vocabulary import N_LEVELS
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
-N_LEVELS = 2
-"""Levels in the engine: 0 primary, 1 junior."""
 
 _ROUNDING_TOLERANCE = 1e-9
 """Slack removed before ``ceil`` so that an exact ratio (27 / 13.5 = 2) is not pushed up by float error."""

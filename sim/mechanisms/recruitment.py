@@ -21,13 +21,16 @@ import numpy.typing as npt
 
 from sim.mechanisms import kernels
 from sim.mechanisms.quota import (
-    N_LEVELS,
     allocate_largest_remainder,
     group_sum,
     multinomial_within_groups,
 )
+from sim.vocabulary import N_LEVELS
 
 IntArray = npt.NDArray[np.int64]
+
+TARGETED_GRADUATES_FIRST_YEAR = 2025
+"""School year the first targeted graduates (優師計劃) start: the programme enrolled from 2021, 4-year degrees."""
 
 NEW_HIRE_AGE_BAND_YEARS = (20, 24)
 """Age band of new hires, years (assumption: new teachers are recent graduates of 3-year colleges (age ~21)

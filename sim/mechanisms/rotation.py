@@ -28,25 +28,22 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from sim.mechanisms.quota import (
-    N_LEVELS,
     group_sum,
     hypergeometric_within_groups,
     multinomial_within_groups,
 )
+from sim.vocabulary import N_LEVELS, PLACEMENT_DIRECTIONS, RURAL, PlacementDirection
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 
-Direction = Literal["rural_and_weak", "rural", "weak", "any"]
-DIRECTIONS: tuple[str, ...] = ("rural_and_weak", "rural", "weak", "any")
-
-URBAN, TOWN, RURAL = 0, 1, 2
+Direction = PlacementDirection
+DIRECTIONS: tuple[str, ...] = PLACEMENT_DIRECTIONS
 
 MEAN_TENURE_YEARS_RANGE = (8.0, 15.0)
 """Plausible range of the mean time a teacher stays at one school, years (assumption: a 35-year career with
@@ -169,7 +166,7 @@ def _ratio(num: IntArray, den: IntArray) -> FloatArray:
     return out
 
 
-def _weak_sections(weakness: npt.ArrayLike, group: IntArray, n_groups: int) -> npt.NDArray[np.bool_]:
+def weak_sections(weakness: npt.ArrayLike, group: IntArray, n_groups: int) -> npt.NDArray[np.bool_]:
     """Sections weaker than the mean of their county and level (weakness above the group mean)."""
     w = np.asarray(weakness, dtype=np.float64)
     count = np.bincount(group, minlength=n_groups).astype(np.float64)
@@ -262,7 +259,7 @@ def rotate(
     if direction in ("weak", "rural_and_weak"):
         if weakness is None:
             raise ValueError(f"direction {direction!r} needs a weakness score")
-        weak = _weak_sections(weakness, grp, n_groups)
+        weak = weak_sections(weakness, grp, n_groups)
     if direction == "rural":
         receiving = rural
         sending = ~rural

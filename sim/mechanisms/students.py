@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from sim.mechanisms import kernels
+from sim.vocabulary import N_LOCATIONS, RURAL
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -39,9 +40,6 @@ LAST_GRADE_INDEX = 8
 TRANSITIONS = 8
 """Transitions between entering grade 1 and completing grade 9 (1→2, …, 8→9) at which dropout can occur."""
 
-URBAN, TOWN, RURAL = 0, 1, 2
-"""Location codes, in the order of :data:`sim.baseline.LOCATIONS`."""
-N_LOCATIONS = 3
 
 CENSUS_YEAR = 2020
 """7th population census, reference date 2020-11-01 (SOURCES §2)."""

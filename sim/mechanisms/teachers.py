@@ -31,19 +31,21 @@ import numpy.typing as npt
 from sim.errors import InputError
 from sim.mechanisms import kernels
 from sim.mechanisms.students import (
-    RURAL,
     DriftFlows,
     check_probability,
     check_stock,
     drift_within_county,
     per_draw,
 )
+from sim.vocabulary import RURAL
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 ArrayLike = npt.ArrayLike
 
 N_AGE_BANDS = 9
+SPECIAL_POST_CONTRACT_YEARS = 3
+"""Special-post (特崗) contracts run three years (DESIGN §2); stocks by contract year have this last axis."""
 AGE_BAND_LOWER_YEARS: tuple[int, ...] = tuple(range(20, 65, 5))
 """Lower edge (years) of each 5-year age band: 20, 25, …, 60. The last band, 60–64, has no band above it."""
 AGEING_SHARE_PER_YEAR = 0.2
@@ -671,6 +673,22 @@ class SpecialPostFlows(NamedTuple):
     continuing: IntArray
     """``(D, S, 3)`` the special-post stock one year on, by contract year; year 1 is empty (new recruits go
     there)."""
+
+
+def special_post_by_contract_year(special_post: ArrayLike) -> IntArray:
+    """Special-post teachers of the registry split by contract year: ``(…, 3)``.
+
+    Recruitment is taken as steady (assumption: no year-by-year intake is published), so each contract year holds
+    a third; the remainder goes to the first year. Totals are kept exactly.
+
+    >>> special_post_by_contract_year(np.array([7, 2])).tolist()
+    [[3, 2, 2], [2, 0, 0]]
+    """
+    n = np.asarray(special_post, dtype=np.int64)
+    third = n // SPECIAL_POST_CONTRACT_YEARS
+    out = np.repeat(third[..., None], SPECIAL_POST_CONTRACT_YEARS, axis=-1)
+    out[..., 0] += n % SPECIAL_POST_CONTRACT_YEARS
+    return out
 
 
 def special_post_contract_end(

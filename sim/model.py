@@ -1,0 +1,382 @@
+"""The model of a run: static data (:class:`Model`), the mutable state of a chunk (:class:`State`), and how both
+are made (:func:`prepare`, :func:`initial_state`, :func:`sample_parameters`).
+
+Both engines build on this module: the cohort engine (:mod:`sim.cohort`) holds a :class:`State` for a chunk of
+draws, the agent engine (:mod:`sim.agents`) one with a single draw for its students and schools. The yearly steps
+that change a :class:`State` are in :mod:`sim.steps`, in the order of its table :data:`sim.steps.STEPS`.
+
+Also here: the few helpers every step and both engines share (:func:`lever_at`, the meaning of a lever group in a
+year; :func:`section_total`, :func:`county_sum`, :func:`level_county_sum`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim import baseline as base
+from sim.distributions import sample
+from sim.mechanisms import assessment, dispatch, facilities, quota, segments, students
+from sim.mechanisms import teachers as tmech
+from sim.registry import synthesize_registry
+from sim.rng import Streams
+from sim.scenario import Levers, Scenario
+from sim.sections import Sections, build_sections
+from sim.vocabulary import FACILITY_INDICATORS, INDICATORS, LEVELS, N_LOCATIONS, PRIMARY, RURAL, URBAN
+
+N_BANDS = 9
+"""Teacher age bands of the engine: 20–24, 25–29, …, 60–64 (5 years each)."""
+
+
+def split_registry_bands(teachers_by_age: np.ndarray) -> np.ndarray:
+    """Registry bands (20–29, 30–39, 40–49, 50–54, 55–59, 60–64) → the engine's nine 5-year bands.
+
+    Each 10-year band is split evenly (assumption: ages uniform within it), the odd teacher going to the
+    older half, so totals are kept exactly.
+
+    >>> split_registry_bands(np.array([[3, 0, 1, 2, 0, 1]])).tolist()
+    [[1, 2, 0, 0, 0, 1, 2, 0, 1]]
+    """
+    t = np.asarray(teachers_by_age, dtype=np.int64)
+    out = np.zeros((*t.shape[:-1], N_BANDS), dtype=np.int64)
+    for i in range(3):
+        out[..., 2 * i] = t[..., i] // 2
+        out[..., 2 * i + 1] = t[..., i] - t[..., i] // 2
+    out[..., 6:] = t[..., 3:]
+    return out
+
+COUNSELLING_CENTRES_PER_COUNTY = 1
+"""Township-centre schools per county for T9 (the largest town-or-rural school; assumption, see facilities)."""
+SPECIAL_EDUCATION_POPULATION = 200_000
+"""Counties of more than 200,000 people need a special-education school (plan §二(四)1, T8)."""
+
+
+@dataclass(frozen=True)
+class LeverScale:
+    """The selected counties' share of the region's 96 counties, by which region-wide quantity levers are scaled.
+
+    The plan's quantities (3.5 bn CNY a year, 5,000 dispatched teachers, special-post places, programme roll-outs)
+    are for the whole region; a run on a selection of counties gets the selection's share: by pupils (money,
+    teachers), by schools (per-school programmes) or by counties over 200,000 people (special-education schools).
+    With ``baseline.scale_region_levers: false`` every share is 1.
+    """
+
+    pupils: float = 1.0
+    schools: float = 1.0
+    large_counties: float = 1.0
+
+    def count(self, value: float, kind: str) -> int:
+        """``value`` × the share of ``kind``, rounded to a whole number (a count of teachers, schools…)."""
+        return round(float(value) * getattr(self, kind))
+
+
+def lever_scale(scenario: Scenario, registry: pd.DataFrame, counties: pd.DataFrame) -> LeverScale:
+    """:class:`LeverScale` of the selection ``counties`` against the region's 96 counties (XPCC cities excluded,
+    as the plan is the autonomous region's; a selection that adds them gets a share above 1)."""
+    if not scenario.baseline.scale_region_levers:
+        return LeverScale()
+    region = base.load_counties(include_xpcc=False)
+    grades = [f"students_g{g}" for g in range(1, 10)]
+    pupils = registry[grades].sum(axis=1)
+    in_region = registry["county_code"].astype(str).isin(set(region["code"].astype(str)))
+    chosen = registry["county_code"].astype(str).isin(set(counties["code"].astype(str)))
+    large = region["pop_2020"] > SPECIAL_EDUCATION_POPULATION
+    return LeverScale(
+        pupils=float(pupils[chosen].sum() / pupils[in_region].sum()),
+        schools=float(chosen.sum() / in_region.sum()),
+        large_counties=float((counties["pop_2020"] > SPECIAL_EDUCATION_POPULATION).sum() / max(int(large.sum()), 1)),
+    )
+
+
+@dataclass(frozen=True)
+class Model:
+    """Static data of a run: built once, shared by every chunk."""
+
+    scenario: Scenario
+    sections: Sections
+    years: np.ndarray
+    thresholds: np.ndarray  # (S, 7)
+    facility_thresholds: np.ndarray  # (S, 4)
+    cv_limits: tuple[float, float]
+    standard: base.QualityBalanceStandard
+    students_per_staff: np.ndarray  # (2,) primary, junior
+    census_by_age: np.ndarray  # (C, 20) single-year ages 0–19 at the 2020 census
+    anchor_births: float  # births of the 2021 anchor year falling to the selected counties
+    intake_location_share: np.ndarray  # (C, 3)
+    township_centre: np.ndarray  # (S,) bool
+    counselling_eligible: np.ndarray  # (S,) bool: urban sections and township-centre sections
+    priority: np.ndarray  # (S,) programme roll-out priority (remote rural south first)
+    rural: np.ndarray  # (S,) bool
+    rural_rank: np.ndarray  # (S,) rank of a rural section in its county for pairing (inf otherwise)
+    n_schools: int
+    retirement: tmech.RetirementSchedule
+    scale: LeverScale = field(default_factory=LeverScale)  # share of region-wide quantity levers
+    age_multiplier_young: Callable[[np.ndarray], np.ndarray] = field(default=tmech.age_multiplier)
+
+
+@dataclass
+class State:
+    """Everything that changes during a chunk; arrays ``(D, S, …)`` unless stated."""
+
+    students: np.ndarray  # (D, S, 9) pupils by grade
+    teachers: np.ndarray  # (D, S, 9) regular teachers (incl. special-post and targeted) by age band
+    qualified: np.ndarray  # (D, S) among teachers
+    backbone: np.ndarray  # (D, S) among teachers
+    pe_art: np.ndarray  # (D, S) among teachers
+    special_post: np.ndarray  # (D, S, 3) special-post teachers by contract year (among teachers)
+    female_share: np.ndarray  # (D, 9) expected share of women in each age band (all sections of the draw)
+    dispatched: np.ndarray  # (D, S, 3) dispatched teachers by remaining years of term
+    dispatched_backbone: np.ndarray  # (D, S, 3)
+    dispatched_pe_art: np.ndarray  # (D, S, 3)
+    section_quota: np.ndarray  # (D, S) staffing quota (posts, unrounded)
+    floor_area_m2: np.ndarray
+    sports_area_m2: np.ndarray
+    equipment_value_cny: np.ndarray
+    multimedia_rooms: np.ndarray
+    pipeline_cny: np.ndarray  # (D, S, 4, L) capital in construction
+    gigabit: np.ndarray  # (D, S) bool
+    counselling_room: np.ndarray  # (D, S) bool
+    paired: np.ndarray  # (D, S) bool
+    special_schools: np.ndarray  # (D, C)
+    certified: np.ndarray  # (D, C) bool
+    ready_years: np.ndarray  # (D, C)
+    rotation_share: np.ndarray  # (D, C) rotated / eligible this year
+    backbone_share_of_rotated: np.ndarray  # (D, C)
+    rotated: np.ndarray  # (D, C) teachers rotated this year
+    hires: np.ndarray  # (D, C) teachers recruited this year (all channels)
+    exits: np.ndarray  # (D, C) teachers leaving this year (retirement, attrition, contract end)
+    student_entries: np.ndarray  # (D, C) grade-1 entrants this year
+    student_exits: np.ndarray  # (D, C) dropouts and grade-9 completers this year
+
+
+# ------------------------------------------------------------------------------------------------------------
+# preparation
+
+
+def census_single_years(counties: pd.DataFrame) -> np.ndarray:
+    """Census counts by single year of age 0–19 per county, ages spread evenly within the census bands."""
+    bands = [("age0", 0, 1), ("age1_4", 1, 5), ("age5_9", 5, 10), ("age10_14", 10, 15), ("age15_19", 15, 20)]
+    out = np.zeros((len(counties), 20))
+    for column, lo, hi in bands:
+        out[:, lo:hi] = counties[column].to_numpy(float)[:, None] / (hi - lo)
+    return out
+
+
+def selected_births(counties: pd.DataFrame) -> float:
+    """The 2021 region births (16.0万) times the selected counties' share of the region's census age-0 count.
+
+    The published births cover the whole region (all 106 county-level units, XPCC cities included, an
+    assumption: SOURCES does not say); the projection shares them among the selected counties only.
+    """
+    region_age0 = float(base.load_counties(include_xpcc=True)["age0"].sum())
+    share = float(counties["age0"].sum()) / region_age0
+    return students.REGION_BIRTHS[students.BIRTHS_ANCHOR_YEAR] * share
+
+
+def select_counties(scenario: Scenario) -> pd.DataFrame:
+    counties = base.load_counties(include_xpcc=scenario.baseline.include_xpcc)
+    chosen = scenario.baseline.counties
+    if chosen == "south":
+        counties = counties[counties["south"]]
+    elif chosen != "all":
+        counties = counties[counties["code"].astype(str).isin(set(chosen))]
+    return counties.reset_index(drop=True)
+
+
+def load_start_registry(scenario: Scenario) -> pd.DataFrame:
+    """The scenario's registry, or the shipped synthetic one for 2020, or one synthesised for its start year."""
+    all_counties = base.load_counties(include_xpcc=True)
+    if scenario.baseline.registry is not None:
+        return base.load_registry(scenario.baseline.registry, counties=all_counties)
+    if scenario.start_year == base.SHIPPED_REGISTRY_YEAR:
+        return base.load_registry(counties=all_counties)
+    rng = Streams(scenario.seed).draw_generator(0, f"registry/{scenario.start_year}")
+    return synthesize_registry(all_counties, base.published_totals(scenario.start_year), scenario.start_year, rng)
+
+
+def prepare(scenario: Scenario) -> Model:
+    """Static data of a run: sections of the selected counties, thresholds, census cohorts."""
+    counties = select_counties(scenario)
+    registry = load_start_registry(scenario)
+    sections = build_sections(registry, counties)
+    standard = base.load_standard()
+    norms = base.load_staffing_norms()
+    level_thresholds = np.array(
+        [[standard.thresholds[ind][lv] for ind in INDICATORS] for lv in LEVELS]
+    )
+    thresholds = assessment.section_thresholds(level_thresholds, sections.level)
+    grade1 = sections.students[:, 0].astype(float)
+    by_location = np.zeros((sections.n_counties, N_LOCATIONS))
+    np.add.at(by_location, (sections.county, sections.location), grade1)
+    primary = sections.level == PRIMARY
+    has_location = np.zeros((sections.n_counties, N_LOCATIONS), bool)
+    has_location[sections.county[primary], sections.location[primary]] = True
+    by_location = np.where(has_location, by_location + 1e-9, 0.0)
+    priority = facilities.remote_first_priority(
+        sections.location, sections.county, sections.county_south, sections.students.sum(axis=1)
+    )
+    rural = sections.location == RURAL
+    township_centre = facilities.township_centre_sections(
+        sections.county, sections.location, sections.students.sum(axis=1)[None, :],
+        per_county=COUNSELLING_CENTRES_PER_COUNTY,
+    )[0]
+    return Model(
+        scenario=scenario,
+        sections=sections,
+        years=np.arange(scenario.start_year, scenario.horizon + 1),
+        thresholds=thresholds,
+        facility_thresholds=thresholds[:, list(FACILITY_INDICATORS)],
+        cv_limits=(standard.cv_max["primary"], standard.cv_max["junior"]),
+        standard=standard,
+        students_per_staff=np.array([norms["primary"], norms["junior"]], dtype=float),
+        census_by_age=census_single_years(counties),
+        anchor_births=selected_births(counties),
+        intake_location_share=by_location / by_location.sum(axis=1, keepdims=True),
+        township_centre=township_centre,
+        counselling_eligible=(sections.location == URBAN) | township_centre,
+        priority=priority,
+        rural=rural,
+        rural_rank=rural_rank_in_county(sections, rural, priority),
+        n_schools=int(sections.school_id.size),
+        retirement=tmech.load_retirement_schedule(),
+        scale=lever_scale(scenario, registry, counties),
+    )
+
+
+def rural_rank_in_county(sections: Sections, rural: np.ndarray, priority: np.ndarray) -> np.ndarray:
+    """Rank of each rural section within its county by decreasing priority (``inf`` for the others)."""
+    order = np.lexsort((-priority, sections.county))
+    ordered_rural = rural[order].astype(np.int64)
+    cumulative = np.cumsum(ordered_rural)
+    county_start = np.searchsorted(sections.county[order], np.arange(sections.n_counties))
+    before = np.concatenate([[0], cumulative])[county_start][sections.county[order]]
+    rank_ordered = np.where(ordered_rural == 1, cumulative - 1 - before, np.inf)
+    rank = np.empty(sections.n_sections)
+    rank[order] = rank_ordered
+    return rank
+
+
+
+# ------------------------------------------------------------------------------------------------------------
+# helpers shared by the steps and both engines
+
+
+
+def lever_at(scenario: Scenario, group: str, year: int) -> Any:
+    """The scenario's lever group in ``year``, or the historical (default) one before its ``from_year``."""
+    chosen = getattr(scenario.levers, group)
+    start = getattr(chosen, "from_year", None)
+    return chosen if start is None or year >= start else getattr(Levers(), group)
+
+
+def section_total(values: np.ndarray) -> np.ndarray:
+    """Sum over the last axis of a ``(D, S, k)`` array (grades, bands, contract years): ``(D, S)``.
+
+    For ``int64`` (the engine's counts) one compiled pass (:func:`sim.mechanisms.segments.last_axis_sum`,
+    exact); other types use ``sum``.
+    """
+    if values.dtype == np.int64 and values.ndim == 3:
+        return segments.last_axis_sum(values)
+    return values.sum(axis=2)
+
+
+def county_sum(values: np.ndarray, sections: Sections) -> np.ndarray:
+    """Sum over the sections of each county: ``(D, S)`` → ``(D, C)``."""
+    return quota.group_sum(values, sections.county, sections.n_counties)
+
+
+def level_county_sum(values: np.ndarray, sections: Sections) -> np.ndarray:
+    """``(D, S)`` → ``(D, C, 2)`` sums by county and level."""
+    group = sections.county * 2 + sections.level
+    return quota.group_sum(values, group, sections.n_counties * 2).reshape(values.shape[0], -1, 2)
+
+
+def sample_parameters(
+    scenario: Scenario, streams: Streams, start: int, stop: int,
+    parameters: Mapping[str, np.ndarray] | None = None,
+) -> dict[str, np.ndarray]:
+    """Each uncertainty's value in draws ``start … stop-1`` by inverse CDF of its own stream (CRN).
+
+    ``parameters`` overrides the sampled values of some uncertainties, one value per draw (arrays of shape
+    ``(stop - start,)``), e.g. the design points of a sensitivity analysis (``sim.sensitivity``); the others
+    are sampled as usual. Without it the values are exactly those of a plain run.
+    """
+    overrides = dict(parameters or {})
+    unknown = sorted(set(overrides) - set(scenario.uncertainties))
+    if unknown:
+        raise ValueError(f"overridden parameters are not uncertainties of the scenario: {', '.join(unknown)}")
+    values: dict[str, np.ndarray] = {}
+    for name, spec in scenario.uncertainties.items():
+        if name in overrides:
+            given = np.asarray(overrides[name], dtype=np.float64)
+            if given.shape != (stop - start,):
+                raise ValueError(f"override of {name} must have shape ({stop - start},), got {given.shape}")
+            values[name] = given
+        else:
+            values[name] = sample(spec, streams.uniforms(f"uncertainty/{name}", start, stop))
+    return values
+
+
+# ------------------------------------------------------------------------------------------------------------
+# the projection
+
+
+def initial_state(model: Model, n_draws: int, female_share: np.ndarray | None = None) -> State:
+    """The state at the start year; ``female_share`` ``(D,)`` is each draw's share of women among teachers (the
+    same in every age band at the start; NaN when not given, for callers that do not run the teacher exits)."""
+    s = model.sections
+    d = n_draws
+    f = np.full(d, np.nan) if female_share is None else np.asarray(female_share, dtype=np.float64)
+
+    def tile(a: np.ndarray) -> np.ndarray:
+        return np.repeat(a[None], d, axis=0)
+
+    teachers = tile(split_registry_bands(s.teachers_by_age))
+    special = np.zeros((d, s.n_sections, tmech.SPECIAL_POST_CONTRACT_YEARS), dtype=np.int64)
+    special[:, :, :] = tmech.special_post_by_contract_year(s.special_post)
+    zeros3 = np.zeros((d, s.n_sections, dispatch.MAX_TERM_YEARS), dtype=np.int64)
+    c = s.n_counties
+    lag_cap = max(2, math.ceil(_max_lag(model.scenario)) + 1)
+    return State(
+        students=tile(s.students.astype(np.int64)),
+        teachers=teachers,
+        qualified=tile(s.qualified),
+        backbone=tile(s.backbone),
+        pe_art=tile(s.pe_art),
+        special_post=special,
+        female_share=np.repeat(f[:, None], tmech.N_AGE_BANDS, axis=1),
+        dispatched=zeros3.copy(),
+        dispatched_backbone=zeros3.copy(),
+        dispatched_pe_art=zeros3.copy(),
+        section_quota=quota.section_staffing_quota(tile(s.students.sum(axis=1)), s.level, model.students_per_staff),
+        floor_area_m2=tile(s.floor_area_m2),
+        sports_area_m2=tile(s.sports_area_m2),
+        equipment_value_cny=tile(s.equipment_value_cny),
+        multimedia_rooms=tile(s.multimedia_rooms),
+        pipeline_cny=facilities.empty_pipeline(d, s.n_sections, lag_cap),
+        gigabit=tile(s.gigabit),
+        counselling_room=tile(s.counselling_room),
+        paired=tile(s.paired),
+        special_schools=tile(s.county_special_schools),
+        certified=np.zeros((d, c), bool),
+        ready_years=np.zeros((d, c), np.int64),
+        rotation_share=np.full((d, c), np.nan),
+        backbone_share_of_rotated=np.full((d, c), np.nan),
+        rotated=np.zeros((d, c), np.int64),
+        hires=np.zeros((d, c), np.int64),
+        exits=np.zeros((d, c), np.int64),
+        student_entries=np.zeros((d, c), np.int64),
+        student_exits=np.zeros((d, c), np.int64),
+    )
+
+
+def _max_lag(scenario: Scenario) -> float:
+    spec = scenario.uncertainties["facilities.construction_lag_years"]
+    return float(sample(spec, np.array([1 - 1e-12]))[0])
+
+

@@ -1,0 +1,782 @@
+"""The yearly steps of the model and their order, as data (:data:`STEPS`).
+
+Each step is a function ``step(model, state, parameters, random, year)`` that changes the :class:`sim.model.State`
+by calling the mechanism functions of :mod:`sim.mechanisms` (the rules); :func:`assess` (step ``assessment``)
+also returns the year's records. :data:`STEPS` lists them in yearly order (DESIGN §3) with, for each, whether it
+runs in the start year, the years it acts, the engines that run it and the lever groups it reads. Both engines
+follow that table: the cohort engine (:func:`sim.cohort.run_chunk`) calls the step functions in its order; the
+agent engine (:mod:`sim.agents`) takes its calendar phases from it and runs its own per-teacher version of the
+steps marked ``shared=False``. ``edusim show --steps SCENARIO`` prints it. The order is written here only.
+
+Random numbers: :class:`Random` hands each mechanism call its own stream per (block of draws, name, year), so a
+draw's numbers do not depend on the chunking, and two scenarios share them (common random numbers).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from sim.mechanisms import (
+    assessment,
+    development,
+    dispatch,
+    facilities,
+    kernels,
+    quota,
+    recruitment,
+    rotation,
+    segments,
+    students,
+)
+from sim.mechanisms import teachers as tmech
+from sim.model import (
+    SPECIAL_EDUCATION_POPULATION,
+    Model,
+    State,
+    county_sum,
+    level_county_sum,
+    lever_at,
+    section_total,
+)
+from sim.rng import Streams
+from sim.scenario import Scenario
+from sim.vocabulary import ENGINES, JUNIOR, PRIMARY
+
+Parameters = dict[str, np.ndarray]
+"""Each uncertainty's value per draw of the chunk, ``(D,)`` (:func:`sim.model.sample_parameters`)."""
+
+
+class Random:
+    """The random streams of one chunk of draws in one year.
+
+    :meth:`apply` calls a mechanism function once per block of draws (:data:`sim.rng.BLOCK_SIZE`) with the
+    block's own generator for the stream ``"NAME/YEAR"`` (:meth:`sim.rng.Streams.chunk_generators`), so a draw's
+    numbers depend on the seed, its block, the name and the year only: not on the chunk it runs in nor on other
+    streams. The agent engine passes streams of one draw (``start = 0``, ``stop = 1``).
+
+    Parameters
+    ----------
+    streams
+        The run's keyed streams.
+    start, stop
+        Draws ``start … stop-1`` of this chunk.
+    year
+        School year of the calls.
+    """
+
+    def __init__(self, streams: Streams, start: int, stop: int, year: int):
+        self.streams, self.start, self.stop, self.year = streams, start, stop, year
+
+    def apply(
+        self,
+        name: str,
+        fn: Callable[..., Any],
+        *arrays: np.ndarray,
+        per_draw: dict[str, np.ndarray] | None = None,
+        **static: Any,
+    ) -> Any:
+        """Call ``fn(*arrays, **per_draw, **static, rng=…)`` block by block; stitch results along the draw axis.
+
+        ``arrays`` and the values of ``per_draw`` have the draw axis first and are sliced to each block's rows;
+        ``static`` arguments (section layout, levers) are passed unchanged. A function returning a named tuple
+        of arrays gets its fields stitched one by one.
+        """
+        per_draw = per_draw or {}
+        blocks = self.streams.chunk_generators(f"{name}/{self.year}", self.start, self.stop)
+        out: Any = None
+        for rows, rng in blocks:
+            sliced = {key: value[rows] for key, value in per_draw.items()}
+            piece = fn(*(a[rows] for a in arrays), rng=rng, **sliced, **static)
+            if len(blocks) == 1:
+                return piece
+            if out is None:  # allocate every output once, then fill block by block
+                out = _like(piece, self.stop - self.start)
+            _fill(out, piece, rows)
+        return out
+
+
+def _fields(result: Any) -> list[str] | None:
+    if dataclasses.is_dataclass(result):
+        return [f.name for f in dataclasses.fields(result)]
+    if isinstance(result, tuple):
+        return list(result._fields)  # type: ignore[attr-defined]
+    return None
+
+
+def _like(piece: Any, n_rows: int) -> Any:
+    """Empty outputs shaped like a block's result, with ``n_rows`` draws."""
+    names = _fields(piece)
+    if names is None:
+        return np.empty((n_rows, *piece.shape[1:]), dtype=piece.dtype)
+    return type(piece)(**{n: _like(getattr(piece, n), n_rows) for n in names})
+
+
+def _fill(out: Any, piece: Any, rows: slice) -> None:
+    names = _fields(piece)
+    if names is None:
+        out[rows] = piece
+        return
+    for n in names:
+        getattr(out, n)[rows] = getattr(piece, n)
+
+
+def step_students(m: Model, st: State, p: Parameters, r: Random, year: int) -> None:
+    """Promotion with dropout, grade-1 intake from the births of ``year − 6``, grade-7 entry, urbanisation."""
+    s = m.sections
+    survival = students.survival_per_transition(p["students.consolidation_rate"])[:, None]
+    flows = r.apply("students.promote", students.promote, st.students, per_draw={"survival_per_year": survival})
+    grads = students.primary_graduates_by_county(flows.graduates, s.county, s.n_counties)
+    expected = students.expected_intake_from_births(year, m.census_by_age, p["births.trend_per_year"],
+                                                    anchor_births=m.anchor_births)
+    intake = r.apply("students.intake", students.realise_intake, expected)
+    by_location = r.apply("students.intake_location", students.split_by_location, intake,
+                          location_share=m.intake_location_share)
+    weights = st.students[:, :, 0] + 1.0
+    grade1 = r.apply("students.assign", students.assign_intake, by_location, weights,
+                     section_county=s.county, section_location=s.location, section_is_primary=s.level == PRIMARY)
+    grade7 = r.apply("students.junior_entry", students.junior_entry, grads, st.students[:, :, 6] + 1.0,
+                     section_county=s.county, section_is_junior=s.level == JUNIOR)
+    st.student_entries = county_sum(grade1, s).astype(np.int64)
+    st.student_exits = county_sum(section_total(flows.dropouts) + flows.graduates[:, :, 8], s).astype(np.int64)
+    new = flows.promoted  # a fresh array of this step: filled in place
+    new[:, :, 0] += grade1
+    new[:, :, 6] += grade7
+    drift = r.apply("students.urbanisation", students.urbanisation_drift, new, section_location=s.location,
+                    section_county=s.county,
+                    per_draw={"drift_rate": p["students.urbanisation_drift_per_year"][:, None]})
+    new -= drift.moved_out
+    new += drift.moved_in
+    st.students = new
+
+
+CATEGORIES = ("qualified", "backbone", "pe_art")
+
+
+def _move_attributes(m: Model | None, st: Any, before: np.ndarray, out: np.ndarray, r: Random, name: str, *,
+                     carry: tuple[str, ...] = CATEGORIES, special: bool = False,
+                     into: np.ndarray | None = None) -> None:
+    """Categories (``carry``) and, with ``special``, special-post contracts of the ``out`` teachers leaving each
+    section (of ``before``), drawn without replacement; with ``into``, placed among the arrivals of the same
+    county without replacement. One compiled pass (:func:`sim.mechanisms.kernels.move_attributes`), one stream.
+
+    Each category's leavers: ``Hypergeometric(min(category, before), rest, out)``, category by category. Special
+    posts (:func:`_special_slots`, capped at ``before``): one multivariate hypergeometric draw over the contract
+    years. Without this, a special-post teacher who retired or left would still count at the end of the contract
+    and leave again. Placed: each category's movers of a county by a multivariate hypergeometric draw over the
+    arrivals ``into`` of its sections; the contract years one after the other among the arrivals not yet given
+    one.
+    """
+    independent = np.stack([getattr(st, attr) for attr in carry], axis=-1) if carry else (
+        np.zeros((*before.shape, 0), dtype=np.int64))
+    exclusive = st.special_post if special else np.zeros((*before.shape, 0), dtype=np.int64)
+    if into is None:
+        moved = r.apply(name, kernels.move_attributes, before, out, independent, exclusive)
+    else:
+        if m is None:
+            raise ValueError("placing movers needs the model's sections")
+        moved = r.apply(name, kernels.move_attributes, before, out, independent, exclusive,
+                        per_draw={"into": into}, group=m.sections.county, n_groups=m.sections.n_counties)
+    for i, attr in enumerate(carry):
+        setattr(st, attr, np.ascontiguousarray(moved.independent[..., i]))
+    if special:
+        st.special_post = moved.exclusive
+
+
+def _remove_categories(st: State, before: np.ndarray, leaving: np.ndarray, r: Random, name: str) -> None:
+    """Teachers of each category among ``leaving`` (out of ``before``), drawn without replacement."""
+    _move_attributes(None, st, before, leaving, r, name)
+
+
+def _special_slots(st: Any, before: np.ndarray) -> np.ndarray:
+    """Special-post teachers by contract year, capped so that they never exceed the section's teachers.
+
+    Moves that do not carry contracts (quota redeployment, rotation, retraining) can leave a section with more
+    contracts than teachers; the earliest contract years keep theirs first.
+    """
+    slots = np.asarray(st.special_post, dtype=np.int64)
+    earlier = np.cumsum(slots, axis=2) - slots  # contracts of the earlier years
+    return np.minimum(slots, np.maximum(np.asarray(before, dtype=np.int64)[..., None] - earlier, 0))
+
+
+def _remove_special(st: Any, before: np.ndarray, leaving: np.ndarray, r: Random, name: str) -> None:
+    """Special-post teachers among ``leaving`` (out of ``before``), by contract year.
+
+    A multivariate hypergeometric draw, as successive hypergeometric draws: the leavers not yet attributed to an
+    earlier contract year are drawn from the teachers not in an earlier contract year (see
+    :func:`_move_attributes`).
+    """
+    _move_attributes(None, st, before, leaving, r, name, carry=(), special=True)
+
+
+def step_teacher_exits(m: Model, st: State, p: Parameters, r: Random, year: int) -> None:
+    """Retirement, ageing, voluntary attrition, rural → town drift, end of special-post contracts."""
+    s = m.sections
+    scenario = m.scenario
+    # retirement first, then the others age. The step into the autumn of `year` covers the school year that
+    # started in `year - 1`: those reaching the statutory age between the two autumns retire.
+    # Women and men retire at different ages: the share of women of each band is tracked per draw.
+    h_f, h_m = tmech.sex_hazards_by_band(year - 1, schedule=m.retirement)
+    share, ageing_p = tmech.mixed_retirement_and_ageing(st.female_share, h_f, h_m)
+    st.female_share = tmech.female_share_after_year(st.female_share, st.teachers.sum(axis=1), h_f, h_m)
+    # retirement, ageing and voluntary attrition in one pass (teachers.retire_age_and_leave)
+    retention = lever_at(scenario, "retention", year)
+    rates = np.stack([p["attrition.urban_rate"], p["attrition.town_rate"], p["attrition.rural_rate"]], axis=1)
+    exits = r.apply(
+        "teachers.exits", tmech.retire_age_and_leave, st.teachers,
+        section_location=s.location,
+        subsidy_cny_month=retention.rural_subsidy_cny_month,
+        per_draw={
+            "retirement_share": share,
+            "ageing_probability": ageing_p,
+            "rate_by_location": rates,
+            "age_multiplier_by_band": m.age_multiplier_young(p["attrition.young_factor"][:, None]),
+            "elasticity_per_1000cny": p["attrition.subsidy_elasticity_per_1000cny"][:, None],
+        },
+    )
+    stock = exits.remaining
+    drift = r.apply("teachers.drift", tmech.rural_to_town_drift, stock, section_location=s.location,
+                    section_county=s.county, receiving_weights=s.teachers + 1.0,
+                    per_draw={"rate": p["drift.rural_to_town_rate"][:, None]})
+    before_total = section_total(st.teachers)
+    left_total = exits.leavers
+    # categories and contracts of the leavers, then of the rural → town movers (who take theirs along)
+    _move_attributes(m, st, before_total, left_total, r, "teachers.exit_attributes", special=True)
+    moved_out, moved_in = section_total(drift.moved_out), section_total(drift.moved_in)
+    _move_attributes(m, st, before_total - left_total, moved_out, r, "teachers.drift_attributes", special=True,
+                     into=moved_in)
+    stock = stock - drift.moved_out + drift.moved_in
+
+    # special-post contracts: continuing teachers stay among the teachers; leavers go
+    before = section_total(stock)
+    special = _special_slots(st, before)
+    contract = r.apply("teachers.special_post", tmech.special_post_contract_end, special,
+                       per_draw={"retention_share": p["special_post.retention_share"][:, None]})
+    leaving = np.minimum(contract.leaving, before)
+    removed = r.apply("teachers.special_post_bands", tmech.remove_from_bands, stock, leaving)
+    stock = stock - removed
+    _remove_categories(st, before, leaving, r, "teachers.special_categories")
+    st.special_post = contract.continuing
+    st.teachers = stock
+    st.exits = county_sum(left_total + leaving, s)
+
+
+def step_dispatch_departures(m: Model, st: State, p: Parameters, r: Random, year: int) -> None:
+    """Dispatch terms advance by a year; the dispatched teachers whose term ends leave."""
+    for attr in ("dispatched", "dispatched_backbone", "dispatched_pe_art"):
+        _, remaining = dispatch.advance_terms(getattr(st, attr))
+        setattr(st, attr, remaining)
+
+
+def counted_teachers(m: Model, st: State, counts_toward: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """Teachers counted by each indicator group: regular teachers plus the dispatched where the option says.
+
+    Also gives the section totals it sums on the way, ``"regular"`` (regular teachers) and ``"dispatched"``
+    (dispatched teachers in post), so that callers do not sum them again.
+    """
+    regular, dispatched = section_total(st.teachers), section_total(st.dispatched)
+    extra = dispatch.counted_dispatched(
+        dispatched, section_total(st.dispatched_backbone), section_total(st.dispatched_pe_art), counts_toward,
+    )
+    return {
+        "staffing": regular + extra["staffing"],
+        "qualification": st.qualified + extra["qualification"],
+        "backbone": st.backbone + extra["backbone"],
+        "pe_art": st.pe_art + extra["pe_art"],
+        "regular": regular,
+        "dispatched": dispatched,
+    }
+
+
+def _add_hires(st: State, hires: np.ndarray, p: Parameters, r: Random, name: str) -> None:
+    """New teachers join the youngest band; a share is above the required qualification."""
+    st.teachers[:, :, 0] += hires
+    share = p["recruitment.new_hire_qualified_share"][:, None]
+    st.qualified = st.qualified + r.apply(f"{name}.qualified", recruitment.new_hire_attributes, hires,
+                                          per_draw={"above_qualification_share": share})
+    share = p["recruitment.new_hire_pe_art_share"][:, None]
+    st.pe_art = st.pe_art + r.apply(f"{name}.pe_art", recruitment.new_hire_attributes, hires,
+                                    per_draw={"above_qualification_share": share})
+
+
+def _move(m: Model, st: State, out: np.ndarray, into: np.ndarray, r: Random, name: str,
+          carry: tuple[str, ...] = CATEGORIES) -> None:
+    """Move teachers between sections of the same county (county totals of ``out`` and ``into`` are equal).
+
+    Leavers are drawn from the age bands and, for each category in ``carry``, without replacement from the
+    section's teachers (hypergeometric); the county's moving teachers of a category are then placed among the
+    arrivals of its sections without replacement, so categories move with the teachers and are conserved per
+    county. Arrivals take the age mix of the year's leavers (assumption).
+    """
+    before = section_total(st.teachers)
+    st.teachers = r.apply(f"{name}.bands", tmech.move_between_sections, st.teachers, out, into)
+    _carry_categories(m, st, before, out, into, r, name, carry)
+
+
+def _carry_categories(m: Model, st: State, before: np.ndarray, out: np.ndarray, into: np.ndarray, r: Random,
+                      name: str, carry: tuple[str, ...] = CATEGORIES) -> None:
+    """Teachers of each category among the ``out`` movers of a section (of ``before``), drawn without
+    replacement, placed among the ``into`` arrivals of the same county without replacement."""
+    _move_attributes(m, st, before, out, r, f"{name}.attributes", carry=carry, into=into)
+
+
+def step_quota(m: Model, st: State, p: Parameters, r: Random, year: int) -> None:
+    """Staffing quota re-verified from enrolment (in the years of :func:`verification_year` only); surplus
+    teachers redeployed to short-staffed sections of the same county and level."""
+    s = m.sections
+    q = m.scenario.levers.quota
+    st.section_quota = quota.section_staffing_quota(section_total(st.students), s.level, m.students_per_staff)
+    out, into = quota.redeploy_surplus(
+        section_total(st.teachers), st.section_quota, s.county, s.level, s.n_counties, q.redeploy_surplus_share
+    )
+    if out.any():
+        _move(m, st, out, into, r, "quota.redeploy")
+
+
+def step_recruitment(m: Model, st: State, p: Parameters, r: Random, year: int) -> None:
+    """Special-post and targeted-graduate channels, retraining of primary teachers for junior posts, then open
+    recruitment on the remaining vacancies."""
+    s = m.sections
+    scenario = m.scenario
+    counts = scenario.levers.assessment.dispatched_count_toward
+    staff = counted_teachers(m, st, counts)["staffing"]
+    vacancy = np.maximum(np.ceil(st.section_quota - 1e-9).astype(np.int64) - staff, 0)
+    rec = lever_at(scenario, "recruitment", year)
+    hired = np.zeros_like(vacancy)
+
+    special = r.apply("recruitment.special_post", recruitment.special_post_hires,
+                      per_year_total=m.scale.count(rec.special_post_per_year, "pupils"), section_location=s.location,
+                      section_county=s.county, county_south=s.county_south, county_remote=s.county_remote,
+                      per_draw={"section_vacancy": vacancy,
+                                "take_up": p["recruitment.special_post_take_up"][:, None]})
+    _add_hires(st, special, p, r, "recruitment.special_post")
+    st.special_post[:, :, 0] += special
+    vacancy = vacancy - special
+    hired += special
+
+    if year >= recruitment.TARGETED_GRADUATES_FIRST_YEAR:
+        targeted = r.apply("recruitment.targeted", recruitment.targeted_graduate_hires,
+                           per_year_total=m.scale.count(rec.targeted_graduates_per_year, "pupils"),
+                           section_county=s.county,
+                           county_south=s.county_south, county_remote=s.county_remote,
+                           per_draw={"section_vacancy": vacancy,
+                                     "take_up": p["recruitment.targeted_take_up"][:, None]})
+        _add_hires(st, targeted, p, r, "recruitment.targeted")
+        vacancy = vacancy - targeted
+        hired += targeted
+
+    # retraining primary teachers for junior posts, within the county
+    staff_now = section_total(st.teachers)
+    surplus_section = np.where(s.level == PRIMARY, np.maximum(staff_now - np.ceil(st.section_quota), 0), 0)
+    junior_vacancy_section = np.where(s.level == JUNIOR, vacancy, 0)
+    primary_surplus = county_sum(surplus_section, s).astype(np.int64)
+    junior_vacancy = county_sum(junior_vacancy_section, s).astype(np.int64)
+    retrained = r.apply("recruitment.retrain", recruitment.retrain_for_junior, primary_surplus, junior_vacancy,
+                        per_year_total=m.scale.count(rec.junior_retraining_per_year, "pupils"),
+                        per_draw={"pass_rate": p["recruitment.retraining_pass_rate"][:, None]})
+    if retrained.any():
+        out = quota.allocate_largest_remainder(retrained, surplus_section, s.county, s.n_counties)
+        into = quota.allocate_largest_remainder(retrained, junior_vacancy_section, s.county, s.n_counties)
+        _move(m, st, out, into, r, "recruitment.retrain_move")
+        vacancy = np.maximum(vacancy - into, 0)
+
+    if rec.open_recruitment:
+        county_vacancy = level_county_sum(vacancy, s).astype(np.int64)
+        open_hires = r.apply("recruitment.open", recruitment.open_recruitment, county_vacancy,
+                             county_remote=s.county_remote,
+                             per_draw={"fill_rate": p["recruitment.fill_rate"][:, None],
+                                       "remote_penalty": p["recruitment.remote_fill_penalty"][:, None]})
+        placed = r.apply("recruitment.place", recruitment.allocate_hires_to_sections, open_hires, vacancy,
+                         section_county=s.county, section_level=s.level)
+        _add_hires(st, placed, p, r, "recruitment.open")
+        hired += placed
+    st.hires = county_sum(hired, s).astype(np.int64)
+
+
+def section_weakness(m: Model, st: State) -> np.ndarray:
+    """``(D, S)`` facility weakness of each section (:func:`sim.mechanisms.facilities.weakness_score`)."""
+    return facilities.weakness_score(section_total(st.students), st.floor_area_m2, st.sports_area_m2,
+                                     st.equipment_value_cny, st.multimedia_rooms, m.facility_thresholds)
+
+
+def step_rotation(m: Model, st: State, p: Parameters, r: Random, year: int) -> None:
+    """A share of eligible teachers rotates within county and level, backbone first, towards rural and weak
+    sections (the lever's direction)."""
+    s = m.sections
+    lever = lever_at(m.scenario, "rotation", year)
+    stock = section_total(st.teachers)
+    eligible = rotation.eligible_share_from_tenure(p["rotation.mean_tenure_years"], lever.min_years_at_school)
+    flows = r.apply("rotation", _rotate, stock, np.minimum(st.backbone, stock), section_weakness(m, st),
+                    share=lever.share, backbone_share=lever.backbone_share, direction=lever.direction,
+                    section_county=s.county, section_level=s.level, section_location=s.location,
+                    n_counties=s.n_counties, per_draw={"eligible_share": eligible[:, None]})
+    out = flows.out_backbone + flows.out_regular + flows.return_out
+    into = flows.in_backbone + flows.in_regular + flows.return_in
+    if out.any():  # backbone movers are known by section; the other categories move with the teachers
+        _move(m, st, out, into, r, "rotation.move", carry=("qualified", "pe_art"))
+    st.backbone = np.clip(st.backbone + flows.in_backbone - flows.out_backbone, 0, section_total(st.teachers))
+    per_level = flows.rotated_per_county.reshape(stock.shape[0], s.n_counties, -1)
+    eligible_county = flows.eligible_per_county.reshape(stock.shape[0], s.n_counties, -1).sum(axis=2)
+    backbone_county = flows.backbone_rotated_per_county.reshape(stock.shape[0], s.n_counties, -1).sum(axis=2)
+    rotated = section_total(per_level)
+    st.rotated = rotated
+    st.rotation_share = np.divide(rotated, eligible_county, out=np.full(rotated.shape, np.nan),
+                                  where=eligible_county > 0)
+    st.backbone_share_of_rotated = np.divide(backbone_county, rotated, out=np.full(rotated.shape, np.nan),
+                                             where=rotated > 0)
+
+
+def _rotate(stock: np.ndarray, backbone: np.ndarray, weakness: np.ndarray, *, rng: np.random.Generator,
+            **kwargs: Any) -> rotation.RotationFlows:
+    return rotation.rotate(stock, backbone, weakness=weakness, rng=rng, **kwargs)
+
+
+def step_dispatch_arrivals(m: Model, st: State, p: Parameters, r: Random, year: int) -> None:
+    """Dispatched teachers arrive by south share and level, for the lever's fixed term."""
+    s = m.sections
+    lever = lever_at(m.scenario, "dispatch", year)
+    staff = section_total(st.teachers)
+    weight = np.maximum(np.ceil(st.section_quota) - staff, 0) + 0.1 * (section_total(st.students) > 0)
+    arrivals = r.apply("dispatch.arrivals", _dispatch_arrivals, weight,
+                       per_year=m.scale.count(lever.per_year, "pupils"),
+                       south_share=lever.south_share, junior_share=lever.junior_share,
+                       county_south=s.county_south, section_county=s.county, section_level=s.level,
+                       per_draw={"arrival_share": p["dispatch.arrival_share"][:, None]})
+    attributes = r.apply("dispatch.attributes", _dispatch_attributes, arrivals,
+                         np.stack([p["dispatch.backbone_share"], p["dispatch.pe_art_share"]], axis=1))
+    backbone, pe_art = attributes[..., 0], attributes[..., 1]
+    st.dispatched = st.dispatched + dispatch.start_terms(arrivals, lever.term_years)
+    st.dispatched_backbone = st.dispatched_backbone + dispatch.start_terms(backbone, lever.term_years)
+    st.dispatched_pe_art = st.dispatched_pe_art + dispatch.start_terms(pe_art, lever.term_years)
+
+
+def _dispatch_arrivals(weight: np.ndarray, *, rng: np.random.Generator, **kwargs: Any) -> np.ndarray:
+    return dispatch.dispatch_arrivals(section_weight=weight, rng=rng, **kwargs)
+
+
+def _dispatch_attributes(arrivals: np.ndarray, shares: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    backbone, pe_art = dispatch.dispatch_attributes(arrivals, shares[:, :1], shares[:, 1:], rng)
+    return np.stack([backbone, pe_art], axis=-1)
+
+
+def step_development(m: Model, st: State, p: Parameters, r: Random, year: int) -> None:
+    """Qualification upgrades, backbone cultivation and loss."""
+    lever = m.scenario.levers.development
+    staff = section_total(st.teachers)
+    st.qualified = np.minimum(st.qualified, staff)
+    st.qualified = st.qualified + r.apply("development.upgrade", development.qualification_upgrade,
+                                          staff - st.qualified, upgrade_share=lever.qualification_upgrade_share)
+    st.backbone = np.minimum(st.backbone, st.qualified)
+    st.backbone = st.backbone + r.apply("development.cultivate", development.backbone_cultivation,
+                                        st.qualified - st.backbone,
+                                        cultivation_share=lever.backbone_cultivation_share)
+    st.backbone = st.backbone - r.apply("development.loss", development.backbone_loss, st.backbone,
+                                        per_draw={"retention": p["development.backbone_retention"][:, None]})
+    st.pe_art = np.minimum(st.pe_art, staff)
+
+
+def step_facilities(m: Model, st: State, p: Parameters, r: Random, year: int) -> None:
+    """Capital budget × execution rate allocated by the lever's rule to the four facility gaps, construction
+    lag, equipment depreciation; gigabit, counselling-room and special-education-school programmes; pairing."""
+    s = m.sections
+    scenario = m.scenario
+    lever = lever_at(scenario, "funding", year)
+    pupils = section_total(st.students).astype(float)
+    budget = facilities.capital_budget(year, lever.capital_cny_in(year), p["funding.execution_rate"]) * m.scale.pupils
+    costs = (p["facilities.floor_cost_cny_per_m2"][:, None], p["facilities.sports_cost_cny_per_m2"][:, None],
+             p["facilities.multimedia_room_cny"][:, None])
+    gaps = facilities.facility_gaps(pupils, st.floor_area_m2, st.sports_area_m2, st.equipment_value_cny,
+                                    st.multimedia_rooms, m.facility_thresholds, *costs)
+    spend = facilities.allocate(budget, gaps, lever.allocation, s.county, s.county_south, lever.south_share,
+                                pupils, weakness=section_weakness(m, st))
+    lag = np.rint(p["facilities.construction_lag_years"]).astype(np.int64)
+    arrived, st.pipeline_cny = facilities.construction_pipeline(spend, st.pipeline_cny, lag)
+    rate = p["facilities.equipment_depreciation_per_year"][:, None]
+    equipment = facilities.depreciate_equipment(st.equipment_value_cny, rate)
+    stock = facilities.apply(st.floor_area_m2, st.sports_area_m2, equipment, st.multimedia_rooms, arrived, *costs)
+    st.floor_area_m2, st.sports_area_m2, st.equipment_value_cny, st.multimedia_rooms = stock
+    lv = scenario.levers
+    st.gigabit = facilities.roll_out_gigabit(
+        st.gigabit, m.scale.count(lv.digital.gigabit_schools_per_year, "schools"), m.priority,
+        section_school=s.school)
+    st.counselling_room = facilities.build_counselling_rooms(
+        st.counselling_room, m.scale.count(lv.counselling.rooms_per_year, "schools"),
+        s.location, m.township_centre, m.priority,
+        section_school=s.school)
+    st.special_schools = facilities.build_special_education_schools(
+        st.special_schools, m.scale.count(lv.special_education.schools_per_year, "large_counties"), s.county_population,
+        threshold_people=SPECIAL_EDUCATION_POPULATION)
+    # paired support: the lever's coverage of rural schools, highest priority first within each county
+    st.paired = _paired(m, lv.pairing.coverage_in(year), st.paired)
+
+
+def _paired(m: Model, coverage: float, paired: np.ndarray) -> np.ndarray:
+    """Rural sections paired so that each county reaches ``coverage``, highest priority first.
+
+    Assumption: pairing follows the plan's schedule exactly (the lever); a paired school stays paired.
+    """
+    s = m.sections
+    rural_per_county = np.bincount(s.county[m.rural], minlength=s.n_counties)
+    needed = np.ceil(coverage * rural_per_county - 1e-9)
+    return paired | (m.rural_rank < needed[s.county])[None, :]
+
+
+def assess(m: Model, st: State, p: Parameters, r: Random, year: int) -> dict[str, np.ndarray]:
+    """Step ``assessment``: indicators, county status, certification and every target metric for this year."""
+    s = m.sections
+    scenario = m.scenario
+    pupils = section_total(st.students)
+    counted = counted_teachers(m, st, scenario.levers.assessment.dispatched_count_toward)
+    indicators = assessment.section_indicators(
+        pupils, counted["qualification"], counted["backbone"], counted["pe_art"], st.floor_area_m2,
+        st.sports_area_m2, st.equipment_value_cny, st.multimedia_rooms)
+    small_site = s.teaching_point[None, :] & (pupils < scenario.levers.assessment.small_site_exclusion_pupils)
+    resources = assessment.assess_resources(
+        indicators, m.thresholds, pupils, s.level, s.county, s.n_counties, m.cv_limits,
+        assessed=(pupils > 0) & ~small_site,
+        min_met=m.standard.min_indicators_met, floor_share=m.standard.remaining_min_fraction)
+    guarantee = _guarantee_rules(m, st, pupils, year)
+    _certify(m, st, p, r, year, resources.ready & guarantee.met)
+    section_requirement = quota.section_staffing_quota(pupils, s.level, m.students_per_staff)
+    return {
+        "quality_balanced": st.certified.astype(np.int8),
+        "resource_ready": resources.ready.astype(np.int8),
+        "guarantee_met": guarantee.met.astype(np.int8),
+        **_school_shares(m, st, pupils, indicators, resources.assessed, counted["staffing"], section_requirement),
+        **_staffing_and_flows(m, st, p, pupils, counted, section_requirement),
+        "indicator_value": _pupil_weighted_mean(m, indicators, np.where(resources.assessed, pupils, 0.0)),
+        "indicator_cv": resources.cv,
+        "failing_sections": resources.failing_sections,
+        "failing_sections_below": resources.failing_sections_below,
+        "cv_over_limit": resources.cv_over_limit,
+        "guarantee_failed": guarantee.failed(),
+        "draw_count": np.ones((pupils.shape[0], s.n_counties)),
+    }
+
+
+def _guarantee_rules(m: Model, st: State, pupils: np.ndarray, year: int) -> assessment.GuaranteeRules:
+    """The government-guarantee items the model simulates (rotation, class size, school size)."""
+    s, standard = m.sections, m.standard
+    classes = np.maximum(s.classes, 1)
+    # The rotation rule is a policy the county sets: it is judged on the lever's share of eligible teachers
+    # (the realised share scatters binomially around it), and on the realised backbone share of the rotated,
+    # which falls short where the county lacks eligible backbone teachers (assumption, docs/parameters.md).
+    policy_share = np.where(np.isnan(st.rotation_share), 0.0, lever_at(m.scenario, "rotation", year).share)
+    return assessment.guarantee_rules(
+        policy_share, np.nan_to_num(st.backbone_share_of_rotated, nan=0.0),
+        pupils / classes, pupils, s.level, s.school, s.county, s.n_counties,
+        min_rotation_share=standard.rotation_min_share,
+        min_backbone_share_of_rotated=standard.rotation_backbone_min_share,
+        class_size_limits=(standard.class_size_max["primary"], standard.class_size_max["junior"]),
+        school_size_limit=standard.school_size_max["primary"],
+        nine_year_school_size_limit=standard.school_size_max["nine_year"], n_schools=m.n_schools)
+
+
+def _certify(m: Model, st: State, p: Parameters, r: Random, year: int, ready: np.ndarray) -> None:
+    """Certification of the counties ``ready`` this year: after the lag, with the uncertain pass probability of
+    the items the model does not simulate (one uniform per county from the stream ``assessment.pass``)."""
+    pass_u = r.streams.uniforms(f"assessment.pass/{year}", r.start, r.stop, (m.sections.n_counties,))
+    lags = np.rint(p["assessment.certification_lag_years"]).astype(np.int64)
+    certified, ready_years = st.certified.copy(), st.ready_years.copy()
+    for lag in np.unique(lags):  # usually one value (the default is fixed)
+        rows = lags == lag
+        step = assessment.certify(ready[rows], st.ready_years[rows], st.certified[rows], pass_u[rows],
+                                  p["assessment.other_items_pass_probability"][rows, None], lag_years=int(lag))
+        certified[rows], ready_years[rows] = step.certified, step.ready_years
+    st.certified, st.ready_years = certified, ready_years
+
+
+def _school_shares(m: Model, st: State, pupils: np.ndarray, indicators: np.ndarray, assessed: np.ndarray,
+                   staffing: np.ndarray, section_requirement: np.ndarray) -> dict[str, np.ndarray]:
+    """Counts and totals of schools per county: quality schools (T3), pupils in them (T4, weighted by pupils),
+    paired rural schools (T6), gigabit (T10), counselling rooms (T9), standardised schools (T11)."""
+    s = m.sections
+    quality = assessment.is_quality_school(indicators, m.thresholds, m.scenario.levers.assessment.quality_school)
+    open_ = pupils > 0
+
+    def share(flag: np.ndarray, include: np.ndarray, weights: np.ndarray | None = None) -> assessment.CountyCount:
+        return assessment.quality_school_share(flag, s.school, s.county, s.n_counties, include=include,
+                                               weights=weights, n_schools=m.n_schools)
+
+    qs = share(quality, assessed)
+    coverage = share(quality, assessed, pupils)
+    pairing = assessment.pairing_coverage(st.paired, m.rural, s.school, s.county, s.n_counties,
+                                          active=open_, n_schools=m.n_schools)
+    gigabit = share(st.gigabit, open_)
+    counselling = share(st.counselling_room, open_ & m.counselling_eligible[None, :])
+    standardised = facilities.standardised(pupils, st.floor_area_m2, st.equipment_value_cny,
+                                           m.facility_thresholds, st.gigabit,
+                                           staffing >= np.ceil(section_requirement - 1e-9))
+    standard_share = share(standardised, open_)
+    return {
+        "quality_school_count": qs.count, "quality_school_total": qs.total,
+        "coverage_count": coverage.count, "coverage_total": coverage.total,
+        "pairing_count": pairing.count, "pairing_total": pairing.total,
+        "gigabit_count": gigabit.count, "gigabit_total": gigabit.total,
+        "counselling_count": counselling.count, "counselling_total": counselling.total,
+        "standardised_count": standard_share.count, "standardised_total": standard_share.total,
+    }
+
+
+def _staffing_and_flows(m: Model, st: State, p: Parameters, pupils: np.ndarray, counted: dict[str, np.ndarray],
+                        section_requirement: np.ndarray) -> dict[str, np.ndarray]:
+    """Staffing norm (T5), special education (T8), consolidation (T7), stocks and the year's flows by county."""
+    s = m.sections
+    requirement = quota.staffing_quota(pupils, s.level, s.county, s.n_counties, m.students_per_staff)
+    staff_total = counted["staffing"]
+    norm_met = quota.staffing_norm_met(level_county_sum(staff_total, s), requirement)
+    special_ok = (st.special_schools > 0) | (s.county_population <= SPECIAL_EDUCATION_POPULATION)[None, :]
+    return {
+        "staffing_norm_met": norm_met.astype(np.int8),
+        "special_education_ok": special_ok.astype(np.int8),
+        "consolidation_rate": np.repeat(p["students.consolidation_rate"][:, None], s.n_counties, axis=1),
+        "disabled_enrolment_rate": np.repeat(p["students.disabled_enrolment_rate"][:, None], s.n_counties, axis=1),
+        "students": county_sum(pupils, s),
+        "teachers": county_sum(counted["regular"], s),
+        "teachers_counted": county_sum(staff_total, s),
+        "staffing_requirement": section_total(requirement),
+        "vacancies": county_sum(np.maximum(np.ceil(section_requirement - 1e-9) - staff_total, 0), s),
+        "dispatched_in_post": county_sum(counted["dispatched"], s),
+        "rotated": st.rotated,
+        "hires": st.hires,
+        "exits": st.exits,
+        "student_entries": st.student_entries,
+        "student_exits": st.student_exits,
+    }
+
+
+def _pupil_weighted_mean(m: Model, indicators: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """``(D, C, 7)`` county mean of each indicator over its sections weighted by ``weights`` (pupils of the
+    assessed sections, 0 elsewhere); NaN where a county has no weight."""
+    s = m.sections
+    county_weight = county_sum(weights, s)
+    total = segments.group_sum3(np.nan_to_num(indicators) * weights[:, :, None], s.county, s.n_counties)
+    return np.divide(total, county_weight[:, :, None], out=np.full(total.shape, np.nan),
+                     where=county_weight[:, :, None] > 0)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# the yearly order, as data
+
+StepFunction = Callable[[Model, State, Parameters, Random, int], Any]
+YearRule = Callable[[Scenario, int], bool]
+
+
+def verification_year(scenario: Scenario, year: int) -> bool:
+    """Whether the staffing quota is re-verified in ``year``: the start year (the registry's quota is set from
+    its enrolment), then every ``quota.reverify_every_years`` from ``quota.first_verification_year``."""
+    q = scenario.levers.quota
+    return year == scenario.start_year or (
+        year >= q.first_verification_year
+        and quota.is_verification_year(year, q.first_verification_year, q.reverify_every_years)
+    )
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of the school year.
+
+    Attributes
+    ----------
+    name
+        Name of the step; also the agent engine's calendar phase.
+    function
+        The step function ``(model, state, parameters, random, year)`` of this module.
+    start_year
+        Whether it runs in the start year. The start year's stock is the registry as observed: no students,
+        exits or arrivals flow into it, but the quota is set, vacancies are filled, teachers rotate and the year
+        is assessed.
+    levers
+        Lever groups (``levers.GROUP`` of the scenario) the step reads, in either engine.
+    shared
+        Whether the agent engine calls the same function (students and schools are counts there too) or runs its
+        own per-teacher version of the step (``sim.agents``, the method of the same name).
+    engines
+        Engines that run it.
+    when
+        Further restriction of the years it acts (``None``: every year it runs).
+    records
+        Whether the step returns the year's records (``assessment``).
+    """
+
+    name: str
+    function: StepFunction
+    start_year: bool
+    levers: tuple[str, ...]
+    shared: bool
+    engines: tuple[str, ...] = ENGINES
+    when: YearRule | None = None
+    records: bool = False
+
+    def acts(self, scenario: Scenario, year: int) -> bool:
+        """Whether the step acts in ``year`` of ``scenario``."""
+        if year == scenario.start_year and not self.start_year:
+            return False
+        return self.when is None or self.when(scenario, year)
+
+    def years(self, scenario: Scenario) -> list[int]:
+        """The years of ``scenario`` in which the step acts."""
+        return [y for y in range(scenario.start_year, scenario.horizon + 1) if self.acts(scenario, y)]
+
+    @property
+    def qualified_name(self) -> str:
+        """``module.function`` of the step function."""
+        return f"{self.function.__module__}.{self.function.__name__}"
+
+
+STEPS: tuple[Step, ...] = (
+    Step("students", step_students, start_year=False, levers=(), shared=True),
+    Step("teacher_exits", step_teacher_exits, start_year=False, levers=("retention",), shared=False),
+    Step("dispatch_departures", step_dispatch_departures, start_year=False, levers=(), shared=False),
+    Step("quota", step_quota, start_year=True, levers=("quota",), shared=False, when=verification_year),
+    Step("recruitment", step_recruitment, start_year=True, levers=("recruitment", "assessment"), shared=False),
+    Step("rotation", step_rotation, start_year=True, levers=("rotation",), shared=False),
+    Step("dispatch_arrivals", step_dispatch_arrivals, start_year=False, levers=("dispatch",), shared=False),
+    # the agent engine's senior-title rule applies from rotation.from_year (plan §二(三)2)
+    Step("development", step_development, start_year=False, levers=("development", "rotation"), shared=False),
+    Step("facilities", step_facilities, start_year=False,
+         levers=("funding", "digital", "counselling", "special_education", "pairing"), shared=True),
+    Step("assessment", assess, start_year=True, levers=("assessment", "rotation"), shared=True, records=True),
+)
+"""The steps of a school year in order (DESIGN §3). Both engines follow it; nothing else lists the order."""
+
+
+def steps_for(engine: str) -> tuple[Step, ...]:
+    """The steps ``engine`` runs, in yearly order."""
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; engines: {', '.join(ENGINES)}")
+    return tuple(step for step in STEPS if engine in step.engines)
+
+
+def _year_ranges(years: list[int]) -> str:
+    """``[2020, 2021, 2022, 2024]`` → ``"2020–2022, 2024"``."""
+    parts: list[str] = []
+    i = 0
+    while i < len(years):
+        j = i
+        while j + 1 < len(years) and years[j + 1] == years[j] + 1:
+            j += 1
+        parts.append(str(years[i]) if i == j else f"{years[i]}–{years[j]}")
+        i = j + 1
+    return ", ".join(parts) if parts else "none"
+
+
+def step_table(scenario: Scenario) -> str:
+    """:data:`STEPS` for ``scenario`` as a Markdown table: order, step, function, start year, the years it acts,
+    engines (and whether the agent engine shares the function) and the lever groups it reads, with their
+    ``from_year`` (before it, the historical default acts)."""
+    rows = ["| # | step | function | start year | acts in | engines | levers read |",
+            "|---|---|---|---|---|---|---|"]
+    for i, step in enumerate(STEPS, 1):
+        levers = []
+        for group in step.levers:
+            start = getattr(getattr(scenario.levers, group), "from_year", None)
+            levers.append(group if start is None else f"{group} (from {start})")
+        engines = ", ".join(e if e != "agents" or step.shared else "agents (per teacher)" for e in step.engines)
+        rows.append(f"| {i} | {step.name} | `{step.qualified_name}` | {'yes' if step.start_year else 'no'} | "
+                    f"{_year_ranges(step.years(scenario))} | {engines} | {', '.join(levers) or '—'} |")
+    return "\n".join(rows) + "\n"
