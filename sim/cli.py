@@ -358,6 +358,34 @@ def _solve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _add_calibrate(p: argparse.ArgumentParser) -> None:
+    p.add_argument("config", metavar="CONFIG", help="calibration YAML (docs/calibration.md)")
+    p.add_argument("--out", metavar="DIR", help="posterior folder (default calibration/posterior/NAME)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, metavar="N",
+                       help="simulate the particles on a local Dask cluster of N worker processes (same posterior)")
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="simulate them on an existing Dask cluster, e.g. tcp://10.0.0.5:8786 (same posterior)")
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    """Infer uncertain parameters from observations with ABC-SMC; write a posterior folder."""
+    from sim.calibrate import calibrate, load_config
+    from sim.scaleout import dask_client
+
+    config, scenario, priors = load_config(args.config)
+    with dask_client(args.workers, args.scheduler) as client:
+        result = calibrate(config, scenario, priors, args.out, client=client, config_file=args.config)
+    print(f"{config.name}: {result.simulated} particles simulated in {result.seconds:.0f} s; posterior "
+          f"(mean, 90% interval):")
+    for name in result.posterior.names:
+        lo, hi = result.posterior.quantiles(name, (0.05, 0.95))
+        print(f"  {name}: {result.posterior.mean(name):.4g} ({lo:.4g}–{hi:.4g})")
+    print(f"written: {result.out_dir}/ (particles.csv, posterior.json, generations.csv, predictive.csv, "
+          "calibration.md, figures)")
+    return EXIT_OK
+
+
 #: Subcommands: name → (add its arguments, handler, one-line help). ``run``, ``compare``, … are added here.
 _COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Handler, str]] = {
     "validate": (_add_validate, _validate, "check scenario and target-set files; print every problem"),
@@ -371,6 +399,8 @@ _COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Handler, s
                     "global sensitivity (Sobol' or Morris, SALib) of each target to uncertainties and levers"),
     "sweep": (_add_sweep, _sweep, "target probabilities over a grid of one or two levers (curves, heatmaps)"),
     "solve": (_add_solve, _solve, "smallest lever value at which a target's probability reaches a level"),
+    "calibrate": (_add_calibrate, _calibrate,
+                  "infer uncertain parameters from published history (ABC-SMC, pyabc); write a posterior"),
 }
 
 
