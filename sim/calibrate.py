@@ -89,6 +89,8 @@ __all__ = [
     "calibrate",
     "fit_observations",
     "load_config",
+    "output_folder",
+    "run_abc",
     "simulate_summaries",
 ]
 
@@ -216,8 +218,10 @@ def load_config(path: str | Path) -> tuple[CalibrationConfig, Scenario, dict[str
             try:
                 dist = parse_distribution(spec, key=f"parameters.{name}", file=file)
             except InputErrors as exc:
+                prefix = f"parameters.{name}."
                 for e in exc.errors:
-                    errors.append(err(e.message, "parameters", name, *(e.key or "").split(".")[2:]))
+                    sub = (e.key or "").removeprefix(prefix) if (e.key or "").startswith(prefix) else ""
+                    errors.append(err(e.message, "parameters", name, *([sub] if sub else [])))
                 continue
             problem = support_problem(PARAMETERS[name], dist)
             if problem:
@@ -511,6 +515,44 @@ def _round_simulator(model: Model, config: CalibrationConfig, keys: list[str], n
     return simulate_round
 
 
+def run_abc(priors: Mapping[str, Distribution], simulate_round: SimulateRound, fit: FitObservations,
+            settings: AbcSettings) -> tuple[Posterior, pd.DataFrame, int]:
+    """ABC-SMC over ``priors`` with :class:`BatchSampler`: the final population, the generation table and the
+    number of particles simulated.
+
+    ``simulate_round(parameter dicts, first draw)`` returns one summary dict (``fit.keys`` → value) per particle.
+    """
+    names = list(priors)
+    keys = fit.keys
+    sampler = BatchSampler(simulate_round, settings.batch_size * settings.batches_per_round)
+    prior = pyabc.Distribution(**{n: _PriorRV(priors[n]) for n in names})
+    sd = fit.sd
+    if settings.acceptance == "stochastic":
+        distance: Any = pyabc.IndependentNormalKernel(var=sd**2, keys=keys)
+        eps: Any = pyabc.Temperature()
+        acceptor: Any = pyabc.StochasticAcceptor()
+    else:
+        def distance(x: dict, x_0: dict) -> float:
+            r = (np.array([x[k] for k in keys]) - np.array([x_0[k] for k in keys])) / sd
+            return float(np.sqrt(np.mean(r**2)))
+
+        eps = (pyabc.ListEpsilon(list(settings.epsilon_schedule)) if settings.epsilon_schedule is not None
+               else pyabc.MedianEpsilon())
+        acceptor = pyabc.UniformAcceptor()
+    with tempfile.TemporaryDirectory(prefix="edusim-abc-") as tmp, _pyabc_random_state(settings.seed):
+        abc = pyabc.ABCSMC(_DeferredModel(name="edusim"), prior, distance,
+                           population_size=settings.population_size, sampler=sampler, eps=eps, acceptor=acceptor)
+        abc.new(f"sqlite:///{Path(tmp) / 'abc.db'}", fit.x0)
+        history = abc.run(minimum_epsilon=settings.min_epsilon if settings.acceptance == "threshold" else None,
+                          max_nr_populations=settings.generations, min_acceptance_rate=settings.min_acceptance_rate,
+                          max_total_nr_simulations=settings.max_simulations)
+        generations = _generation_table(history, names)
+        frame, weights = history.get_distribution(m=0, t=history.max_t)
+        particles = frame[names].to_numpy(float)
+        del abc, history
+    return Posterior.from_arrays(names, particles, np.asarray(weights, float)), generations, int(sampler.simulated)
+
+
 def calibrate(config: CalibrationConfig, scenario: Scenario, priors: Mapping[str, Distribution],
               out_dir: str | Path | None = None, *, client: Client | None = None,
               observations: pd.DataFrame | None = None, config_file: str | None = None,
@@ -524,43 +566,13 @@ def calibrate(config: CalibrationConfig, scenario: Scenario, priors: Mapping[str
     started = datetime.now(UTC)
     tic = time.perf_counter()
     cpu0 = time.process_time()
-    target = Path(out_dir) if out_dir is not None else DEFAULT_OUT / config.name
-    _check_out_dir(target)
+    target = output_folder(config, out_dir)
     table = observations if observations is not None else load_observations(config.observations)
     fit = fit_observations(config, table)
     model = prepare(scenario)
     names = list(priors)
-    keys = fit.keys
-    simulate_round = _round_simulator(model, config, keys, names, client)
-    abc_cfg = config.abc
-    sampler = BatchSampler(simulate_round, abc_cfg.batch_size * abc_cfg.batches_per_round)
-    prior = pyabc.Distribution(**{n: _PriorRV(priors[n]) for n in names})
-    sd = fit.sd
-    if abc_cfg.acceptance == "stochastic":
-        distance: Any = pyabc.IndependentNormalKernel(var=sd**2, keys=keys)
-        eps: Any = pyabc.Temperature()
-        acceptor: Any = pyabc.StochasticAcceptor()
-    else:
-        def distance(x: dict, x_0: dict) -> float:
-            r = (np.array([x[k] for k in keys]) - np.array([x_0[k] for k in keys])) / sd
-            return float(np.sqrt(np.mean(r**2)))
-
-        eps = (pyabc.ListEpsilon(list(abc_cfg.epsilon_schedule)) if abc_cfg.epsilon_schedule is not None
-               else pyabc.MedianEpsilon())
-        acceptor = pyabc.UniformAcceptor()
-    with tempfile.TemporaryDirectory(prefix="edusim-abc-") as tmp, _pyabc_random_state(abc_cfg.seed):
-        abc = pyabc.ABCSMC(_DeferredModel(name="edusim"), prior, distance,
-                           population_size=abc_cfg.population_size, sampler=sampler, eps=eps, acceptor=acceptor)
-        abc.new(f"sqlite:///{Path(tmp) / 'abc.db'}", fit.x0)
-        history = abc.run(minimum_epsilon=abc_cfg.min_epsilon if abc_cfg.acceptance == "threshold" else None,
-                          max_nr_populations=abc_cfg.generations, min_acceptance_rate=abc_cfg.min_acceptance_rate,
-                          max_total_nr_simulations=abc_cfg.max_simulations)
-        generations = _generation_table(history, names)
-        frame, weights = history.get_distribution(m=0, t=history.max_t)
-        particles = frame[names].to_numpy(float)
-        weights = np.asarray(weights, float)
-        del abc
-    posterior = Posterior.from_arrays(names, particles, weights)
+    simulate_round = _round_simulator(model, config, fit.keys, names, client)
+    posterior, generations, simulated = run_abc(priors, simulate_round, fit, config.abc)
     seconds = time.perf_counter() - tic
     _, predictive = _predictive(model, config, posterior, fit, client)
     cpu = time.process_time() - cpu0
@@ -573,11 +585,11 @@ def calibrate(config: CalibrationConfig, scenario: Scenario, priors: Mapping[str
         "priors": {n: priors[n].model_dump(mode="json") for n in names},
         "observations": fit.table.to_dict("records"),
         "generations": generations.to_dict("records"),
-        "simulated_particles": int(sampler.simulated),
+        "simulated_particles": simulated,
         "summary": {n: _summary(posterior, priors[n], n) for n in names},
         "truth": dict(truth) if truth is not None else None,
         "provenance": {
-            "seed": abc_cfg.seed,
+            "seed": config.abc.seed,
             "git_commit": git_commit(),
             "versions": {**package_versions(), "pyabc": pyabc.__version__},
             "started": started.isoformat(timespec="seconds"),
@@ -604,11 +616,23 @@ def calibrate(config: CalibrationConfig, scenario: Scenario, priors: Mapping[str
                                                          figures), encoding="utf-8")
 
     write_folder_atomically(target, fill)
-    return CalibrationResult(target, posterior, generations, predictive, int(sampler.simulated), seconds)
+    return CalibrationResult(target, posterior, generations, predictive, simulated, seconds)
+
+
+def output_folder(config: CalibrationConfig, out_dir: str | Path | None) -> Path:
+    """The posterior folder (default ``calibration/posterior/NAME``), refused if edusim calibrate did not write it.
+
+    Raises
+    ------
+    InputError
+        The folder exists and holds no ``posterior.json`` of edusim's: nothing of the user's is overwritten.
+    """
+    target = Path(out_dir) if out_dir is not None else DEFAULT_OUT / config.name
+    _check_out_dir(target)
+    return target
 
 
 def _check_out_dir(target: Path) -> None:
-    """Refuse to replace a folder that ``edusim calibrate`` did not write."""
     if target.exists():
         meta = target / METADATA_FILE
         ours = False

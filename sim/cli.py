@@ -370,10 +370,11 @@ def _add_calibrate(p: argparse.ArgumentParser) -> None:
 
 def _calibrate(args: argparse.Namespace) -> int:
     """Infer uncertain parameters from observations with ABC-SMC; write a posterior folder."""
-    from sim.calibrate import calibrate, load_config
+    from sim.calibrate import calibrate, load_config, output_folder
     from sim.scaleout import dask_client
 
     config, scenario, priors = load_config(args.config)
+    output_folder(config, args.out)  # refuse a folder of the user's before starting a cluster
     with dask_client(args.workers, args.scheduler) as client:
         result = calibrate(config, scenario, priors, args.out, client=client, config_file=args.config)
     print(f"{config.name}: {result.simulated} particles simulated in {result.seconds:.0f} s; posterior "
