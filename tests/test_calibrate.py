@@ -45,16 +45,18 @@ def _toy_fit(y: float, sd_obs: float) -> FitObservations:
 def test_batched_abc_recovers_the_normal_posterior() -> None:
     # θ ~ N(0, 1), y = θ + simulator noise (0.3) + observation error (0.4): θ | y ~ N(y / (1 + s²), s² / (1 + s²))
     # with s² = 0.3² + 0.4² = 0.25 (conjugate normal), so for y = 1.5: mean 1.2, sd sqrt(0.2) = 0.447.
-    settings = AbcSettings(population_size=400, generations=4, batch_size=256, seed=9)
+    # 1000 particles: Monte Carlo SE about 0.015 on the mean and 0.011 on the SD. Without pyabc's importance
+    # weights (prior / proposal) the same run gives mean 1.283, SD 0.403: this test fails then.
+    settings = AbcSettings(population_size=1000, generations=4, batch_size=512, seed=9)
     posterior, generations, simulated = run_abc({"theta": Normal(mean=0.0, sd=1.0)}, _toy_round(0.3),
                                                 _toy_fit(1.5, 0.4), settings)
     theta = posterior.particles[:, 0]
     mean = posterior.mean("theta")
     sd = float(np.sqrt(np.sum(posterior.weights * (theta - mean) ** 2)))
-    assert abs(mean - 1.2) < 0.08
-    assert abs(sd - np.sqrt(0.2)) < 0.08
+    assert abs(mean - 1.2) < 0.05
+    assert abs(sd - np.sqrt(0.2)) < 0.03
     assert generations["epsilon"].iloc[-1] == pytest.approx(1.0)  # the final temperature: exact inference
-    assert simulated % 256 == 0 and simulated >= generations["simulations"].sum()
+    assert simulated % 512 == 0 and simulated >= generations["simulations"].sum()
 
 
 def test_batched_abc_is_seeded() -> None:
