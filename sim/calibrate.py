@@ -564,6 +564,7 @@ def calibrate(config: CalibrationConfig, scenario: Scenario, priors: Mapping[str
     from sim.output import git_commit, package_versions, write_folder_atomically
 
     started = datetime.now(UTC)
+    commit = git_commit()  # the code that runs, before anything is written
     tic = time.perf_counter()
     cpu0 = time.process_time()
     target = output_folder(config, out_dir)
@@ -579,9 +580,10 @@ def calibrate(config: CalibrationConfig, scenario: Scenario, priors: Mapping[str
     metadata = {
         "kind": "edusim-posterior",
         "name": config.name,
-        "config": _plain(config.model_dump(mode="json")),
+        "config": _plain({**config.model_dump(mode="json"), "scenario": _display(config.scenario),
+                          "observations": _display(config.observations)}),
         "config_file": config_file,
-        "scenario": str(config.scenario),
+        "scenario": _display(config.scenario),
         "priors": {n: priors[n].model_dump(mode="json") for n in names},
         "observations": fit.table.to_dict("records"),
         "generations": generations.to_dict("records"),
@@ -590,7 +592,7 @@ def calibrate(config: CalibrationConfig, scenario: Scenario, priors: Mapping[str
         "truth": dict(truth) if truth is not None else None,
         "provenance": {
             "seed": config.abc.seed,
-            "git_commit": git_commit(),
+            "git_commit": commit,
             "versions": {**package_versions(), "pyabc": pyabc.__version__},
             "started": started.isoformat(timespec="seconds"),
             "finished": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -642,6 +644,16 @@ def _check_out_dir(target: Path) -> None:
         if not ours:
             raise InputError(f"{target} exists and was not written by edusim calibrate; choose another --out",
                              key="--out")
+
+
+def _display(path: Path | None) -> str | None:
+    """A path as shown in the posterior's files: relative to the working folder when inside it."""
+    if path is None:
+        return None
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def _plain(value: Any) -> Any:
@@ -752,6 +764,14 @@ def _markdown(meta: dict, posterior: Posterior, priors: Mapping[str, Distributio
     for _, g in generations.iterrows():
         lines.append(f"| {int(g['generation'])} | {_fmt(g['epsilon'])} | {int(g['simulations'])} | "
                      f"{g['acceptance_rate']:.3f} | {g['ess']:.1f} |")
+    last = generations.iloc[-1] if len(generations) else None
+    if last is not None and abc["acceptance"] == "stochastic" and float(last["epsilon"]) > 1.0 + 1e-9:
+        lines += ["", f"**The run stopped at temperature {float(last['epsilon']):.4g}, not 1** (generation "
+                  f"{int(last['generation'])} of at most {abc['generations']}: the next one fell below the minimum "
+                  "acceptance rate or the simulation budget). The particles sample the *tempered* posterior "
+                  "prior × likelihood^(1/T), wider than the exact one: read it as the direction in which the data "
+                  "pull the parameters, not as their exact uncertainty. A model that cannot come near the "
+                  "observations stops here whatever the budget."]
     fitted_rows = predictive[predictive["fitted"]]
     inside = ((fitted_rows["observed"] >= fitted_rows["p5"]) & (fitted_rows["observed"] <= fitted_rows["p95"]))
     rel = (fitted_rows["median"] - fitted_rows["observed"]).abs() / fitted_rows["observed"]
