@@ -178,9 +178,7 @@ def test_no_observation_in_the_window_is_reported(tmp_path, capsys) -> None:
 
 def test_calibrate_command_writes_a_seeded_posterior(tmp_path, capsys) -> None:
     path = _write_config(tmp_path, TINY)
-    tic = time.perf_counter()
     assert main(["calibrate", str(path), "--out", str(tmp_path / "a")]) == 0
-    first_run = time.perf_counter() - tic
     out = capsys.readouterr().out
     assert "attrition.town_rate" in out and "written:" in out
     folder = tmp_path / "a"
@@ -201,7 +199,6 @@ def test_calibrate_command_writes_a_seeded_posterior(tmp_path, capsys) -> None:
     # same configuration and seed: the same posterior, bit for bit
     assert main(["calibrate", str(path), "--out", str(tmp_path / "b")]) == 0
     assert (folder / "particles.csv").read_text() == (tmp_path / "b" / "particles.csv").read_text()
-    assert first_run < 30
 
 
 def test_calibrate_refuses_a_folder_it_did_not_write(tmp_path, capsys) -> None:
