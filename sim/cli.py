@@ -450,6 +450,35 @@ def _hindcast(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _add_calibrate(p: argparse.ArgumentParser) -> None:
+    p.add_argument("config", metavar="CONFIG", help="calibration YAML (docs/calibration.md)")
+    p.add_argument("--out", metavar="DIR", help="posterior folder (default calibration/posterior/NAME)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, metavar="N",
+                       help="simulate the particles on a local Dask cluster of N worker processes (same posterior)")
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="simulate them on an existing Dask cluster, e.g. tcp://10.0.0.5:8786 (same posterior)")
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    """Infer uncertain parameters from observations with ABC-SMC; write a posterior folder."""
+    from sim.calibrate import calibrate, load_config, output_folder
+    from sim.scaleout import dask_client
+
+    config, scenario, priors = load_config(args.config)
+    output_folder(config, args.out)  # refuse a folder of the user's before starting a cluster
+    with dask_client(args.workers, args.scheduler) as client:
+        result = calibrate(config, scenario, priors, args.out, client=client, config_file=args.config)
+    print(f"{config.name}: {result.simulated} particles simulated in {result.seconds:.0f} s; posterior "
+          f"(mean, 90% interval):")
+    for name in result.posterior.names:
+        lo, hi = result.posterior.quantiles(name, (0.05, 0.95))
+        print(f"  {name}: {result.posterior.mean(name):.4g} ({lo:.4g}–{hi:.4g})")
+    print(f"written: {result.out_dir}/ (particles.csv, posterior.json, generations.csv, predictive.csv, "
+          "calibration.md, figures)")
+    return EXIT_OK
+
+
 #: Subcommands: name → (add its arguments, handler, one-line help). ``run``, ``compare``, … are added here.
 _COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Handler, str]] = {
     "validate": (_add_validate, _validate, "check scenario and target-set files; print every problem"),
@@ -465,6 +494,8 @@ _COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Handler, s
     "solve": (_add_solve, _solve, "smallest lever value at which a target's probability reaches a level"),
     "hindcast": (_add_hindcast, _hindcast,
                  "run a scenario over the published past: MAPE and band coverage per series, fans with observations"),
+    "calibrate": (_add_calibrate, _calibrate,
+                  "infer uncertain parameters from published history (ABC-SMC, pyabc); write a posterior"),
 }
 
 

@@ -13,9 +13,12 @@ from dataclasses import dataclass
 from difflib import get_close_matches
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class InputError(Exception):
     """One problem with user input.
+
+    Not a frozen dataclass: Python sets ``__traceback__`` on an exception that passes through a context manager
+    (``contextlib.contextmanager``), and a frozen dataclass would turn that into ``FrozenInstanceError``.
 
     Parameters
     ----------

@@ -52,3 +52,17 @@ def test_kind_of_never_echoes() -> None:
 def test_input_errors_count_omitted() -> None:
     errs = InputErrors([InputError("a")], omitted=5)
     assert errs.count == 6
+
+
+def test_input_error_passes_through_a_generator_context_manager() -> None:
+    # a frozen dataclass raised here became FrozenInstanceError (contextlib sets __traceback__): exit 70, not 2
+    import contextlib
+
+    import pytest
+
+    @contextlib.contextmanager
+    def cm():  # type: ignore[no-untyped-def]
+        yield
+
+    with pytest.raises(InputError, match="x"), cm():
+        raise InputError("x")

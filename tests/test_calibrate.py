@@ -1,0 +1,303 @@
+"""edusim calibrate (sim.calibrate): the batched ABC-SMC, the configuration, the command, synthetic truth."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from sim.calibrate import AbcSettings, FitObservations, fit_observations, load_config, run_abc
+from sim.cli import main
+from sim.distributions import Normal, sample
+from sim.observations import COLUMNS, load_observations
+from sim.posterior import Posterior
+from sim.rng import Streams
+
+ROOT = Path(__file__).resolve().parents[1]
+HISTORY = ROOT / "calibration" / "history_minimal.yaml"
+SMALL_COUNTIES = ["653131", "653227", "653023"]  # three of the smallest counties (scenarios/eight_small_counties)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# the batched sampler against a closed-form posterior
+
+
+def _toy_round(sd_sim: float):
+    """x = θ + sd_sim·z with z from the keyed stream of each draw (a stochastic simulator)."""
+
+    def simulate_round(params: list[dict[str, float]], first: int) -> list[dict[str, float]]:
+        z = stats.norm.ppf(Streams(5).uniforms("toy", first, first + len(params)))
+        return [{"y": p["theta"] + sd_sim * zi} for p, zi in zip(params, z, strict=True)]
+
+    return simulate_round
+
+
+def _toy_fit(y: float, sd_obs: float) -> FitObservations:
+    return FitObservations(pd.DataFrame({"key": ["y"], "series": ["toy"], "level": ["all"], "year": [0],
+                                         "value": [y], "obs_sd_rel": [sd_obs / y], "sd": [sd_obs]}))
+
+
+def test_batched_abc_recovers_the_normal_posterior() -> None:
+    # θ ~ N(0, 1), y = θ + simulator noise (0.3) + observation error (0.4): θ | y ~ N(y / (1 + s²), s² / (1 + s²))
+    # with s² = 0.3² + 0.4² = 0.25 (conjugate normal), so for y = 1.5: mean 1.2, sd sqrt(0.2) = 0.447.
+    # 1000 particles: Monte Carlo SE about 0.015 on the mean and 0.011 on the SD. Without pyabc's importance
+    # weights (prior / proposal) the same run gives mean 1.283, SD 0.403: this test fails then.
+    settings = AbcSettings(population_size=1000, generations=4, batch_size=512, seed=9)
+    posterior, generations, simulated = run_abc({"theta": Normal(mean=0.0, sd=1.0)}, _toy_round(0.3),
+                                                _toy_fit(1.5, 0.4), settings)
+    theta = posterior.particles[:, 0]
+    mean = posterior.mean("theta")
+    sd = float(np.sqrt(np.sum(posterior.weights * (theta - mean) ** 2)))
+    assert abs(mean - 1.2) < 0.05
+    assert abs(sd - np.sqrt(0.2)) < 0.03
+    assert generations["epsilon"].iloc[-1] == pytest.approx(1.0)  # the final temperature: exact inference
+    assert simulated % 512 == 0 and simulated >= generations["simulations"].sum()
+
+
+def test_batched_abc_is_seeded() -> None:
+    settings = AbcSettings(population_size=50, generations=2, batch_size=64, seed=4)
+    prior = {"theta": Normal(mean=0.0, sd=1.0)}
+    a, _, _ = run_abc(prior, _toy_round(0.3), _toy_fit(1.0, 0.4), settings)
+    b, _, _ = run_abc(prior, _toy_round(0.3), _toy_fit(1.0, 0.4), settings)
+    c, _, _ = run_abc(prior, _toy_round(0.3), _toy_fit(1.0, 0.4), settings.model_copy(update={"seed": 5}))
+    assert np.array_equal(a.particles, b.particles) and np.array_equal(a.weights, b.weights)
+    assert not np.array_equal(a.particles, c.particles)
+    # the caller's global numpy state is restored
+    state = np.random.get_state()  # noqa: NPY002
+    run_abc(prior, _toy_round(0.3), _toy_fit(1.0, 0.4), settings)
+    assert np.array_equal(np.random.get_state()[1], state[1])  # noqa: NPY002
+
+
+def test_threshold_acceptance_runs_down_its_schedule() -> None:
+    settings = AbcSettings(acceptance="threshold", population_size=100, generations=3, batch_size=128, seed=2,
+                           epsilon_schedule=(3.0, 1.5, 0.5))
+    posterior, generations, _ = run_abc({"theta": Normal(mean=0.0, sd=1.0)}, _toy_round(0.3),
+                                        _toy_fit(1.5, 0.4), settings)
+    assert list(generations["epsilon"]) == [3.0, 1.5, 0.5]
+    # |θ + noise − 1.5| / 0.4 < 0.5 keeps θ near 1.5 (shrunk a little to the prior)
+    assert 0.9 < posterior.mean("theta") < 1.7
+
+
+# ------------------------------------------------------------------------------------------------------------
+# configuration
+
+
+def _write_scenario(folder: Path) -> Path:
+    path = folder / "small.yaml"
+    path.write_text(f"name: small\nextends: {HISTORY}\nbaseline: {{counties: {SMALL_COUNTIES}}}\n", encoding="utf-8")
+    return path
+
+
+def _write_config(folder: Path, body: str) -> Path:
+    _write_scenario(folder)
+    path = folder / "config.yaml"
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+TINY = """name: tiny
+scenario: small.yaml
+window: {start: 2012, stop: 2013}
+fit:
+  - {series: pupils, level: compulsory}
+  - {series: fulltime_teachers, level: compulsory}
+parameters:
+  attrition.town_rate: null
+  recruitment.fill_rate: {dist: beta, mean: 0.8, sd: 0.1}
+abc: {population_size: 16, generations: 2, batch_size: 64, seed: 3}
+predictive_draws: 64
+"""
+
+
+def test_config_priors_default_to_the_scenario(tmp_path) -> None:
+    config, scenario, priors = load_config(_write_config(tmp_path, TINY))
+    assert priors["attrition.town_rate"] == scenario.uncertainties["attrition.town_rate"]
+    assert priors["recruitment.fill_rate"].model_dump() == {"dist": "beta", "mean": 0.8, "sd": 0.1}
+    assert config.scenario == tmp_path / "small.yaml"
+
+
+def test_compulsory_is_primary_plus_junior_with_combined_sd(tmp_path) -> None:
+    config, _, _ = load_config(_write_config(tmp_path, TINY))
+    fit = fit_observations(config, load_observations())
+    obs = pd.read_csv(ROOT / "calibration" / "data" / "observations.csv")
+    p = obs[(obs.series == "pupils") & (obs.level == "primary") & (obs.area == "region") & (obs.year == 2012)].iloc[0]
+    j = obs[(obs.series == "pupils") & (obs.level == "junior") & (obs.area == "region") & (obs.year == 2012)].iloc[0]
+    row = fit.table.set_index("key").loc["pupils/compulsory/2012"]
+    assert row["value"] == pytest.approx(p.value + j.value)
+    assert row["sd"] == pytest.approx(np.hypot(p.value * p.obs_sd_rel, j.value * j.obs_sd_rel))
+    assert sorted(fit.table["year"].unique()) == [2012, 2013]
+
+
+@pytest.mark.parametrize(
+    ("replace", "expected"),
+    [
+        (("attrition.town_rate: null", "attrition.town_rat: null"),
+         "config.yaml:8: parameters.attrition.town_rat: unknown uncertainty; did you mean 'attrition.town_rate'?"),
+        (("attrition.town_rate: null", "attrition.town_rate: {dist: fixed, value: 0.03}"),
+         "config.yaml:8: parameters.attrition.town_rate: a fixed value cannot be inferred"),
+        (("sd: 0.1}", "sd: 0.1, low: 0}"), "config.yaml:9: parameters.recruitment.fill_rate.low: unknown key"),
+        (("level: compulsory}\n  - {series: full", "level: primary}\n  - {series: full"),
+         "config.yaml:5: fit.0: the engine does not simulate pupils/primary"),
+        (("stop: 2013", "stop: 2019"), "config.yaml:3: window: the fitted years 2012–2019 must lie within"),
+        (("batch_size: 64", "batch_size: 100"), "config.yaml:10: abc.batch_size: must be a multiple of 64"),
+        (("population_size: 16", "population_size: 16, popsize: 3"),
+         "config.yaml:10: abc.popsize: unknown key; did you mean 'population_size'?"),
+        (("scenario: small.yaml", "scenario: nowhere.yaml"), "config.yaml:2: scenario: scenario file not found"),
+        (("series: pupils", "series: pupil"), "config.yaml:5: fit.0: the engine does not simulate pupil/compulsory"),
+    ],
+)
+def test_bad_configs_name_file_line_and_key(tmp_path, capsys, replace, expected) -> None:
+    old, new = replace
+    assert old in TINY
+    path = _write_config(tmp_path, TINY.replace(old, new, 1))
+    assert main(["calibrate", str(path), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert expected in err, err
+    assert "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_no_observation_in_the_window_is_reported(tmp_path, capsys) -> None:
+    body = TINY.replace("{series: pupils, level: compulsory}", "{series: entrants, level: primary}")
+    body = body.replace("window: {start: 2012, stop: 2013}", "window: {start: 2015, stop: 2016}")
+    path = _write_config(tmp_path, body.replace("small.yaml", "wide.yaml"))
+    (tmp_path / "wide.yaml").write_text(f"name: wide\nextends: {HISTORY}\nbaseline: {{counties: {SMALL_COUNTIES}}}\n",
+                                        encoding="utf-8")
+    assert main(["calibrate", str(path)]) == 2
+    assert "fit: no observation of entrants/primary" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------------------------------------
+# the command
+
+
+def test_calibrate_command_writes_a_seeded_posterior(tmp_path, capsys) -> None:
+    path = _write_config(tmp_path, TINY)
+    assert main(["calibrate", str(path), "--out", str(tmp_path / "a")]) == 0
+    out = capsys.readouterr().out
+    assert "attrition.town_rate" in out and "written:" in out
+    folder = tmp_path / "a"
+    for name in ("particles.csv", "posterior.json", "generations.csv", "predictive.csv", "calibration.md",
+                 "prior_posterior.png", "generations.png", "predictive.png"):
+        assert (folder / name).is_file(), name
+    meta = json.loads((folder / "posterior.json").read_text())
+    assert meta["provenance"]["seed"] == 3 and meta["provenance"]["git_commit"]
+    assert meta["provenance"]["versions"]["pyabc"]
+    assert [o["key"] for o in meta["observations"]] == [
+        "pupils/compulsory/2012", "pupils/compulsory/2013",
+        "fulltime_teachers/compulsory/2012", "fulltime_teachers/compulsory/2013"]
+    post = Posterior.load(folder)
+    assert post.names == ("attrition.town_rate", "recruitment.fill_rate")
+    assert len(post.weights) == 16
+    # every particle inside its prior's support
+    assert ((post.particles > 0) & (post.particles < 1)).all()
+    # same configuration and seed: the same posterior, bit for bit
+    assert main(["calibrate", str(path), "--out", str(tmp_path / "b")]) == 0
+    assert (folder / "particles.csv").read_text() == (tmp_path / "b" / "particles.csv").read_text()
+
+
+def test_calibrate_refuses_a_folder_it_did_not_write(tmp_path, capsys) -> None:
+    path = _write_config(tmp_path, TINY)
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    assert main(["calibrate", str(path), "--out", str(tmp_path / "mine")]) == 2
+    assert "was not written by edusim calibrate" in capsys.readouterr().err
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
+
+
+@pytest.mark.slow
+def test_calibrate_on_dask_workers_gives_the_same_posterior(tmp_path) -> None:
+    path = _write_config(tmp_path, TINY)
+    assert main(["calibrate", str(path), "--out", str(tmp_path / "local")]) == 0
+    assert main(["calibrate", str(path), "--out", str(tmp_path / "dask"), "--workers", "2"]) == 0
+    assert (tmp_path / "local" / "particles.csv").read_text() == (tmp_path / "dask" / "particles.csv").read_text()
+
+
+# ------------------------------------------------------------------------------------------------------------
+# synthetic truth (issue 13 item 7)
+
+SYNTHETIC_PARAMETERS = ("attrition.town_rate", "recruitment.fill_rate", "students.consolidation_rate")
+SYNTHETIC_SD_REL = {"pupils": 0.01, "fulltime_teachers": 0.03}
+
+
+def _synthetic_observations(values: dict[str, float], rep: int, years: range) -> pd.DataFrame:
+    """Observations simulated from known parameters on three small counties, plus observation error."""
+    from sim.calibrate import simulate_summaries
+    from sim.cohort import prepare
+    from sim.scenario import load_scenario, replace
+
+    scenario = replace(load_scenario(HISTORY), {"baseline.counties": SMALL_COUNTIES})
+    model = prepare(scenario)
+    keys = [f"{s}/compulsory/{y}" for s in SYNTHETIC_SD_REL for y in years]
+    # the truth's own random flows: seed 777, draw `rep` (the calibration uses other streams)
+    block = rep // 64 * 64
+    sims = simulate_summaries(model, 777, block, block + 64,
+                              {n: np.full(64, v) for n, v in values.items()}, keys)[rep - block]
+    noise = stats.norm.ppf(Streams(777).uniforms("synthetic/observation_error", rep, rep + 1, (len(keys),)))[0]
+    rows = []
+    for key, value, z in zip(keys, sims, noise, strict=True):
+        series, level, year = key.split("/")
+        sd_rel = SYNTHETIC_SD_REL[series]
+        rows.append({"series": series, "level": level, "area": "region", "year": int(year),
+                     "value": value * (1 + sd_rel * z), "unit": "persons", "scope": "unknown",
+                     "obs_sd_rel": sd_rel, "sd_reason": "synthetic", "source": "tests/test_calibrate.py",
+                     "note": ""})
+    return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+def synthetic_truth_coverage(folder: Path, repetitions: int, *, population: int = 100, generations: int = 4
+                             ) -> tuple[int, int, dict[str, list[bool]]]:
+    """Draw true parameters from the prior, simulate observations, calibrate; count 90% intervals covering."""
+    from sim.calibrate import calibrate
+
+    years = range(2012, 2017)
+    body = (TINY.replace("window: {start: 2012, stop: 2013}", "window: {start: 2012, stop: 2016}")
+            .replace("population_size: 16, generations: 2", f"population_size: {population}, "
+                     f"generations: {generations}").replace("batch_size: 64", "batch_size: 256")
+            .replace("  attrition.town_rate: null\n  recruitment.fill_rate: {dist: beta, mean: 0.8, sd: 0.1}\n",
+                     "".join(f"  {n}: null\n" for n in SYNTHETIC_PARAMETERS)))
+    path = _write_config(folder, body + "observations: synthetic.csv\n")
+    config, scenario, priors = load_config_with_synthetic(path, folder)
+    hits: dict[str, list[bool]] = {n: [] for n in SYNTHETIC_PARAMETERS}
+    for rep in range(repetitions):
+        u = {n: Streams(777).uniforms(f"synthetic/truth/{n}", rep, rep + 1)[0] for n in SYNTHETIC_PARAMETERS}
+        truth = {n: float(sample(priors[n], np.array([u[n]]))[0]) for n in SYNTHETIC_PARAMETERS}
+        table = _synthetic_observations(truth, rep, years)
+        cfg = config.model_copy(update={"abc": config.abc.model_copy(update={"seed": 1000 + rep})})
+        result = calibrate(cfg, scenario, priors, folder / f"rep{rep}", observations=table, truth=truth,
+                           write_figures=False)
+        for n in SYNTHETIC_PARAMETERS:
+            lo, hi = result.posterior.quantiles(n, (0.05, 0.95))
+            hits[n].append(bool(lo <= truth[n] <= hi))
+    covered = sum(sum(v) for v in hits.values())
+    return covered, repetitions * len(SYNTHETIC_PARAMETERS), hits
+
+
+def load_config_with_synthetic(path: Path, folder: Path):
+    """load_config with a placeholder synthetic table on disk (the real table is made per repetition)."""
+    rows = [{"series": series, "level": "compulsory", "area": "region", "year": year, "value": 1.0,
+             "unit": "persons", "scope": "unknown", "obs_sd_rel": sd_rel, "sd_reason": "placeholder",
+             "source": "tests/test_calibrate.py", "note": ""}
+            for series, sd_rel in SYNTHETIC_SD_REL.items() for year in range(2012, 2017)]
+    pd.DataFrame(rows, columns=list(COLUMNS)).to_csv(folder / "synthetic.csv", index=False)
+    return load_config(path)
+
+
+@pytest.mark.slow
+def test_synthetic_truth_credible_intervals_cover_at_their_nominal_rate(tmp_path) -> None:
+    repetitions = 20
+    tic = time.perf_counter()
+    covered, trials, hits = synthetic_truth_coverage(tmp_path, repetitions)
+    seconds = time.perf_counter() - tic
+    interval = stats.binomtest(covered, trials).proportion_ci(0.95, method="exact")
+    by_parameter = {n: f"{sum(v)}/{len(v)}" for n, v in hits.items()}
+    print(f"synthetic truth: {covered}/{trials} = {covered / trials:.3f} of 90% intervals cover the true value "
+          f"(Clopper–Pearson 95%: {interval.low:.3f}–{interval.high:.3f}); by parameter {by_parameter}; "
+          f"{seconds:.0f} s")
+    # nominal 0.90 must lie inside the exact binomial interval of the observed coverage
+    assert interval.low <= 0.90 <= interval.high

@@ -1,0 +1,104 @@
+"""Posterior use (sim.posterior): one particle per draw through the draw's keyed stream."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim.errors import InputError
+from sim.posterior import Posterior, weighted_quantiles
+from sim.rng import Streams
+
+
+def _posterior() -> Posterior:
+    particles = np.array([[0.01, 0.7], [0.02, 0.8], [0.03, 0.9]])
+    return Posterior.from_arrays(["a.x", "b.y"], particles, np.array([2.0, 3.0, 5.0]))
+
+
+def test_weights_are_normalised_and_checked() -> None:
+    post = _posterior()
+    assert np.allclose(post.weights, [0.2, 0.3, 0.5])
+    # Kish ESS by hand: 1 / (0.04 + 0.09 + 0.25)
+    assert post.effective_sample_size() == pytest.approx(1 / 0.38)
+    with pytest.raises(ValueError):
+        Posterior(("a",), np.ones((2, 1)), np.array([1.5, -0.5]))  # sums to 1 but negative
+
+
+def test_same_draw_same_particle_whatever_the_chunk() -> None:
+    post = _posterior()
+    streams = Streams(7)
+    whole = post.values(None, streams, 0, 300)
+    pieces = [post.values(None, streams, a, b) for a, b in ((0, 64), (64, 100), (100, 257), (257, 300))]
+    for name in post.names:
+        assert np.array_equal(whole[name], np.concatenate([p[name] for p in pieces]))
+    # a chunk that starts anywhere gives its draws the same particles
+    assert np.array_equal(post.values(["b.y"], streams, 130, 140)["b.y"], whole["b.y"][130:140])
+
+
+def test_parameters_of_a_draw_come_from_one_particle() -> None:
+    post = _posterior()
+    values = post.values(None, Streams(3), 0, 500)
+    rows = np.stack([values["a.x"], values["b.y"]], axis=1)
+    # every draw's pair is one of the particles (joint, not parameter by parameter)
+    assert all(any(np.array_equal(r, p) for p in post.particles) for r in rows)
+
+
+def test_common_random_numbers_between_scenarios() -> None:
+    post = _posterior()
+    # two scenarios with the same seed and posterior: the same particle draw by draw
+    first = post.particle_index(Streams(20250126), 0, 256)
+    second = post.particle_index(Streams(20250126), 0, 256)
+    assert np.array_equal(first, second)
+    # another seed: other particles (not all equal over 256 draws)
+    assert not np.array_equal(first, post.particle_index(Streams(1), 0, 256))
+
+
+def test_particles_are_taken_with_their_weights() -> None:
+    post = _posterior()
+    n = 20_000
+    index = post.particle_index(Streams(11), 0, n)
+    for k, w in enumerate(post.weights):
+        share = np.mean(index == k)
+        # binomial standard error, 4 SD
+        assert abs(share - w) < 4 * np.sqrt(w * (1 - w) / n)
+
+
+def test_unknown_name_lists_what_the_posterior_holds() -> None:
+    with pytest.raises(KeyError, match=r"holds: a\.x, b\.y"):
+        _posterior().values(["c.z"], Streams(1), 0, 4)
+
+
+def test_weighted_quantiles_by_hand() -> None:
+    values = np.array([3.0, 1.0, 2.0, 4.0])
+    weights = np.array([0.1, 0.4, 0.4, 0.1])
+    # sorted 1 (0.4), 2 (0.4), 3 (0.1), 4 (0.1): CDF 0.4, 0.8, 0.9, 1.0
+    assert list(weighted_quantiles(values, weights, [0.05, 0.4, 0.5, 0.85, 0.95])) == [1.0, 1.0, 2.0, 3.0, 4.0]
+
+
+def test_load_round_trip(tmp_path) -> None:
+    (tmp_path / "particles.csv").write_text("weight,a.x,b.y\n1,0.01,0.7\n3,0.02,0.8\n", encoding="utf-8")
+    post = Posterior.load(tmp_path)
+    assert post.names == ("a.x", "b.y")
+    assert np.allclose(post.weights, [0.25, 0.75])
+    assert post.mean("a.x") == pytest.approx(0.25 * 0.01 + 0.75 * 0.02)
+    assert Posterior.load(tmp_path / "particles.csv").names == post.names
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("a.x,b.y\n0.1,0.2\n", "needs a 'weight' column"),
+        ("weight,a.x\n1,0.1\n-1,0.2\n", r"particles.csv:3: weight: weights must be >= 0"),
+        ("weight,a.x\n1,0.1\n1,abc\n", r"particles.csv:3: a.x: not a finite number"),
+        ("weight,a.x\n0,0.1\n", "the weights sum to zero"),
+    ],
+)
+def test_bad_particle_files_name_file_and_line(tmp_path, text, match) -> None:
+    (tmp_path / "particles.csv").write_text(text, encoding="utf-8")
+    with pytest.raises(InputError, match=match):
+        Posterior.load(tmp_path)
+
+
+def test_missing_folder_is_an_input_error(tmp_path) -> None:
+    with pytest.raises(InputError, match="edusim calibrate"):
+        Posterior.load(tmp_path / "nowhere")
