@@ -11,9 +11,11 @@ year; :func:`section_total`, :func:`county_sum`, :func:`level_county_sum`).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,6 +25,7 @@ from sim import baseline as base
 from sim.distributions import sample
 from sim.mechanisms import assessment, dispatch, facilities, quota, segments, students
 from sim.mechanisms import teachers as tmech
+from sim.posterior import Posterior
 from sim.registry import synthesize_registry
 from sim.rng import Streams
 from sim.scenario import Levers, Scenario
@@ -296,6 +299,16 @@ def level_county_sum(values: np.ndarray, sections: Sections) -> np.ndarray:
     return quota.group_sum(values, group, sections.n_counties * 2).reshape(values.shape[0], -1, 2)
 
 
+@functools.lru_cache(maxsize=8)
+def _load_posterior(path: str) -> Posterior:
+    return Posterior.load(path)
+
+
+def posterior_values(path: Path | str, streams: Streams, start: int, stop: int) -> dict[str, np.ndarray]:
+    """Each parameter of the posterior at ``path`` in draws ``start … stop-1``: one particle per draw."""
+    return _load_posterior(str(path)).values(None, streams, start, stop)
+
+
 def sample_parameters(
     scenario: Scenario, streams: Streams, start: int, stop: int,
     parameters: Mapping[str, np.ndarray] | None = None,
@@ -305,8 +318,12 @@ def sample_parameters(
     ``parameters`` overrides the sampled values of some uncertainties, one value per draw (arrays of shape
     ``(stop - start,)``), e.g. the design points of a sensitivity analysis (``sim.sensitivity``); the others
     are sampled as usual. Without it the values are exactly those of a plain run.
+
+    With a posterior (``uncertainties: {posterior: PATH}``), each draw takes one whole particle for the parameters
+    the posterior holds, through the draw's own keyed stream (:mod:`sim.posterior`); the others keep their priors.
     """
-    overrides = dict(parameters or {})
+    overrides = posterior_values(scenario.posterior, streams, start, stop) if scenario.posterior else {}
+    overrides.update(parameters or {})  # explicit overrides (a sensitivity design) win over the posterior
     unknown = sorted(set(overrides) - set(scenario.uncertainties))
     if unknown:
         raise ValueError(f"overridden parameters are not uncertainties of the scenario: {', '.join(unknown)}")

@@ -487,6 +487,11 @@ class Scenario(_Frozen):
         "others keep the defaults of sim.parameters",
     )
     targets: Path = Field(default=DEFAULT_TARGETS, description="target-set YAML (relative to the scenario file)")
+    posterior: Path | None = Field(
+        default=None,
+        description="calibrated posterior folder from edusim calibrate (written `uncertainties: {posterior: PATH}`, "
+        "relative to the scenario file): each draw takes one particle for the parameters it holds",
+    )
 
     @field_validator("chunk_size")
     @classmethod
@@ -502,7 +507,9 @@ class Scenario(_Frozen):
     @classmethod
     def _fill_uncertainties(cls, data: Any) -> Any:
         if isinstance(data, dict) and isinstance(data.get("uncertainties", {}), dict):
-            given = data.get("uncertainties", {})
+            given = dict(data.get("uncertainties", {}))
+            if "posterior" in given:  # not a parameter: the folder whose particles replace some priors
+                data = {**data, "posterior": given.pop("posterior")}
             merged: dict[str, Any] = {name: given.get(name, p.default) for name, p in PARAMETERS.items()}
             merged.update({k: v for k, v in given.items() if k not in PARAMETERS})
             data = {**data, "uncertainties": merged}
@@ -576,6 +583,11 @@ def _cross_problems(s: Scenario) -> list[tuple[Path_, str]]:
             problems.append(
                 (("baseline", "registry"), why or f"school registry file not found: {s.baseline.registry}")
             )
+    if s.posterior is not None:
+        why = path_problem(str(s.posterior))
+        if why or not (s.posterior / "particles.csv").is_file():
+            problems.append((("uncertainties", "posterior"),
+                             why or f"not a posterior folder of edusim calibrate (no particles.csv): {s.posterior}"))
     why = path_problem(str(s.targets))
     if why or not s.targets.is_file():
         problems.append((("targets",), why or f"target-set file not found: {s.targets}"))
@@ -855,13 +867,17 @@ def _merge(parent: dict[Any, Any], child: dict[Any, Any], path: Path_, replaced:
 
 
 def _resolve_paths(data: dict[Any, Any], base: Path) -> dict[Any, Any]:
-    """Make ``targets`` and ``baseline.registry`` absolute, relative to the file that wrote them."""
+    """Make ``targets``, ``baseline.registry`` and ``uncertainties.posterior`` absolute, relative to the file that
+    wrote them."""
     data = dict(data)
     if isinstance(data.get("targets"), str):
         data["targets"] = os.path.normpath(base / data["targets"])
     baseline = data.get("baseline")
     if isinstance(baseline, dict) and isinstance(baseline.get("registry"), str):
         data["baseline"] = {**baseline, "registry": os.path.normpath(base / baseline["registry"])}
+    given = data.get("uncertainties")
+    if isinstance(given, dict) and isinstance(given.get("posterior"), str):
+        data["uncertainties"] = {**given, "posterior": os.path.normpath(base / given["posterior"])}
     return data
 
 
@@ -1009,7 +1025,10 @@ def resolved_yaml(scenario: Scenario) -> str:
         "# uncertainty defaults applied; paths are absolute. Loads back to the same scenario.\n"
     )
     data = as_mapping(scenario)
+    posterior = data.pop("posterior", None)
     data["uncertainties"] = {k: _FlowMap(v) for k, v in data["uncertainties"].items()}
+    if posterior is not None:
+        data["uncertainties"]["posterior"] = str(posterior)
     body = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=110)
     return header + body
 

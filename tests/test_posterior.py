@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -102,3 +105,55 @@ def test_bad_particle_files_name_file_and_line(tmp_path, text, match) -> None:
 def test_missing_folder_is_an_input_error(tmp_path) -> None:
     with pytest.raises(InputError, match="edusim calibrate"):
         Posterior.load(tmp_path / "nowhere")
+
+
+# ------------------------------------------------------------------------------------- a scenario that uses one
+
+SHIPPED = Path(__file__).resolve().parents[1] / "calibration" / "posterior" / "history_2011_2016"
+
+
+def _scenario_with_posterior(tmp_path: Path, posterior: str) -> Path:
+    path = tmp_path / "with_posterior.yaml"
+    base = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.yaml"
+    path.write_text(f"name: wp\nextends: {base}\nuncertainties:\n  posterior: {posterior}\n", encoding="utf-8")
+    return path
+
+
+def test_scenario_draws_take_particles_and_keep_other_priors(tmp_path: Path) -> None:
+    import pandas as pd
+
+    from sim.model import sample_parameters
+    from sim.rng import Streams
+    from sim.scenario import load_scenario, resolved_yaml
+
+    shutil.copytree(SHIPPED, tmp_path / "post")
+    with_post = load_scenario(_scenario_with_posterior(tmp_path, "post"))  # relative to the scenario file
+    assert with_post.posterior == tmp_path / "post"
+    plain = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "baseline.yaml")
+    streams = Streams(with_post.seed)
+    got = sample_parameters(with_post, streams, 64, 128)
+    prior = sample_parameters(plain, streams, 64, 128)
+    particles = pd.read_csv(tmp_path / "post" / "particles.csv")
+    held = [c for c in particles.columns if c != "weight"]
+    assert held and set(held) <= set(got)
+    rows = {tuple(r) for r in particles[held].to_numpy()}
+    for d in range(64):  # every draw's values are one whole particle of the file
+        assert tuple(got[n][d] for n in held) in rows
+    for name in set(got) - set(held):  # the other uncertainties keep their prior draws (CRN)
+        assert np.array_equal(got[name], prior[name]), name
+    # the resolved scenario writes it back under uncertainties and loads back to the same scenario
+    text = resolved_yaml(with_post)
+    again = tmp_path / "again.yaml"
+    again.write_text(text, encoding="utf-8")
+    assert load_scenario(again) == with_post
+
+
+def test_scenario_with_a_folder_that_is_no_posterior_is_an_input_error(tmp_path: Path) -> None:
+    from sim.errors import InputErrors
+    from sim.scenario import load_scenario
+
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputErrors) as e:
+        load_scenario(_scenario_with_posterior(tmp_path, "empty"))
+    (err,) = e.value.errors
+    assert err.key == "uncertainties.posterior" and err.line == 4 and "particles.csv" in err.message
