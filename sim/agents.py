@@ -402,6 +402,11 @@ class _Draw:
         n = section.size
         age_months = 12 * (20 + 5 * band) + rng.integers(0, 60, n)
         t = self._new(section, year, REGULAR, rng, 0.0, 0.0, age_months=age_months)
+        # in service at the start: no women in a band past their statutory age (as the cohort engine's start)
+        band_female = tmech.start_female_share_by_band(np.array([self.par("teachers.female_share")]), year,
+                                                       schedule=m.retirement)[0]
+        t.female = rng.random(n) < band_female[band]
+        t.retirement_month = retirement_months(census_month(year) - age_months, t.female, m.retirement)
         order = np.lexsort((rng.random(n), section))  # teachers of a section next to each other, random order
         sorted_sec = section[order]
         rank = np.empty(n, dtype=np.int64)

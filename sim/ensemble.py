@@ -57,6 +57,11 @@ _STOCKS = {
     "exits": ("teachers", "teachers leaving this year (retirement, attrition, end of special-post contract)"),
     "failing_sections": ("sections", "sections below the school standard (≥6 of 7, rest ≥85%)"),
     "student_entries": ("pupils", "grade-1 entrants this year"),
+    "junior_entries": ("pupils", "grade-7 entrants this year (primary completers entering junior secondary)"),
+    "students_primary": ("pupils", "students enrolled in primary school (grades 1–6)"),
+    "students_junior": ("pupils", "students enrolled in junior secondary school (grades 7–9)"),
+    "teachers_primary": ("teachers", "full-time regular teachers of primary sections"),
+    "teachers_junior": ("teachers", "full-time regular teachers of junior secondary sections"),
     "student_exits": ("pupils", "pupils leaving this year (dropouts and grade-9 completers)"),
 }
 _COUNTS = {

@@ -151,6 +151,7 @@ class State:
     hires: np.ndarray  # (D, C) teachers recruited this year (all channels)
     exits: np.ndarray  # (D, C) teachers leaving this year (retirement, attrition, contract end)
     student_entries: np.ndarray  # (D, C) grade-1 entrants this year
+    junior_entries: np.ndarray  # (D, C) grade-7 entrants this year
     student_exits: np.ndarray  # (D, C) dropouts and grade-9 completers this year
 
 
@@ -327,8 +328,10 @@ def sample_parameters(
 
 
 def initial_state(model: Model, n_draws: int, female_share: np.ndarray | None = None) -> State:
-    """The state at the start year; ``female_share`` ``(D,)`` is each draw's share of women among teachers (the
-    same in every age band at the start; NaN when not given, for callers that do not run the teacher exits)."""
+    """The state at the start year; ``female_share`` ``(D,)`` is each draw's share of women among teachers (NaN
+    when not given, for callers that do not run the teacher exits). The start stock is in service, so a band past
+    the women's statutory age of the start year holds men only (:func:`sim.mechanisms.teachers.
+    start_female_share_by_band`): the women of the registry's 55–59 band do not all retire in the first year."""
     s = model.sections
     d = n_draws
     f = np.full(d, np.nan) if female_share is None else np.asarray(female_share, dtype=np.float64)
@@ -349,7 +352,8 @@ def initial_state(model: Model, n_draws: int, female_share: np.ndarray | None = 
         backbone=tile(s.backbone),
         pe_art=tile(s.pe_art),
         special_post=special,
-        female_share=np.repeat(f[:, None], tmech.N_AGE_BANDS, axis=1),
+        female_share=(np.repeat(f[:, None], tmech.N_AGE_BANDS, axis=1) if female_share is None else
+                      tmech.start_female_share_by_band(f, model.scenario.start_year, schedule=model.retirement)),
         dispatched=zeros3.copy(),
         dispatched_backbone=zeros3.copy(),
         dispatched_pe_art=zeros3.copy(),
@@ -371,6 +375,7 @@ def initial_state(model: Model, n_draws: int, female_share: np.ndarray | None = 
         hires=np.zeros((d, c), np.int64),
         exits=np.zeros((d, c), np.int64),
         student_entries=np.zeros((d, c), np.int64),
+        junior_entries=np.zeros((d, c), np.int64),
         student_exits=np.zeros((d, c), np.int64),
     )
 

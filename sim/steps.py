@@ -142,6 +142,7 @@ def step_students(m: Model, st: State, p: Parameters, r: Random, year: int) -> N
     grade7 = r.apply("students.junior_entry", students.junior_entry, grads, st.students[:, :, 6] + 1.0,
                      section_county=s.county, section_is_junior=s.level == JUNIOR)
     st.student_entries = county_sum(grade1, s).astype(np.int64)
+    st.junior_entries = county_sum(grade7, s).astype(np.int64)
     st.student_exits = county_sum(section_total(flows.dropouts) + flows.graduates[:, :, 8], s).astype(np.int64)
     new = flows.promoted  # a fresh array of this step: filled in place
     new[:, :, 0] += grade1
@@ -630,6 +631,8 @@ def _staffing_and_flows(m: Model, st: State, p: Parameters, pupils: np.ndarray, 
     staff_total = counted["staffing"]
     norm_met = quota.staffing_norm_met(level_county_sum(staff_total, s), requirement)
     special_ok = (st.special_schools > 0) | (s.county_population <= SPECIAL_EDUCATION_POPULATION)[None, :]
+    pupils_by_level = level_county_sum(pupils, s)
+    teachers_by_level = level_county_sum(counted["regular"], s)
     return {
         "staffing_norm_met": norm_met.astype(np.int8),
         "special_education_ok": special_ok.astype(np.int8),
@@ -637,6 +640,10 @@ def _staffing_and_flows(m: Model, st: State, p: Parameters, pupils: np.ndarray, 
         "disabled_enrolment_rate": np.repeat(p["students.disabled_enrolment_rate"][:, None], s.n_counties, axis=1),
         "students": county_sum(pupils, s),
         "teachers": county_sum(counted["regular"], s),
+        "students_primary": pupils_by_level[:, :, PRIMARY],
+        "students_junior": pupils_by_level[:, :, JUNIOR],
+        "teachers_primary": teachers_by_level[:, :, PRIMARY],
+        "teachers_junior": teachers_by_level[:, :, JUNIOR],
         "teachers_counted": county_sum(staff_total, s),
         "staffing_requirement": section_total(requirement),
         "vacancies": county_sum(np.maximum(np.ceil(section_requirement - 1e-9) - staff_total, 0), s),
@@ -645,6 +652,7 @@ def _staffing_and_flows(m: Model, st: State, p: Parameters, pupils: np.ndarray, 
         "hires": st.hires,
         "exits": st.exits,
         "student_entries": st.student_entries,
+        "junior_entries": st.junior_entries,
         "student_exits": st.student_exits,
     }
 

@@ -38,7 +38,7 @@ YEAR = 2027  # every lever acts, quota verification year of the golden scenario 
 # what it must change in the golden scenario's year 2027; every other field of the state must be left untouched
 TEACHER_STOCK = {"teachers", "qualified", "backbone", "pe_art"}
 ALLOWED = {
-    "students": {"students", "student_entries", "student_exits"},
+    "students": {"students", "student_entries", "junior_entries", "student_exits"},
     "teacher_exits": TEACHER_STOCK | {"special_post", "female_share", "exits"},
     "dispatch_departures": {"dispatched", "dispatched_backbone", "dispatched_pe_art"},
     "quota": TEACHER_STOCK | {"section_quota"},
@@ -51,7 +51,7 @@ ALLOWED = {
     "assessment": {"certified", "ready_years"},
 }
 REQUIRED = {
-    "students": {"students", "student_entries", "student_exits"},
+    "students": {"students", "student_entries", "junior_entries", "student_exits"},
     "teacher_exits": {"teachers", "special_post", "female_share", "exits"},
     "dispatch_departures": {"dispatched"},
     "quota": {"section_quota", "teachers"},
