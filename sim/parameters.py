@@ -172,6 +172,33 @@ _PARAMETER_LIST: tuple[Parameter, ...] = (
         "reference; national figure not found",
     ),
     Parameter(
+        "quota.establishment_multiplier_primary",
+        "posts per post of the national norm",
+        "Teaching posts a county's establishment (編制) sustains per post of the national student:staff norm "
+        "(1:19), primary sections: the staffing quota is pupils / 19 × this.",
+        0.5,
+        3.0,
+        Uniform(low=1.28, high=1.42),
+        "NBS primary pupil–teacher ratios of Xinjiang 13.39–14.75 in 2010–2016 "
+        "(calibration/data/xinjiang_student_teacher_ratio_2004_2019.csv): 19 / ratio = 1.29–1.42 full-time "
+        "teachers per norm post, although the norm counts all staff (教職工), so the establishment is above it "
+        "(bilingual, boarding and small-school allowances of 中央編辦發〔2014〕72號; SOURCES §3d, UNVERIFIED); "
+        "assumption: uniform over that range, the held-out years 2017–2019 left out; to be inferred by "
+        "`edusim calibrate`",
+    ),
+    Parameter(
+        "quota.establishment_multiplier_junior",
+        "posts per post of the national norm",
+        "Teaching posts a county's establishment sustains per post of the national norm (1:13.5), junior "
+        "sections: the staffing quota is pupils / 13.5 × this.",
+        0.5,
+        3.0,
+        Uniform(low=1.12, high=1.29),
+        "NBS junior pupil–teacher ratios of Xinjiang 10.47–11.98 in 2010–2016 "
+        "(calibration/data/xinjiang_student_teacher_ratio_2004_2019.csv): 13.5 / ratio = 1.13–1.29; assumption: "
+        "uniform over that range, the held-out years 2017–2019 left out; to be inferred by `edusim calibrate`",
+    ),
+    Parameter(
         "recruitment.fill_rate",
         "share of advertised posts",
         "Share of advertised open-recruitment posts that are filled.",

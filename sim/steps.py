@@ -325,12 +325,20 @@ def _carry_categories(m: Model, st: State, before: np.ndarray, out: np.ndarray, 
     _move_attributes(m, st, before, out, r, f"{name}.attributes", carry=carry, into=into)
 
 
+def establishment_multiplier(p: Parameters) -> np.ndarray:
+    """``(D, 2)`` teaching posts per post of the national norm, primary and junior (``quota.establishment_*``)."""
+    return np.stack([p["quota.establishment_multiplier_primary"], p["quota.establishment_multiplier_junior"]],
+                    axis=1)
+
+
 def step_quota(m: Model, st: State, p: Parameters, r: Random, year: int) -> None:
-    """Staffing quota re-verified from enrolment (in the years of :func:`verification_year` only); surplus
-    teachers redeployed to short-staffed sections of the same county and level."""
+    """Teaching establishment re-verified from enrolment (in the years of :func:`verification_year` only): the
+    national norm's posts times the establishment multiplier of the level; surplus teachers redeployed to
+    short-staffed sections of the same county and level."""
     s = m.sections
     q = m.scenario.levers.quota
-    st.section_quota = quota.section_staffing_quota(section_total(st.students), s.level, m.students_per_staff)
+    st.section_quota = quota.establishment_quota(section_total(st.students), s.level, m.students_per_staff,
+                                                 establishment_multiplier(p))
     out, into = quota.redeploy_surplus(
         section_total(st.teachers), st.section_quota, s.county, s.level, s.n_counties, q.redeploy_surplus_share
     )
@@ -676,12 +684,12 @@ YearRule = Callable[[Scenario, int], bool]
 
 def verification_year(scenario: Scenario, year: int) -> bool:
     """Whether the staffing quota is re-verified in ``year``: the start year (the registry's quota is set from
-    its enrolment), then every ``quota.reverify_every_years`` from ``quota.first_verification_year``."""
+    its enrolment) and every year on the schedule ``quota.first_verification_year + k ×
+    quota.reverify_every_years`` (any whole ``k``, negative too: the rhythm runs in the years before the first
+    verification under the plan as well, so a history or a start before it is re-verified on the same
+    schedule)."""
     q = scenario.levers.quota
-    return year == scenario.start_year or (
-        year >= q.first_verification_year
-        and quota.is_verification_year(year, q.first_verification_year, q.reverify_every_years)
-    )
+    return year == scenario.start_year or (year - q.first_verification_year) % q.reverify_every_years == 0
 
 
 @dataclass(frozen=True)
