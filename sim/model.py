@@ -23,7 +23,7 @@ from sim import baseline as base
 from sim.distributions import sample
 from sim.mechanisms import assessment, dispatch, facilities, quota, segments, students
 from sim.mechanisms import teachers as tmech
-from sim.registry import synthesize_registry
+from sim.registry import single_year_ages, synthesize_registry
 from sim.rng import Streams
 from sim.scenario import Levers, Scenario
 from sim.sections import Sections, build_sections
@@ -160,12 +160,12 @@ class State:
 
 
 def census_single_years(counties: pd.DataFrame) -> np.ndarray:
-    """Census counts by single year of age 0–19 per county, ages spread evenly within the census bands."""
-    bands = [("age0", 0, 1), ("age1_4", 1, 5), ("age5_9", 5, 10), ("age10_14", 10, 15), ("age15_19", 15, 20)]
-    out = np.zeros((len(counties), 20))
-    for column, lo, hi in bands:
-        out[:, lo:hi] = counties[column].to_numpy(float)[:, None] / (hi - lo)
-    return out
+    """Census counts by single year of age 0–19 per county, the bands interpolated as the registry's pupils are
+    (:func:`sim.registry.single_year_ages`: linear within a band, band totals kept), so that the start stock's
+    grades and the later grade-1 intake come from one reading of the census (issue 13: an even split here and
+    an interpolation in the registry gave a 44% one-year cliff in the intake)."""
+    return single_year_ages(*(counties[column].to_numpy(float)
+                              for column in ("age0", "age1_4", "age5_9", "age10_14", "age15_19")))
 
 
 def selected_births(counties: pd.DataFrame) -> float:

@@ -104,6 +104,20 @@ _PARAMETER_LIST: tuple[Parameter, ...] = (
         "95.69% in 2020 and 99.2% in 2024 (SOURCES §1e); assumption: centred between recent levels",
     ),
     Parameter(
+        "students.entrants_per_census_child",
+        "entrants per child",
+        "Grade-1 entrants per child of the entry cohort counted by the 2020 census (single years of age "
+        "interpolated within the census bands), for entry years up to 2026: mortality, migration and census "
+        "coverage between entry and the census.",
+        0.5,
+        1.5,
+        Uniform(low=0.93, high=1.03),
+        "published grade-1 entrants (NBS, calibration/data/observations.csv) over the census cohort of the same "
+        "entry year: 0.999, 0.980, 0.970, 0.966 in 2011–2014 (the fitted years; 2017–2018, held out, give 0.85 "
+        "and 0.90); assumption: that range widened by its own width (0.033) on either side, four years being "
+        "few; to be inferred by `edusim calibrate`",
+    ),
+    Parameter(
         "students.urbanisation_drift_per_year",
         "share per year",
         "Share of rural pupils who move to town or urban schools each year.",

@@ -133,6 +133,8 @@ def step_students(m: Model, st: State, p: Parameters, r: Random, year: int) -> N
     grads = students.primary_graduates_by_county(flows.graduates, s.county, s.n_counties)
     expected = students.expected_intake_from_births(year, m.census_by_age, p["births.trend_per_year"],
                                                     anchor_births=m.anchor_births)
+    if year <= students.LAST_CENSUS_ENTRY_YEAR:  # entrants per child the 2020 census counted (uncertain)
+        expected = expected * p["students.entrants_per_census_child"][:, None]
     intake = r.apply("students.intake", students.realise_intake, expected)
     by_location = r.apply("students.intake_location", students.split_by_location, intake,
                           location_share=m.intake_location_share)
