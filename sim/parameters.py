@@ -100,8 +100,10 @@ _PARAMETER_LIST: tuple[Parameter, ...] = (
         "Nine-year consolidation rate (鞏固率): share of an entry cohort completing compulsory education.",
         0.0,
         1.0,
-        Beta(mean=0.985, sd=0.005),
-        "95.69% in 2020 and 99.2% in 2024 (SOURCES §1e); assumption: centred between recent levels",
+        Beta(mean=0.9745, sd=0.009),
+        "95.69% in 2020 and 99.2% in 2024 (SOURCES §1e; calibration/data/observations.csv); assumption: centred "
+        "on their mean (97.45%) with an SD (0.9 points) that puts both within 2 SD (the earlier prior, 98.5% ± 0.5, "
+        "put the 2020 figure 5.8 SD away, issue 13); to be inferred by `edusim calibrate`",
     ),
     Parameter(
         "students.entrants_per_census_child",
