@@ -4,8 +4,8 @@ The Dataset (``results.nc``) has dims ``draw``, ``year``, ``county`` and ``area`
 every target metric ``M`` (``sim.targets.METRICS``) the area value ``M`` (draw, year, area) and the county
 value ``M_by_county`` (draw, year, county); the counts behind the shares (so every target can be recomputed);
 the county status (``quality_balanced``), the seven indicators' county values and coefficients of variation;
-and the stocks and flows behind them (students, teachers, vacancies, hires, exits, rotated and dispatched
-teachers). Every variable has ``units`` and ``long_name``.
+and the stocks and flows behind them (students and teachers in all and by level, vacancies, hires, exits,
+grade-1 and grade-7 entrants, rotated and dispatched teachers). Every variable has ``units`` and ``long_name``.
 """
 
 from __future__ import annotations
