@@ -28,14 +28,19 @@ FIXED = [
      "NPC Standing Committee decision of 2024-09-13 (gov.cn)"),
     ("Region births", "20.54万 (2019), 16.0万 (2021)", "`sim/mechanisms/students.py` `REGION_BIRTHS`",
      "Xinjiang statistical bulletins (SOURCES §1d, medium reliability)"),
-    ("County cohorts", "2020 census single ages 0–19 (bands split evenly)", "`calibration/data/counties.csv`",
-     "7th census county yearbook (SOURCES §2, high reliability); even split within a band is an assumption"),
+    ("County cohorts", "2020 census single ages 0–19, linear within each band (the registry's reading), times "
+     "`students.entrants_per_census_child` for entry up to 2026", "`calibration/data/counties.csv`, "
+     "`sim/model.py` `census_single_years`",
+     "7th census county yearbook (SOURCES §2, high reliability); the interpolation is an assumption"),
     ("Entry age", "grade 1 in the autumn of the year a child turns 6", "`students.ENTRY_AGE_YEARS`",
      "national school-entry rule"),
     ("Dropout spread", "survival c^(1/8) at each of 8 transitions", "`students.survival_per_transition`",
      "assumption: dropout spread evenly over grades"),
     ("Teacher age bands", "nine 5-year bands 20–64; registry 10-year bands split evenly",
      "`sim/model.py` `split_registry_bands`", "assumption: ages uniform within a band"),
+    ("Women in the start stock", "in service, so none in a band past their statutory age (55–59 before the "
+     "2025 reform)", "`teachers.start_female_share_by_band`",
+     "retirement rules (`calibration/data/retirement_age_reform_2025.csv`); ages uniform within a band"),
     ("Ageing", "1/5 of a band moves up each year (binomial)", "`teachers.age_one_year`",
      "assumption: uniform within band"),
     ("New hires", "join the 20–24 band", "`recruitment.NEW_HIRE_AGE_BAND_YEARS`", "assumption: new graduates"),
@@ -57,8 +62,12 @@ FIXED = [
     ("Teacher categories of movers (rotation, redeployment, retraining, rural→town drift)", "drawn without "
      "replacement from the sending section, placed without replacement among the county's arrivals",
      "`sim/steps.py` `_carry_categories`", "conserves qualified, backbone and PE/art teachers per county"),
-    ("Quota verification", "at the start year, then every `quota.reverify_every_years` from "
-     "`quota.first_verification_year`", "`sim/steps.py` `verification_year`", "plan §二(一)3 (every 3 years)"),
+    ("Quota verification", "at the start year and every year `quota.first_verification_year` + k × "
+     "`quota.reverify_every_years` (years before the first too)", "`sim/steps.py` `verification_year`",
+     "plan §二(一)3 (every 3 years)"),
+    ("Teaching establishment", "the norm's posts × `quota.establishment_multiplier_{primary,junior}`; what "
+     "recruitment fills and surplus is measured against (T5 keeps the norm)", "`quota.establishment_quota`",
+     "Xinjiang's pupil–teacher ratios 2010–2016 (NBS) below the norm's"),
     ("Dispatched teachers", "placed by vacancy (+0.1 per open section); above the required qualification",
      "`sim/steps.py` `step_dispatch_arrivals`, `dispatch.dispatch_attributes`", "assumption"),
     ("Unspent capital", "not carried over", "`sim/steps.py` `step_facilities`", "assumption: earmarked funds"),

@@ -69,7 +69,7 @@ from sim.model import (
     split_registry_bands,
 )
 from sim.rng import Streams
-from sim.steps import Random, assess, step_facilities, step_students, steps_for
+from sim.steps import Random, assess, establishment_multiplier, step_facilities, step_students, steps_for
 from sim.vocabulary import JUNIOR, N_LEVELS, PRIMARY, RURAL
 
 IntArray = npt.NDArray[np.int64]
@@ -402,6 +402,11 @@ class _Draw:
         n = section.size
         age_months = 12 * (20 + 5 * band) + rng.integers(0, 60, n)
         t = self._new(section, year, REGULAR, rng, 0.0, 0.0, age_months=age_months)
+        # in service at the start: no women in a band past their statutory age (as the cohort engine's start)
+        band_female = tmech.start_female_share_by_band(np.array([self.par("teachers.female_share")]), year,
+                                                       schedule=m.retirement)[0]
+        t.female = rng.random(n) < band_female[band]
+        t.retirement_month = retirement_months(census_month(year) - age_months, t.female, m.retirement)
         order = np.lexsort((rng.random(n), section))  # teachers of a section next to each other, random order
         sorted_sec = section[order]
         rank = np.empty(n, dtype=np.int64)
@@ -510,7 +515,8 @@ class _Draw:
     def quota_verification(self, year: int) -> None:
         s, st = self.s, self.st
         q = self.m.scenario.levers.quota
-        st.section_quota = quota.section_staffing_quota(st.students.sum(axis=2), s.level, self.m.students_per_staff)
+        st.section_quota = quota.establishment_quota(st.students.sum(axis=2), s.level, self.m.students_per_staff,
+                                                     establishment_multiplier(self.p))
         regular, _ = self.staffing()
         out, into = quota.redeploy_surplus(regular[None], st.section_quota, s.county, s.level, s.n_counties,
                                            q.redeploy_surplus_share)

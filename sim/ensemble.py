@@ -4,8 +4,8 @@ The Dataset (``results.nc``) has dims ``draw``, ``year``, ``county`` and ``area`
 every target metric ``M`` (``sim.targets.METRICS``) the area value ``M`` (draw, year, area) and the county
 value ``M_by_county`` (draw, year, county); the counts behind the shares (so every target can be recomputed);
 the county status (``quality_balanced``), the seven indicators' county values and coefficients of variation;
-and the stocks and flows behind them (students, teachers, vacancies, hires, exits, rotated and dispatched
-teachers). Every variable has ``units`` and ``long_name``.
+and the stocks and flows behind them (students and teachers in all and by level, vacancies, hires, exits,
+grade-1 and grade-7 entrants, rotated and dispatched teachers). Every variable has ``units`` and ``long_name``.
 """
 
 from __future__ import annotations
@@ -57,6 +57,11 @@ _STOCKS = {
     "exits": ("teachers", "teachers leaving this year (retirement, attrition, end of special-post contract)"),
     "failing_sections": ("sections", "sections below the school standard (≥6 of 7, rest ≥85%)"),
     "student_entries": ("pupils", "grade-1 entrants this year"),
+    "junior_entries": ("pupils", "grade-7 entrants this year (primary completers entering junior secondary)"),
+    "students_primary": ("pupils", "students enrolled in primary school (grades 1–6)"),
+    "students_junior": ("pupils", "students enrolled in junior secondary school (grades 7–9)"),
+    "teachers_primary": ("teachers", "full-time regular teachers of primary sections"),
+    "teachers_junior": ("teachers", "full-time regular teachers of junior secondary sections"),
     "student_exits": ("pupils", "pupils leaving this year (dropouts and grade-9 completers)"),
 }
 _COUNTS = {

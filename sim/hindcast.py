@@ -15,11 +15,12 @@ observations of ``calibration/data/observations.csv`` (:mod:`sim.observations`),
   not (``baseline.include_xpcc``); observations of unknown scope (all NBS region series) are taken to include
   them, the project's assumption (SOURCES.md, key caveats).
 - **area**: ``region`` observations only with a run over all counties; county observations with that county.
-- **level**: ``results.nc`` has pupils and full-time teachers per county summed over primary and junior (no level
-  dimension, ``sim.ensemble``): they are compared with the sum of the published primary and junior figures
-  (``level = compulsory``, derived here, one row per year in which both are published). Series the model does
-  not record (by-level pupils and teachers, pupil–teacher ratios, schools, graduates, junior entrants) are
-  listed as **not simulated**, never approximated.
+- **level**: ``results.nc`` has pupils and full-time teachers per county by level (``students_primary``,
+  ``students_junior``, ``teachers_primary``, ``teachers_junior``) and their sums (``students``, ``teachers``):
+  each level is compared with its published figure, the sums with the sum of the published primary and junior
+  figures (``level = compulsory``, derived here, one row per year in which both are published); grade-1 and
+  grade-7 entrants likewise. Series the model does not record (pupil–teacher ratios as such, schools,
+  graduates) are listed as **not simulated**, never approximated.
 
 The scoreboard gives, per series and for the fitted years (start < year ≤ ``fit_until``) and the held-out years
 (year > ``fit_until``) separately, the mean absolute percentage error of the median (MAPE) and the share of
@@ -84,12 +85,23 @@ class ModelSeries:
 
 
 MODEL_SERIES: tuple[ModelSeries, ...] = (
+    ModelSeries("pupils", "primary", "students_primary", "sum", "pupils, primary", "pupils", "Pupils (primary)"),
+    ModelSeries("pupils", "junior", "students_junior", "sum", "pupils, junior secondary", "pupils",
+                "Pupils (junior secondary)"),
     ModelSeries("pupils", "compulsory", "students", "sum", "pupils, primary + junior", "pupils",
                 "Pupils (primary + junior)"),
+    ModelSeries("fulltime_teachers", "primary", "teachers_primary", "sum",
+                "full-time teachers, primary (dispatched teachers not counted)", "teachers",
+                "Full-time teachers (primary)"),
+    ModelSeries("fulltime_teachers", "junior", "teachers_junior", "sum",
+                "full-time teachers, junior secondary (dispatched teachers not counted)", "teachers",
+                "Full-time teachers (junior secondary)"),
     ModelSeries("fulltime_teachers", "compulsory", "teachers", "sum",
                 "full-time teachers, primary + junior (dispatched teachers not counted)", "teachers",
                 "Full-time teachers (primary + junior)"),
     ModelSeries("entrants", "primary", "student_entries", "sum", "grade-1 entrants", "pupils", "Grade-1 entrants",
+                flow=True),
+    ModelSeries("entrants", "junior", "junior_entries", "sum", "grade-7 entrants", "pupils", "Grade-7 entrants",
                 flow=True),
     ModelSeries("consolidation_rate", "compulsory", "consolidation_rate", "mean",
                 "consolidation rate (the draw's parameter)", "share",
@@ -98,17 +110,12 @@ MODEL_SERIES: tuple[ModelSeries, ...] = (
 
 #: Why an observed (series, level) is not compared: what ``results.nc`` lacks.
 NOT_SIMULATED: dict[tuple[str, str], str] = {
-    ("pupils", "primary"): "results.nc has pupils per county summed over both levels (compared as primary + junior)",
-    ("pupils", "junior"): "results.nc has pupils per county summed over both levels (compared as primary + junior)",
-    ("fulltime_teachers", "primary"): "results.nc has teachers per county summed over both levels (compared as "
-                                      "primary + junior)",
-    ("fulltime_teachers", "junior"): "results.nc has teachers per county summed over both levels (compared as "
-                                     "primary + junior)",
-    ("pupil_teacher_ratio", "primary"): "needs pupils and teachers by level, which results.nc does not record",
-    ("pupil_teacher_ratio", "junior"): "needs pupils and teachers by level, which results.nc does not record",
+    ("pupil_teacher_ratio", "primary"): "a ratio of two recorded series; its parts (pupils, teachers by level) are "
+                                        "scored instead",
+    ("pupil_teacher_ratio", "junior"): "a ratio of two recorded series; its parts (pupils, teachers by level) are "
+                                       "scored instead",
     ("schools", "primary"): "results.nc records no count of schools by level (the network is the start registry's)",
     ("schools", "junior"): "results.nc records no count of schools by level (the network is the start registry's)",
-    ("entrants", "junior"): "grade-7 entries are not recorded in results.nc",
     ("graduates", "primary"): "primary completers are not recorded in results.nc",
     ("graduates", "junior"): "results.nc records student_exits = grade-9 completers plus dropouts, not graduates",
 }
@@ -524,9 +531,8 @@ def report_markdown(table: pd.DataFrame, board: pd.DataFrame, info: dict[str, An
         "held-out years (issue 13): MAPE ≤ 3% for pupils and ≤ 5% for full-time teachers; the 90% band covers "
         "≥ 80% of the observations.\n\n"
         "## Scoreboard\n\n" + (scoreboard_markdown(board) if not board.empty else "No series compared.\n") +
-        "\nPupils and teachers are compared as primary + junior: `results.nc` records them per county summed over "
-        "the two levels, so the published primary and junior figures are summed (rows of level `compulsory`, "
-        "derived). The bars are set by level; this scoreboard cannot say whether each level meets them.\n\n"
+        "\nPupils and teachers are compared by level and as primary + junior (the published primary and junior "
+        "figures summed: rows of level `compulsory`, derived). The bars are set by level.\n\n"
         "## Year by year\n\n" + years_markdown(table) +
         "\n## Observations not compared\n\n" + not_compared_markdown(table) +
         "\nObservations of other series (births, population, county status, programme counts) are not scored here.\n"

@@ -26,7 +26,7 @@ from sim.distributions import sample
 from sim.mechanisms import assessment, dispatch, facilities, quota, segments, students
 from sim.mechanisms import teachers as tmech
 from sim.posterior import Posterior
-from sim.registry import synthesize_registry
+from sim.registry import single_year_ages, synthesize_registry
 from sim.rng import Streams
 from sim.scenario import Levers, Scenario
 from sim.sections import Sections, build_sections
@@ -154,6 +154,7 @@ class State:
     hires: np.ndarray  # (D, C) teachers recruited this year (all channels)
     exits: np.ndarray  # (D, C) teachers leaving this year (retirement, attrition, contract end)
     student_entries: np.ndarray  # (D, C) grade-1 entrants this year
+    junior_entries: np.ndarray  # (D, C) grade-7 entrants this year
     student_exits: np.ndarray  # (D, C) dropouts and grade-9 completers this year
 
 
@@ -162,12 +163,12 @@ class State:
 
 
 def census_single_years(counties: pd.DataFrame) -> np.ndarray:
-    """Census counts by single year of age 0–19 per county, ages spread evenly within the census bands."""
-    bands = [("age0", 0, 1), ("age1_4", 1, 5), ("age5_9", 5, 10), ("age10_14", 10, 15), ("age15_19", 15, 20)]
-    out = np.zeros((len(counties), 20))
-    for column, lo, hi in bands:
-        out[:, lo:hi] = counties[column].to_numpy(float)[:, None] / (hi - lo)
-    return out
+    """Census counts by single year of age 0–19 per county, the bands interpolated as the registry's pupils are
+    (:func:`sim.registry.single_year_ages`: linear within a band, band totals kept), so that the start stock's
+    grades and the later grade-1 intake come from one reading of the census (issue 13: an even split here and
+    an interpolation in the registry gave a 44% one-year cliff in the intake)."""
+    return single_year_ages(*(counties[column].to_numpy(float)
+                              for column in ("age0", "age1_4", "age5_9", "age10_14", "age15_19")))
 
 
 def selected_births(counties: pd.DataFrame) -> float:
@@ -344,8 +345,10 @@ def sample_parameters(
 
 
 def initial_state(model: Model, n_draws: int, female_share: np.ndarray | None = None) -> State:
-    """The state at the start year; ``female_share`` ``(D,)`` is each draw's share of women among teachers (the
-    same in every age band at the start; NaN when not given, for callers that do not run the teacher exits)."""
+    """The state at the start year; ``female_share`` ``(D,)`` is each draw's share of women among teachers (NaN
+    when not given, for callers that do not run the teacher exits). The start stock is in service, so a band past
+    the women's statutory age of the start year holds men only (:func:`sim.mechanisms.teachers.
+    start_female_share_by_band`): the women of the registry's 55–59 band do not all retire in the first year."""
     s = model.sections
     d = n_draws
     f = np.full(d, np.nan) if female_share is None else np.asarray(female_share, dtype=np.float64)
@@ -366,7 +369,8 @@ def initial_state(model: Model, n_draws: int, female_share: np.ndarray | None = 
         backbone=tile(s.backbone),
         pe_art=tile(s.pe_art),
         special_post=special,
-        female_share=np.repeat(f[:, None], tmech.N_AGE_BANDS, axis=1),
+        female_share=(np.repeat(f[:, None], tmech.N_AGE_BANDS, axis=1) if female_share is None else
+                      tmech.start_female_share_by_band(f, model.scenario.start_year, schedule=model.retirement)),
         dispatched=zeros3.copy(),
         dispatched_backbone=zeros3.copy(),
         dispatched_pe_art=zeros3.copy(),
@@ -388,6 +392,7 @@ def initial_state(model: Model, n_draws: int, female_share: np.ndarray | None = 
         hires=np.zeros((d, c), np.int64),
         exits=np.zeros((d, c), np.int64),
         student_entries=np.zeros((d, c), np.int64),
+        junior_entries=np.zeros((d, c), np.int64),
         student_exits=np.zeros((d, c), np.int64),
     )
 

@@ -100,8 +100,26 @@ _PARAMETER_LIST: tuple[Parameter, ...] = (
         "Nine-year consolidation rate (鞏固率): share of an entry cohort completing compulsory education.",
         0.0,
         1.0,
-        Beta(mean=0.985, sd=0.005),
-        "95.69% in 2020 and 99.2% in 2024 (SOURCES §1e); assumption: centred between recent levels",
+        Beta(mean=0.9745, sd=0.009),
+        "95.69% in 2020 and 99.2% in 2024 (SOURCES §1e; calibration/data/observations.csv); assumption: centred "
+        "on their mean (97.45%) with an SD (0.9 points) that puts both within 2 SD (the earlier prior, 98.5% ± 0.5, "
+        "put the 2020 figure 5.8 SD away, issue 13); to be inferred by `edusim calibrate`",
+    ),
+    Parameter(
+        "students.entrants_per_census_child",
+        "entrants per child",
+        "Grade-1 entrants per child of the entry cohort counted by the 2020 census (single years of age "
+        "interpolated within the census bands), for entry years up to 2026: mortality, migration and census "
+        "coverage between entry and the census.",
+        0.5,
+        1.5,
+        Uniform(low=0.92, high=1.02),
+        "published grade-1 entrants (NBS, calibration/data/observations.csv) over the census cohort of the same "
+        "entry year (the single age 2026 − year of `sim/model.py` census_single_years, all 106 units): 0.989, "
+        "0.973, 0.960, 0.956 in 2011–2014, the hindcast window's published years up to the fit limit (2017–2018, "
+        "held out, give 0.82 and 0.90; 2009–2010, ages 16–17 at the census, 1.11 and 1.02); assumption: "
+        "0.956–0.989 widened by its own width (0.032) on either side and rounded outward, four years being few; "
+        "to be inferred by `edusim calibrate`",
     ),
     Parameter(
         "students.urbanisation_drift_per_year",
@@ -170,6 +188,33 @@ _PARAMETER_LIST: tuple[Parameter, ...] = (
         Beta(mean=0.85, sd=0.07),
         "Hainan 2015 cohort 94.2%, described as above the national average (SOURCES §4c), taken as an upper "
         "reference; national figure not found",
+    ),
+    Parameter(
+        "quota.establishment_multiplier_primary",
+        "posts per post of the national norm",
+        "Teaching posts a county's establishment (編制) sustains per post of the national student:staff norm "
+        "(1:19), primary sections: the staffing quota is pupils / 19 × this.",
+        0.5,
+        3.0,
+        Uniform(low=1.28, high=1.42),
+        "NBS primary pupil–teacher ratios of Xinjiang 13.39–14.75 in 2010–2016 "
+        "(calibration/data/xinjiang_student_teacher_ratio_2004_2019.csv): 19 / ratio = 1.29–1.42 full-time "
+        "teachers per norm post, although the norm counts all staff (教職工), so the establishment is above it "
+        "(bilingual, boarding and small-school allowances of 中央編辦發〔2014〕72號; SOURCES §3d, UNVERIFIED); "
+        "assumption: uniform over that range, the held-out years 2017–2019 left out; to be inferred by "
+        "`edusim calibrate`",
+    ),
+    Parameter(
+        "quota.establishment_multiplier_junior",
+        "posts per post of the national norm",
+        "Teaching posts a county's establishment sustains per post of the national norm (1:13.5), junior "
+        "sections: the staffing quota is pupils / 13.5 × this.",
+        0.5,
+        3.0,
+        Uniform(low=1.12, high=1.29),
+        "NBS junior pupil–teacher ratios of Xinjiang 10.47–11.98 in 2010–2016 "
+        "(calibration/data/xinjiang_student_teacher_ratio_2004_2019.csv): 13.5 / ratio = 1.13–1.29; assumption: "
+        "uniform over that range, the held-out years 2017–2019 left out; to be inferred by `edusim calibrate`",
     ),
     Parameter(
         "recruitment.fill_rate",

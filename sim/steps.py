@@ -133,6 +133,8 @@ def step_students(m: Model, st: State, p: Parameters, r: Random, year: int) -> N
     grads = students.primary_graduates_by_county(flows.graduates, s.county, s.n_counties)
     expected = students.expected_intake_from_births(year, m.census_by_age, p["births.trend_per_year"],
                                                     anchor_births=m.anchor_births)
+    if year <= students.LAST_CENSUS_ENTRY_YEAR:  # entrants per child the 2020 census counted (uncertain)
+        expected = expected * p["students.entrants_per_census_child"][:, None]
     intake = r.apply("students.intake", students.realise_intake, expected)
     by_location = r.apply("students.intake_location", students.split_by_location, intake,
                           location_share=m.intake_location_share)
@@ -142,6 +144,7 @@ def step_students(m: Model, st: State, p: Parameters, r: Random, year: int) -> N
     grade7 = r.apply("students.junior_entry", students.junior_entry, grads, st.students[:, :, 6] + 1.0,
                      section_county=s.county, section_is_junior=s.level == JUNIOR)
     st.student_entries = county_sum(grade1, s).astype(np.int64)
+    st.junior_entries = county_sum(grade7, s).astype(np.int64)
     st.student_exits = county_sum(section_total(flows.dropouts) + flows.graduates[:, :, 8], s).astype(np.int64)
     new = flows.promoted  # a fresh array of this step: filled in place
     new[:, :, 0] += grade1
@@ -324,12 +327,20 @@ def _carry_categories(m: Model, st: State, before: np.ndarray, out: np.ndarray, 
     _move_attributes(m, st, before, out, r, f"{name}.attributes", carry=carry, into=into)
 
 
+def establishment_multiplier(p: Parameters) -> np.ndarray:
+    """``(D, 2)`` teaching posts per post of the national norm, primary and junior (``quota.establishment_*``)."""
+    return np.stack([p["quota.establishment_multiplier_primary"], p["quota.establishment_multiplier_junior"]],
+                    axis=1)
+
+
 def step_quota(m: Model, st: State, p: Parameters, r: Random, year: int) -> None:
-    """Staffing quota re-verified from enrolment (in the years of :func:`verification_year` only); surplus
-    teachers redeployed to short-staffed sections of the same county and level."""
+    """Teaching establishment re-verified from enrolment (in the years of :func:`verification_year` only): the
+    national norm's posts times the establishment multiplier of the level; surplus teachers redeployed to
+    short-staffed sections of the same county and level."""
     s = m.sections
     q = m.scenario.levers.quota
-    st.section_quota = quota.section_staffing_quota(section_total(st.students), s.level, m.students_per_staff)
+    st.section_quota = quota.establishment_quota(section_total(st.students), s.level, m.students_per_staff,
+                                                 establishment_multiplier(p))
     out, into = quota.redeploy_surplus(
         section_total(st.teachers), st.section_quota, s.county, s.level, s.n_counties, q.redeploy_surplus_share
     )
@@ -630,6 +641,8 @@ def _staffing_and_flows(m: Model, st: State, p: Parameters, pupils: np.ndarray, 
     staff_total = counted["staffing"]
     norm_met = quota.staffing_norm_met(level_county_sum(staff_total, s), requirement)
     special_ok = (st.special_schools > 0) | (s.county_population <= SPECIAL_EDUCATION_POPULATION)[None, :]
+    pupils_by_level = level_county_sum(pupils, s)
+    teachers_by_level = level_county_sum(counted["regular"], s)
     return {
         "staffing_norm_met": norm_met.astype(np.int8),
         "special_education_ok": special_ok.astype(np.int8),
@@ -637,6 +650,10 @@ def _staffing_and_flows(m: Model, st: State, p: Parameters, pupils: np.ndarray, 
         "disabled_enrolment_rate": np.repeat(p["students.disabled_enrolment_rate"][:, None], s.n_counties, axis=1),
         "students": county_sum(pupils, s),
         "teachers": county_sum(counted["regular"], s),
+        "students_primary": pupils_by_level[:, :, PRIMARY],
+        "students_junior": pupils_by_level[:, :, JUNIOR],
+        "teachers_primary": teachers_by_level[:, :, PRIMARY],
+        "teachers_junior": teachers_by_level[:, :, JUNIOR],
         "teachers_counted": county_sum(staff_total, s),
         "staffing_requirement": section_total(requirement),
         "vacancies": county_sum(np.maximum(np.ceil(section_requirement - 1e-9) - staff_total, 0), s),
@@ -645,6 +662,7 @@ def _staffing_and_flows(m: Model, st: State, p: Parameters, pupils: np.ndarray, 
         "hires": st.hires,
         "exits": st.exits,
         "student_entries": st.student_entries,
+        "junior_entries": st.junior_entries,
         "student_exits": st.student_exits,
     }
 
@@ -668,12 +686,12 @@ YearRule = Callable[[Scenario, int], bool]
 
 def verification_year(scenario: Scenario, year: int) -> bool:
     """Whether the staffing quota is re-verified in ``year``: the start year (the registry's quota is set from
-    its enrolment), then every ``quota.reverify_every_years`` from ``quota.first_verification_year``."""
+    its enrolment) and every year on the schedule ``quota.first_verification_year + k ×
+    quota.reverify_every_years`` (any whole ``k``, negative too: the rhythm runs in the years before the first
+    verification under the plan as well, so a history or a start before it is re-verified on the same
+    schedule)."""
     q = scenario.levers.quota
-    return year == scenario.start_year or (
-        year >= q.first_verification_year
-        and quota.is_verification_year(year, q.first_verification_year, q.reverify_every_years)
-    )
+    return year == scenario.start_year or (year - q.first_verification_year) % q.reverify_every_years == 0
 
 
 @dataclass(frozen=True)

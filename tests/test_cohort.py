@@ -208,18 +208,22 @@ def test_a_stationary_stock_loses_a_fifth_of_its_oldest_band_each_year():
 
 def test_women_and_men_keep_retiring_at_their_own_ages_after_the_first_year():
     """Half women, n per 5-year band from 20 to 59 in each section, flows off, before the reform (women teachers
-    retire at 55, men at 60). By hand, per section: in the step into 2021 the women turning 55 (a fifth of the
-    women of 50–54, n/10), every woman of 55–59 (n/2) and the men turning 60 (n/10) retire: 0.7 n. Then band 55–59
-    holds men only (0.4 n stayed, 0.1 n aged in from 50–54) and band 50–54 half and half, so every later year
-    retires n/10 women and n/10 men: 0.2 n. (Mixing the sexes with the initial share in every band, as the engine
-    once did, retires half of band 55–59 again each year as if they were women: 0.4 n.)"""
+    retire at 55, men at 60). The start stock is in service, so its 55–59 band holds men only (a woman of 57 is
+    retired): no artifact of every woman of 55–59 retiring in the first year. By hand, per section, with the
+    engine's uniform-within-band hazards (a fifth of a band reaches the next age each year): in the step into
+    2021 the women turning 55 (a fifth of the women of 50–54, n/10) and the men turning 60 (a fifth of the n men
+    of 55–59) retire: 0.3 n. Band 55–59 then holds 0.8 n + 0.1 n (men aged in from 50–54) = 0.9 n men, and band
+    50–54 stays at n, half women (inflow from 45–49 half and half). Each later year retires n/10 women and a fifth
+    of the men of 55–59, whose band becomes 0.8 m + 0.1 n: 0.1 n + 0.18 n, 0.1 n + 0.164 n, 0.1 n + 0.1512 n.
+    (Mixing the sexes with the initial share in every band, as the engine once did, retires half of band 55–59
+    again each year as if they were women.)"""
     scenario = _flows_off(0.5)
     n = 10
     s = prepare(scenario).sections
     stock = np.tile(np.array([2 * n, 2 * n, 2 * n, n, n, 0]), (s.n_sections, 1))
     model = _with_stock(prepare(scenario), stock)
     exits = run_draws(model, 0, scenario.draws)["exits"].sum(axis=2)[:, 1:5]  # steps into 2021–2024
-    expected = s.n_sections * n * np.array([0.7, 0.2, 0.2, 0.2])
+    expected = s.n_sections * n * np.array([0.3, 0.28, 0.264, 0.2512])
     se = exits.std(axis=0, ddof=1) / np.sqrt(exits.shape[0])
     assert np.all(np.abs(exits.mean(axis=0) - expected) <= 4 * se), (exits.mean(axis=0), expected, se)
 

@@ -65,7 +65,10 @@ def tiny_results() -> xr.Dataset:
     scale = np.array([1.0, 1.0, 10.0, 100.0])  # year factors: draws 1..5, 1..5, 10..50, 100..500
     values = draws[:, None] * scale[None, :]
     area = np.stack([values, values], axis=-1)
-    return xr.Dataset({"students_area": (("draw", "year", "area"), area)},
+    dims = ("draw", "year", "area")
+    # by level: primary the same draws, junior half of them
+    return xr.Dataset({"students_area": (dims, area), "students_primary_area": (dims, area),
+                       "students_junior_area": (dims, area / 2)},
                       coords={"draw": draws - 1, "year": years, "area": ["region", "south"]})
 
 
@@ -75,7 +78,7 @@ def test_scoreboard_by_hand() -> None:
     scenario = fit_window(load_scenario(HISTORY), 2011, 2014)
     classified = classify(frame(*primary, *junior), scenario, 2011, 2014, fit_until=2013)
     table = hindcast_table(tiny_results(), classified)
-    compared = table[table["status"] == "compared"].set_index("year")
+    compared = table[(table["status"] == "compared") & (table["level"] == "compulsory")].set_index("year")
     # primary + junior: 3 (start), 4.5, 45, 600
     assert compared["observed"].tolist() == [3, 4.5, 45, 600]
     # 2012: draws 1..5 → median 3, p5 1.2, p95 4.8: 4.5 inside the 90% band, outside the 50% band (2–4)
@@ -84,9 +87,13 @@ def test_scoreboard_by_hand() -> None:
     assert compared.loc[2012:, "inside_50"].tolist() == [False, False, False]
     assert compared.loc[2012:, "inside_90"].tolist() == [True, True, False]
     assert pd.isna(compared.loc[2011, "inside_90"])  # the start year is the model's input: not scored
-    board = scoreboard(table).set_index("series")
-    row = board.loc["pupils"]
-    assert row["level"] == "compulsory"
+    board = scoreboard(table).set_index(["series", "level"])
+    # primary alone: medians 3, 30, 300 against 2, 30, 400 → fitted (50% + 0%) / 2, held out 25%
+    assert board.loc[("pupils", "primary"), "fitted_mape"] == pytest.approx(25.0)
+    assert board.loc[("pupils", "primary"), "held_out_mape"] == pytest.approx(25.0)
+    # junior: medians 1.5, 15, 150 against 2.5, 15, 200 → fitted (40% + 0%) / 2, held out 25%
+    assert board.loc[("pupils", "junior"), "fitted_mape"] == pytest.approx(20.0)
+    row = board.loc[("pupils", "compulsory")]
     assert row["fitted_n"] == 2 and row["held_out_n"] == 1
     assert row["fitted_mape"] == pytest.approx((100 * 1.5 / 4.5 + 100 * 15 / 45) / 2)
     assert row["fitted_cover50"] == 0 and row["fitted_cover90"] == 1
@@ -122,7 +129,8 @@ def test_classify_compares_like_with_like() -> None:
     history = fit_window(load_scenario(HISTORY), 2011, 2013)  # all counties, with XPCC
     out = classify(frame(*rows), history, 2011, 2013, 2016).set_index(["series", "level"])["status"]
     assert out[("pupils", "compulsory")] == "compared"
-    assert out[("pupils", "primary")] == "not simulated" and out[("schools", "primary")] == "not simulated"
+    assert out[("pupils", "primary")] == "compared" and out[("pupils", "junior")] == "compared"
+    assert out[("schools", "primary")] == "not simulated"
     assert out[("fulltime_teachers", "compulsory")] == "other scope"
     without = replace(history, {"baseline.include_xpcc": False})
     assert set(classify(frame(*rows), without, 2011, 2013, 2016).query("level == 'compulsory'")["status"]) == {
@@ -233,24 +241,26 @@ def test_end_to_end_two_counties(tmp_path: Path, capsys: pytest.CaptureFixture[s
     names = {p.name for p in out.iterdir()}
     assert names == {"hindcast.csv", "hindcast.md", "figures", "scenario.resolved.yaml", "provenance.json",
                      ".edusim-folder.json"}
-    assert sorted(p.name for p in (out / "figures").iterdir()) == [
-        f"hindcast-pupils-compulsory-{c}.png" for c in sorted(COUNTIES)]
+    assert sorted(p.name for p in (out / "figures").iterdir()) == sorted(
+        f"hindcast-pupils-{level}-{c}.png" for c in COUNTIES for level in ("compulsory", "junior", "primary"))
     with (out / "hindcast.csv").open(encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     compared = [r for r in rows if r["status"] == "compared"]
-    assert {(r["area"], int(r["year"])) for r in compared} == {(c, y) for c in COUNTIES for y in range(2015, 2019)}
+    assert {(r["area"], int(r["year"])) for r in compared if r["level"] == "compulsory"} == {
+        (c, y) for c in COUNTIES for y in range(2015, 2019)}
     assert {r["period"] for r in compared if r["year"] == "2015"} == {"start"}
     assert {r["status"] for r in rows if r["series"] == "schools"} == {"not simulated"}
     # the scoreboard's held-out MAPE recomputed from the CSV's own columns (2017, 2018 held out)
     text = (out / "hindcast.md").read_text(encoding="utf-8")
     for code in COUNTIES:
-        held = [r for r in compared if r["area"] == code and int(r["year"]) >= 2017]
+        held = [r for r in compared if r["area"] == code and int(r["year"]) >= 2017 and r["level"] == "compulsory"]
         mape = np.mean([abs(float(r["median"]) - float(r["observed"])) / float(r["observed"]) * 100 for r in held])
         inside = sum(r["inside_90"] == "True" for r in held)
         line = next(x for x in text.splitlines() if x.startswith(f"| pupils, primary + junior | {code} |"))
         cells = [c.strip() for c in line.split("|")]  # "", series, area, 3 fitted, 3 held-out, bars, ""
         assert cells[6] == f"{mape:.1f}%" and cells[8] == f"{inside} of 2"
-        assert float(next(r for r in compared if r["area"] == code and r["year"] == "2016")["observed"]) == 31_500
+        assert float(next(r for r in compared if r["area"] == code and r["year"] == "2016"
+                          and r["level"] == "compulsory")["observed"]) == 31_500
     assert "2015→2018" in text and "fitted years 2016, held-out years 2017–2018" in text
 
 

@@ -89,3 +89,32 @@ def test_scenario_validation_reports_the_unusable_uncertainty(tmp_path) -> None:
         load_scenario(path)
     (e,) = info.value.errors
     assert (e.line, e.key) == (3, "uncertainties.births.trend_per_year.dist") and "700" in e.message
+
+
+def test_consolidation_prior_admits_both_published_rates() -> None:
+    # the published rates (observations.csv, read independently) lie within 2 prior SDs of the prior's mean
+    import csv
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "calibration" / "data" / "observations.csv"
+    with path.open(encoding="utf-8") as f:
+        rates = [float(r["value"]) for r in csv.DictReader(f) if r["series"] == "consolidation_rate"]
+    assert len(rates) >= 2
+    prior = get_parameter("students.consolidation_rate").default
+    assert isinstance(prior, Beta)
+    assert all(abs(rate - prior.mean) <= 2 * prior.sd for rate in rates)
+
+
+def test_establishment_priors_contain_the_fitted_years_pupil_teacher_ratios() -> None:
+    # norm / published pupil-teacher ratio of 2010-2016 (the data file, read independently) inside each prior
+    import csv
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "calibration" / "data" / "xinjiang_student_teacher_ratio_2004_2019.csv"
+    with path.open(encoding="utf-8") as f:
+        rows = [r for r in csv.DictReader(f) if 2010 <= int(r["year"]) <= 2016]
+    for level, norm in (("primary", 19.0), ("junior", 13.5)):
+        prior = get_parameter(f"quota.establishment_multiplier_{level}").default
+        assert isinstance(prior, Uniform)
+        for r in rows:
+            assert prior.low - 0.005 <= norm / float(r[f"{level}_ratio"]) <= prior.high + 0.005

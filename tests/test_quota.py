@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from sim.mechanisms.quota import (
     allocate_largest_remainder,
+    establishment_quota,
     group_sum,
     hypergeometric_within_groups,
     is_verification_year,
@@ -292,3 +293,13 @@ def test_multinomial_within_groups_refuses_negative_or_missing_weights():
     assert out.tolist() == [[0, 3, 1]]
     # zero totals split into zeros whatever the weights
     assert multinomial_within_groups(np.array([[0, 0]]), np.array([[0.0, 0.0, 0.0]]), group, 2, rng).sum() == 0
+
+
+def test_establishment_is_the_norm_times_the_multiplier_of_the_level() -> None:
+    # 190 primary pupils at 1:19 = 10 posts, × 1.3 = 13; 135 junior pupils at 1:13.5 = 10 posts, × 1.2 = 12;
+    # a second draw with multipliers 1 gives the norm itself
+    students = np.array([[190.0, 135.0], [190.0, 135.0]])
+    out = establishment_quota(students, np.array([0, 1]), NORM, np.array([[1.3, 1.2], [1.0, 1.0]]))
+    np.testing.assert_allclose(out, [[13.0, 12.0], [10.0, 10.0]])
+    with pytest.raises(ValueError):
+        establishment_quota(students, np.array([0, 1]), NORM, np.array([[1.3]]))

@@ -38,7 +38,7 @@ YEAR = 2027  # every lever acts, quota verification year of the golden scenario 
 # what it must change in the golden scenario's year 2027; every other field of the state must be left untouched
 TEACHER_STOCK = {"teachers", "qualified", "backbone", "pe_art"}
 ALLOWED = {
-    "students": {"students", "student_entries", "student_exits"},
+    "students": {"students", "student_entries", "junior_entries", "student_exits"},
     "teacher_exits": TEACHER_STOCK | {"special_post", "female_share", "exits"},
     "dispatch_departures": {"dispatched", "dispatched_backbone", "dispatched_pe_art"},
     "quota": TEACHER_STOCK | {"section_quota"},
@@ -51,7 +51,7 @@ ALLOWED = {
     "assessment": {"certified", "ready_years"},
 }
 REQUIRED = {
-    "students": {"students", "student_entries", "student_exits"},
+    "students": {"students", "student_entries", "junior_entries", "student_exits"},
     "teacher_exits": {"teachers", "special_post", "female_share", "exits"},
     "dispatch_departures": {"dispatched"},
     "quota": {"section_quota", "teachers"},
@@ -107,9 +107,9 @@ def test_start_year_runs_the_stock_steps_only():
 
 
 def test_quota_acts_in_the_start_year_and_the_verification_years():
-    scenario = load_scenario(GOLDEN)  # every 2 years from 2025
+    scenario = load_scenario(GOLDEN)  # every 2 years from 2025: odd years, before 2025 too (the start year 2020)
     quota = next(s for s in STEPS if s.name == "quota")
-    assert quota.years(scenario) == [2020, 2025, 2027, 2029, 2031, 2033, 2035]
+    assert quota.years(scenario) == [2020, 2021, 2023, 2025, 2027, 2029, 2031, 2033, 2035]
     assert verification_year(scenario, 2020) and not verification_year(scenario, 2024)
 
 
@@ -252,7 +252,7 @@ def test_step_table_is_printed_with_years_and_levers():
     text = step_table(load_scenario(GOLDEN))
     lines = text.splitlines()
     assert len(lines) == 2 + len(STEPS)
-    assert "| 4 | quota | `sim.steps.step_quota` | yes | 2020, 2025, 2027, 2029, 2031, 2033, 2035 |" in text
+    assert "| 4 | quota | `sim.steps.step_quota` | yes | 2020–2021, 2023, 2025, 2027, 2029, 2031, 2033, 2035 |" in text
     assert "retention (from 2026)" in text and "| 1 | students |" in lines[2]
     assert "2021–2035" in lines[2]
 

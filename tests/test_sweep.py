@@ -33,8 +33,11 @@ DISPATCH = "levers.dispatch.per_year"
 
 @pytest.fixture(scope="module")
 def small(tmp_path_factory: pytest.TempPathFactory):
-    """Two counties given the region's dispatched teachers in full, so that the dispatch lever matters."""
-    return load_scenario(write_small(tmp_path_factory.mktemp("sweep"), scaled=False))
+    """Two counties given the region's dispatched teachers in full, so that the dispatch lever matters; the
+    teaching establishment at the national norm itself (multipliers 1), so that the norm (T5) can be missed."""
+    at_norm = ("uncertainties:\n  quota.establishment_multiplier_primary: {dist: fixed, value: 1.0}\n"
+               "  quota.establishment_multiplier_junior: {dist: fixed, value: 1.0}\n")
+    return load_scenario(write_small(tmp_path_factory.mktemp("sweep"), extra=at_norm, scaled=False))
 
 
 def test_select_targets(small) -> None:

@@ -367,3 +367,29 @@ def test_move_between_sections_conserves_teachers_and_uses_the_leavers_ages():
     np.testing.assert_array_equal(new[:, 1:, 1:].sum(axis=2), stock[:, 1:, 1:].sum(axis=2))
     with pytest.raises(ValueError, match="at most the section's teachers"):
         move_between_sections(stock, np.array([[7, 0, 0, 0]] * 3), into, np.random.default_rng(0))
+
+
+def test_start_stock_has_no_women_past_their_statutory_age() -> None:
+    # before the 2025 reform women retire at 55, men at 60 (retirement_age_reform_2025.csv): in the autumn of
+    # 2011 a woman aged 55-59 is retired, so an in-service 55-59 band holds men only; younger bands keep f
+    share = T.start_female_share_by_band(np.array([0.7, 0.5]), 2011)
+    assert share.shape == (2, T.N_AGE_BANDS)
+    assert share[:, :7].tolist() == [[0.7] * 7, [0.5] * 7]
+    assert share[:, 7].tolist() == [0.0, 0.0]
+    # so the first year's retirements of a 55-59 band are the men turning 60 (1/5 of the band), not f + (1-f)/5
+    h_f, h_m = T.sex_hazards_by_band(2011)
+    retire, _ = T.mixed_retirement_and_ageing(share, h_f, h_m)
+    assert retire[:, 7] == pytest.approx([0.2, 0.2])
+
+
+def test_in_service_share_is_the_share_of_the_band_below_the_statutory_age() -> None:
+    # men born 1965-01 onwards retire later (reform): in 2030-09 a band 60-64 holds men born 1965-10 .. 1970-09,
+    # whose statutory ages are 60 + ceil(k/4) months with k = months of birth from 1965-01 (k = 10 .. 69), capped
+    # at 36: in service when age (months since birth) < statutory age. Counted by hand below.
+    t = 12 * 2030 + 8
+    inside = 0
+    for age in range(720, 780):
+        k = (t - age) - (12 * 1965) + 1
+        statutory = 720 + min(36, -(-k // 4)) if k > 0 else 720
+        inside += statutory - age >= 1
+    assert T.in_service_share_by_band(2030, "male")[8] == pytest.approx(inside / 60)

@@ -258,6 +258,31 @@ def section_staffing_quota(
     return np.asarray(students, dtype=np.float64) / ratio[lvl][None, :]
 
 
+def establishment_quota(
+    students: npt.ArrayLike, section_level: npt.ArrayLike, students_per_staff: npt.ArrayLike,
+    multiplier: npt.ArrayLike,
+) -> FloatArray:
+    """Unrounded teaching establishment (編制) of each section: the national norm's posts
+    (:func:`section_staffing_quota`) times the establishment multiplier of its level.
+
+    ``multiplier`` is ``(D, 2)`` (primary, junior) per draw, or ``(2,)``: the teaching posts a county sustains per
+    post of the norm (the uncertainties ``quota.establishment_multiplier_*``; Xinjiang's published pupil–teacher
+    ratios are below the norm's, i.e. more teachers than it gives). This is what recruitment fills and surplus is
+    measured against; the target "staffing norm met" (T5) keeps the norm itself.
+
+    >>> establishment_quota(np.array([[38.0, 27.0]]), np.array([0, 1]), np.array([19.0, 13.5]),
+    ...                     np.array([[1.5, 1.0]])).tolist()
+    [[3.0, 2.0]]
+    """
+    base = section_staffing_quota(students, section_level, students_per_staff)
+    mult = np.asarray(multiplier, dtype=np.float64)
+    if mult.shape[-1] != N_LEVELS or np.any(mult <= 0):
+        raise ValueError(f"multiplier must be positive, one per level (primary, junior); got shape {mult.shape}")
+    lvl = np.asarray(section_level, dtype=np.int64)
+    per_section = mult[..., lvl] if mult.ndim == 2 else mult[lvl][None, :]
+    return np.asarray(base * per_section, dtype=np.float64)
+
+
 def staffing_quota(
     students: npt.ArrayLike,
     section_level: npt.ArrayLike,

@@ -282,6 +282,11 @@ def _as_draw_section(weights: ArrayLike, d: int, s: int) -> FloatArray:
 # intake
 
 
+LAST_CENSUS_ENTRY_YEAR = 2026
+"""Last school year whose grade-1 entrants the 2020 census counted (aged 0 on 2020-11-01); later entrants come
+from births (:func:`expected_intake_from_births`)."""
+
+
 def census_entry_year(age_at_census: ArrayLike) -> IntArray:
     """School year (autumn) in which children aged ``a`` at the 2020 census enter grade 1: ``2020 + 6 − a``.
 

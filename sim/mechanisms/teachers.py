@@ -223,6 +223,50 @@ def _sex_hazard_by_band(year: int, rule: RetirementRule, reference_month: int) -
         return np.where(n_in > 0, retiring.sum(axis=1) / np.maximum(n_in, 1), 1.0)
 
 
+def in_service_share_by_band(year: int, sex: str, *, post: str = "professional", reference_month: int = 9,
+                             schedule: RetirementSchedule | None = None) -> FloatArray:
+    """``(9,)`` share of each band's ages (uniform over its 60 months) still below the statutory age of ``sex`` at
+    the census month ``reference_month`` of ``year``: 1 for a band wholly below it, 0 for a band wholly above.
+
+    >>> in_service_share_by_band(2011, "female")[5:].tolist()  # women retired at 55 before the 2025 reform
+    [1.0, 1.0, 0.0, 0.0]
+    """
+    rule = (schedule or load_retirement_schedule()).rule(sex, post)
+    t = 12 * year + reference_month - 1
+    lower = 12 * np.asarray(AGE_BAND_LOWER_YEARS, dtype=np.int64)[:, None]
+    age_months = lower + np.arange(60, dtype=np.int64)[None, :]
+    return np.asarray((_retirement_age_from_index(t - age_months, rule) - age_months >= 1).mean(axis=1),
+                      dtype=np.float64)
+
+
+def start_female_share_by_band(female_share: ArrayLike, year: int, *, post: str = "professional",
+                               reference_month: int = 9,
+                               schedule: RetirementSchedule | None = None) -> FloatArray:
+    """``(D, 9)`` share of women in each age band of a start stock counted in service at the census month of
+    ``year``, for a share ``female_share`` ``(D,)`` of women among teachers.
+
+    A teacher in the start registry is in post, hence below the statutory age of their sex (rule of the start
+    year, ``calibration/data/retirement_age_reform_2025.csv``; before the 2025 reform women 55, men 60). With
+    ages uniform within a band (as everywhere in this module) and a share ``f`` of women among the teachers who
+    would be there if no one retired, the women in service are ``f · s_f`` and the men ``(1 − f) · s_m`` (``s``:
+    :func:`in_service_share_by_band`), so the band's share of women is ``f s_f / (f s_f + (1 − f) s_m)``. A band
+    below both ages keeps ``f``; the 55–59 band before the reform has no women (a woman of 57 is retired, so
+    the registry's teachers aged 55–59 are men) instead of retiring them all in the first year (issue 13). A band
+    above both ages (60–64 before the reform) keeps ``f``: its teachers retire in the first year whatever their
+    sex (the model has no rule for teachers kept past the statutory age).
+
+    >>> start_female_share_by_band(np.array([0.7]), 2011)[0, 5:].round(3).tolist()
+    [0.7, 0.7, 0.0, 0.7]
+    """
+    f = per_draw(np.asarray(female_share, dtype=np.float64), 2)
+    check_probability("female_share", f)
+    s_f = in_service_share_by_band(year, "female", post=post, reference_month=reference_month, schedule=schedule)
+    s_m = in_service_share_by_band(year, "male", post=post, reference_month=reference_month, schedule=schedule)
+    women, men = f * s_f[None, :], (1.0 - f) * s_m[None, :]
+    total = women + men
+    return np.where(total > 0, women / np.where(total > 0, total, 1.0), np.broadcast_to(f, total.shape))
+
+
 def retirement_share_by_band(
     year: int,
     female_share: ArrayLike,
