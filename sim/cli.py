@@ -207,7 +207,16 @@ def _compare(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from sim.chart_text import require_language
-    from sim.compare import compare_runs, resolve_inputs, table_csv, table_markdown, write_compare_figures
+    from sim.compare import (
+        compare_runs,
+        cost_csv,
+        cost_effectiveness,
+        cost_markdown,
+        resolve_inputs,
+        table_csv,
+        table_markdown,
+        write_compare_figures,
+    )
     from sim.output import write_folder_atomically
 
     require_language(args.lang)
@@ -215,7 +224,7 @@ def _compare(args: argparse.Namespace) -> int:
                           progress=not args.quiet, overwrite=args.overwrite)
     rows = compare_runs(runs)
     out = Path(args.out) if args.out is not None else Path("outputs") / ("compare-" + "-vs-".join(r.name for r in runs))
-    text = table_markdown(runs, rows)
+    text = table_markdown(runs, rows) + cost_markdown(runs, effects := cost_effectiveness(runs, rows))
     header = (f"# Comparison: {', '.join(r.name for r in runs)}\n\nProbability of each target over the same "
               f"{runs[0].results.sizes['draw']} draws (seed {runs[0].provenance.get('seed')}); difference against "
               f"{runs[0].name} in percentage points, paired by draw, with Newcombe's 95% interval for paired "
@@ -224,11 +233,12 @@ def _compare(args: argparse.Namespace) -> int:
     def fill(tmp: Path) -> None:
         (tmp / "compare.csv").write_text(table_csv(runs, rows), encoding="utf-8")
         (tmp / "compare.md").write_text(header + text, encoding="utf-8")
+        (tmp / "cost_effectiveness.csv").write_text(cost_csv(effects), encoding="utf-8")
         write_compare_figures(runs, tmp / "figures", lang=args.lang)
 
     write_folder_atomically(out, fill, overwrite=args.overwrite)
     print(header.replace("# ", "", 1) + text)
-    print(f"written: {out}/ (compare.csv, compare.md, figures/)")
+    print(f"written: {out}/ (compare.csv, compare.md, cost_effectiveness.csv, figures/)")
     return EXIT_OK
 
 
