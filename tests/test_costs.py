@@ -133,3 +133,14 @@ def test_a_range_with_low_above_high_is_refused(tmp_path: Path) -> None:
     path.write_text("programme,item,unit,value,low,high,computed\ndispatch,x,CNY,,5,1,yes\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"unit_costs\.csv:2: dispatch\.x"):
         load_unit_costs(path)
+
+
+def test_the_run_table_gives_the_total_cost_and_its_90_percent_interval() -> None:
+    from sim.output import cost_line
+
+    # 101 draws costing 0, 1, …, 100 bn CNY: the 5%, 50% and 95% quantiles are 5, 50 and 95 bn
+    ds = xr.Dataset({"cost_plan_total": ("draw", np.arange(101) * 1e9),
+                     "cost": (("draw",), np.zeros(101), {"not_computed": "development"})})
+    line = cost_line(ds)
+    assert "median 50.000 bn CNY [90% interval 5.000–95.000]" in line and "not computed: development" in line
+    assert cost_line(xr.Dataset()) == ""
