@@ -371,21 +371,29 @@ def _interval(i: Interval | None) -> str:
     return f"{_cny(i.estimate)} [{_cny(i.low)}, {_cny(i.high)}]"
 
 
+def _sign_note(i: Interval | None, cost: float) -> str:
+    if i is None or i.estimate >= 0:
+        return ""
+    return " (dominated: costs more, loses probability)" if cost > 0 else " (dominant: costs less, gains probability)"
+
+
 def cost_markdown(runs: Sequence[RunFolder], effects: Sequence[CostEffect] | None) -> str:
     """The cost-effectiveness section of ``compare.md`` (million CNY)."""
     if effects is None:
         return "\nCost-effectiveness: not available (a run has no cost variables; re-run it).\n"
     first = runs[0]
     lines = ["", "## Cost-effectiveness", "",
-             f"Total cost {first.results['cost_plan_total'].attrs.get('long_name', '')}; paired difference against "
+             f"Total cost: {first.results['cost_plan_total'].attrs.get('long_name', '')}. Paired difference against "
              f"{first.name} and cost per percentage point of probability gained, in million CNY, with 95% intervals "
              f"from a paired bootstrap over draws ({BOOTSTRAP_REPLICATES} replicates). 'unbounded': the gain's "
-             "interval includes zero. Not computed: "
+             "interval includes zero. A negative cost per point means the run costs more and loses probability "
+             "(dominated) or costs less and gains it (dominant). Not computed: "
              f"{first.results['cost'].attrs.get('not_computed', '')}.", ""]
     for effect in effects:
         lines += [f"**{effect.run} − {first.name}**: cost difference {_interval(effect.cost)} million CNY", "",
                   "| target | scope | million CNY per point |", "|---|---|---|"]
-        lines += [f"| {t} | {s} | {_interval(i)} |" for (t, s), i in effect.per_point.items()]
+        lines += [f"| {t} | {s} | {_interval(i)}{_sign_note(i, effect.cost.estimate)} |"
+                  for (t, s), i in effect.per_point.items()]
         lines.append("")
     return "\n".join(lines)
 
