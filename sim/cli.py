@@ -207,7 +207,16 @@ def _compare(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from sim.chart_text import require_language
-    from sim.compare import compare_runs, resolve_inputs, table_csv, table_markdown, write_compare_figures
+    from sim.compare import (
+        compare_runs,
+        cost_csv,
+        cost_effectiveness,
+        cost_markdown,
+        resolve_inputs,
+        table_csv,
+        table_markdown,
+        write_compare_figures,
+    )
     from sim.output import write_folder_atomically
 
     require_language(args.lang)
@@ -215,7 +224,7 @@ def _compare(args: argparse.Namespace) -> int:
                           progress=not args.quiet, overwrite=args.overwrite)
     rows = compare_runs(runs)
     out = Path(args.out) if args.out is not None else Path("outputs") / ("compare-" + "-vs-".join(r.name for r in runs))
-    text = table_markdown(runs, rows)
+    text = table_markdown(runs, rows) + cost_markdown(runs, effects := cost_effectiveness(runs, rows))
     header = (f"# Comparison: {', '.join(r.name for r in runs)}\n\nProbability of each target over the same "
               f"{runs[0].results.sizes['draw']} draws (seed {runs[0].provenance.get('seed')}); difference against "
               f"{runs[0].name} in percentage points, paired by draw, with Newcombe's 95% interval for paired "
@@ -224,11 +233,12 @@ def _compare(args: argparse.Namespace) -> int:
     def fill(tmp: Path) -> None:
         (tmp / "compare.csv").write_text(table_csv(runs, rows), encoding="utf-8")
         (tmp / "compare.md").write_text(header + text, encoding="utf-8")
+        (tmp / "cost_effectiveness.csv").write_text(cost_csv(effects), encoding="utf-8")
         write_compare_figures(runs, tmp / "figures", lang=args.lang)
 
     write_folder_atomically(out, fill, overwrite=args.overwrite)
     print(header.replace("# ", "", 1) + text)
-    print(f"written: {out}/ (compare.csv, compare.md, figures/)")
+    print(f"written: {out}/ (compare.csv, compare.md, cost_effectiveness.csv, figures/)")
     return EXIT_OK
 
 
@@ -415,6 +425,42 @@ def _solve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _add_optimize(p: argparse.ArgumentParser) -> None:
+    p.add_argument("scenario", metavar="SCENARIO", help="scenario YAML")
+    p.add_argument("--target", required=True, action="append", metavar="ID",
+                   help="target id, e.g. T5; repeat for several (each must reach the probability)")
+    p.add_argument("--probability", required=True, type=float, metavar="P",
+                   help="required probability of meeting every target, in (0, 1], e.g. 0.8")
+    p.add_argument("--levers", required=True, metavar="KEY[=LO:HI],…",
+                   help="levers to combine, comma-separated, each with its range (a share defaults to 0:1), e.g. "
+                   "levers.dispatch.per_year=0:10000,levers.rotation.share")
+    p.add_argument("--budget", type=float, metavar="CNY", help="instead of the cheapest combination reaching P, "
+                   "the highest probability whose median total cost is within this many CNY")
+    p.add_argument("--trials", type=int, default=40, metavar="N", help="candidates evaluated (default 40; each "
+                   "is a full run of the scenario's draws)")
+    p.add_argument("--area", default="region", help="region (default), south or every_county")
+    p.add_argument("--draws", type=int, help="number of Monte Carlo draws (overrides the scenario)")
+    p.add_argument("--seed", type=int, help="root seed (overrides the scenario)")
+    p.add_argument("--out", metavar="DIR", help="folder (default outputs/optimize-NAME-TARGETS-LEVERS)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_overwrite(p)
+
+
+def _optimize(args: argparse.Namespace) -> int:
+    """The cheapest lever combination reaching the targets' probability, or the best within a budget (Optuna)."""
+    from sim.optimize import optimize
+    from sim.runner import load_with_overrides
+
+    scenario = load_with_overrides(args.scenario, draws=args.draws, seed=args.seed)
+    report = optimize(scenario, args.target, args.probability, args.levers, budget=args.budget, trials=args.trials,
+                      area=args.area, out_dir=args.out, progress=not args.quiet, overwrite=args.overwrite)
+    print()
+    print(report.text, end="")
+    print(f"written: {report.out_dir}/ (trials.csv, pareto.csv, optimize.txt, optimize.json, "
+          "scenario.resolved.yaml, figures/pareto.png|svg)")
+    return EXIT_OK
+
+
 def _add_hindcast(p: argparse.ArgumentParser) -> None:
     p.add_argument("scenario", metavar="SCENARIO", help="scenario YAML with the levers of the time, e.g. "
                    "scenarios/history.yaml")
@@ -492,6 +538,8 @@ _COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Handler, s
                     "global sensitivity (Sobol' or Morris, SALib) of each target to uncertainties and levers"),
     "sweep": (_add_sweep, _sweep, "target probabilities over a grid of one or two levers (curves, heatmaps)"),
     "solve": (_add_solve, _solve, "smallest lever value at which a target's probability reaches a level"),
+    "optimize": (_add_optimize, _optimize,
+                 "cheapest combination of levers reaching the targets' probability (or best within a budget)"),
     "hindcast": (_add_hindcast, _hindcast,
                  "run a scenario over the published past: MAPE and band coverage per series, fans with observations"),
     "calibrate": (_add_calibrate, _calibrate,

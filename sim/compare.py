@@ -30,9 +30,26 @@ import xarray as xr
 from sim.chart_text import Lang
 from sim.errors import InputError
 from sim.outcomes import TargetLike, condition, wilson_interval
+from sim.rng import Streams
 from sim.rundir import RunFolder, open_run
 
-__all__ = ["Difference", "check_pairable", "compare_runs", "met_by_draw", "paired_difference"]
+__all__ = [
+    "BOOTSTRAP_REPLICATES",
+    "CostEffect",
+    "Difference",
+    "Interval",
+    "check_pairable",
+    "compare_runs",
+    "cost_csv",
+    "cost_effectiveness",
+    "cost_markdown",
+    "met_by_draw",
+    "paired_difference",
+    "ratio_interval",
+]
+
+BOOTSTRAP_REPLICATES = 2000
+"""Paired bootstrap replicates of the cost-effectiveness intervals (resampling draws, the same for every target)."""
 
 
 @dataclass(frozen=True)
@@ -258,3 +275,143 @@ def write_compare_figures(runs: Sequence[RunFolder], out_dir: Path, lang: Lang =
             fig.suptitle(spec.title[lang])
             written += save(fig, out_dir / f"compare_{spec.name}", formats)
     return written
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Cost-effectiveness
+
+
+@dataclass(frozen=True)
+class Interval:
+    """An estimate with its 95% interval; ``low``/``high`` ``None`` when the interval is unbounded."""
+
+    estimate: float
+    low: float | None
+    high: float | None
+
+
+@dataclass(frozen=True)
+class CostEffect:
+    """A run against the reference: the paired difference of total cost (CNY) and, per (target, scope), the cost
+    per percentage point of probability gained (CNY per point; ``None`` when the probability did not move)."""
+
+    run: str
+    cost: Interval
+    per_point: dict[tuple[str, str], Interval | None]
+
+
+def bootstrap_indices(n: int, seed: int, replicates: int = BOOTSTRAP_REPLICATES) -> np.ndarray:
+    """``(replicates, n)`` draw indices resampled with replacement, from the keyed stream ``compare/bootstrap``."""
+    return Streams(seed).draw_generator(0, "compare/bootstrap").integers(0, n, size=(replicates, n))
+
+
+def ratio_interval(cost: np.ndarray, gain: np.ndarray, index: np.ndarray) -> Interval | None:
+    """Cost per percentage point, ``mean(cost) / (100 · mean(gain))`` over paired draws, with the 95% percentile
+    interval of the paired bootstrap ``index``.
+
+    ``None`` when the mean gain is 0 (no point gained or lost). The interval is unbounded (``None`` ends) when more
+    than 2.5% of the replicates have a gain of the other sign or zero: the ratio then passes through infinity.
+
+    >>> idx = np.tile(np.arange(4), (10, 1))  # every replicate = the sample itself
+    >>> ratio_interval(np.array([100.0, 100, 100, 100]), np.array([1.0, 0, 0, 0]), idx)
+    Interval(estimate=4.0, low=4.0, high=4.0)
+    """
+    mean_gain = float(gain.mean())
+    if mean_gain == 0.0:
+        return None
+    estimate = float(cost.mean()) / (100.0 * mean_gain)
+    gains = gain[index].mean(axis=1)
+    costs = cost[index].mean(axis=1)
+    wrong = np.sign(gains) != np.sign(mean_gain)
+    if wrong.mean() > 0.025:
+        return Interval(estimate, None, None)
+    ratios = costs[~wrong] / (100.0 * gains[~wrong])
+    low, high = np.quantile(ratios, [0.025, 0.975])
+    return Interval(estimate, float(low), float(high))
+
+
+def cost_effectiveness(runs: Sequence[RunFolder], rows: Sequence[Row],
+                       replicates: int = BOOTSTRAP_REPLICATES) -> list[CostEffect] | None:
+    """For each run after the first: the paired cost difference and the cost per point of each target.
+
+    ``None`` when a run has no cost (``cost_plan_total``, :mod:`sim.costs`; runs written before costs were
+    recorded). Intervals: paired bootstrap over draws (:func:`bootstrap_indices`, seeded by the runs' seed).
+    """
+    if any("cost_plan_total" not in r.results for r in runs):
+        return None
+    base = runs[0]
+    seed = int(base.provenance.get("seed") or 0)
+    cost0 = base.results["cost_plan_total"].values.astype(float)
+    index = bootstrap_indices(cost0.size, seed, replicates)
+    targets = {t.id: t for t in base.targets}
+    out = []
+    for run in runs[1:]:
+        d_cost = run.results["cost_plan_total"].values.astype(float) - cost0
+        boot = d_cost[index].mean(axis=1)
+        low, high = np.quantile(boot, [0.025, 0.975])
+        per_point: dict[tuple[str, str], Interval | None] = {}
+        for row in rows:
+            a = met_by_draw(base.results, targets[row.target], row.scope)
+            b = met_by_draw(run.results, targets[row.target], row.scope)
+            per_point[(row.target, row.scope)] = (
+                None if a is None or b is None else ratio_interval(d_cost, b.astype(float) - a.astype(float), index))
+        out.append(CostEffect(run.name, Interval(float(d_cost.mean()), float(low), float(high)), per_point))
+    return out
+
+
+def _cny(x: float | None) -> str:
+    return "unbounded" if x is None else f"{x / 1e6:,.2f}"
+
+
+def _interval(i: Interval | None) -> str:
+    if i is None:
+        return "n/a (no change)"
+    if i.low is None:
+        return f"{_cny(i.estimate)} [unbounded]"
+    return f"{_cny(i.estimate)} [{_cny(i.low)}, {_cny(i.high)}]"
+
+
+def _sign_note(i: Interval | None, cost: float) -> str:
+    if i is None or i.estimate >= 0:
+        return ""
+    return " (dominated: costs more, loses probability)" if cost > 0 else " (dominant: costs less, gains probability)"
+
+
+def cost_markdown(runs: Sequence[RunFolder], effects: Sequence[CostEffect] | None) -> str:
+    """The cost-effectiveness section of ``compare.md`` (million CNY)."""
+    if effects is None:
+        return "\nCost-effectiveness: not available (a run has no cost variables; re-run it).\n"
+    first = runs[0]
+    lines = ["", "## Cost-effectiveness", "",
+             f"Total cost: {first.results['cost_plan_total'].attrs.get('long_name', '')}. Paired difference against "
+             f"{first.name} and cost per percentage point of probability gained, in million CNY, with 95% intervals "
+             f"from a paired bootstrap over draws ({BOOTSTRAP_REPLICATES} replicates). 'unbounded': the gain's "
+             "interval includes zero. A negative cost per point means the run costs more and loses probability "
+             "(dominated) or costs less and gains it (dominant). Not computed: "
+             f"{first.results['cost'].attrs.get('not_computed', '')}.", ""]
+    for effect in effects:
+        lines += [f"**{effect.run} − {first.name}**: cost difference {_interval(effect.cost)} million CNY", "",
+                  "| target | scope | million CNY per point |", "|---|---|---|"]
+        lines += [f"| {t} | {s} | {_interval(i)}{_sign_note(i, effect.cost.estimate)} |"
+                  for (t, s), i in effect.per_point.items()]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def cost_csv(effects: Sequence[CostEffect] | None) -> str:
+    """``cost_effectiveness.csv``: one row per run, target and scope (target ``total_cost`` for the cost
+    difference itself), values in CNY; empty interval ends when unbounded."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["run", "target", "scope", "quantity", "estimate_cny", "ci95_low_cny", "ci95_high_cny"])
+
+    def cells(i: Interval | None) -> list[str]:
+        if i is None:
+            return ["", "", ""]
+        return [f"{i.estimate:.0f}", "" if i.low is None else f"{i.low:.0f}", "" if i.high is None else f"{i.high:.0f}"]
+
+    for effect in effects or ():
+        writer.writerow([effect.run, "total_cost", "", "cost difference", *cells(effect.cost)])
+        for (t, s), i in effect.per_point.items():
+            writer.writerow([effect.run, t, s, "cost per percentage point", *cells(i)])
+    return buffer.getvalue()

@@ -5,7 +5,8 @@ every target metric ``M`` (``sim.targets.METRICS``) the area value ``M`` (draw, 
 value ``M_by_county`` (draw, year, county); the counts behind the shares (so every target can be recomputed);
 the county status (``quality_balanced``), the seven indicators' county values and coefficients of variation;
 and the stocks and flows behind them (students and teachers in all and by level, vacancies, hires, exits,
-grade-1 and grade-7 entrants, rotated and dispatched teachers). Every variable has ``units`` and ``long_name``.
+grade-1 and grade-7 entrants, rotated and dispatched teachers), and what the levers cost (``cost`` by programme
+and year, ``cost_total``, ``cost_plan_total``; :mod:`sim.costs`). Every variable has ``units`` and ``long_name``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 import xarray as xr
 
 from sim.cohort import run_chunk
+from sim.costs import cost_dataset
 from sim.model import Model, prepare
 from sim.rng import BLOCK_SIZE, Streams, chunk_bounds
 from sim.scenario import Scenario
@@ -201,7 +203,12 @@ def to_dataset(model: Model, raw: dict[str, np.ndarray], first_draw: int = 0) ->
     ds["draw"].attrs.update(long_name="Monte Carlo draw")
     ds["county"].attrs.update(long_name="county code (2020 census)")
     ds["area"].attrs.update(long_name="region = all selected counties; south = the southern prefectures among them")
-    return ds
+    return add_costs(model, ds)
+
+
+def add_costs(model: Model, ds: xr.Dataset) -> xr.Dataset:
+    """``ds`` with the cost variables of :func:`sim.costs.cost_dataset` (cost by programme and year, totals)."""
+    return ds.merge(cost_dataset(model, ds))
 
 
 def _mean(values: np.ndarray) -> np.ndarray:

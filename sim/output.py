@@ -38,6 +38,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import xarray as xr
 
 from sim import __version__
@@ -148,6 +149,18 @@ def targets_table(outcomes: Sequence[TargetOutcome], labels: dict[str, str] | No
         name = f"{target} {labels[target]}" if target in labels else target
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def cost_line(results: xr.Dataset) -> str:
+    """The run's total cost (``cost_plan_total`` of :mod:`sim.costs`): median and 90% interval over the draws, and
+    the programmes not computed; empty for a Dataset without costs."""
+    if "cost_plan_total" not in results:
+        return ""
+    total = results["cost_plan_total"].values.astype(float)
+    low, mid, high = np.quantile(total, [0.05, 0.5, 0.95]) / 1e9
+    return (f"\nTotal cost ({results['cost_plan_total'].attrs.get('long_name', 'plan period')}): median "
+            f"{mid:,.3f} bn CNY [90% interval {low:,.3f}–{high:,.3f}] over {total.size} draws; not computed: "
+            f"{results['cost'].attrs.get('not_computed', '')}.\n")
 
 
 MARKER = ".edusim-folder.json"
@@ -493,7 +506,8 @@ def write_run(
             f"Share of {provenance_record['draws']} draws meeting each target, with the 95% Wilson interval and "
             "the median year first met.\n\n"
         )
-        (tmp / "targets.md").write_text(header + targets_table(outcomes, labels), encoding="utf-8")
+        (tmp / "targets.md").write_text(header + targets_table(outcomes, labels) + cost_line(results),
+                                              encoding="utf-8")
         (tmp / "scenario.resolved.yaml").write_text(resolved_yaml, encoding="utf-8")
         (tmp / "provenance.json").write_text(json.dumps(provenance_record, indent=2, ensure_ascii=False) + "\n")
         if extra is not None:

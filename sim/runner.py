@@ -32,7 +32,7 @@ from sim.ensemble import to_dataset
 from sim.errors import InputError
 from sim.mechanisms.assessment import GUARANTEE_RULES, INDICATORS
 from sim.outcomes import TargetOutcome, evaluate
-from sim.output import guard, provenance, scenario_hash, targets_table, write_run
+from sim.output import cost_line, guard, provenance, scenario_hash, targets_table, write_run
 from sim.precision import DEFAULT_MAX_DRAWS, PrecisionReport
 from sim.scaleout import chunk_plan, dask_client, run_chunks, whole_blocks
 from sim.scenario import Scenario, load_scenario, replace, resolved_yaml
@@ -304,7 +304,7 @@ def write_run_folder(target: Path, model: Model, targets: TargetSet, execution: 
                         provenance_record=record, labels=labels, overwrite=options.overwrite,
                         extra=_figure_writer(results, execution.outcomes, targets.targets) if options.figures
                         else None)
-    return written, targets_table(execution.outcomes, labels)
+    return written, targets_table(execution.outcomes, labels) + cost_line(results)
 
 
 def _figure_writer(results: Any, outcomes: list[TargetOutcome], targets: Any) -> Any:

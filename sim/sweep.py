@@ -12,7 +12,8 @@ equal to the scenario's own value reproduces its run exactly.
 For each grid point, target and scope (``region``, ``south``, ``every_county``) the sweep records the share of
 draws meeting the target with its 95% Wilson interval (:mod:`sim.outcomes`). The folder (default
 ``outputs/sweep-NAME-LEVER…``) is written whole or not at all: ``sweep.nc`` (dims: the lever keys, ``target``,
-``area``), ``sweep.csv``, ``scenario.resolved.yaml``, ``provenance.json`` and ``figures/`` (curves for one lever,
+``area``; with the median total cost and its 90% interval per grid point, :mod:`sim.costs`), ``sweep.csv``
+(with the cost columns), ``scenario.resolved.yaml``, ``provenance.json`` and ``figures/`` (curves for one lever,
 heatmaps for two; :mod:`sim.sweep_plots`).
 """
 
@@ -22,6 +23,7 @@ import csv
 import io
 import itertools
 import json
+import math
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -46,7 +48,9 @@ __all__ = [
     "AREAS",
     "LeverGrid",
     "SweepResult",
+    "cost_summary",
     "evaluate_point",
+    "point_results",
     "provenance_record",
     "run_sweep",
     "select_targets",
@@ -73,9 +77,9 @@ class LeverGrid:
 # One grid point
 
 
-def evaluate_point(scenario: Scenario, changes: Mapping[str, int | float], targets: Sequence[Target], *,
-                   client: Client | None = None) -> list[TargetOutcome]:
-    """Run ``scenario`` with ``changes`` over all its draws (same seed: CRN) and evaluate ``targets``.
+def point_results(scenario: Scenario, changes: Mapping[str, int | float], *,
+                  client: Client | None = None) -> xr.Dataset:
+    """The results Dataset of ``scenario`` with ``changes`` over all its draws (same seed: CRN).
 
     With a Dask ``client`` the chunks of draws run on its workers (:func:`sim.ensemble.run_draws`): the same
     arrays as in this process.
@@ -85,7 +89,21 @@ def evaluate_point(scenario: Scenario, changes: Mapping[str, int | float], targe
 
     changed = replace(scenario, dict(changes)) if changes else scenario
     model = prepare(changed)
-    return evaluate(to_dataset(model, run_draws(model, 0, changed.draws, client=client)), targets)
+    return to_dataset(model, run_draws(model, 0, changed.draws, client=client))
+
+
+def evaluate_point(scenario: Scenario, changes: Mapping[str, int | float], targets: Sequence[Target], *,
+                   client: Client | None = None) -> list[TargetOutcome]:
+    """Run ``scenario`` with ``changes`` over all its draws (same seed: CRN) and evaluate ``targets``."""
+    return evaluate(point_results(scenario, changes, client=client), targets)
+
+
+def cost_summary(results: xr.Dataset) -> tuple[float, float, float]:
+    """Median, 5% and 95% quantiles over the draws of the total cost (``cost_plan_total``, CNY; NaN without it)."""
+    if "cost_plan_total" not in results:
+        return (math.nan, math.nan, math.nan)
+    low, mid, high = np.quantile(results["cost_plan_total"].values.astype(float), [0.05, 0.5, 0.95])
+    return (float(mid), float(low), float(high))
 
 
 def select_targets(scenario: Scenario, ids: Sequence[str] | None) -> list[Target]:
@@ -119,8 +137,10 @@ class SweepResult:
 
 
 def sweep_dataset(grids: Sequence[LeverGrid], targets: Sequence[Target],
-                  outcomes: Mapping[tuple[int, ...], Sequence[TargetOutcome]]) -> xr.Dataset:
-    """Probability, interval and counts per grid point (index tuple → outcomes), target and area."""
+                  outcomes: Mapping[tuple[int, ...], Sequence[TargetOutcome]],
+                  costs: Mapping[tuple[int, ...], tuple[float, float, float]] | None = None) -> xr.Dataset:
+    """Probability, interval and counts per grid point (index tuple → outcomes), target and area; with ``costs``
+    (index tuple → :func:`cost_summary`) the median total cost and its 90% interval per grid point."""
     shape = (*(len(g.values) for g in grids), len(targets), len(AREAS))
     probability, lower, upper = np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, np.nan)
     met = np.full(shape, -1, dtype=np.int64)
@@ -158,6 +178,17 @@ def sweep_dataset(grids: Sequence[LeverGrid], targets: Sequence[Target],
         coords=coords,
     )
     ds.attrs["draws"] = draws
+    if costs is not None:
+        grid_shape = shape[:-2]
+        summary = np.full((*grid_shape, 3), np.nan)
+        for index, values in costs.items():
+            summary[index] = values
+        lever_dims = dims[:-2]
+        for k, (name, text) in enumerate((("cost_median", "median"), ("cost_low", "5% quantile"),
+                                           ("cost_high", "95% quantile"))):
+            ds[name] = xr.DataArray(summary[..., k], dims=lever_dims, attrs={
+                "units": "CNY", "long_name": f"{text} over the draws of the total cost of the computed programmes "
+                "over the plan years (cost_plan_total of results.nc, sim/costs.py)"})
     return ds
 
 
@@ -168,11 +199,14 @@ def sweep_csv(ds: xr.Dataset) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([f"{k} [{units[k]}]" for k in keys]
-                    + ["target", "area", "probability", "ci95_low", "ci95_high", "draws_met", "draws"])
+                    + ["target", "area", "probability", "ci95_low", "ci95_high", "draws_met", "draws"]
+                    + (["cost_median_cny", "cost_p05_cny", "cost_p95_cny"] if "cost_median" in ds else []))
     frame = ds[["probability", "lower", "upper", "draws_met"]]
     for index in itertools.product(*(range(ds.sizes[k]) for k in keys)):
         point = frame.isel(dict(zip(keys, index, strict=True)))
         lever_values = [point[k].item() for k in keys]
+        cost = ([f"{float(ds[v].isel(dict(zip(keys, index, strict=True)))):.0f}"
+                 for v in ("cost_median", "cost_low", "cost_high")] if "cost_median" in ds else [])
         for target in ds["target"].values:
             for area in ds["area"].values:
                 cell = point.sel(target=target, area=area)
@@ -180,7 +214,7 @@ def sweep_csv(ds: xr.Dataset) -> str:
                     continue
                 writer.writerow([*lever_values, target, area, f"{float(cell['probability']):.4f}",
                                  f"{float(cell['lower']):.4f}", f"{float(cell['upper']):.4f}",
-                                 int(cell["draws_met"]), ds.attrs["draws"]])
+                                 int(cell["draws_met"]), ds.attrs["draws"], *cost])
     return buffer.getvalue()
 
 
@@ -258,6 +292,7 @@ def run_sweep(
     started = datetime.now(UTC)
     points = list(itertools.product(*(range(len(g.values)) for g in grids)))
     outcomes: dict[tuple[int, ...], list[TargetOutcome]] = {}
+    costs: dict[tuple[int, ...], tuple[float, float, float]] = {}
     # entered and left by hand: an InputError (a frozen dataclass) raised inside a `with` of a generator context
     # manager fails when contextlib sets its __traceback__, and would end as an internal error
     cluster = dask_client(workers, scheduler)
@@ -266,10 +301,12 @@ def run_sweep(
         for index in tqdm(points, desc=f"{scenario.name}: grid points", unit="point", disable=not progress,
                           file=sys.stderr if stream is None else stream):
             changes = {g.lever.key: lever_value(g.lever, g.values[i]) for g, i in zip(grids, index, strict=True)}
-            outcomes[index] = evaluate_point(scenario, changes, targets, client=client)
+            results = point_results(scenario, changes, client=client)
+            outcomes[index] = evaluate(results, targets)
+            costs[index] = cost_summary(results)
     finally:
         cluster.__exit__(None, None, None)
-    ds = sweep_dataset(grids, targets, outcomes)
+    ds = sweep_dataset(grids, targets, outcomes, costs)
     record = provenance_record(scenario, started, "sweep",
                      levers={g.lever.key: [lever_value(g.lever, v) for v in g.values] for g in grids},
                      targets=[t.id for t in targets], execution={"workers": workers, "scheduler": scheduler})
@@ -298,6 +335,9 @@ def sweep_table(ds: xr.Dataset, area: str = "region") -> str:
     keys = [str(d) for d in ds["probability"].dims[:-2]]
     sel = ds.sel(area=area)
     header = [f"{k} [{ds[k].attrs.get('units', '')}]" for k in keys] + [str(t) for t in ds["target"].values]
+    with_cost = "cost_median" in ds
+    if with_cost:
+        header.append("cost, bn CNY (median)")
     rows = [header]
     for index in itertools.product(*(range(ds.sizes[k]) for k in keys)):
         point = sel.isel(dict(zip(keys, index, strict=True)))
@@ -307,6 +347,8 @@ def sweep_table(ds: xr.Dataset, area: str = "region") -> str:
             p = float(cell["probability"])
             cells.append("n/a" if p != p else
                          f"{100 * p:.0f}% [{100 * float(cell['lower']):.0f}–{100 * float(cell['upper']):.0f}]")
+        if with_cost:
+            cells.append(f"{float(ds['cost_median'].isel(dict(zip(keys, index, strict=True)))) / 1e9:,.3f}")
         rows.append(cells)
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     return "\n".join("  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in rows) + "\n"

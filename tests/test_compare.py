@@ -13,7 +13,7 @@ import pytest
 from scenario_files import SCENARIOS, write_small
 
 from sim.cli import main
-from sim.compare import met_by_draw, paired_difference
+from sim.compare import bootstrap_indices, met_by_draw, paired_difference, ratio_interval
 from sim.rundir import open_run
 
 
@@ -177,3 +177,46 @@ def test_scenario_files_run_with_the_first_runs_seed_and_draws(two_runs: tuple[P
     # same seed, draws and levers as the policy run: the same draws, so the same table
     again = open_run(tmp_path / "runs" / "again").rows
     assert [r["probability"] for r in again] == [r["probability"] for r in open_run(two_runs[1]).rows]
+
+
+def test_ratio_interval_by_hand() -> None:
+    # every replicate is the sample itself: the interval collapses on the estimate
+    same = np.tile(np.arange(4), (50, 1))
+    # mean cost 1e6 CNY, mean gain 0.5 (50 points) → 20,000 CNY per point
+    i = ratio_interval(np.full(4, 1e6), np.array([1.0, 1.0, 0.0, 0.0]), same)
+    assert i is not None and (i.estimate, i.low, i.high) == (20_000.0, 20_000.0, 20_000.0)
+    assert ratio_interval(np.full(4, 1e6), np.zeros(4), same) is None  # no point gained: no ratio
+    # a gain whose replicates change sign has an unbounded ratio
+    mixed = ratio_interval(np.full(4, 1e6), np.array([1.0, -1.0, 1.0, 0.0]), bootstrap_indices(4, 1, 500))
+    assert mixed is not None and mixed.low is None and mixed.high is None
+    assert mixed.estimate == pytest.approx(1e6 / 25.0)
+
+
+def test_bootstrap_is_seeded() -> None:
+    assert np.array_equal(bootstrap_indices(10, 3, 5), bootstrap_indices(10, 3, 5))
+    assert not np.array_equal(bootstrap_indices(10, 3, 5), bootstrap_indices(10, 4, 5))
+
+
+def test_compare_reports_cost_differences_and_cost_per_point(two_runs: tuple[Path, Path], tmp_path: Path) -> None:
+    a_dir, b_dir = two_runs
+    assert main(["compare", str(a_dir), str(b_dir), "--out", str(tmp_path / "cmp")]) == 0
+    assert "## Cost-effectiveness" in (tmp_path / "cmp" / "compare.md").read_text(encoding="utf-8")
+    with open(tmp_path / "cmp" / "cost_effectiveness.csv", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    a, b = open_run(a_dir), open_run(b_dir)
+    d_cost = b.results["cost_plan_total"].values.astype(float) - a.results["cost_plan_total"].values.astype(float)
+    total = rows[0]
+    assert total["target"] == "total_cost"
+    assert float(total["estimate_cny"]) == pytest.approx(d_cost.mean(), abs=1.0)
+    assert float(total["ci95_low_cny"]) <= d_cost.mean() <= float(total["ci95_high_cny"])
+    by_id = {t.id: t for t in a.targets}
+    checked = 0
+    for row in rows[1:]:
+        ma = met_by_draw(a.results, by_id[row["target"]], row["scope"])
+        mb = met_by_draw(b.results, by_id[row["target"]], row["scope"])
+        if ma is None or mb is None or mb.mean() == ma.mean():
+            assert row["estimate_cny"] == ""
+            continue
+        assert float(row["estimate_cny"]) == pytest.approx(d_cost.mean() / (100 * (mb.mean() - ma.mean())), rel=1e-6)
+        checked += 1
+    assert checked >= 1

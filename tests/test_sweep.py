@@ -107,8 +107,13 @@ def test_sweep_point_at_the_base_value_reproduces_the_base_run(small, tmp_path: 
     region's 5,000 are given in full to the two counties (`scale_region_levers: false`), so that they matter."""
     result = run_sweep(small, [(DISPATCH, 0, 5000, 2)], target_ids=["T5", "T8b"], out_dir=tmp_path / "s",
                        progress=False, figures=False)
-    base = {(o.target, o.scope): o.met for o in evaluate(run(small), select_targets(small, ["T5", "T8b"]))}
+    base_run = run(small)
+    base = {(o.target, o.scope): o.met for o in evaluate(base_run, select_targets(small, ["T5", "T8b"]))}
     ds = result.dataset
+    # cost on the lever axis: the base point's median cost is the base run's; no dispatch costs less
+    assert float(ds["cost_median"].sel({DISPATCH: 5000})) == float(np.median(base_run["cost_plan_total"].values))
+    assert float(ds["cost_median"].sel({DISPATCH: 0})) < float(ds["cost_median"].sel({DISPATCH: 5000}))
+    assert ds["cost_median"].attrs["units"] == "CNY"
     for (target, scope), met in base.items():
         assert int(ds["draws_met"].sel({DISPATCH: 5000, "target": target, "area": scope})) == met
     # no dispatched teachers: the staffing norm (T5) is met in fewer draws than with 5,000/yr
@@ -118,6 +123,8 @@ def test_sweep_point_at_the_base_value_reproduces_the_base_run(small, tmp_path: 
     back = xr.load_dataset(tmp_path / "s" / "sweep.nc", engine="h5netcdf")
     assert back[DISPATCH].values.tolist() == [0, 5000]
     xr.testing.assert_identical(back["draws_met"], ds["draws_met"])
+    header = (tmp_path / "s" / "sweep.csv").read_text(encoding="utf-8").splitlines()[0]
+    assert header.endswith("cost_median_cny,cost_p05_cny,cost_p95_cny")
 
 
 def test_sweep_rejects_values_the_scenario_rejects_before_running(small, tmp_path: Path) -> None:

@@ -1,0 +1,187 @@
+"""What the levers cost: cost by programme and year from the quantities the engine records.
+
+The unit costs are in ``calibration/data/unit_costs.csv`` (one row per programme and cost item, with its source,
+who pays and whether the engine records the quantity it applies to). :func:`cost_dataset` turns the recorded
+quantities of a results Dataset into CNY:
+
+============  =====================================================  ===========================================
+programme     quantity (recorded)                                    unit cost
+============  =====================================================  ===========================================
+dispatch      ``dispatched_in_post`` (teachers in post in the year)  stipend + travel + housing per teacher-year
+rotation      ``rotated`` (teachers rotated in the year)             subsidy per rotated teacher-year
+retention     rural teachers (see below) × 12 months                 the lever ``retention.rural_subsidy_cny_month``
+capital       the lever ``funding.capital_cny`` × pupil share        the appropriation itself
+gigabit       increase of ``gigabit_count`` over the year            per school connected
+counselling   increase of ``counselling_count`` over the year        per room built
+pairing       ``pairing_count`` (paired rural schools)               per paired school-year
+============  =====================================================  ===========================================
+
+Unit costs given as a range (``low``, ``high``) are uncertainties: each draw takes a uniform value from its own
+keyed stream ``cost/PROGRAMME.ITEM`` (:meth:`sim.rng.Streams.uniforms`), so two scenarios with the same seed price a
+draw the same way (common random numbers) and a draw's price does not depend on how many draws run.
+
+What is **not computed** (the engine does not record the quantity; :data:`NOT_COMPUTED`): special-post teachers in
+post (hires are recorded for all channels together), targeted graduates, junior retraining, development
+(qualification upgrades, backbone cultivation) and special-education schools opened. Their cost is absent, not
+zero: the Dataset says so in the attribute ``not_computed`` of ``cost``.
+
+Approximations (documented in the table's notes): rural teachers are not recorded, so the retention cost uses the
+county's recorded teachers × its share of rural teachers in the 2020 registry; the capital cost is the
+appropriation (the engine places at most ``funding.execution_rate`` × it; the placed spend is not recorded).
+
+Budget rule: the engine already enforces the one budget it has (capital: ``Σ spend ≤ budget``, money that cannot
+be placed lapses, :func:`sim.mechanisms.facilities.allocate`). The teacher and programme levers are quantities,
+not money: nothing in the engine limits them by a budget, and doing so needs an engine change (issue 16 item 2,
+left open). :func:`cost_dataset` reports what the quantities cost; ``edusim optimize --budget`` is where a budget
+constrains a choice of levers.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from sim.model import Model, lever_at
+from sim.rng import Streams
+from sim.scenario import PLAN_YEAR
+
+__all__ = [
+    "NOT_COMPUTED",
+    "PROGRAMMES",
+    "UNIT_COSTS",
+    "UnitCost",
+    "cost_dataset",
+    "draw_unit_costs",
+    "load_unit_costs",
+    "rural_teacher_share",
+]
+
+UNIT_COSTS = Path(__file__).resolve().parents[1] / "calibration" / "data" / "unit_costs.csv"
+PROGRAMMES = ("dispatch", "rotation", "retention", "capital", "gigabit", "counselling", "pairing")
+"""Programmes whose cost is computed, in the order of the ``programme`` coordinate."""
+NOT_COMPUTED = ("special_post", "targeted_graduates", "junior_retraining", "development", "special_education")
+"""Programmes whose quantity the engine does not record: their cost is not computed (absent, not zero)."""
+
+
+@dataclass(frozen=True)
+class UnitCost:
+    """One row of ``unit_costs.csv``: a fixed ``value``, a range ``low``–``high``, or ``lever`` (the lever is the
+    unit cost)."""
+
+    programme: str
+    item: str
+    unit: str
+    value: float | None
+    low: float | None
+    high: float | None
+    lever: bool
+    computed: bool
+
+    @property
+    def component(self) -> str:
+        """Name of the draw's random stream of this unit cost."""
+        return f"cost/{self.programme}.{self.item}"
+
+
+def _number(text: str) -> float | None:
+    return float(text) if text.strip() else None
+
+
+def load_unit_costs(path: Path = UNIT_COSTS) -> list[UnitCost]:
+    """The rows of ``unit_costs.csv``; a range must have ``low ≤ high``."""
+    rows = []
+    with path.open(encoding="utf-8", newline="") as f:
+        for line, row in enumerate(csv.DictReader(f), start=2):
+            lever = row["value"].strip() == "lever"
+            unit = UnitCost(row["programme"], row["item"], row["unit"], None if lever else _number(row["value"]),
+                            _number(row["low"]), _number(row["high"]), lever, row["computed"].strip() == "yes")
+            if unit.low is not None and (unit.high is None or unit.high < unit.low):
+                raise ValueError(f"{path}:{line}: {unit.programme}.{unit.item}: need low <= high")
+            rows.append(unit)
+    return rows
+
+
+def draw_unit_costs(seed: int, first_draw: int, n_draws: int,
+                    units: list[UnitCost] | None = None) -> dict[str, np.ndarray]:
+    """Per programme, the summed unit cost of each draw ``(n_draws,)`` (programmes priced by a quantity × a unit
+    cost; ``lever`` rows are left out). A range is sampled uniformly from the draw's keyed stream."""
+    streams = Streams(seed)
+    out: dict[str, np.ndarray] = {}
+    for unit in units if units is not None else load_unit_costs():
+        if not unit.computed or unit.lever:
+            continue
+        if unit.low is not None and unit.high is not None:
+            u = streams.uniforms(unit.component, first_draw, first_draw + n_draws)
+            value = unit.low + u * (unit.high - unit.low)
+        else:
+            value = np.full(n_draws, float(unit.value or 0.0))
+        out[unit.programme] = out.get(unit.programme, np.zeros(n_draws)) + value
+    return out
+
+
+def rural_teacher_share(model: Model) -> np.ndarray:
+    """``(C,)`` share of each county's teachers in rural sections in the start registry (0 where none)."""
+    s = model.sections
+    teachers = s.teachers_by_age.sum(axis=1).astype(float)
+    total = np.bincount(s.county, weights=teachers, minlength=s.n_counties)
+    rural = np.bincount(s.county, weights=np.where(model.rural, teachers, 0.0), minlength=s.n_counties)
+    return np.divide(rural, total, out=np.zeros(s.n_counties), where=total > 0)
+
+
+def _increase(count: np.ndarray) -> np.ndarray:
+    """``(D, Y)`` increase of a stock over each year (0 in the first year; decreases count 0)."""
+    out = np.zeros_like(count)
+    out[:, 1:] = np.maximum(np.diff(count, axis=1), 0.0)
+    return out
+
+
+def cost_dataset(model: Model, ds: xr.Dataset, units: list[UnitCost] | None = None) -> xr.Dataset:
+    """The cost variables of a results Dataset ``ds`` (region, i.e. all selected counties):
+
+    - ``cost`` (draw, year, programme), CNY;
+    - ``cost_total`` (draw, year), CNY: the sum over programmes;
+    - ``cost_plan_total`` (draw,), CNY: ``cost_total`` summed over the years from 2025 (the plan) to the horizon.
+    """
+    scenario = model.scenario
+    years = [int(y) for y in ds["year"].values]
+    draws = ds["draw"].values
+    n = len(draws)
+    unit = draw_unit_costs(scenario.seed, int(draws[0]) if n else 0, n, units)
+
+    def county_total(name: str) -> np.ndarray:
+        return ds[name].values.astype(float).sum(axis=-1)
+
+    quantity = {
+        "dispatch": county_total("dispatched_in_post"),
+        "rotation": county_total("rotated"),
+        "gigabit": _increase(county_total("gigabit_count")),
+        "counselling": _increase(county_total("counselling_count")),
+        "pairing": county_total("pairing_count"),
+    }
+    cost = np.zeros((n, len(years), len(PROGRAMMES)))
+    for p, name in enumerate(PROGRAMMES):
+        if name in quantity:
+            cost[:, :, p] = quantity[name] * unit.get(name, np.zeros(n))[:, None]
+    rural_teachers = (ds["teachers"].values.astype(float) * rural_teacher_share(model)).sum(axis=-1)
+    subsidy = np.array([lever_at(scenario, "retention", y).rural_subsidy_cny_month for y in years])
+    cost[:, :, PROGRAMMES.index("retention")] = rural_teachers * subsidy * 12.0
+    capital = np.array([0.0 if y == scenario.start_year else
+                        lever_at(scenario, "funding", y).capital_cny_in(y) * model.scale.pupils for y in years])
+    cost[:, :, PROGRAMMES.index("capital")] = capital[None, :]
+    total = cost.sum(axis=-1)
+    plan = np.array(years) >= PLAN_YEAR
+    out = xr.Dataset(coords={"programme": list(PROGRAMMES)})
+    out["cost"] = xr.DataArray(cost, dims=("draw", "year", "programme"), attrs={
+        "units": "CNY", "long_name": "cost by programme and year, all selected counties (unit costs: "
+        "calibration/data/unit_costs.csv; sim/costs.py)",
+        "not_computed": ", ".join(NOT_COMPUTED) + " (quantities the engine does not record)"})
+    out["cost_total"] = xr.DataArray(total, dims=("draw", "year"), attrs={
+        "units": "CNY", "long_name": "cost of the computed programmes in the year"})
+    out["cost_plan_total"] = xr.DataArray(total[:, plan].sum(axis=1), dims=("draw",), attrs={
+        "units": "CNY", "long_name": f"cost of the computed programmes summed over {PLAN_YEAR}–{scenario.horizon}"})
+    out["programme"].attrs.update(long_name="costed programme (lever)")
+    return out

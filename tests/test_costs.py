@@ -1,0 +1,146 @@
+"""Costs of the levers (sim/costs.py): hand-derived cases on a constructed results Dataset, the unit-cost table,
+and common random numbers for the uncertain unit costs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from sim.costs import (
+    NOT_COMPUTED,
+    PROGRAMMES,
+    UnitCost,
+    cost_dataset,
+    draw_unit_costs,
+    load_unit_costs,
+    rural_teacher_share,
+)
+from sim.model import LeverScale
+from sim.scenario import load_scenario, replace
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+YEARS = [2024, 2025, 2026]
+
+
+def _fixed(programme: str, value: float, item: str = "item") -> UnitCost:
+    return UnitCost(programme, item, "CNY", value, None, None, lever=False, computed=True)
+
+
+FIXED = [_fixed("dispatch", 10_000.0), _fixed("dispatch", 2_000.0, "travel"), _fixed("rotation", 5_000.0),
+         _fixed("gigabit", 100_000.0), _fixed("counselling", 80_000.0), _fixed("pairing", 20_000.0)]
+
+
+def _model(changes: dict | None = None, pupil_share: float = 1.0) -> SimpleNamespace:
+    """A stand-in for sim.model.Model with what cost_dataset reads: two counties, county 0 half rural."""
+    scenario = replace(load_scenario(SCENARIOS / "baseline.yaml"), {"start_year": 2024, **(changes or {})})
+    sections = SimpleNamespace(n_counties=2, county=np.array([0, 0, 1]),
+                               teachers_by_age=np.array([[10] + [0] * 5, [10] + [0] * 5, [40] + [0] * 5]))
+    return SimpleNamespace(scenario=scenario, sections=sections, rural=np.array([True, False, False]),
+                           scale=LeverScale(pupils=pupil_share))
+
+
+def _results(dispatched: float = 50.0, rotated: float = 0.0) -> xr.Dataset:
+    """Two draws, three years, two counties; every count the same in both draws."""
+    shape = (2, len(YEARS), 2)
+
+    def const(v: float) -> xr.DataArray:
+        return xr.DataArray(np.full(shape, v), dims=("draw", "year", "county"))
+
+    gigabit = np.zeros(shape)
+    gigabit[:, :, 0] = [3, 5, 4]  # +2 in 2025, −1 in 2026 (a school closed: no cost)
+    return xr.Dataset({
+        "dispatched_in_post": const(dispatched), "rotated": const(rotated), "teachers": const(100.0),
+        "gigabit_count": (("draw", "year", "county"), gigabit), "counselling_count": const(0.0),
+        "pairing_count": const(0.0),
+    }, coords={"draw": [0, 1], "year": YEARS, "county": [1, 2]})
+
+
+def test_hundred_dispatched_teachers_cost_a_hundred_times_the_unit_cost() -> None:
+    # 2 counties × 50 = 100 teachers in post; 10,000 + 2,000 CNY per teacher-year → 1,200,000 CNY a year
+    costs = cost_dataset(_model({"levers.funding.capital_cny": 0.0}), _results(), FIXED)
+    dispatch = costs["cost"].sel(programme="dispatch")
+    assert np.array_equal(dispatch.values, np.full((2, 3), 1_200_000.0))
+
+
+def test_gigabit_costs_only_new_connections() -> None:
+    costs = cost_dataset(_model({"levers.funding.capital_cny": 0.0}), _results(), FIXED)
+    # first year: no increase counted; 2025: 2 schools × 100,000; 2026: a decrease costs nothing
+    assert costs["cost"].sel(programme="gigabit", draw=0).values.tolist() == [0.0, 200_000.0, 0.0]
+
+
+def test_a_lever_at_zero_costs_nothing() -> None:
+    model = _model({"levers.funding.capital_cny": 0.0, "levers.retention.rural_subsidy_cny_month": 0.0})
+    costs = cost_dataset(model, _results(dispatched=0.0, rotated=0.0), FIXED)
+    for programme in ("dispatch", "rotation", "retention", "capital", "counselling", "pairing"):
+        assert float(np.abs(costs["cost"].sel(programme=programme)).sum()) == 0.0, programme
+
+
+def test_retention_is_rural_teachers_times_subsidy_times_twelve() -> None:
+    # county 0: 10 of 20 registry teachers rural → share 0.5; county 1: none. Recorded teachers 100 per county
+    # → 50 rural teachers; 300 CNY a month from 2025 (before it the historical default, 0)
+    model = _model({"levers.retention.rural_subsidy_cny_month": 300.0, "levers.retention.from_year": 2025})
+    assert rural_teacher_share(model).tolist() == [0.5, 0.0]
+    costs = cost_dataset(model, _results(), FIXED)
+    assert costs["cost"].sel(programme="retention", draw=1).values.tolist() == [0.0, 50 * 300.0 * 12, 50 * 300.0 * 12]
+
+
+def test_capital_is_the_appropriation_scaled_to_the_selection_and_nothing_in_the_start_year() -> None:
+    model = _model({"levers.funding.capital_cny": 1.0e9}, pupil_share=0.25)
+    costs = cost_dataset(model, _results(), FIXED)
+    assert costs["cost"].sel(programme="capital", draw=0).values.tolist() == [0.0, 2.5e8, 2.5e8]
+
+
+def test_costs_add_up_across_programmes_and_years() -> None:
+    model = _model({"levers.retention.rural_subsidy_cny_month": 300.0})
+    costs = cost_dataset(model, _results(rotated=7.0), FIXED)
+    assert list(costs["programme"].values) == list(PROGRAMMES)
+    by_year = np.zeros((2, 3))
+    for programme in PROGRAMMES:
+        by_year += costs["cost"].sel(programme=programme).values
+    assert np.allclose(costs["cost_total"].values, by_year, rtol=1e-12)
+    # the plan total counts 2025 and 2026, not 2024
+    assert np.allclose(costs["cost_plan_total"].values, by_year[:, 1] + by_year[:, 2], rtol=1e-12)
+    assert costs["cost"].attrs["units"] == "CNY"
+    for name in NOT_COMPUTED:
+        assert name in costs["cost"].attrs["not_computed"]
+
+
+def test_uncertain_unit_costs_are_uniform_in_their_range_and_keyed_by_draw() -> None:
+    units = [UnitCost("dispatch", "stipend", "CNY", None, 100.0, 200.0, lever=False, computed=True)]
+    all_draws = draw_unit_costs(7, 0, 200, units)["dispatch"]
+    assert all_draws.min() >= 100.0 and all_draws.max() < 200.0
+    assert abs(all_draws.mean() - 150.0) < 10.0  # 200 uniforms: sd of the mean ≈ 100/√12/√200 ≈ 2
+    # draw 130's price does not depend on which draws are run (common random numbers)
+    assert draw_unit_costs(7, 128, 10, units)["dispatch"][2] == all_draws[130]
+    assert not np.array_equal(draw_unit_costs(8, 0, 200, units)["dispatch"], all_draws)
+
+
+def test_the_unit_cost_table_reads_and_names_every_programme() -> None:
+    units = load_unit_costs()
+    computed = {u.programme for u in units if u.computed}
+    assert computed == set(PROGRAMMES)
+    assert {u.programme for u in units if not u.computed} == set(NOT_COMPUTED)
+    for u in units:
+        assert u.lever or u.value is not None or (u.low is not None and u.high is not None) or not u.computed
+
+
+def test_a_range_with_low_above_high_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "unit_costs.csv"
+    path.write_text("programme,item,unit,value,low,high,computed\ndispatch,x,CNY,,5,1,yes\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"unit_costs\.csv:2: dispatch\.x"):
+        load_unit_costs(path)
+
+
+def test_the_run_table_gives_the_total_cost_and_its_90_percent_interval() -> None:
+    from sim.output import cost_line
+
+    # 101 draws costing 0, 1, …, 100 bn CNY: the 5%, 50% and 95% quantiles are 5, 50 and 95 bn
+    ds = xr.Dataset({"cost_plan_total": ("draw", np.arange(101) * 1e9),
+                     "cost": (("draw",), np.zeros(101), {"not_computed": "development"})})
+    line = cost_line(ds)
+    assert "median 50.000 bn CNY [90% interval 5.000–95.000]" in line and "not computed: development" in line
+    assert cost_line(xr.Dataset()) == ""
