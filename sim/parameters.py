@@ -395,6 +395,124 @@ _PARAMETER_LIST: tuple[Parameter, ...] = (
     ),
 )
 
+# --- the start-year school registry (issue 14): the values drawn school by school in every draw -----------------
+# Every constant that spreads teachers and facilities across schools (sim.registry.draw_school_values) is an
+# uncertainty: a wide uniform prior over what public facts allow, with the reason. No value is chosen for the result
+# it gives; the constraint that every county passed the 2012 basic-balance assessment by 2021 is applied as an
+# acceptance condition on these values (sim.registry.basic_balance_pass), not by setting them.
+_SHARE = "share of the school's teachers"
+_NO_XJ = "no Xinjiang school-level figure is published (SOURCES §6)"
+
+
+def _registry_parameter(name: str, units: str, description: str, low: float, high: float, reason: str,
+                        lower: float = 0.0, upper: float = 1.0) -> Parameter:
+    return Parameter(f"registry.{name}", units, description, lower, upper, Uniform(low=low, high=high), reason)
+
+
+_REGISTRY_PARAMETERS: tuple[Parameter, ...] = (
+    _registry_parameter(
+        "qualified_share_primary", _SHARE,
+        "Mean share of an urban school's primary-section teachers above the required qualification (专科+).",
+        0.85, 0.99, f"{_NO_XJ}; no national share is sourced in SOURCES.md either (not found); wide prior: most "
+        "primary teachers hold 专科+"),
+    _registry_parameter(
+        "qualified_share_junior", _SHARE,
+        "Mean share of an urban school's junior-section teachers above the required qualification (本科+).",
+        0.70, 0.95, f"{_NO_XJ}; no national share sourced (not found); wide prior"),
+    _registry_parameter(
+        "backbone_share", _SHARE,
+        "Mean share of an urban school's teachers recognised as county-level-or-above backbone teachers.",
+        0.05, 0.30, f"{_NO_XJ}; no published regional share either: wide prior (county, prefecture and region "
+        "titles together are commonly a tenth to a quarter of teachers)"),
+    _registry_parameter(
+        "pe_art_share", _SHARE, "Mean share of an urban school's teachers teaching PE, music or fine art.",
+        0.08, 0.22, "three of about nine subjects taught in a primary timetable; " + _NO_XJ + "; wide prior"),
+    _registry_parameter(
+        "town_teacher_factor", "ratio", "Town school's mean qualified, backbone and PE/art shares ÷ urban.",
+        0.75, 1.0, "assumption: town schools are not better staffed than urban ones; wide prior"),
+    _registry_parameter(
+        "rural_teacher_factor", "ratio", "Rural school's mean qualified, backbone and PE/art shares ÷ urban.",
+        0.55, 1.0, "assumption: rural schools are not better staffed than urban ones; national rural 本科+ shares "
+        "are about 0.7–0.8 of urban ones"),
+    _registry_parameter(
+        "south_teacher_factor", "ratio", "Mean qualified, backbone and PE/art shares in the south ÷ north.",
+        0.65, 1.0, "the plan's premise: the four southern prefectures are weaker; no figure"),
+    _registry_parameter(
+        "special_post_share_rural", _SHARE, "Mean share of special-post (特岗) teachers at a northern rural school.",
+        0.03, 0.15, "national: 85,200 特岗 in post in 2018 (SOURCES §4c); no Xinjiang count found; wide prior"),
+    _registry_parameter(
+        "special_post_town_ratio", "ratio", "Town special-post share ÷ rural.", 0.2, 0.8,
+        "特岗 posts are for rural and township schools (policy); county seats get fewer"),
+    _registry_parameter(
+        "special_post_urban_ratio", "ratio", "Urban special-post share ÷ rural.", 0.0, 0.2,
+        "特岗 posts are not for urban schools (policy); a few by reclassification"),
+    _registry_parameter(
+        "south_special_post_factor", "ratio", "Special-post share in the south ÷ north.", 1.0, 2.0,
+        "60% of the 2011–15 hires went to the south (SOURCES §4c); no school figure", upper=5.0),
+    *(
+        _registry_parameter(
+            f"{indicator}_ratio_{location}", "× 2017 threshold",
+            f"Median {what} per student of a northern {location} school as a multiple of the 2017 threshold.",
+            low, high, reason, upper=10.0)
+        for indicator, what, reason, ranges in (
+            ("floor_area", "teaching and auxiliary floor area",
+             "2017 thresholds are above the 2012-era construction standards schools were built to; basic balance "
+             "(passed everywhere by 2021) required schools to meet the province's construction standard",
+             {"urban": (0.7, 1.5), "town": (0.8, 1.6), "rural": (0.8, 1.8)}),
+            ("sports_area", "sports ground area",
+             "urban sites are cramped (a common shortfall); rural schools have land; wide prior",
+             {"urban": (0.5, 1.3), "town": (0.7, 1.6), "rural": (0.8, 1.9)}),
+            ("equipment", "teaching equipment value",
+             "47.9 bn yuan central funds 2012–2025 for school conditions (SOURCES §1e); no school figure",
+             {"urban": (0.8, 1.8), "town": (0.7, 1.6), "rural": (0.6, 1.5)}),
+            ("multimedia", "networked multimedia classrooms",
+             "every classroom networked is a national goal (教育信息化2.0); no Xinjiang school figure",
+             {"urban": (0.8, 1.8), "town": (0.8, 1.7), "rural": (0.7, 1.6)}),
+        )
+        for location, (low, high) in ranges.items()
+    ),
+    _registry_parameter(
+        "south_facility_factor", "ratio", "Facility medians in the south ÷ north.", 0.75, 1.05,
+        "the plan's premise (south weaker); central funds were weighted to the south, so near-parity is possible",
+        upper=2.0),
+    _registry_parameter(
+        "teacher_share_spread", "logit sd", "School-to-school spread of the teacher-category shares (sd of logit).",
+        0.1, 1.0, "assumption: wide prior; 0.5 is about a Beta(a+b = 20) spread at a share of 0.2", upper=5.0),
+    _registry_parameter(
+        "facility_spread", "log sd", "School-to-school spread of facilities per student (sd of log).",
+        0.1, 0.6, "assumption: wide prior; the 2012 basic-balance CV limits (passed by every county by 2021) "
+        "bound it from above through the acceptance condition", upper=5.0),
+    _registry_parameter(
+        "advantage_correlation", "correlation",
+        "Correlation, on the latent scale, of any two resources of a school through its school-advantage factor.",
+        0.0, 0.7, "assumption: good schools are good in several resources; no school data to estimate it"),
+    _registry_parameter(
+        "county_advantage_share", "share of variance",
+        "Share of the school-advantage factor common to a county's schools (county wealth).",
+        0.0, 0.5, "assumption: county finance funds most school spending; no school data"),
+    _registry_parameter(
+        "teaching_point_advantage", "sd of the factor",
+        "Shift of a teaching point's school-advantage factor against a centre school (negative = weaker).",
+        -1.5, 0.0, "assumption: teaching points are the smallest, least equipped sites", lower=-5.0, upper=5.0),
+    *(
+        _registry_parameter(
+            f"{flag}_probability_{location}", "probability",
+            f"Probability that a {location} school {what} at the start.", low, high, reason)
+        for flag, what, reason, ranges in (
+            ("gigabit", "has gigabit broadband", "target: every school by 2035 (T10); no start-year figure",
+             {"urban": (0.2, 0.8), "town": (0.1, 0.6), "rural": (0.0, 0.3)}),
+            ("counselling", "has a standard counselling room",
+             "target: every urban and township-centre school by 2025 (T9); no start-year figure",
+             {"urban": (0.3, 0.9), "town": (0.1, 0.7), "rural": (0.0, 0.3)}),
+        )
+        for location, (low, high) in ranges.items()
+    ),
+    _registry_parameter(
+        "paired_probability_rural", "probability", "Probability that a rural school has a town partner at the start.",
+        0.1, 0.7, "target: every rural school paired by 2027 (T6); 50% by 2024 is the plan's milestone"),
+)
+_PARAMETER_LIST = (*_PARAMETER_LIST, *_REGISTRY_PARAMETERS)
+
 #: The registry, by name (read-only).
 PARAMETERS: Mapping[str, Parameter] = MappingProxyType({p.name: p for p in _PARAMETER_LIST})
 

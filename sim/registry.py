@@ -597,3 +597,281 @@ def _order_and_name(frame: pd.DataFrame) -> pd.DataFrame:
         f"{c}-{lt}-{k:04d}" for c, lt, k in zip(out["county_code"], letter, number, strict=True)
     ]
     return out[list(REGISTRY_COLUMNS)]
+
+
+# ------------------------------------------------------------------------------------------------ per draw
+# The structure of the registry (schools, sections, pupils, classes, teachers by section and age) is fixed; the
+# values that spread teachers and facilities across schools are drawn in every draw from the uncertainties
+# ``registry.*`` of ``sim/parameters.py`` (calibration/REGISTRY.md, "Drawn in every draw").
+
+REGISTRY_PARAMETER_PREFIX = "registry."
+LINKED = ("qualified", "backbone", "pe_art", "floor_area", "sports_area", "equipment", "multimedia", "gigabit",
+          "counselling")
+"""Resources tied to a school's latent advantage factor (in this order in :class:`SchoolNoise`)."""
+INDEPENDENT = ("special_post", "paired")
+"""Resources drawn independently of the factor."""
+FACILITIES = ("floor_area", "sports_area", "equipment", "multimedia")
+"""The four facilities, in the order of ``sim.vocabulary.FACILITY_INDICATORS``."""
+ROUNDED = ("qualified", "backbone", "pe_art", "special_post")
+"""Teacher counts, rounded stochastically from teachers × share."""
+
+
+@dataclass(frozen=True)
+class SchoolFrame:
+    """The fixed structure the per-draw values are drawn for: one entry per section (arrays of length S).
+
+    ``school`` indexes the schools (the two sections of a nine-year school share their school's draws);
+    ``facility_thresholds`` are the 2017 per-student thresholds of the section's level, ``(S, 4)``, with
+    multimedia rooms per 100 students.
+    """
+
+    school: np.ndarray
+    county: np.ndarray
+    level: np.ndarray
+    location: np.ndarray
+    teaching_point: np.ndarray
+    south: np.ndarray
+    teachers: np.ndarray
+    students: np.ndarray
+    facility_thresholds: np.ndarray
+    n_schools: int
+    n_counties: int
+
+
+@dataclass(frozen=True)
+class SchoolNoise:
+    """Standard random numbers of one attempt for a block of draws (``D`` rows).
+
+    ``county (D, C)`` and ``school (D, n_schools)`` normals make the advantage factor; ``linked (D, 9,
+    n_schools)`` and ``independent (D, 2, n_schools)`` normals are each resource's own part; ``rounding (D, 4, S)``
+    uniforms round teacher counts.
+    """
+
+    county: np.ndarray
+    school: np.ndarray
+    linked: np.ndarray
+    independent: np.ndarray
+    rounding: np.ndarray
+
+    @staticmethod
+    def generate(rng: np.random.Generator, rows: int, frame: SchoolFrame) -> SchoolNoise:
+        """All numbers of ``rows`` draws, in a fixed order (a block always generates all its rows)."""
+        return SchoolNoise(
+            county=rng.standard_normal((rows, frame.n_counties)),
+            school=rng.standard_normal((rows, frame.n_schools)),
+            linked=rng.standard_normal((rows, len(LINKED), frame.n_schools)),
+            independent=rng.standard_normal((rows, len(INDEPENDENT), frame.n_schools)),
+            rounding=rng.random((rows, len(ROUNDED), frame.school.size)),
+        )
+
+    def take(self, rows: np.ndarray | slice) -> SchoolNoise:
+        """The numbers of some draws (rows)."""
+        return SchoolNoise(self.county[rows], self.school[rows], self.linked[rows], self.independent[rows],
+                           self.rounding[rows])
+
+    @staticmethod
+    def stack(parts: list[SchoolNoise]) -> SchoolNoise:
+        """Rows of several blocks, in order."""
+        return SchoolNoise(*(np.concatenate([getattr(p, k) for p in parts]) for k in
+                             ("county", "school", "linked", "independent", "rounding")))
+
+
+@dataclass(frozen=True)
+class SchoolValues:
+    """Per-draw start values of every section, ``(D, S)``: teacher counts (int64), facilities (float), flags."""
+
+    qualified: np.ndarray
+    backbone: np.ndarray
+    pe_art: np.ndarray
+    special_post: np.ndarray
+    floor_area_m2: np.ndarray
+    sports_area_m2: np.ndarray
+    equipment_value_cny: np.ndarray
+    multimedia_rooms: np.ndarray
+    gigabit: np.ndarray
+    counselling_room: np.ndarray
+    paired: np.ndarray
+
+    def take(self, draws: np.ndarray | slice, sections: np.ndarray | slice = slice(None)) -> SchoolValues:
+        """The values of some draws (rows) and sections (columns)."""
+        return SchoolValues(**{k: v[draws][:, sections] for k, v in vars(self).items()})
+
+    def put(self, draws: np.ndarray, other: SchoolValues) -> None:
+        """Overwrite the rows ``draws`` with the rows of ``other`` (in place; arrays are not shared)."""
+        for k, v in vars(self).items():
+            v[draws] = getattr(other, k)
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    q = np.clip(p, 1e-6, 1 - 1e-6)
+    return np.log(q) - np.log1p(-q)
+
+
+def _expit(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+def _normal_quantile(p: np.ndarray) -> np.ndarray:
+    from scipy.special import ndtri
+
+    return np.asarray(ndtri(np.clip(p, 0.0, 1.0)))
+
+
+def draw_school_values(frame: SchoolFrame, hyper: Mapping[str, np.ndarray], noise: SchoolNoise) -> SchoolValues:
+    """The start values of every section in ``D`` draws from the registry hyperparameters and standard noise.
+
+    A school's **advantage factor** is :math:`z = \\sqrt{c}\\,u_{county} + \\sqrt{1-c}\\,v_{school} + \\delta\\,tp`
+    (``c`` = ``registry.county_advantage_share``, ``δ`` = ``registry.teaching_point_advantage`` for a teaching
+    point). Each linked resource ``k`` has the standard score :math:`g_k = \\sqrt{\\rho}\\,z + \\sqrt{1-\\rho}\\,e_k`
+    (``ρ`` = ``registry.advantage_correlation``, so two resources of a school correlate by ρ on this scale):
+
+    - teacher shares: :math:`p = \\mathrm{expit}(\\mathrm{logit}(m) + s_t g_k)` with ``m`` the mean share of the
+      school's location and region, ``s_t`` = ``registry.teacher_share_spread``; count = ⌊teachers · p + U⌋
+      (stochastic rounding, unbiased, never above the teachers);
+    - facilities: threshold × median ratio of the location × south factor × :math:`e^{s_f g_k}` × students
+      (``s_f`` = ``registry.facility_spread``);
+    - gigabit and counselling room: :math:`g_k < \\Phi^{-1}(p)`; special-post share and rural pairing are drawn
+      independently of the factor.
+
+    With both spreads at 0 every section has exactly its mean share and median facilities per student.
+
+    Parameters
+    ----------
+    frame
+        The sections' fixed structure.
+    hyper
+        Values of the ``registry.*`` uncertainties (without the prefix or with it), arrays ``(D,)``.
+    noise
+        Standard random numbers of the ``D`` draws.
+    """
+
+    def h(name: str) -> np.ndarray:
+        value = hyper.get(REGISTRY_PARAMETER_PREFIX + name, hyper.get(name))
+        if value is None:
+            raise KeyError(f"registry hyperparameter {name!r} missing")
+        return np.asarray(value, dtype=np.float64)[:, None]
+
+    sch = frame.school
+    loc = frame.location
+    south = frame.south
+    tp = frame.teaching_point.astype(np.float64)
+    c = np.clip(h("county_advantage_share"), 0.0, 1.0)
+    rho = np.clip(h("advantage_correlation"), 0.0, 1.0)
+    county_of_school = np.zeros(frame.n_schools, dtype=np.int64)
+    county_of_school[sch] = frame.county
+    tp_school = np.zeros(frame.n_schools)
+    tp_school[sch] = tp
+    z = np.sqrt(c) * noise.county[:, county_of_school] + np.sqrt(1 - c) * noise.school \
+        + h("teaching_point_advantage") * tp_school[None, :]
+    score = {k: (np.sqrt(rho) * z + np.sqrt(1 - rho) * noise.linked[:, i])[:, sch] for i, k in enumerate(LINKED)}
+    d = z.shape[0]
+
+    # teacher shares
+    loc_factor = np.stack([np.ones(d), h("town_teacher_factor")[:, 0], h("rural_teacher_factor")[:, 0]], axis=1)
+    f = loc_factor[:, loc] * np.where(south, h("south_teacher_factor"), 1.0)
+    spread_t = h("teacher_share_spread")
+
+    def share(mean: np.ndarray, g: np.ndarray) -> np.ndarray:
+        return np.asarray(_expit(_logit(np.clip(mean, 0.0, 1.0)) + spread_t * g))
+
+    def rounded(p: np.ndarray, k: int) -> np.ndarray:
+        exact = frame.teachers[None, :] * p
+        # spread 0: p is exactly the mean; the rounding keeps a count within one teacher of teachers × mean
+        return np.minimum(np.floor(exact + noise.rounding[:, k]), frame.teachers[None, :]).astype(np.int64)
+
+    junior = frame.level[None, :] == 1
+    q_mean = np.where(junior, h("qualified_share_junior"), h("qualified_share_primary")) * f
+    qualified = rounded(share(q_mean, score["qualified"]), 0)
+    backbone = rounded(share(h("backbone_share") * f, score["backbone"]), 1)
+    pe_art = rounded(share(h("pe_art_share") * f, score["pe_art"]), 2)
+    sp_loc = np.stack([h("special_post_urban_ratio")[:, 0], h("special_post_town_ratio")[:, 0], np.ones(d)], axis=1)
+    sp_mean = h("special_post_share_rural") * sp_loc[:, loc] * np.where(south, h("south_special_post_factor"), 1.0)
+    special_post = rounded(share(sp_mean, noise.independent[:, 0][:, sch]), 3)
+
+    # facilities
+    spread_f = h("facility_spread")
+    f_fac = np.where(south, h("south_facility_factor"), 1.0)
+    per_student = []
+    for i, name in enumerate(FACILITIES):
+        ratio = np.stack([h(f"{name}_ratio_{lc}")[:, 0] for lc in LOCATIONS], axis=1)[:, loc]
+        per_student.append(frame.facility_thresholds[None, :, i] * ratio * f_fac * np.exp(spread_f * score[name]))
+    students = frame.students[None, :].astype(np.float64)
+    floor_area, sports_area, equipment, rooms_per_100 = per_student
+
+    def flag(name: str, g: np.ndarray) -> np.ndarray:
+        p = np.stack([h(f"{name}_probability_{lc}")[:, 0] for lc in LOCATIONS], axis=1)[:, loc]
+        return np.asarray(g < _normal_quantile(p))
+
+    rural = loc == LOCATIONS.index("rural")
+    paired_p = h("paired_probability_rural")
+    return SchoolValues(
+        qualified=qualified,
+        backbone=backbone,
+        pe_art=pe_art,
+        special_post=special_post,
+        floor_area_m2=floor_area * students,
+        sports_area_m2=sports_area * students,
+        equipment_value_cny=equipment * students,
+        multimedia_rooms=rooms_per_100 * students / 100.0,
+        gigabit=flag("gigabit", score["gigabit"]),
+        counselling_room=flag("counselling", score["counselling"]),
+        paired=rural[None, :] & (noise.independent[:, 1][:, sch] < _normal_quantile(paired_p)),
+    )
+
+
+# ------------------------------------------------------------------------------------------------ acceptance
+
+BASIC_BALANCE_CV_MAX = (0.65, 0.55)
+"""Largest comprehensive difference coefficient (综合差异系数) of a county's primary / junior schools under the 2012
+basic-balance method (《县域义务教育均衡发展督导评估暂行办法》, 教督〔2012〕3号); see calibration/SEARCHES.md."""
+BASIC_BALANCE_INDICATORS = ("floor_area", "sports_area", "equipment", "teachers", "qualified")
+"""The 2012 indicators the registry holds (per student): teaching and auxiliary floor area, sports ground area,
+equipment value, teachers (师生比), teachers above the required qualification. The other three of the eight
+(books, computers, teachers with a middle or higher title) are not in the registry; the comprehensive coefficient
+is the mean over these five (an assumption, calibration/REGISTRY.md)."""
+
+
+def basic_balance_coefficients(frame: SchoolFrame, values: SchoolValues) -> np.ndarray:
+    """Comprehensive difference coefficient of every county and level, ``(D, C, 2)`` (NaN: fewer than 2 schools).
+
+    Each indicator's coefficient is the pupil-weighted CV across the county's sections of a level (the 2012
+    formula: :math:`\\bar X = \\sum P_i X_i / \\sum P_i`, :math:`S = \\sqrt{\\sum P_i (X_i-\\bar X)^2/\\sum P_i}`,
+    CV = S / X̄); the comprehensive coefficient is their mean. Teaching points count as schools.
+    """
+    students = frame.students.astype(np.float64)
+    ok = students > 0
+    safe = np.where(ok, students, 1.0)
+    per_student = {
+        "floor_area": values.floor_area_m2 / safe,
+        "sports_area": values.sports_area_m2 / safe,
+        "equipment": values.equipment_value_cny / safe,
+        "teachers": np.broadcast_to(frame.teachers / safe, values.qualified.shape),
+        "qualified": values.qualified / safe,
+    }
+    group = frame.county * 2 + frame.level
+    n_groups = frame.n_counties * 2
+    weight = np.where(ok, students, 0.0)
+    total = np.bincount(group, weights=weight, minlength=n_groups)
+    count = np.bincount(group, weights=ok.astype(float), minlength=n_groups)
+    d = values.qualified.shape[0]
+    cvs = np.zeros((d, n_groups))
+    for name in BASIC_BALANCE_INDICATORS:
+        x = per_student[name]
+        for row in range(d):
+            mean = np.bincount(group, weights=weight * x[row], minlength=n_groups) / np.where(total > 0, total, 1)
+            var = np.bincount(group, weights=weight * (x[row] - mean[group]) ** 2, minlength=n_groups)
+            var = var / np.where(total > 0, total, 1)
+            cvs[row] += np.sqrt(var) / np.where(mean > 0, mean, np.nan)
+    cvs /= len(BASIC_BALANCE_INDICATORS)
+    cvs[:, count < 2] = np.nan
+    return cvs.reshape(d, frame.n_counties, 2)
+
+
+def basic_balance_pass(frame: SchoolFrame, values: SchoolValues) -> np.ndarray:
+    """Whether every county passes the 2012 basic-balance CV limits in each draw, ``(D,)`` bool.
+
+    A county with fewer than two schools of a level has no coefficient for it and passes that level.
+    """
+    coefficients = basic_balance_coefficients(frame, values)
+    limit = np.array(BASIC_BALANCE_CV_MAX)
+    return np.all(np.isnan(coefficients) | (coefficients <= limit), axis=(1, 2))
