@@ -855,13 +855,15 @@ def basic_balance_coefficients(frame: SchoolFrame, values: SchoolValues) -> np.n
     count = np.bincount(group, weights=ok.astype(float), minlength=n_groups)
     d = values.qualified.shape[0]
     cvs = np.zeros((d, n_groups))
+    index = (np.arange(d)[:, None] * n_groups + group[None, :]).ravel()
+    w = np.broadcast_to(weight, (d, weight.size))
+    denominator = np.where(total > 0, total, 1.0)
     for name in BASIC_BALANCE_INDICATORS:
-        x = per_student[name]
-        for row in range(d):
-            mean = np.bincount(group, weights=weight * x[row], minlength=n_groups) / np.where(total > 0, total, 1)
-            var = np.bincount(group, weights=weight * (x[row] - mean[group]) ** 2, minlength=n_groups)
-            var = var / np.where(total > 0, total, 1)
-            cvs[row] += np.sqrt(var) / np.where(mean > 0, mean, np.nan)
+        x = np.asarray(per_student[name], dtype=np.float64)
+        mean = np.bincount(index, weights=(w * x).ravel(), minlength=d * n_groups).reshape(d, n_groups) / denominator
+        squares = np.bincount(index, weights=(w * (x - mean[:, group]) ** 2).ravel(), minlength=d * n_groups)
+        variance = squares.reshape(d, n_groups) / denominator
+        cvs += np.sqrt(variance) / np.where(mean > 0, mean, np.nan)
     cvs /= len(BASIC_BALANCE_INDICATORS)
     cvs[:, count < 2] = np.nan
     return cvs.reshape(d, frame.n_counties, 2)
