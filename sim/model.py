@@ -302,7 +302,7 @@ class StartRegistry:
     accepted: np.ndarray  # (D,) bool: every county passes the 2012 basic-balance limits
 
 
-def _school_noise(streams: Streams, component: str, start: int, stop: int, frame: SchoolFrame) -> SchoolNoise:
+def school_noise(streams: Streams, component: str, start: int, stop: int, frame: SchoolFrame) -> SchoolNoise:
     """Noise of draws ``start … stop-1``: each block generates all its rows (chunk-independent)."""
     parts = [SchoolNoise.generate(streams.block_generator(block, component), BLOCK_SIZE, frame).take(slice(lo, hi))
              for block, lo, hi in block_slices(start, stop)]
@@ -337,7 +337,7 @@ def draw_start_registry(
                 if n not in fixed:
                     u = streams.uniforms(f"uncertainty/{n}/retry{attempt}", start, stop)
                     hyper[n][pending] = sample(model.scenario.uncertainties[n], u)[pending]
-        noise = _school_noise(streams, f"registry.schools/{attempt}", start, stop, frame).take(pending)
+        noise = school_noise(streams, f"registry.schools/{attempt}", start, stop, frame).take(pending)
         new = draw_school_values(frame, {n: v[pending] for n, v in hyper.items()}, noise)
         ok = basic_balance_pass(frame, new)
         if values is None:
