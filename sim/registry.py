@@ -51,7 +51,9 @@ from sim.baseline import (
     QualityBalanceStandard,
     load_standard,
 )
+from sim.distributions import sample
 from sim.errors import InputError
+from sim.parameters import PARAMETERS
 
 CENSUS_YEAR = 2020
 MAX_SINGLE_AGE = 19
@@ -60,6 +62,27 @@ MAX_SINGLE_AGE = 19
 
 def _frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
     return MappingProxyType(dict(mapping))
+
+
+def _mid(name: str) -> float:
+    """Middle of the default range of the uncertainty ``registry.NAME`` (the median of its uniform prior)."""
+    return float(sample(PARAMETERS[f"registry.{name}"].default, np.array([0.5]))[0])
+
+
+def _location_mid(name: str) -> Mapping[str, float]:
+    return _frozen({loc: _mid(f"{name}_{loc}") for loc in LOCATIONS})
+
+
+def _teacher_mid(name: str) -> Mapping[str, float]:
+    urban = _mid(name)
+    return _frozen({"urban": urban, "town": urban * _mid("town_teacher_factor"),
+                    "rural": urban * _mid("rural_teacher_factor")})
+
+
+def _special_post_mid() -> Mapping[str, float]:
+    rural = _mid("special_post_share_rural")
+    return _frozen({"urban": rural * _mid("special_post_urban_ratio"), "town": rural * _mid("special_post_town_ratio"),
+                    "rural": rural})
 
 
 def _by_location(urban: float, town: float, rural: float) -> Any:
@@ -107,38 +130,43 @@ class RegistryAssumptions:
     """School pupil–teacher ratio relative to the region's published ratio, by location (before scaling)."""
     min_teachers_per_class_primary: float = 1.2
     min_teachers_per_class_junior: float = 1.8
-    qualified_share_primary: Mapping[str, float] = _by_location(0.95, 0.90, 0.82)
+    # Teacher categories and facilities of the *file*: the middle of the ranges of the ``registry.*``
+    # uncertainties (sim/parameters.py). Runs with the synthetic registry redraw them in every draw from those
+    # ranges (:func:`draw_school_values`); these values only fill the columns of ``registry_<year>.csv``.
+    qualified_share_primary: Mapping[str, float] = field(
+        default_factory=lambda: _teacher_mid("qualified_share_primary"))
     """Share of primary-section teachers above the required qualification (专科 or higher)."""
-    qualified_share_junior: Mapping[str, float] = _by_location(0.88, 0.78, 0.68)
+    qualified_share_junior: Mapping[str, float] = field(default_factory=lambda: _teacher_mid("qualified_share_junior"))
     """Share of junior-section teachers above the required qualification (本科 or higher)."""
-    backbone_share: Mapping[str, float] = _by_location(0.21, 0.19, 0.16)
+    backbone_share: Mapping[str, float] = field(default_factory=lambda: _teacher_mid("backbone_share"))
     """Share of teachers recognised as county-level-or-above backbone teachers."""
-    pe_art_share: Mapping[str, float] = _by_location(0.17, 0.16, 0.14)
+    pe_art_share: Mapping[str, float] = field(default_factory=lambda: _teacher_mid("pe_art_share"))
     """Share of teachers teaching PE, music or fine art."""
-    special_post_share: Mapping[str, float] = _by_location(0.01, 0.06, 0.12)
+    special_post_share: Mapping[str, float] = field(default_factory=lambda: _special_post_mid())
     """Share of teachers on a special-post (特岗) contract."""
     targeted_share: float = 0.0
     """Share of targeted graduates (优师计划); 0 in 2020: the first cohort graduates in 2025."""
-    south_teacher_factor: float = 0.85
+    south_teacher_factor: float = field(default_factory=lambda: _mid("south_teacher_factor"))
     """Multiplier on qualified, backbone and PE/art shares in the south (南疆四地州)."""
-    south_special_post_factor: float = 1.5
+    south_special_post_factor: float = field(default_factory=lambda: _mid("south_special_post_factor"))
     share_concentration: float = 20.0
-    """Beta concentration (a + b) of the school-level draw of each share around its mean."""
+    """Beta concentration (a + b) of the file's school-level draw of each share around its mean: about the middle
+    of ``registry.teacher_share_spread`` (a logit sd of 0.55 is about a + b = 20 at a share of 0.2)."""
     age_band_shares_north: tuple[float, ...] = (0.22, 0.31, 0.26, 0.11, 0.09, 0.01)
     age_band_shares_south: tuple[float, ...] = (0.34, 0.34, 0.18, 0.08, 0.055, 0.005)
     """Teacher age-band shares (20–29, 30–39, 40–49, 50–54, 55–59, 60–64)."""
     # --- facilities: median per-student value as a multiple of the 2017 threshold, lognormal spread
-    floor_area_ratio: Mapping[str, float] = _by_location(1.15, 1.25, 1.35)
-    sports_area_ratio: Mapping[str, float] = _by_location(0.90, 1.25, 1.50)
-    equipment_ratio: Mapping[str, float] = _by_location(1.30, 1.20, 1.05)
-    multimedia_ratio: Mapping[str, float] = _by_location(1.30, 1.25, 1.20)
-    south_facility_factor: float = 0.90
-    facility_sigma: float = 0.30
+    floor_area_ratio: Mapping[str, float] = field(default_factory=lambda: _location_mid("floor_area_ratio"))
+    sports_area_ratio: Mapping[str, float] = field(default_factory=lambda: _location_mid("sports_area_ratio"))
+    equipment_ratio: Mapping[str, float] = field(default_factory=lambda: _location_mid("equipment_ratio"))
+    multimedia_ratio: Mapping[str, float] = field(default_factory=lambda: _location_mid("multimedia_ratio"))
+    south_facility_factor: float = field(default_factory=lambda: _mid("south_facility_factor"))
+    facility_sigma: float = field(default_factory=lambda: _mid("facility_spread"))
     # --- yes/no attributes by location
-    gigabit_probability: Mapping[str, float] = _by_location(0.50, 0.30, 0.10)
-    counselling_room_probability: Mapping[str, float] = _by_location(0.60, 0.40, 0.10)
-    paired_probability_rural: float = 0.40
-
+    gigabit_probability: Mapping[str, float] = field(default_factory=lambda: _location_mid("gigabit_probability"))
+    counselling_room_probability: Mapping[str, float] = field(
+        default_factory=lambda: _location_mid("counselling_probability"))
+    paired_probability_rural: float = field(default_factory=lambda: _mid("paired_probability_rural"))
 
 # ------------------------------------------------------------------------------------------------ helpers
 
