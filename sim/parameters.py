@@ -513,6 +513,58 @@ _REGISTRY_PARAMETERS: tuple[Parameter, ...] = (
 )
 _PARAMETER_LIST = (*_PARAMETER_LIST, *_REGISTRY_PARAMETERS)
 
+#: Registry constants that shape the *structure* of the synthetic registry (which schools and sections exist, their
+#: pupils, classes, teachers by section and age). Runs keep the structure fixed, so these are held at the value
+#: used to build ``calibration/data/registry_2020.csv`` and are not drawn per draw (a limit, calibration/REGISTRY.md);
+#: each is an uncertainty with a documented range for rebuilding the registry. Rows: (name in
+#: ``sim.registry.RegistryAssumptions``, value used, plausible range, reason).
+REGISTRY_STRUCTURE: tuple[tuple[str, str, str, str], ...] = (
+    ("urban_core_share_city", "0.85", "0.7–0.95",
+     "NBS urban–rural rules: other 镇 inside a district's or city's territory are 镇区; no split published"),
+    ("rural_pupils_in_town_primary", "0.25", "0.1–0.4",
+     "boarding and consolidation; no Xinjiang split of pupils by location is published (SOURCES §6.6)"),
+    ("rural_pupils_in_town_junior", "0.60", "0.4–0.8", "junior schools are mostly in townships (乡镇中心); no figure"),
+    ("nine_year_share_of_junior", "0.35", "0.2–0.5", "no Xinjiang count of 九年一贯制 schools found; wide prior"),
+    ("nine_year_location_weight", "urban 1 : town 2 : rural 4", "rural weight 1–8",
+     "nine-year schools are mainly rural and township schools; no count by location"),
+    ("school_size_factor", "urban 2.8 : town 1.6 : rural 1", "urban 2–4, town 1.2–2",
+     "no Xinjiang school sizes by location published; urban schools are larger"),
+    ("school_size_sigma", "0.4", "0.3–0.6", "lognormal spread of school sizes within a cell; no data"),
+    ("min_pupils_per_school", "30", "20–50", "a school has pupils; avoids empty schools"),
+    ("teaching_points_per_primary_school", "0.10", "0–0.6",
+     "Xinjiang count not published (SOURCES §6.3); the national ratio was 0.57 in 2020"),
+    ("teaching_point_median_pupils / sigma / max_share", "30 / 0.5 / 0.30", "median 15–60",
+     "typical 教学点 of grades 1–4; no Xinjiang figure"),
+    ("class_size_primary", "urban 47, town 42, rural 36 (±10% per school)", "±5 pupils",
+     "urban oversize classes (大班额) possible; the resulting mean primary class is about 33"),
+    ("class_size_junior", "urban 50, town 47, rural 42 (±10%)", "±5 pupils",
+     "the resulting mean junior class is about 44"),
+    ("pupil_teacher_ratio_factor", "urban 1.15, town 1.0, rural 0.75", "rural 0.6–0.9",
+     "small rural schools need more teachers per pupil; totals are scaled to the published ones"),
+    ("min_teachers_per_class_primary / junior", "1.2 / 1.8", "1.0–1.5 / 1.5–2.5", "a class needs its subject teachers"),
+    ("targeted_share", "0", "0", "优师计划 started recruiting in 2021; first graduates serve from 2025"),
+    ("age_band_shares_north", "22/31/26/11/9/1 %", "±5 points",
+     "national median band 35–39 (primary); 9% of rural primary teachers 55–59 (SOURCES §4c)"),
+    ("age_band_shares_south", "34/34/18/8/5.5/0.5 %", "±5 points",
+     "mass recruitment 2011–2020 (72,600 hires in 2011–15, 60% to the south) makes the south younger"),
+)
+
+
+def registry_structure_table() -> str:
+    """The structural registry constants as a Markdown table (``edusim show --parameters``, REGISTRY.md)."""
+    rows = ["| constant | value used | plausible range | reason |", "|---|---|---|---|"]
+    rows += [f"| `{name}` | {value} | {rng} | {reason} |" for name, value, rng, reason in REGISTRY_STRUCTURE]
+    return "\n".join(rows) + "\n"
+
+
+def registry_parameter_table() -> str:
+    """The per-draw registry uncertainties (``registry.*``) as a Markdown table (calibration/REGISTRY.md)."""
+    rows = ["| name | units | distribution | meaning | reason |", "|---|---|---|---|---|"]
+    rows += [f"| `{p.name}` | {p.units} | `{describe(p.default)}` | {p.description} | {p.source} |"
+             for p in _REGISTRY_PARAMETERS]
+    return "\n".join(rows) + "\n"
+
+
 #: The registry, by name (read-only).
 PARAMETERS: Mapping[str, Parameter] = MappingProxyType({p.name: p for p in _PARAMETER_LIST})
 
@@ -616,4 +668,6 @@ def markdown_table(overrides: Mapping[str, Distribution] | None = None) -> str:
             f"| `{p.name}` | {p.units} | [{_fmt(p.lower)}, {_fmt(p.upper)}]{usable} | `{describe(spec)}`{mark} "
             f"| {p.description} | {p.source} |"
         )
-    return "\n".join(rows) + "\n"
+    structure = ("\nRegistry structure, held fixed in runs (the `registry.*` rows above are drawn in every draw; "
+                 "calibration/REGISTRY.md):\n\n" + registry_structure_table())
+    return "\n".join(rows) + "\n" + structure
