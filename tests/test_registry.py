@@ -424,3 +424,23 @@ def test_a_draw_that_cannot_pass_is_marked_not_accepted(baseline_model):
     assert not r.accepted.any()
     np.testing.assert_array_equal(r.attempts, REGISTRY_ATTEMPTS)
     np.testing.assert_array_equal(r.parameters["registry.facility_spread"], 3.0)
+
+
+def test_registry_md_tables_are_generated_from_the_parameters():
+    from pathlib import Path
+
+    from sim.parameters import registry_parameter_table, registry_structure_table
+
+    doc = (Path(__file__).resolve().parents[1] / "calibration" / "REGISTRY.md").read_text(encoding="utf-8")
+    assert registry_parameter_table() in doc and registry_structure_table() in doc
+    for phrase in ("set so that", "calibrated to a qualitative fact", "keeps county CVs"):
+        assert phrase not in doc
+
+
+def test_structure_table_states_the_values_the_registry_uses():
+    from sim.parameters import REGISTRY_STRUCTURE
+
+    a = RegistryAssumptions()
+    for name, value, _, _ in REGISTRY_STRUCTURE:
+        if hasattr(a, name) and isinstance(getattr(a, name), int | float):
+            assert float(value) == getattr(a, name), name
