@@ -10,6 +10,12 @@ Run from the repository root::
     python calibration/build_registry.py --year 2020 --seed 20200101 --out calibration/data/registry_2020.csv
 
 It prints the region totals of the result next to the published ones.
+
+Also (each writes its table between the markers of ``calibration/REGISTRY.md`` with ``--write-doc``)::
+
+    python calibration/build_registry.py --tables                 # the registry.* and structure tables
+    python calibration/build_registry.py --acceptance 256         # rejection rate of the per-draw registry
+    python calibration/build_registry.py --correlation 128        # county CVs at the ends of the correlation range
 """
 
 from __future__ import annotations
@@ -34,7 +40,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--year", type=int, default=2020, help="school year (autumn) of the registry [2020]")
     parser.add_argument("--seed", type=int, default=20200101, help="seed of the generator [20200101]")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="CSV to write")
+    parser.add_argument("--tables", action="store_true", help="print the registry parameter tables")
+    parser.add_argument("--acceptance", type=int, metavar="DRAWS", help="rejection rate over DRAWS baseline draws")
+    parser.add_argument("--correlation", type=int, metavar="DRAWS",
+                        help="start-year county CVs with the advantage correlation at 0 and 0.7")
+    parser.add_argument("--write-doc", action="store_true", help="write the table(s) into calibration/REGISTRY.md")
     args = parser.parse_args(argv)
+    if args.tables or args.acceptance or args.correlation:
+        return _reports(args)
     try:
         counties = load_counties(include_xpcc=True)
         totals = published_totals(args.year)
@@ -61,6 +74,123 @@ def main(argv: list[str] | None = None) -> int:
     )
     for key, value in measured.items():
         print(f"  {key:17s} {value:>10,d}  published {totals[key]:>10,d}")
+    return 0
+
+
+DOC = Path(__file__).resolve().parent / "REGISTRY.md"
+BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.yaml"
+
+
+def fill(text: str, marker: str, table: str) -> str:
+    """``text`` with ``table`` between ``<!-- MARKER:start -->`` and ``<!-- MARKER:end -->``."""
+    start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
+    a, b = text.index(start) + len(start), text.index(end)
+    return text[:a] + "\n" + table + text[b:]
+
+
+def acceptance_table(draws: int) -> str:
+    """Attempts per draw of the baseline's per-draw registry (every draw of the run's seed)."""
+    from sim.model import draw_start_registry, prepare, sample_parameters
+    from sim.rng import Streams
+    from sim.scenario import load_scenario
+
+    scenario = load_scenario(BASELINE)
+    model = prepare(scenario)
+    streams = Streams(scenario.seed)
+    attempts, accepted = [], []
+    for start in range(0, draws, 64):
+        stop = min(start + 64, draws)
+        r = draw_start_registry(model, streams, start, stop, sample_parameters(scenario, streams, start, stop))
+        assert r is not None
+        attempts.append(r.attempts)
+        accepted.append(r.accepted)
+    a, ok = np.concatenate(attempts), np.concatenate(accepted)
+    first = float(np.mean(a == 1))
+    return (
+        f"| draws (seed {scenario.seed}) | accepted at the first attempt | first-attempt rejection rate | "
+        "mean attempts | most attempts | not accepted after 20 |\n|---|---|---|---|---|---|\n"
+        f"| {draws} | {int((a == 1).sum())} | {1 - first:.1%} | {a.mean():.2f} | {int(a.max())} | "
+        f"{int((~ok).sum())} |\n"
+    )
+
+
+def correlation_table(draws: int) -> str:
+    """Start-year county CVs (2017 indicators, pupil-weighted) with the advantage correlation at 0 and 0.7."""
+    from sim.model import draw_start_registry, prepare, sample_parameters
+    from sim.rng import Streams
+    from sim.scenario import load_scenario
+    from sim.vocabulary import INDICATORS
+
+    scenario = load_scenario(BASELINE)
+    model = prepare(scenario)
+    streams = Streams(scenario.seed)
+    s = model.sections
+    students = s.students.sum(axis=1).astype(float)
+    rows = []
+    for rho in (0.0, 0.7):
+        cvs, within, meets = [], [], []
+        for start in range(0, draws, 64):
+            stop = min(start + 64, draws)
+            p = sample_parameters(scenario, streams, start, stop)
+            p["registry.advantage_correlation"] = np.full(stop - start, rho)
+            r = draw_start_registry(model, streams, start, stop, p, fixed={"registry.advantage_correlation"})
+            assert r is not None
+            v = r.values
+            per = np.stack([v.qualified * 100, v.backbone * 100, v.pe_art * 100, v.floor_area_m2,
+                            v.sports_area_m2, v.equipment_value_cny, v.multimedia_rooms * 100], axis=-1)
+            per = per / np.where(students > 0, students, 1)[None, :, None]
+            group = s.county * 2 + s.level
+            ng = s.n_counties * 2
+            w = np.where(students > 0, students, 0.0)
+            total = np.bincount(group, weights=w, minlength=ng)
+            cv = np.zeros((stop - start, ng, 7))
+            for d in range(stop - start):
+                for k in range(7):
+                    mean = np.bincount(group, weights=w * per[d, :, k], minlength=ng) / np.where(total > 0, total, 1)
+                    var = np.bincount(group, weights=w * (per[d, :, k] - mean[group]) ** 2, minlength=ng)
+                    cv[d, :, k] = np.sqrt(var / np.where(total > 0, total, 1)) / np.where(mean > 0, mean, np.nan)
+            limit = np.tile(np.array(model.cv_limits), s.n_counties)[None, :, None]
+            cvs.append(cv.reshape(stop - start, s.n_counties, 2, 7))
+            ok = np.all((cv <= limit) | np.isnan(cv), axis=2)
+            within.append(ok.reshape(stop - start, s.n_counties, 2).all(axis=2))
+            ratio = per / model.thresholds[None]
+            met = (ratio >= 1).sum(axis=2)
+            meets.append((met == 7) | ((met == 6) & (ratio.min(axis=2) >= 0.85)))
+        cv_all = np.concatenate(cvs)
+        rows.append((rho, np.nanmedian(cv_all[:, :, 0, :], axis=(0, 1)), np.nanmedian(cv_all[:, :, 1, :], axis=(0, 1)),
+                     float(np.concatenate(within).mean()), float(np.concatenate(meets).mean())))
+    names = [n.replace("_per_student", "").replace("_per_100", "") for n in INDICATORS]
+    out = ["| advantage correlation ρ | level | " + " | ".join(names) + " |", "|---|---|" + "---|" * len(names)]
+    for rho, cv_p, cv_j, _, _ in rows:
+        out.append(f"| {rho:g} | primary | " + " | ".join(f"{x:.2f}" for x in cv_p) + " |")
+        out.append(f"| {rho:g} | junior | " + " | ".join(f"{x:.2f}" for x in cv_j) + " |")
+    out.append("")
+    out.append("| advantage correlation ρ | counties with every CV within 0.50 / 0.45 (start year) | "
+               "sections meeting the 2017 school rule (start year) |")
+    out.append("|---|---|---|")
+    for rho, _, _, within_share, meets_share in rows:
+        out.append(f"| {rho:g} | {within_share:.1%} | {meets_share:.1%} |")
+    return "\n".join(out) + "\n"
+
+
+def _reports(args: argparse.Namespace) -> int:
+    from sim.parameters import registry_parameter_table, registry_structure_table
+
+    text = DOC.read_text(encoding="utf-8")
+    if args.tables:
+        params, structure = registry_parameter_table(), registry_structure_table()
+        print(params + "\n" + structure)
+        text = fill(fill(text, "registry-parameters", params), "registry-structure", structure)
+    if args.acceptance:
+        table = acceptance_table(args.acceptance)
+        print(table)
+        text = fill(text, "acceptance", table)
+    if args.correlation:
+        table = correlation_table(args.correlation)
+        print(table)
+        text = fill(text, "correlation", table)
+    if args.write_doc:
+        DOC.write_text(text, encoding="utf-8")
     return 0
 
 

@@ -62,6 +62,7 @@ from sim.model import (
     Model,
     State,
     county_sum,
+    draw_start_registry,
     initial_state,
     level_county_sum,
     lever_at,
@@ -329,7 +330,10 @@ class _Draw:
         self.streams = _DrawStreams(streams.seed, draw)
         self.draw = draw
         self.p = sample_parameters(model.scenario, streams, draw, draw + 1)
-        self.st: State = initial_state(model, 1)
+        registry = draw_start_registry(model, streams, draw, draw + 1, self.p)
+        if registry is not None:
+            self.p = registry.parameters
+        self.st: State = initial_state(model, 1, registry=None if registry is None else registry.values)
         self.group = self.s.county * N_LEVELS + self.s.level
         self.n_groups = self.s.n_counties * N_LEVELS
         self.weak = np.zeros(self.s.n_sections, dtype=bool)
@@ -411,21 +415,21 @@ class _Draw:
         sorted_sec = section[order]
         rank = np.empty(n, dtype=np.int64)
         rank[order] = np.arange(n) - np.searchsorted(sorted_sec, sorted_sec, side="left")
-        t.qualified = rank < s.qualified[section]
+        t.qualified = rank < self.st.qualified[0][section]  # the draw's start registry
         order_b = np.lexsort((rng.random(n), ~t.qualified, section))  # qualified teachers first
         rank_b = np.empty(n, dtype=np.int64)
         rank_b[order_b] = np.arange(n) - np.searchsorted(section[order_b], section[order_b], side="left")
-        t.backbone = rank_b < s.backbone[section]
+        t.backbone = rank_b < self.st.backbone[0][section]
         order_p = np.lexsort((rng.random(n), section))
         rank_p = np.empty(n, dtype=np.int64)
         rank_p[order_p] = np.arange(n) - np.searchsorted(section[order_p], section[order_p], side="left")
-        t.pe_art = rank_p < s.pe_art[section]
+        t.pe_art = rank_p < self.st.pe_art[0][section]
         # special-post teachers in contract years 1, 2, 3 and targeted graduates: the first ranks of `rank`
         # after the qualified ones would correlate; use a fresh order
         order_c = np.lexsort((rng.random(n), section))
         rank_c = np.empty(n, dtype=np.int64)
         rank_c[order_c] = np.arange(n) - np.searchsorted(section[order_c], section[order_c], side="left")
-        sp = s.special_post[section]
+        sp = self.st.special_post[0].sum(axis=1)[section]
         special = rank_c < sp
         t.contract[special] = SPECIAL_POST
         # contract years 1, 2, 3 in the cohort engine's split (teachers.special_post_by_contract_year)

@@ -429,6 +429,64 @@ def published_totals(year: int, *, exact: bool = False, data_dir: Path | str | N
 # --------------------------------------------------------------------------------------------- registry
 
 
+def registry_schema(known_counties: set[int] | None = None) -> Any:
+    """The per-cell schema of a registry file as a :class:`pandera.DataFrameSchema`.
+
+    Without ``known_counties``: types and allowed values (non-negative integers, levels, locations, unique school
+    ids). With it (after the integer columns are converted): county codes known and 0/1 flags. The checks that
+    compare columns (categories ≤ teachers, age bands summing to teachers, grades of absent levels) follow in
+    :func:`load_registry`.
+    """
+    import pandera.pandas as pa
+
+    def non_negative_integer(value: Any) -> bool:
+        number = pd.to_numeric(pd.Series([value]), errors="coerce").iloc[0]
+        return bool(pd.notna(number) and number >= 0 and float(number).is_integer())
+
+    if known_counties is None:
+        columns: dict[str, Any] = {
+            col: pa.Column(checks=pa.Check(non_negative_integer, element_wise=True,
+                                           error="must be a non-negative integer"), nullable=True, coerce=False)
+            for col in REGISTRY_INTEGER_COLUMNS
+        }
+        for col, allowed in (("level", LEVELS), ("location", LOCATIONS)):
+            columns[col] = pa.Column(checks=pa.Check.isin(list(allowed), error=f"unknown {col}; valid: "
+                                                          + ", ".join(allowed)), nullable=True)
+        columns["school_id"] = pa.Column(unique=True, nullable=False)
+    else:
+        columns = {"county_code": pa.Column(checks=pa.Check.isin(sorted(known_counties),
+                                                                 error="unknown county code; see counties.csv"))}
+        columns.update({col: pa.Column(checks=pa.Check.isin([0, 1], error="must be 0 or 1")) for col in BINARY_COLUMNS})
+    return pa.DataFrameSchema(columns, strict=False)
+
+
+def registry_schema_errors(frame: pd.DataFrame, file: Path, known_counties: set[int] | None = None) -> list[InputError]:
+    """The schema's failures (:func:`registry_schema`) as input errors naming file, CSV line and column."""
+    import pandera.errors as pe
+
+    try:
+        registry_schema(known_counties).validate(frame, lazy=True)
+    except pe.SchemaErrors as exc:
+        cases = exc.failure_cases
+        errors = []
+        for _, case in cases.iterrows():
+            column, value, index, check = case["column"], case["failure_case"], case["index"], str(case["check"])
+            line = _line(int(index)) if pd.notna(index) else 1
+            if column == "school_id":
+                message = f"school_id must be present and unique, got {value!r}"
+            elif column in ("level", "location"):
+                message = f"unknown {column} {value!r}; valid: {', '.join(LEVELS if column == 'level' else LOCATIONS)}"
+            elif column == "county_code" and check.startswith("unknown"):
+                message = f"unknown county code {_show(value)}; see counties.csv"
+            elif check == "must be 0 or 1":
+                message = f"must be 0 or 1, got {_show(value)}"
+            else:
+                message = f"must be a non-negative integer, got {_show(value)}"
+            errors.append(InputError(message, file=str(file), line=line, key=str(column)))
+        return sorted(errors, key=lambda e: (e.line or 0, str(e.key)))[:MAX_REPORTED_ERRORS]
+    return []
+
+
 def load_registry(path: Path | str | None = None, counties: pd.DataFrame | None = None) -> pd.DataFrame:
     """Read and validate a school registry (one row per school; schema in ``calibration/REGISTRY.md``).
 
@@ -465,23 +523,12 @@ def load_registry(path: Path | str | None = None, counties: pd.DataFrame | None 
                 )
             )
 
-    for col in REGISTRY_INTEGER_COLUMNS:
-        errors.extend(_integer_errors(frame, col, file))
-    for col, allowed in (("level", LEVELS), ("location", LOCATIONS)):
-        bad = ~frame[col].isin(allowed)
-        report(bad, col, f"unknown {col} {{value!r}}; valid: {', '.join(allowed)}")
-    report(
-        frame["school_id"].isna() | frame["school_id"].duplicated(),
-        "school_id",
-        "school_id must be present and unique, got {value!r}",
-    )
+    errors.extend(registry_schema_errors(frame, file))
     if errors:
         _raise(errors)
     for col in REGISTRY_INTEGER_COLUMNS:
         frame[col] = frame[col].astype("int64")
-    report(~frame["county_code"].isin(known), "county_code", "unknown county code {value}; see counties.csv")
-    for col in BINARY_COLUMNS:
-        report(~frame[col].isin([0, 1]), col, "must be 0 or 1, got {value}")
+    errors.extend(registry_schema_errors(frame, file, known))
     has_primary = frame["level"].isin(["primary", "nine_year"]).to_numpy()
     has_junior = frame["level"].isin(["junior", "nine_year"]).to_numpy()
     for col in PRIMARY_GRADES:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from sim.model import Model, initial_state, prepare, sample_parameters, select_counties
+from sim.model import Model, draw_start_registry, initial_state, prepare, sample_parameters, select_counties
 from sim.rng import Streams
 from sim.steps import Random, steps_for
 
@@ -38,7 +38,11 @@ def run_chunk(model: Model, streams: Streams, start: int, stop: int,
     """
     scenario = model.scenario
     params = sample_parameters(scenario, streams, start, stop, parameters)
-    st = initial_state(model, stop - start, params["teachers.female_share"])
+    registry = draw_start_registry(model, streams, start, stop, params, fixed=set(parameters or ()))
+    if registry is not None:
+        params = registry.parameters
+    st = initial_state(model, stop - start, params["teachers.female_share"],
+                       registry=None if registry is None else registry.values)
     plan = steps_for("cohort")
     records: list[dict[str, np.ndarray]] = []
     for year in model.years:

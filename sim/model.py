@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,8 +26,17 @@ from sim.distributions import sample
 from sim.mechanisms import assessment, dispatch, facilities, quota, segments, students
 from sim.mechanisms import teachers as tmech
 from sim.posterior import Posterior
-from sim.registry import single_year_ages, synthesize_registry
-from sim.rng import Streams
+from sim.registry import (
+    REGISTRY_PARAMETER_PREFIX,
+    SchoolFrame,
+    SchoolNoise,
+    SchoolValues,
+    basic_balance_pass,
+    draw_school_values,
+    single_year_ages,
+    synthesize_registry,
+)
+from sim.rng import BLOCK_SIZE, Streams, block_slices
 from sim.scenario import Levers, Scenario
 from sim.sections import Sections, build_sections
 from sim.vocabulary import FACILITY_INDICATORS, INDICATORS, LEVELS, N_LOCATIONS, PRIMARY, RURAL, URBAN
@@ -120,6 +129,8 @@ class Model:
     retirement: tmech.RetirementSchedule
     scale: LeverScale = field(default_factory=LeverScale)  # share of region-wide quantity levers
     age_multiplier_young: Callable[[np.ndarray], np.ndarray] = field(default=tmech.age_multiplier)
+    school_frame: SchoolFrame | None = None  # every section of the synthetic registry (all 106 units), or None
+    frame_sections: np.ndarray | None = None  # (S,) positions of the selected sections in ``school_frame``
 
 
 @dataclass
@@ -214,6 +225,8 @@ def prepare(scenario: Scenario) -> Model:
         [[standard.thresholds[ind][lv] for ind in INDICATORS] for lv in LEVELS]
     )
     thresholds = assessment.section_thresholds(level_thresholds, sections.level)
+    frame, frame_sections = (None, None) if scenario.baseline.registry is not None else school_frame(
+        registry, counties, level_thresholds)
     grade1 = sections.students[:, 0].astype(float)
     by_location = np.zeros((sections.n_counties, N_LOCATIONS))
     np.add.at(by_location, (sections.county, sections.location), grade1)
@@ -249,7 +262,101 @@ def prepare(scenario: Scenario) -> Model:
         n_schools=int(sections.school_id.size),
         retirement=tmech.load_retirement_schedule(),
         scale=lever_scale(scenario, registry, counties),
+        school_frame=frame,
+        frame_sections=frame_sections,
     )
+
+
+# ------------------------------------------------------------------------------------------------------------
+# the start-year registry of each draw (issue 14)
+
+REGISTRY_ATTEMPTS = 20
+"""Most attempts at a draw's registry: after the first, its ``registry.*`` hyperparameters (those not set by the
+caller) and its school noise are redrawn from the draw's own retry streams until every county passes the 2012
+basic-balance limits (:func:`sim.registry.basic_balance_pass`). A draw still failing after the last attempt keeps
+it and is marked not accepted."""
+
+
+def school_frame(registry: pd.DataFrame, counties: pd.DataFrame,
+                 level_thresholds: np.ndarray) -> tuple[SchoolFrame, np.ndarray]:
+    """The structure of every section of the synthetic registry (all its county-level units, so that a draw's
+    registry does not depend on the scenario's selection), and the positions of the selected ``counties``'
+    sections in it (the same order as :func:`sim.sections.build_sections` of the selection)."""
+    units = base.load_counties(include_xpcc=True)
+    units = units[units["code"].isin(registry["county_code"].unique())].reset_index(drop=True)
+    full = build_sections(registry, units)
+    thresholds = assessment.section_thresholds(level_thresholds, full.level)[:, list(FACILITY_INDICATORS)]
+    frame = SchoolFrame(
+        school=full.school, county=full.county, level=full.level.astype(np.int64),
+        location=full.location.astype(np.int64), teaching_point=full.teaching_point,
+        south=full.county_south[full.county], teachers=full.teachers.astype(np.int64),
+        students=full.students.sum(axis=1), facility_thresholds=thresholds,
+        n_schools=int(full.school_id.size), n_counties=full.n_counties,
+    )
+    chosen = np.isin(full.county_code[full.county], counties["code"].to_numpy(np.int64))
+    return frame, np.flatnonzero(chosen)
+
+
+@dataclass(frozen=True)
+class StartRegistry:
+    """The accepted start-year registry values of a chunk of draws."""
+
+    values: SchoolValues  # (D, S) of the selected sections
+    parameters: dict[str, np.ndarray]  # every uncertainty's value per draw, registry.* as accepted
+    attempts: np.ndarray  # (D,) attempts used, 1 = the first
+    accepted: np.ndarray  # (D,) bool: every county passes the 2012 basic-balance limits
+
+
+def school_noise(streams: Streams, component: str, start: int, stop: int, frame: SchoolFrame) -> SchoolNoise:
+    """Noise of draws ``start … stop-1``: each block generates all its rows (chunk-independent)."""
+    parts = [SchoolNoise.generate(streams.block_generator(block, component), BLOCK_SIZE, frame).take(slice(lo, hi))
+             for block, lo, hi in block_slices(start, stop)]
+    return SchoolNoise.stack(parts)
+
+
+def draw_start_registry(
+    model: Model, streams: Streams, start: int, stop: int, parameters: Mapping[str, np.ndarray],
+    fixed: Collection[str] = (),
+) -> StartRegistry | None:
+    """The start-year teacher categories, facilities and flags of draws ``start … stop-1``; ``None`` when the
+    scenario uses a registry file (real records are used as they are).
+
+    Attempt ``a`` draws the school noise from stream ``registry.schools/a``; from the second attempt the draw's
+    ``registry.*`` values not in ``fixed`` (e.g. set by a sensitivity design) are resampled from
+    ``uncertainty/NAME/retry{a}``. Everything depends on the seed and the draw only (chunk- and
+    worker-independent), and two scenarios with the same uncertainties share it (common random numbers).
+    """
+    frame = model.school_frame
+    if frame is None or model.frame_sections is None:
+        return None
+    names = [n for n in model.scenario.uncertainties if n.startswith(REGISTRY_PARAMETER_PREFIX)]
+    hyper = {n: np.array(parameters[n], dtype=np.float64) for n in names}
+    d = stop - start
+    attempts = np.zeros(d, dtype=np.int64)
+    accepted = np.zeros(d, dtype=bool)
+    pending = np.arange(d)
+    values: SchoolValues | None = None
+    for attempt in range(REGISTRY_ATTEMPTS):
+        if attempt:
+            for n in names:
+                if n not in fixed:
+                    u = streams.uniforms(f"uncertainty/{n}/retry{attempt}", start, stop)
+                    hyper[n][pending] = sample(model.scenario.uncertainties[n], u)[pending]
+        noise = school_noise(streams, f"registry.schools/{attempt}", start, stop, frame).take(pending)
+        new = draw_school_values(frame, {n: v[pending] for n, v in hyper.items()}, noise)
+        ok = basic_balance_pass(frame, new)
+        if values is None:
+            values = new
+        else:
+            values.put(pending, new)
+        attempts[pending] = attempt + 1
+        accepted[pending[ok]] = True
+        pending = pending[~ok]
+        if not pending.size:
+            break
+    if values is None:  # pragma: no cover - REGISTRY_ATTEMPTS >= 1
+        raise RuntimeError("no registry attempt was made")
+    return StartRegistry(values.take(slice(None), model.frame_sections), {**parameters, **hyper}, attempts, accepted)
 
 
 def rural_rank_in_county(sections: Sections, rural: np.ndarray, priority: np.ndarray) -> np.ndarray:
@@ -344,11 +451,14 @@ def sample_parameters(
 # the projection
 
 
-def initial_state(model: Model, n_draws: int, female_share: np.ndarray | None = None) -> State:
+def initial_state(model: Model, n_draws: int, female_share: np.ndarray | None = None,
+                  registry: SchoolValues | None = None) -> State:
     """The state at the start year; ``female_share`` ``(D,)`` is each draw's share of women among teachers (NaN
     when not given, for callers that do not run the teacher exits). The start stock is in service, so a band past
     the women's statutory age of the start year holds men only (:func:`sim.mechanisms.teachers.
-    start_female_share_by_band`): the women of the registry's 55–59 band do not all retire in the first year."""
+    start_female_share_by_band`): the women of the registry's 55–59 band do not all retire in the first year.
+    ``registry`` holds each draw's start values of the teacher categories, facilities and flags
+    (:func:`draw_start_registry`); without it every draw starts from the registry's own values."""
     s = model.sections
     d = n_draws
     f = np.full(d, np.nan) if female_share is None else np.asarray(female_share, dtype=np.float64)
@@ -356,18 +466,22 @@ def initial_state(model: Model, n_draws: int, female_share: np.ndarray | None = 
     def tile(a: np.ndarray) -> np.ndarray:
         return np.repeat(a[None], d, axis=0)
 
+    r = registry
+    if r is not None and r.qualified.shape != (d, s.n_sections):
+        raise ValueError(f"registry values have shape {r.qualified.shape}, expected {(d, s.n_sections)}")
+
     teachers = tile(split_registry_bands(s.teachers_by_age))
     special = np.zeros((d, s.n_sections, tmech.SPECIAL_POST_CONTRACT_YEARS), dtype=np.int64)
-    special[:, :, :] = tmech.special_post_by_contract_year(s.special_post)
+    special[:, :, :] = tmech.special_post_by_contract_year(s.special_post if r is None else r.special_post)
     zeros3 = np.zeros((d, s.n_sections, dispatch.MAX_TERM_YEARS), dtype=np.int64)
     c = s.n_counties
     lag_cap = max(2, math.ceil(_max_lag(model.scenario)) + 1)
     return State(
         students=tile(s.students.astype(np.int64)),
         teachers=teachers,
-        qualified=tile(s.qualified),
-        backbone=tile(s.backbone),
-        pe_art=tile(s.pe_art),
+        qualified=tile(s.qualified) if r is None else r.qualified.copy(),
+        backbone=tile(s.backbone) if r is None else r.backbone.copy(),
+        pe_art=tile(s.pe_art) if r is None else r.pe_art.copy(),
         special_post=special,
         female_share=(np.repeat(f[:, None], tmech.N_AGE_BANDS, axis=1) if female_share is None else
                       tmech.start_female_share_by_band(f, model.scenario.start_year, schedule=model.retirement)),
@@ -375,14 +489,14 @@ def initial_state(model: Model, n_draws: int, female_share: np.ndarray | None = 
         dispatched_backbone=zeros3.copy(),
         dispatched_pe_art=zeros3.copy(),
         section_quota=quota.section_staffing_quota(tile(s.students.sum(axis=1)), s.level, model.students_per_staff),
-        floor_area_m2=tile(s.floor_area_m2),
-        sports_area_m2=tile(s.sports_area_m2),
-        equipment_value_cny=tile(s.equipment_value_cny),
-        multimedia_rooms=tile(s.multimedia_rooms),
+        floor_area_m2=tile(s.floor_area_m2) if r is None else r.floor_area_m2.copy(),
+        sports_area_m2=tile(s.sports_area_m2) if r is None else r.sports_area_m2.copy(),
+        equipment_value_cny=tile(s.equipment_value_cny) if r is None else r.equipment_value_cny.copy(),
+        multimedia_rooms=tile(s.multimedia_rooms) if r is None else r.multimedia_rooms.copy(),
         pipeline_cny=facilities.empty_pipeline(d, s.n_sections, lag_cap),
-        gigabit=tile(s.gigabit),
-        counselling_room=tile(s.counselling_room),
-        paired=tile(s.paired),
+        gigabit=tile(s.gigabit) if r is None else r.gigabit.copy(),
+        counselling_room=tile(s.counselling_room) if r is None else r.counselling_room.copy(),
+        paired=tile(s.paired) if r is None else r.paired.copy(),
         special_schools=tile(s.county_special_schools),
         certified=np.zeros((d, c), bool),
         ready_years=np.zeros((d, c), np.int64),

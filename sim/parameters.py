@@ -440,6 +440,176 @@ _PARAMETER_LIST: tuple[Parameter, ...] = (
     ),
 )
 
+# --- the start-year school registry (issue 14): the values drawn school by school in every draw -----------------
+# Every constant that spreads teachers and facilities across schools (sim.registry.draw_school_values) is an
+# uncertainty: a wide uniform prior over what public facts allow, with the reason. No value is chosen for the result
+# it gives; the constraint that every county passed the 2012 basic-balance assessment by 2021 is applied as an
+# acceptance condition on these values (sim.registry.basic_balance_pass), not by setting them.
+_SHARE = "share of the school's teachers"
+_NO_XJ = "no Xinjiang school-level figure is published (SOURCES §6)"
+
+
+def _registry_parameter(name: str, units: str, description: str, low: float, high: float, reason: str,
+                        lower: float = 0.0, upper: float = 1.0) -> Parameter:
+    return Parameter(f"registry.{name}", units, description, lower, upper, Uniform(low=low, high=high), reason)
+
+
+_REGISTRY_PARAMETERS: tuple[Parameter, ...] = (
+    _registry_parameter(
+        "qualified_share_primary", _SHARE,
+        "Mean share of an urban school's primary-section teachers above the required qualification (专科+).",
+        0.85, 0.99, f"{_NO_XJ}; no national share is sourced in SOURCES.md either (not found); wide prior: most "
+        "primary teachers hold 专科+"),
+    _registry_parameter(
+        "qualified_share_junior", _SHARE,
+        "Mean share of an urban school's junior-section teachers above the required qualification (本科+).",
+        0.70, 0.95, f"{_NO_XJ}; no national share sourced (not found); wide prior"),
+    _registry_parameter(
+        "backbone_share", _SHARE,
+        "Mean share of an urban school's teachers recognised as county-level-or-above backbone teachers.",
+        0.05, 0.30, f"{_NO_XJ}; no published regional share either: wide prior (county, prefecture and region "
+        "titles together are commonly a tenth to a quarter of teachers)"),
+    _registry_parameter(
+        "pe_art_share", _SHARE, "Mean share of an urban school's teachers teaching PE, music or fine art.",
+        0.08, 0.22, "three of about nine subjects taught in a primary timetable; " + _NO_XJ + "; wide prior"),
+    _registry_parameter(
+        "town_teacher_factor", "ratio", "Town school's mean qualified, backbone and PE/art shares ÷ urban.",
+        0.75, 1.0, "assumption: town schools are not better staffed than urban ones; wide prior"),
+    _registry_parameter(
+        "rural_teacher_factor", "ratio", "Rural school's mean qualified, backbone and PE/art shares ÷ urban.",
+        0.55, 1.0, "assumption: rural schools are not better staffed than urban ones; national rural 本科+ shares "
+        "are about 0.7–0.8 of urban ones"),
+    _registry_parameter(
+        "south_teacher_factor", "ratio", "Mean qualified, backbone and PE/art shares in the south ÷ north.",
+        0.65, 1.0, "the plan's premise: the four southern prefectures are weaker; no figure"),
+    _registry_parameter(
+        "special_post_share_rural", _SHARE, "Mean share of special-post (特岗) teachers at a northern rural school.",
+        0.03, 0.15, "national: 85,200 特岗 in post in 2018 (SOURCES §4c); no Xinjiang count found; wide prior"),
+    _registry_parameter(
+        "special_post_town_ratio", "ratio", "Town special-post share ÷ rural.", 0.2, 0.8,
+        "特岗 posts are for rural and township schools (policy); county seats get fewer"),
+    _registry_parameter(
+        "special_post_urban_ratio", "ratio", "Urban special-post share ÷ rural.", 0.0, 0.2,
+        "特岗 posts are not for urban schools (policy); a few by reclassification"),
+    _registry_parameter(
+        "south_special_post_factor", "ratio", "Special-post share in the south ÷ north.", 1.0, 2.0,
+        "60% of the 2011–15 hires went to the south (SOURCES §4c); no school figure", upper=5.0),
+    *(
+        _registry_parameter(
+            f"{indicator}_ratio_{location}", "× 2017 threshold",
+            f"Median {what} per student of a northern {location} school as a multiple of the 2017 threshold.",
+            low, high, reason, upper=10.0)
+        for indicator, what, reason, ranges in (
+            ("floor_area", "teaching and auxiliary floor area",
+             "2017 thresholds are above the 2012-era construction standards schools were built to; basic balance "
+             "(passed everywhere by 2021) required schools to meet the province's construction standard",
+             {"urban": (0.7, 1.5), "town": (0.8, 1.6), "rural": (0.8, 1.8)}),
+            ("sports_area", "sports ground area",
+             "urban sites are cramped (a common shortfall); rural schools have land; wide prior",
+             {"urban": (0.5, 1.3), "town": (0.7, 1.6), "rural": (0.8, 1.9)}),
+            ("equipment", "teaching equipment value",
+             "47.9 bn yuan central funds 2012–2025 for school conditions (SOURCES §1e); no school figure",
+             {"urban": (0.8, 1.8), "town": (0.7, 1.6), "rural": (0.6, 1.5)}),
+            ("multimedia", "networked multimedia classrooms",
+             "every classroom networked is a national goal (教育信息化2.0); no Xinjiang school figure",
+             {"urban": (0.8, 1.8), "town": (0.8, 1.7), "rural": (0.7, 1.6)}),
+        )
+        for location, (low, high) in ranges.items()
+    ),
+    _registry_parameter(
+        "south_facility_factor", "ratio", "Facility medians in the south ÷ north.", 0.75, 1.05,
+        "the plan's premise (south weaker); central funds were weighted to the south, so near-parity is possible",
+        upper=2.0),
+    _registry_parameter(
+        "teacher_share_spread", "logit sd", "School-to-school spread of the teacher-category shares (sd of logit).",
+        0.1, 1.0, "assumption: wide prior; 0.5 is about a Beta(a+b = 20) spread at a share of 0.2", upper=5.0),
+    _registry_parameter(
+        "facility_spread", "log sd", "School-to-school spread of facilities per student (sd of log).",
+        0.1, 0.6, "assumption: wide prior; the 2012 basic-balance CV limits (passed by every county by 2021) "
+        "bound it from above through the acceptance condition", upper=5.0),
+    _registry_parameter(
+        "advantage_correlation", "correlation",
+        "Correlation, on the latent scale, of any two resources of a school through its school-advantage factor.",
+        0.0, 0.7, "assumption: good schools are good in several resources; no school data to estimate it"),
+    _registry_parameter(
+        "county_advantage_share", "share of variance",
+        "Share of the school-advantage factor common to a county's schools (county wealth).",
+        0.0, 0.5, "assumption: county finance funds most school spending; no school data"),
+    _registry_parameter(
+        "teaching_point_advantage", "sd of the factor",
+        "Shift of a teaching point's school-advantage factor against a centre school (negative = weaker).",
+        -1.5, 0.0, "assumption: teaching points are the smallest, least equipped sites", lower=-5.0, upper=5.0),
+    *(
+        _registry_parameter(
+            f"{flag}_probability_{location}", "probability",
+            f"Probability that a {location} school {what} at the start.", low, high, reason)
+        for flag, what, reason, ranges in (
+            ("gigabit", "has gigabit broadband", "target: every school by 2035 (T10); no start-year figure",
+             {"urban": (0.2, 0.8), "town": (0.1, 0.6), "rural": (0.0, 0.3)}),
+            ("counselling", "has a standard counselling room",
+             "target: every urban and township-centre school by 2025 (T9); no start-year figure",
+             {"urban": (0.3, 0.9), "town": (0.1, 0.7), "rural": (0.0, 0.3)}),
+        )
+        for location, (low, high) in ranges.items()
+    ),
+    _registry_parameter(
+        "paired_probability_rural", "probability", "Probability that a rural school has a town partner at the start.",
+        0.1, 0.7, "target: every rural school paired by 2027 (T6); 50% by 2024 is the plan's milestone"),
+)
+_PARAMETER_LIST = (*_PARAMETER_LIST, *_REGISTRY_PARAMETERS)
+
+#: Registry constants that shape the *structure* of the synthetic registry (which schools and sections exist, their
+#: pupils, classes, teachers by section and age). Runs keep the structure fixed, so these are held at the value
+#: used to build ``calibration/data/registry_2020.csv`` and are not drawn per draw (a limit, calibration/REGISTRY.md);
+#: each is an uncertainty with a documented range for rebuilding the registry. Rows: (name in
+#: ``sim.registry.RegistryAssumptions``, value used, plausible range, reason).
+REGISTRY_STRUCTURE: tuple[tuple[str, str, str, str], ...] = (
+    ("urban_core_share_city", "0.85", "0.7–0.95",
+     "NBS urban–rural rules: other 镇 inside a district's or city's territory are 镇区; no split published"),
+    ("rural_pupils_in_town_primary", "0.25", "0.1–0.4",
+     "boarding and consolidation; no Xinjiang split of pupils by location is published (SOURCES §6.6)"),
+    ("rural_pupils_in_town_junior", "0.60", "0.4–0.8", "junior schools are mostly in townships (乡镇中心); no figure"),
+    ("nine_year_share_of_junior", "0.35", "0.2–0.5", "no Xinjiang count of 九年一贯制 schools found; wide prior"),
+    ("nine_year_location_weight", "urban 1 : town 2 : rural 4", "rural weight 1–8",
+     "nine-year schools are mainly rural and township schools; no count by location"),
+    ("school_size_factor", "urban 2.8 : town 1.6 : rural 1", "urban 2–4, town 1.2–2",
+     "no Xinjiang school sizes by location published; urban schools are larger"),
+    ("school_size_sigma", "0.4", "0.3–0.6", "lognormal spread of school sizes within a cell; no data"),
+    ("min_pupils_per_school", "30", "20–50", "a school has pupils; avoids empty schools"),
+    ("teaching_points_per_primary_school", "0.10", "0–0.6",
+     "Xinjiang count not published (SOURCES §6.3); the national ratio was 0.57 in 2020"),
+    ("teaching_point_median_pupils / sigma / max_share", "30 / 0.5 / 0.30", "median 15–60",
+     "typical 教学点 of grades 1–4; no Xinjiang figure"),
+    ("class_size_primary", "urban 47, town 42, rural 36 (±10% per school)", "±5 pupils",
+     "urban oversize classes (大班额) possible; the resulting mean primary class is about 33"),
+    ("class_size_junior", "urban 50, town 47, rural 42 (±10%)", "±5 pupils",
+     "the resulting mean junior class is about 44"),
+    ("pupil_teacher_ratio_factor", "urban 1.15, town 1.0, rural 0.75", "rural 0.6–0.9",
+     "small rural schools need more teachers per pupil; totals are scaled to the published ones"),
+    ("min_teachers_per_class_primary / junior", "1.2 / 1.8", "1.0–1.5 / 1.5–2.5", "a class needs its subject teachers"),
+    ("targeted_share", "0", "0", "优师计划 started recruiting in 2021; first graduates serve from 2025"),
+    ("age_band_shares_north", "22/31/26/11/9/1 %", "±5 points",
+     "national median band 35–39 (primary); 9% of rural primary teachers 55–59 (SOURCES §4c)"),
+    ("age_band_shares_south", "34/34/18/8/5.5/0.5 %", "±5 points",
+     "mass recruitment 2011–2020 (72,600 hires in 2011–15, 60% to the south) makes the south younger"),
+)
+
+
+def registry_structure_table() -> str:
+    """The structural registry constants as a Markdown table (``edusim show --parameters``, REGISTRY.md)."""
+    rows = ["| constant | value used | plausible range | reason |", "|---|---|---|---|"]
+    rows += [f"| `{name}` | {value} | {rng} | {reason} |" for name, value, rng, reason in REGISTRY_STRUCTURE]
+    return "\n".join(rows) + "\n"
+
+
+def registry_parameter_table() -> str:
+    """The per-draw registry uncertainties (``registry.*``) as a Markdown table (calibration/REGISTRY.md)."""
+    rows = ["| name | units | distribution | meaning | reason |", "|---|---|---|---|---|"]
+    rows += [f"| `{p.name}` | {p.units} | `{describe(p.default)}` | {p.description} | {p.source} |"
+             for p in _REGISTRY_PARAMETERS]
+    return "\n".join(rows) + "\n"
+
+
 #: The registry, by name (read-only).
 PARAMETERS: Mapping[str, Parameter] = MappingProxyType({p.name: p for p in _PARAMETER_LIST})
 
@@ -543,4 +713,6 @@ def markdown_table(overrides: Mapping[str, Distribution] | None = None) -> str:
             f"| `{p.name}` | {p.units} | [{_fmt(p.lower)}, {_fmt(p.upper)}]{usable} | `{describe(spec)}`{mark} "
             f"| {p.description} | {p.source} |"
         )
-    return "\n".join(rows) + "\n"
+    structure = ("\nRegistry structure, held fixed in runs (the `registry.*` rows above are drawn in every draw; "
+                 "calibration/REGISTRY.md):\n\n" + registry_structure_table())
+    return "\n".join(rows) + "\n" + structure

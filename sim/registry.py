@@ -51,7 +51,9 @@ from sim.baseline import (
     QualityBalanceStandard,
     load_standard,
 )
+from sim.distributions import sample
 from sim.errors import InputError
+from sim.parameters import PARAMETERS
 
 CENSUS_YEAR = 2020
 MAX_SINGLE_AGE = 19
@@ -60,6 +62,27 @@ MAX_SINGLE_AGE = 19
 
 def _frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
     return MappingProxyType(dict(mapping))
+
+
+def _mid(name: str) -> float:
+    """Middle of the default range of the uncertainty ``registry.NAME`` (the median of its uniform prior)."""
+    return float(sample(PARAMETERS[f"registry.{name}"].default, np.array([0.5]))[0])
+
+
+def _location_mid(name: str) -> Mapping[str, float]:
+    return _frozen({loc: _mid(f"{name}_{loc}") for loc in LOCATIONS})
+
+
+def _teacher_mid(name: str) -> Mapping[str, float]:
+    urban = _mid(name)
+    return _frozen({"urban": urban, "town": urban * _mid("town_teacher_factor"),
+                    "rural": urban * _mid("rural_teacher_factor")})
+
+
+def _special_post_mid() -> Mapping[str, float]:
+    rural = _mid("special_post_share_rural")
+    return _frozen({"urban": rural * _mid("special_post_urban_ratio"), "town": rural * _mid("special_post_town_ratio"),
+                    "rural": rural})
 
 
 def _by_location(urban: float, town: float, rural: float) -> Any:
@@ -107,38 +130,43 @@ class RegistryAssumptions:
     """School pupil–teacher ratio relative to the region's published ratio, by location (before scaling)."""
     min_teachers_per_class_primary: float = 1.2
     min_teachers_per_class_junior: float = 1.8
-    qualified_share_primary: Mapping[str, float] = _by_location(0.95, 0.90, 0.82)
+    # Teacher categories and facilities of the *file*: the middle of the ranges of the ``registry.*``
+    # uncertainties (sim/parameters.py). Runs with the synthetic registry redraw them in every draw from those
+    # ranges (:func:`draw_school_values`); these values only fill the columns of ``registry_<year>.csv``.
+    qualified_share_primary: Mapping[str, float] = field(
+        default_factory=lambda: _teacher_mid("qualified_share_primary"))
     """Share of primary-section teachers above the required qualification (专科 or higher)."""
-    qualified_share_junior: Mapping[str, float] = _by_location(0.88, 0.78, 0.68)
+    qualified_share_junior: Mapping[str, float] = field(default_factory=lambda: _teacher_mid("qualified_share_junior"))
     """Share of junior-section teachers above the required qualification (本科 or higher)."""
-    backbone_share: Mapping[str, float] = _by_location(0.21, 0.19, 0.16)
+    backbone_share: Mapping[str, float] = field(default_factory=lambda: _teacher_mid("backbone_share"))
     """Share of teachers recognised as county-level-or-above backbone teachers."""
-    pe_art_share: Mapping[str, float] = _by_location(0.17, 0.16, 0.14)
+    pe_art_share: Mapping[str, float] = field(default_factory=lambda: _teacher_mid("pe_art_share"))
     """Share of teachers teaching PE, music or fine art."""
-    special_post_share: Mapping[str, float] = _by_location(0.01, 0.06, 0.12)
+    special_post_share: Mapping[str, float] = field(default_factory=lambda: _special_post_mid())
     """Share of teachers on a special-post (特岗) contract."""
     targeted_share: float = 0.0
     """Share of targeted graduates (优师计划); 0 in 2020: the first cohort graduates in 2025."""
-    south_teacher_factor: float = 0.85
+    south_teacher_factor: float = field(default_factory=lambda: _mid("south_teacher_factor"))
     """Multiplier on qualified, backbone and PE/art shares in the south (南疆四地州)."""
-    south_special_post_factor: float = 1.5
+    south_special_post_factor: float = field(default_factory=lambda: _mid("south_special_post_factor"))
     share_concentration: float = 20.0
-    """Beta concentration (a + b) of the school-level draw of each share around its mean."""
+    """Beta concentration (a + b) of the file's school-level draw of each share around its mean: about the middle
+    of ``registry.teacher_share_spread`` (a logit sd of 0.55 is about a + b = 20 at a share of 0.2)."""
     age_band_shares_north: tuple[float, ...] = (0.22, 0.31, 0.26, 0.11, 0.09, 0.01)
     age_band_shares_south: tuple[float, ...] = (0.34, 0.34, 0.18, 0.08, 0.055, 0.005)
     """Teacher age-band shares (20–29, 30–39, 40–49, 50–54, 55–59, 60–64)."""
     # --- facilities: median per-student value as a multiple of the 2017 threshold, lognormal spread
-    floor_area_ratio: Mapping[str, float] = _by_location(1.15, 1.25, 1.35)
-    sports_area_ratio: Mapping[str, float] = _by_location(0.90, 1.25, 1.50)
-    equipment_ratio: Mapping[str, float] = _by_location(1.30, 1.20, 1.05)
-    multimedia_ratio: Mapping[str, float] = _by_location(1.30, 1.25, 1.20)
-    south_facility_factor: float = 0.90
-    facility_sigma: float = 0.30
+    floor_area_ratio: Mapping[str, float] = field(default_factory=lambda: _location_mid("floor_area_ratio"))
+    sports_area_ratio: Mapping[str, float] = field(default_factory=lambda: _location_mid("sports_area_ratio"))
+    equipment_ratio: Mapping[str, float] = field(default_factory=lambda: _location_mid("equipment_ratio"))
+    multimedia_ratio: Mapping[str, float] = field(default_factory=lambda: _location_mid("multimedia_ratio"))
+    south_facility_factor: float = field(default_factory=lambda: _mid("south_facility_factor"))
+    facility_sigma: float = field(default_factory=lambda: _mid("facility_spread"))
     # --- yes/no attributes by location
-    gigabit_probability: Mapping[str, float] = _by_location(0.50, 0.30, 0.10)
-    counselling_room_probability: Mapping[str, float] = _by_location(0.60, 0.40, 0.10)
-    paired_probability_rural: float = 0.40
-
+    gigabit_probability: Mapping[str, float] = field(default_factory=lambda: _location_mid("gigabit_probability"))
+    counselling_room_probability: Mapping[str, float] = field(
+        default_factory=lambda: _location_mid("counselling_probability"))
+    paired_probability_rural: float = field(default_factory=lambda: _mid("paired_probability_rural"))
 
 # ------------------------------------------------------------------------------------------------ helpers
 
@@ -597,3 +625,283 @@ def _order_and_name(frame: pd.DataFrame) -> pd.DataFrame:
         f"{c}-{lt}-{k:04d}" for c, lt, k in zip(out["county_code"], letter, number, strict=True)
     ]
     return out[list(REGISTRY_COLUMNS)]
+
+
+# ------------------------------------------------------------------------------------------------ per draw
+# The structure of the registry (schools, sections, pupils, classes, teachers by section and age) is fixed; the
+# values that spread teachers and facilities across schools are drawn in every draw from the uncertainties
+# ``registry.*`` of ``sim/parameters.py`` (calibration/REGISTRY.md, "Drawn in every draw").
+
+REGISTRY_PARAMETER_PREFIX = "registry."
+LINKED = ("qualified", "backbone", "pe_art", "floor_area", "sports_area", "equipment", "multimedia", "gigabit",
+          "counselling")
+"""Resources tied to a school's latent advantage factor (in this order in :class:`SchoolNoise`)."""
+INDEPENDENT = ("special_post", "paired")
+"""Resources drawn independently of the factor."""
+FACILITIES = ("floor_area", "sports_area", "equipment", "multimedia")
+"""The four facilities, in the order of ``sim.vocabulary.FACILITY_INDICATORS``."""
+ROUNDED = ("qualified", "backbone", "pe_art", "special_post")
+"""Teacher counts, rounded stochastically from teachers × share."""
+
+
+@dataclass(frozen=True)
+class SchoolFrame:
+    """The fixed structure the per-draw values are drawn for: one entry per section (arrays of length S).
+
+    ``school`` indexes the schools (the two sections of a nine-year school share their school's draws);
+    ``facility_thresholds`` are the 2017 per-student thresholds of the section's level, ``(S, 4)``, with
+    multimedia rooms per 100 students.
+    """
+
+    school: np.ndarray
+    county: np.ndarray
+    level: np.ndarray
+    location: np.ndarray
+    teaching_point: np.ndarray
+    south: np.ndarray
+    teachers: np.ndarray
+    students: np.ndarray
+    facility_thresholds: np.ndarray
+    n_schools: int
+    n_counties: int
+
+
+@dataclass(frozen=True)
+class SchoolNoise:
+    """Standard random numbers of one attempt for a block of draws (``D`` rows).
+
+    ``county (D, C)`` and ``school (D, n_schools)`` normals make the advantage factor; ``linked (D, 9,
+    n_schools)`` and ``independent (D, 2, n_schools)`` normals are each resource's own part; ``rounding (D, 4, S)``
+    uniforms round teacher counts.
+    """
+
+    county: np.ndarray
+    school: np.ndarray
+    linked: np.ndarray
+    independent: np.ndarray
+    rounding: np.ndarray
+
+    @staticmethod
+    def generate(rng: np.random.Generator, rows: int, frame: SchoolFrame) -> SchoolNoise:
+        """All numbers of ``rows`` draws, in a fixed order (a block always generates all its rows)."""
+        return SchoolNoise(
+            county=rng.standard_normal((rows, frame.n_counties)),
+            school=rng.standard_normal((rows, frame.n_schools)),
+            linked=rng.standard_normal((rows, len(LINKED), frame.n_schools)),
+            independent=rng.standard_normal((rows, len(INDEPENDENT), frame.n_schools)),
+            rounding=rng.random((rows, len(ROUNDED), frame.school.size)),
+        )
+
+    def take(self, rows: np.ndarray | slice) -> SchoolNoise:
+        """The numbers of some draws (rows)."""
+        return SchoolNoise(self.county[rows], self.school[rows], self.linked[rows], self.independent[rows],
+                           self.rounding[rows])
+
+    @staticmethod
+    def stack(parts: list[SchoolNoise]) -> SchoolNoise:
+        """Rows of several blocks, in order."""
+        return SchoolNoise(*(np.concatenate([getattr(p, k) for p in parts]) for k in
+                             ("county", "school", "linked", "independent", "rounding")))
+
+
+@dataclass(frozen=True)
+class SchoolValues:
+    """Per-draw start values of every section, ``(D, S)``: teacher counts (int64), facilities (float), flags."""
+
+    qualified: np.ndarray
+    backbone: np.ndarray
+    pe_art: np.ndarray
+    special_post: np.ndarray
+    floor_area_m2: np.ndarray
+    sports_area_m2: np.ndarray
+    equipment_value_cny: np.ndarray
+    multimedia_rooms: np.ndarray
+    gigabit: np.ndarray
+    counselling_room: np.ndarray
+    paired: np.ndarray
+
+    def take(self, draws: np.ndarray | slice, sections: np.ndarray | slice = slice(None)) -> SchoolValues:
+        """The values of some draws (rows) and sections (columns)."""
+        return SchoolValues(**{k: v[draws][:, sections] for k, v in vars(self).items()})
+
+    def put(self, draws: np.ndarray, other: SchoolValues) -> None:
+        """Overwrite the rows ``draws`` with the rows of ``other`` (in place; arrays are not shared)."""
+        for k, v in vars(self).items():
+            v[draws] = getattr(other, k)
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    q = np.clip(p, 1e-6, 1 - 1e-6)
+    return np.log(q) - np.log1p(-q)
+
+
+def _expit(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+def _normal_quantile(p: np.ndarray) -> np.ndarray:
+    from scipy.special import ndtri
+
+    return np.asarray(ndtri(np.clip(p, 0.0, 1.0)))
+
+
+def draw_school_values(frame: SchoolFrame, hyper: Mapping[str, np.ndarray], noise: SchoolNoise) -> SchoolValues:
+    """The start values of every section in ``D`` draws from the registry hyperparameters and standard noise.
+
+    A school's **advantage factor** is :math:`z = \\sqrt{c}\\,u_{county} + \\sqrt{1-c}\\,v_{school} + \\delta\\,tp`
+    (``c`` = ``registry.county_advantage_share``, ``δ`` = ``registry.teaching_point_advantage`` for a teaching
+    point). Each linked resource ``k`` has the standard score :math:`g_k = \\sqrt{\\rho}\\,z + \\sqrt{1-\\rho}\\,e_k`
+    (``ρ`` = ``registry.advantage_correlation``, so two resources of a school correlate by ρ on this scale):
+
+    - teacher shares: :math:`p = \\mathrm{expit}(\\mathrm{logit}(m) + s_t g_k)` with ``m`` the mean share of the
+      school's location and region, ``s_t`` = ``registry.teacher_share_spread``; count = ⌊teachers · p + U⌋
+      (stochastic rounding, unbiased, never above the teachers);
+    - facilities: threshold × median ratio of the location × south factor × :math:`e^{s_f g_k}` × students
+      (``s_f`` = ``registry.facility_spread``);
+    - gigabit and counselling room: :math:`g_k < \\Phi^{-1}(p)`; special-post share and rural pairing are drawn
+      independently of the factor.
+
+    With both spreads at 0 every section has exactly its mean share and median facilities per student.
+
+    Parameters
+    ----------
+    frame
+        The sections' fixed structure.
+    hyper
+        Values of the ``registry.*`` uncertainties (without the prefix or with it), arrays ``(D,)``.
+    noise
+        Standard random numbers of the ``D`` draws.
+    """
+
+    def h(name: str) -> np.ndarray:
+        value = hyper.get(REGISTRY_PARAMETER_PREFIX + name, hyper.get(name))
+        if value is None:
+            raise KeyError(f"registry hyperparameter {name!r} missing")
+        return np.asarray(value, dtype=np.float64)[:, None]
+
+    sch = frame.school
+    loc = frame.location
+    south = frame.south
+    tp = frame.teaching_point.astype(np.float64)
+    c = np.clip(h("county_advantage_share"), 0.0, 1.0)
+    rho = np.clip(h("advantage_correlation"), 0.0, 1.0)
+    county_of_school = np.zeros(frame.n_schools, dtype=np.int64)
+    county_of_school[sch] = frame.county
+    tp_school = np.zeros(frame.n_schools)
+    tp_school[sch] = tp
+    z = np.sqrt(c) * noise.county[:, county_of_school] + np.sqrt(1 - c) * noise.school \
+        + h("teaching_point_advantage") * tp_school[None, :]
+    score = {k: (np.sqrt(rho) * z + np.sqrt(1 - rho) * noise.linked[:, i])[:, sch] for i, k in enumerate(LINKED)}
+    d = z.shape[0]
+
+    # teacher shares
+    loc_factor = np.stack([np.ones(d), h("town_teacher_factor")[:, 0], h("rural_teacher_factor")[:, 0]], axis=1)
+    f = loc_factor[:, loc] * np.where(south, h("south_teacher_factor"), 1.0)
+    spread_t = h("teacher_share_spread")
+
+    def share(mean: np.ndarray, g: np.ndarray) -> np.ndarray:
+        return np.asarray(_expit(_logit(np.clip(mean, 0.0, 1.0)) + spread_t * g))
+
+    def rounded(p: np.ndarray, k: int) -> np.ndarray:
+        exact = frame.teachers[None, :] * p
+        # spread 0: p is exactly the mean; the rounding keeps a count within one teacher of teachers × mean
+        return np.minimum(np.floor(exact + noise.rounding[:, k]), frame.teachers[None, :]).astype(np.int64)
+
+    junior = frame.level[None, :] == 1
+    q_mean = np.where(junior, h("qualified_share_junior"), h("qualified_share_primary")) * f
+    qualified = rounded(share(q_mean, score["qualified"]), 0)
+    backbone = rounded(share(h("backbone_share") * f, score["backbone"]), 1)
+    pe_art = rounded(share(h("pe_art_share") * f, score["pe_art"]), 2)
+    sp_loc = np.stack([h("special_post_urban_ratio")[:, 0], h("special_post_town_ratio")[:, 0], np.ones(d)], axis=1)
+    sp_mean = h("special_post_share_rural") * sp_loc[:, loc] * np.where(south, h("south_special_post_factor"), 1.0)
+    special_post = rounded(share(sp_mean, noise.independent[:, 0][:, sch]), 3)
+
+    # facilities
+    spread_f = h("facility_spread")
+    f_fac = np.where(south, h("south_facility_factor"), 1.0)
+    per_student = []
+    for i, name in enumerate(FACILITIES):
+        ratio = np.stack([h(f"{name}_ratio_{lc}")[:, 0] for lc in LOCATIONS], axis=1)[:, loc]
+        per_student.append(frame.facility_thresholds[None, :, i] * ratio * f_fac * np.exp(spread_f * score[name]))
+    students = frame.students[None, :].astype(np.float64)
+    floor_area, sports_area, equipment, rooms_per_100 = per_student
+
+    def flag(name: str, g: np.ndarray) -> np.ndarray:
+        p = np.stack([h(f"{name}_probability_{lc}")[:, 0] for lc in LOCATIONS], axis=1)[:, loc]
+        return np.asarray(g < _normal_quantile(p))
+
+    rural = loc == LOCATIONS.index("rural")
+    paired_p = h("paired_probability_rural")
+    return SchoolValues(
+        qualified=qualified,
+        backbone=backbone,
+        pe_art=pe_art,
+        special_post=special_post,
+        floor_area_m2=floor_area * students,
+        sports_area_m2=sports_area * students,
+        equipment_value_cny=equipment * students,
+        multimedia_rooms=rooms_per_100 * students / 100.0,
+        gigabit=flag("gigabit", score["gigabit"]),
+        counselling_room=flag("counselling", score["counselling"]),
+        paired=rural[None, :] & (noise.independent[:, 1][:, sch] < _normal_quantile(paired_p)),
+    )
+
+
+# ------------------------------------------------------------------------------------------------ acceptance
+
+BASIC_BALANCE_CV_MAX = (0.65, 0.55)
+"""Largest comprehensive difference coefficient (综合差异系数) of a county's primary / junior schools under the 2012
+basic-balance method (《县域义务教育均衡发展督导评估暂行办法》, 教督〔2012〕3号); see calibration/SEARCHES.md."""
+BASIC_BALANCE_INDICATORS = ("floor_area", "sports_area", "equipment", "teachers", "qualified")
+"""The 2012 indicators the registry holds (per student): teaching and auxiliary floor area, sports ground area,
+equipment value, teachers (师生比), teachers above the required qualification. The other three of the eight
+(books, computers, teachers with a middle or higher title) are not in the registry; the comprehensive coefficient
+is the mean over these five (an assumption, calibration/REGISTRY.md)."""
+
+
+def basic_balance_coefficients(frame: SchoolFrame, values: SchoolValues) -> np.ndarray:
+    """Comprehensive difference coefficient of every county and level, ``(D, C, 2)`` (NaN: fewer than 2 schools).
+
+    Each indicator's coefficient is the pupil-weighted CV across the county's sections of a level (the 2012
+    formula: :math:`\\bar X = \\sum P_i X_i / \\sum P_i`, :math:`S = \\sqrt{\\sum P_i (X_i-\\bar X)^2/\\sum P_i}`,
+    CV = S / X̄); the comprehensive coefficient is their mean. Teaching points count as schools.
+    """
+    students = frame.students.astype(np.float64)
+    ok = students > 0
+    safe = np.where(ok, students, 1.0)
+    per_student = {
+        "floor_area": values.floor_area_m2 / safe,
+        "sports_area": values.sports_area_m2 / safe,
+        "equipment": values.equipment_value_cny / safe,
+        "teachers": np.broadcast_to(frame.teachers / safe, values.qualified.shape),
+        "qualified": values.qualified / safe,
+    }
+    group = frame.county * 2 + frame.level
+    n_groups = frame.n_counties * 2
+    weight = np.where(ok, students, 0.0)
+    total = np.bincount(group, weights=weight, minlength=n_groups)
+    count = np.bincount(group, weights=ok.astype(float), minlength=n_groups)
+    d = values.qualified.shape[0]
+    cvs = np.zeros((d, n_groups))
+    index = (np.arange(d)[:, None] * n_groups + group[None, :]).ravel()
+    w = np.broadcast_to(weight, (d, weight.size))
+    denominator = np.where(total > 0, total, 1.0)
+    for name in BASIC_BALANCE_INDICATORS:
+        x = np.asarray(per_student[name], dtype=np.float64)
+        mean = np.bincount(index, weights=(w * x).ravel(), minlength=d * n_groups).reshape(d, n_groups) / denominator
+        squares = np.bincount(index, weights=(w * (x - mean[:, group]) ** 2).ravel(), minlength=d * n_groups)
+        variance = squares.reshape(d, n_groups) / denominator
+        cvs += np.sqrt(variance) / np.where(mean > 0, mean, np.nan)
+    cvs /= len(BASIC_BALANCE_INDICATORS)
+    cvs[:, count < 2] = np.nan
+    return cvs.reshape(d, frame.n_counties, 2)
+
+
+def basic_balance_pass(frame: SchoolFrame, values: SchoolValues) -> np.ndarray:
+    """Whether every county passes the 2012 basic-balance CV limits in each draw, ``(D,)`` bool.
+
+    A county with fewer than two schools of a level has no coefficient for it and passes that level.
+    """
+    coefficients = basic_balance_coefficients(frame, values)
+    limit = np.array(BASIC_BALANCE_CV_MAX)
+    return np.all(np.isnan(coefficients) | (coefficients <= limit), axis=(1, 2))

@@ -225,3 +225,28 @@ def test_load_registry_reports_several_problems_together(tmp_path: Path):
     messages = [str(e) for e in info.value.errors]
     assert any(m.startswith(f"{path}:3: teachers_backbone: exceeds teachers") for m in messages)
     assert any(m.startswith(f"{path}:4: gigabit: must be 0 or 1") for m in messages)
+
+
+def test_load_registry_names_file_line_and_column_of_each_schema_failure(tmp_path: Path):
+    # the per-cell schema is a pandera DataFrameSchema (sim.baseline.registry_schema); its failures are
+    # reported as input errors, several together
+    def edit(f: pd.DataFrame) -> pd.DataFrame:
+        f["teachers"] = f["teachers"].astype(object)
+        f.loc[4, "teachers"] = "many"
+        f.loc[6, "location"] = "suburb"
+        f.loc[9, "school_id"] = f.loc[8, "school_id"]
+        return f
+
+    path = _write_registry(tmp_path, edit)
+    with pytest.raises(InputErrors) as info:
+        load_registry(path)
+    messages = [str(e) for e in info.value.errors]
+    assert f"{path}:6: teachers: must be a non-negative integer, got 'many'" in messages
+    assert any(m.startswith(f"{path}:8: location: unknown location 'suburb'; valid: urban, town, rural")
+               for m in messages)
+    assert any(m.startswith(f"{path}:11: school_id: school_id must be present and unique") for m in messages)
+
+
+def test_the_registry_template_is_a_valid_registry():
+    template = load_registry(DATA_DIR / "registry_template.csv")
+    assert len(template) == 3 and set(template["level"]) == {"primary", "nine_year", "junior"}
