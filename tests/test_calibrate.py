@@ -289,6 +289,7 @@ def load_config_with_synthetic(path: Path, folder: Path):
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_synthetic_truth_credible_intervals_cover_at_their_nominal_rate(tmp_path) -> None:
     repetitions = 20
     tic = time.perf_counter()
