@@ -98,8 +98,10 @@ def render(results: dict[tuple[int, int], HindcastResult], seconds: dict[tuple[i
         "figures after 2019). Years are school years at the autumn census date on both sides; the start year is "
         "the model's input and is not scored. MAPE is the mean absolute percentage error of the median of the "
         "draws; a band covers an observation when it lies within the 25–75th (50% band) or 5–95th (90% band) "
-        "percentiles of the draws. Nothing is fitted yet (`edusim calibrate` does not exist): the fitted/held-out "
-        "split is kept now so that the same page shows the effect of calibration later.\n",
+        "percentiles of the draws. The runs here use the priors, not a posterior: the one calibration so far "
+        "(`calibration/posterior/history_2011_2016/`, `docs/calibration.md`) was made before the mechanism fixes of "
+        "issue 13 and did not converge, so no scenario uses it; the fitted/held-out split is kept so that the same "
+        "page shows the effect of a calibration once one is adopted.\n",
         "**Bars for the held-out years** (issue 13, DESIGN §9): MAPE of the median ≤ "
         f"{MAPE_BARS['pupils']:g}% for pupils and ≤ {MAPE_BARS['fulltime_teachers']:g}% for full-time teachers, by "
         f"level; the 90% band covers ≥ {COVERAGE_90_BAR:.0%} of the held-out observations (goal ≥ 90%).\n",
