@@ -7,6 +7,13 @@ from pathlib import Path
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 
 
+AT_NORM = ("uncertainties:\n  quota.establishment_multiplier_primary: {dist: fixed, value: 1.0}\n"
+           "  quota.establishment_multiplier_junior: {dist: fixed, value: 1.0}\n")
+"""``extra`` for :func:`write_small`: the teaching establishment at the national norm itself (multipliers 1), so
+that the staffing norm (T5) can be missed and the dispatch lever decides it (the default multipliers, above 1 as
+Xinjiang's published pupil–teacher ratios are, staff most draws above the norm)."""
+
+
 def write_small(tmp_path: Path, name: str = "small", extra: str = "", scaled: bool = True) -> Path:
     """A scenario file extending the baseline, with ``extra`` YAML appended; returns its path.
 

@@ -9,7 +9,7 @@ import math
 from pathlib import Path
 
 import pytest
-from scenario_files import write_small
+from scenario_files import AT_NORM, write_small
 
 from sim.cli import main
 from sim.ensemble import run
@@ -160,8 +160,8 @@ def test_cli_solve_on_the_model_gives_the_smallest_integer(tmp_path: Path, capsy
                                                            ) -> None:
     """Dispatched teachers control the staffing norm (T5) of the two small counties: the answer reaches 80% and
     one teacher fewer does not, checked by running the model at both values (the dispatched teachers are given
-    to the two counties as written, `scale_region_levers: false`)."""
-    path = write_small(tmp_path, scaled=False)
+    to the two counties as written, `scale_region_levers: false`; the establishment at the norm itself)."""
+    path = write_small(tmp_path, extra=AT_NORM, scaled=False)
     out = tmp_path / "solve"
     assert main(["solve", str(path), "--target", "T5", "--probability", "0.8", "--lever",
                  "levers.dispatch.per_year", "--range", "0:60", "--out", str(out), "--quiet"]) == 0

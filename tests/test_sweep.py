@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xarray as xr
-from scenario_files import write_small
+from scenario_files import AT_NORM, write_small
 
 from sim.cli import main
 from sim.ensemble import run
@@ -35,9 +35,7 @@ DISPATCH = "levers.dispatch.per_year"
 def small(tmp_path_factory: pytest.TempPathFactory):
     """Two counties given the region's dispatched teachers in full, so that the dispatch lever matters; the
     teaching establishment at the national norm itself (multipliers 1), so that the norm (T5) can be missed."""
-    at_norm = ("uncertainties:\n  quota.establishment_multiplier_primary: {dist: fixed, value: 1.0}\n"
-               "  quota.establishment_multiplier_junior: {dist: fixed, value: 1.0}\n")
-    return load_scenario(write_small(tmp_path_factory.mktemp("sweep"), extra=at_norm, scaled=False))
+    return load_scenario(write_small(tmp_path_factory.mktemp("sweep"), extra=AT_NORM, scaled=False))
 
 
 def test_select_targets(small) -> None:
@@ -162,7 +160,7 @@ def test_cli_sweep_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
 
 @pytest.mark.slow
 def test_cli_two_lever_sweep_writes_heatmaps(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    path = str(write_small(tmp_path, scaled=False))
+    path = str(write_small(tmp_path, extra=AT_NORM, scaled=False))
     out = tmp_path / "two"
     status = main(["sweep", path, "--lever", f"{DISPATCH}=0:40:2", "--lever", "levers.dispatch.south_share=0:1:2",
                    "--targets", "T5,T7", "--out", str(out), "--quiet"])
