@@ -401,63 +401,14 @@ def misc(path: Path) -> list[dict[str, object]]:
     for rec in frame.to_dict("records"):
         year, ind, src_url = rec["year"], rec["indicator"], rec["source"]
         src = f"SOURCES.md §1f/§1e ({path.name}): {src_url}"
-        if year == "2018" and ind.startswith("primary schools / enrolled / new / graduates"):
+        level = next((lv for lv in ("primary", "junior")
+                      if year == "2018" and ind.startswith(f"{lv} schools / enrolled / new / graduates")), None)
+        if level is not None:
             _s, _p, new, grad = _parts(rec["value"])
             # schools and pupils equal the NBS figures (already in the table): only the flows NBS lacks
-            out.append(
-                row(
-                    "entrants",
-                    "primary",
-                    2018,
-                    persons(new),
-                    "persons",
-                    SCOPE_EDUCATION,
-                    "bulletin_garbled",
-                    src,
-                    "2018 education bulletin; NBS file has a gap",
-                )
-            )
-            out.append(
-                row(
-                    "graduates",
-                    "primary",
-                    2018,
-                    persons(grad),
-                    "persons",
-                    SCOPE_EDUCATION,
-                    "bulletin_garbled",
-                    src,
-                    "2018 education bulletin; NBS file has a gap",
-                )
-            )
-        elif year == "2018" and ind.startswith("junior schools / enrolled / new / graduates"):
-            _s, _p, new, grad = _parts(rec["value"])
-            out.append(
-                row(
-                    "entrants",
-                    "junior",
-                    2018,
-                    persons(new),
-                    "persons",
-                    SCOPE_EDUCATION,
-                    "bulletin_garbled",
-                    src,
-                    "2018 education bulletin; NBS file has a gap",
-                )
-            )
-            out.append(
-                row(
-                    "graduates",
-                    "junior",
-                    2018,
-                    persons(grad),
-                    "persons",
-                    SCOPE_EDUCATION,
-                    "bulletin_garbled",
-                    src,
-                    "2018 education bulletin; NBS file has a gap",
-                )
-            )
+            for series, value in (("entrants", new), ("graduates", grad)):
+                out.append(row(series, level, 2018, persons(value), "persons", SCOPE_EDUCATION, "bulletin_garbled",
+                               src, "2018 education bulletin; NBS file has a gap"))
         elif year == "2014" and ind.startswith("special-education schools"):
             schools = _parts(rec["value"])[0]
             out.append(
