@@ -15,6 +15,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from sim import __version__
 from sim.errors import InputError, InputErrors
@@ -171,6 +172,7 @@ def _add_plot(p: argparse.ArgumentParser) -> None:
     p.add_argument("run", metavar="RUN", help="run folder written by `edusim run`")
     p.add_argument("--out", metavar="DIR", help="figure folder (default RUN/figures, RUN/figures_zh for --lang zh)")
     _add_lang(p)
+    _add_overwrite(p)
 
 
 def _plot(args: argparse.Namespace) -> int:
@@ -184,9 +186,25 @@ def _plot(args: argparse.Namespace) -> int:
     require_language(args.lang)
     run = open_run(args.run)
     out = Path(args.out) if args.out else run.path / ("figures" if args.lang == "en" else "figures_zh")
-    paths = write_figures(run.results, run.rows, run.targets, out, lang=args.lang)
-    print(f"written: {len(paths)} files in {out}/")
+    written: list[Path] = []
+
+    def fill(folder: Path) -> None:
+        written.extend(write_figures(run.results, run.rows, run.targets, folder, lang=args.lang))
+
+    _write_derived(args, out, fill)
+    print(f"written: {len(written)} files in {out}/")
     return EXIT_OK
+
+
+def _write_derived(args: argparse.Namespace, out: Path, fill: Callable[[Path], None]) -> None:
+    """Write a folder derived from a run: inside the run folder (the default) in place; at an ``--out`` of the
+    user's, whole or not at all and never over a folder edusim did not write (as ``edusim run --out``)."""
+    from sim.output import write_folder_atomically
+
+    if args.out is None:
+        fill(out)
+    else:
+        write_folder_atomically(out, fill, overwrite=args.overwrite)
 
 
 def _add_compare(p: argparse.ArgumentParser) -> None:
@@ -248,6 +266,7 @@ def _add_diagnose(p: argparse.ArgumentParser) -> None:
     p.add_argument("--top", type=int, default=20, help="counties printed (default 20; the CSV has all)")
     p.add_argument("--out", metavar="DIR", help="output folder (default RUN/diagnose)")
     _add_lang(p)
+    _add_overwrite(p)
 
 
 def _diagnose(args: argparse.Namespace) -> int:
@@ -262,7 +281,10 @@ def _diagnose(args: argparse.Namespace) -> int:
     run = open_run(args.run)
     rows = diagnose(run.results, args.year)
     out = Path(args.out) if args.out else run.path / "diagnose"
-    write_diagnosis(rows, out, lang=args.lang)
+    def fill(folder: Path) -> None:
+        write_diagnosis(rows, folder, lang=args.lang)
+
+    _write_derived(args, out, fill)
     print(f"\n{run.name}: counties furthest from quality balance first (一縣一策)\n")
     print(diagnosis_table(rows, args.top))
     print(f"written: {out}/ (diagnose.csv, diagnose.png, diagnose.svg)")
@@ -275,6 +297,9 @@ def _add_report(p: argparse.ArgumentParser) -> None:
     p.add_argument("--green", type=float, default=0.8, help="probability at or above which a light is green")
     p.add_argument("--amber", type=float, default=0.5, help="probability at or above which a light is amber")
     _add_lang(p)
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing file given by --out (the default file in the run folder is always "
+                   "replaced)")
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -288,6 +313,10 @@ def _report(args: argparse.Namespace) -> int:
     require_language(args.lang)
     run = open_run(args.run)
     out = Path(args.out) if args.out else run.path / ("report.html" if args.lang == "en" else "report_zh.html")
+    if args.out is not None and (out.is_dir() or out.is_symlink() or (out.exists() and not args.overwrite)):
+        what = "a folder" if out.is_dir() else "a symbolic link" if out.is_symlink() else "an existing file"
+        hint = "" if out.is_dir() or out.is_symlink() else " (--overwrite replaces it)"
+        raise InputError(f"{out} is {what}: give the name of a new HTML file{hint}", key="--out")
     write_report(run, out, lang=args.lang, green=args.green, amber=args.amber)
     print(f"written: {out}")
     return EXIT_OK

@@ -144,3 +144,31 @@ def test_area_without_counties_is_not_computed_in_the_report(tmp_path: Path) -> 
         line.split("|")[3] for line in (out / "targets.md").read_text(encoding="utf-8").splitlines()
         if line.startswith("| T")
     )
+
+
+def test_report_out_never_replaces_a_users_file_without_overwrite(run_folder: Path, tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    mine = tmp_path / "thesis.html"
+    mine.write_text("my own page", encoding="utf-8")
+    assert main(["report", str(run_folder), "--out", str(mine)]) == 2
+    assert mine.read_text(encoding="utf-8") == "my own page"
+    assert "thesis.html is an existing file" in capsys.readouterr().err
+    assert main(["report", str(run_folder), "--out", str(tmp_path)]) == 2  # a folder is never a report
+    assert main(["report", str(run_folder), "--out", str(mine), "--overwrite"]) == 0
+    assert mine.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+def test_diagnose_and_plot_out_keep_a_users_folder(run_folder: Path, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    mine = tmp_path / "figures"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine", encoding="utf-8")
+    for command in ("diagnose", "plot"):
+        assert main([command, str(run_folder), "--out", str(mine)]) == 2
+        assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
+        fresh = tmp_path / f"new-{command}"
+        assert main([command, str(run_folder), "--out", str(fresh)]) == 0
+        assert (fresh / ".edusim-folder.json").is_file()
+        assert main([command, str(run_folder), "--out", str(fresh)]) == 2  # an edusim folder: only with --overwrite
+        assert main([command, str(run_folder), "--out", str(fresh), "--overwrite"]) == 0
+    capsys.readouterr()
