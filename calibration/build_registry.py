@@ -16,6 +16,7 @@ Also (each writes its table between the markers of ``calibration/REGISTRY.md`` w
     python calibration/build_registry.py --tables                 # the registry.* and structure tables
     python calibration/build_registry.py --acceptance 256         # rejection rate of the per-draw registry
     python calibration/build_registry.py --correlation 128        # county CVs at the ends of the correlation range
+    python calibration/build_registry.py --checks 128             # published county CVs and the recognition base rate
 """
 
 from __future__ import annotations
@@ -44,9 +45,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--acceptance", type=int, metavar="DRAWS", help="rejection rate over DRAWS baseline draws")
     parser.add_argument("--correlation", type=int, metavar="DRAWS",
                         help="start-year county CVs with the advantage correlation at 0 and 0.7")
+    parser.add_argument("--checks", type=int, metavar="DRAWS",
+                        help="synthetic county CVs against the published ones, and the quality-balance base rate")
     parser.add_argument("--write-doc", action="store_true", help="write the table(s) into calibration/REGISTRY.md")
     args = parser.parse_args(argv)
-    if args.tables or args.acceptance or args.correlation:
+    if args.tables or args.acceptance or args.correlation or args.checks:
         return _reports(args)
     try:
         counties = load_counties(include_xpcc=True)
@@ -173,6 +176,92 @@ def correlation_table(draws: int) -> str:
     return "\n".join(out) + "\n"
 
 
+PUBLISHED_CVS = Path(__file__).resolve().parent / "data" / "basic_balance_county_cvs.csv"
+RECOGNISED = 56 + 188 + 326
+"""Counties recognised as quality-balanced (优质均衡) in the national batches announced 2024, 2025 and 2026
+(calibration/data/balanced_county_recognition.csv)."""
+ALL_COUNTIES = 2895
+"""County-level units that passed basic balance by 2021 (same file, 2021 batch row)."""
+
+
+def checks_table(draws: int) -> str:
+    """Checks, not acceptance conditions: the start registry's county CVs of the 2012 indicators it holds against
+    the published ones (calibration/data/basic_balance_county_cvs.csv), and the share of counties whose start-year
+    resources meet the quality-balance standard (every section at the 2017 school rule, every 2017 CV within
+    0.50 / 0.45) against the national recognition base rate."""
+    import pandas as pd
+
+    from sim.model import draw_start_registry, prepare, sample_parameters
+    from sim.rng import Streams
+    from sim.scenario import load_scenario
+
+    scenario = load_scenario(BASELINE)
+    model = prepare(scenario)
+    streams = Streams(scenario.seed)
+    s = model.sections
+    students = s.students.sum(axis=1).astype(float)
+    ok = students > 0
+    w = np.where(ok, students, 0.0)
+    safe = np.where(ok, students, 1.0)
+    group = s.county * 2 + s.level
+    ng = s.n_counties * 2
+    total = np.bincount(group, weights=w, minlength=ng)
+    count = np.bincount(group, weights=ok.astype(float), minlength=ng)
+    den = np.where(total > 0, total, 1.0)
+    teachers = s.teachers_by_age.sum(axis=1)
+
+    def cv(x: np.ndarray) -> np.ndarray:
+        mean = np.bincount(group, weights=w * x, minlength=ng) / den
+        var = np.bincount(group, weights=w * (x - mean[group]) ** 2, minlength=ng) / den
+        out = np.sqrt(var) / np.where(mean > 0, mean, np.nan)
+        out[count < 2] = np.nan
+        return out
+
+    names = ("floor_area_cv", "sports_area_cv", "equipment_cv", "teachers_per_pupil_cv", "qualified_teachers_cv")
+    synthetic: dict[str, list[np.ndarray]] = {n: [] for n in names}
+    quality, accepted = [], []
+    limit = np.tile(np.array(model.cv_limits), s.n_counties)
+    for start in range(0, draws, 64):
+        stop = min(start + 64, draws)
+        r = draw_start_registry(model, streams, start, stop, sample_parameters(scenario, streams, start, stop))
+        assert r is not None
+        v = r.values
+        accepted.append(r.accepted)
+        per = np.stack([v.qualified * 100, v.backbone * 100, v.pe_art * 100, v.floor_area_m2, v.sports_area_m2,
+                        v.equipment_value_cny, v.multimedia_rooms * 100], axis=-1) / safe[None, :, None]
+        ratio = per / model.thresholds[None]
+        met = (ratio >= 1).sum(axis=2)
+        school_ok = (met == 7) | ((met == 6) & (ratio.min(axis=2) >= 0.85)) | ~ok[None, :]
+        for d in range(stop - start):
+            for name, x in zip(names, (v.floor_area_m2[d] / safe, v.sports_area_m2[d] / safe,
+                                       v.equipment_value_cny[d] / safe, teachers / safe, v.qualified[d] / safe),
+                               strict=True):
+                synthetic[name].append(cv(np.asarray(x, dtype=float)).reshape(s.n_counties, 2))
+            cvs7 = np.stack([cv(per[d, :, k]) for k in range(7)], axis=-1)
+            cv_ok = np.all((cvs7 <= limit[:, None]) | np.isnan(cvs7), axis=1).reshape(s.n_counties, 2).all(axis=1)
+            all_schools = np.bincount(s.county, weights=(~school_ok[d]).astype(float),
+                                      minlength=s.n_counties) == 0
+            quality.append(cv_ok & all_schools)
+    published = pd.read_csv(PUBLISHED_CVS)
+    out = [f"| indicator (CV across a county's schools) | level | synthetic median (P10–P90), {draws} draws × "
+           f"{s.n_counties} units | published median (min–max), {published['county'].nunique()} counties |",
+           "|---|---|---|---|"]
+    for name in names:
+        for lv, level in enumerate(("primary", "junior")):
+            x = np.concatenate([a[:, lv] for a in synthetic[name]])
+            x = x[np.isfinite(x)]
+            pub = published.loc[published["level"] == level, name]
+            out.append(f"| {name.removesuffix('_cv')} | {level} | {np.median(x):.2f} ({np.quantile(x, 0.1):.2f}–"
+                       f"{np.quantile(x, 0.9):.2f}) | {pub.median():.2f} ({pub.min():.2f}–{pub.max():.2f}) |")
+    q = np.stack(quality)
+    out += ["", "| check | synthetic, start year | national base rate |", "|---|---|---|",
+            f"| counties whose resources meet the quality-balance standard (every section at the 2017 rule, every "
+            f"CV within 0.50 / 0.45) | {q.mean():.1%} (draw-to-draw P10–P90 {np.quantile(q.mean(axis=1), 0.1):.1%}"
+            f"–{np.quantile(q.mean(axis=1), 0.9):.1%}; {float(np.concatenate(accepted).mean()):.0%} of draws "
+            f"accepted) | {RECOGNISED} of {ALL_COUNTIES} = {RECOGNISED / ALL_COUNTIES:.1%} recognised 2024–2026 |"]
+    return "\n".join(out) + "\n"
+
+
 def _reports(args: argparse.Namespace) -> int:
     from sim.parameters import registry_parameter_table, registry_structure_table
 
@@ -189,6 +278,10 @@ def _reports(args: argparse.Namespace) -> int:
         table = correlation_table(args.correlation)
         print(table)
         text = fill(text, "correlation", table)
+    if args.checks:
+        table = checks_table(args.checks)
+        print(table)
+        text = fill(text, "checks", table)
     if args.write_doc:
         DOC.write_text(text, encoding="utf-8")
     return 0
