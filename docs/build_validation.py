@@ -146,13 +146,14 @@ def render(results: dict[tuple[int, int], HindcastResult], seconds: dict[tuple[i
         + f" What the {a}→{b} run shows (medians over the draws):\n",
         f"- **Full-time teachers**: primary {movement(table, 'fulltime_teachers', 'primary', a, b)} "
         f"({held('fulltime_teachers', 'primary')}); junior {movement(table, 'fulltime_teachers', 'junior', a, b)} "
-        f"({held('fulltime_teachers', 'junior')}). Recruitment fills the teaching establishment, the national "
-        "norm's posts times `quota.establishment_multiplier_{primary,junior}` (Xinjiang's published pupil–teacher "
-        "ratios of 2010–2016 sit well below the norm's), re-verified in the start year and every three years "
-        f"(2014, 2017 under `history.yaml`). In {a} (the start year, not scored) {flow('hires', a):,.0f} teachers "
-        "are hired where a draw's multiplier exceeds the start year's ratio; the 2017 verification is the "
-        f"visible step; {flow('exits', a + 1):,.0f} teachers leave in {a + 1} (the start stock holds no women past "
-        "their statutory age).\n",
+        f"({held('fulltime_teachers', 'junior')}). Recruitment fills the teaching establishment, which is sticky: "
+        "anchored at the teachers in post in the start year, each verification (every three years: 2014, 2017 "
+        "under `history.yaml`) closes a share `quota.establishment_adjustment` (prior U(0, 1)) of its gap to the "
+        "national norm's posts times `quota.establishment_multiplier_{primary,junior}` (Xinjiang's published "
+        f"pupil–teacher ratios of 2010–2016 sit well below the norm's). In {a} (the start year, not scored) "
+        f"{flow('hires', a):,.0f} teachers are hired; between verifications recruitment only replaces leavers "
+        f"({flow('exits', a + 1):,.0f} teachers leave in {a + 1}; the start stock holds no women past their "
+        "statutory age), so the 2011–2016 growth is missed and the 2017 verification is the visible step.\n",
         f"- **Pupils**: primary {movement(table, 'pupils', 'primary', a, b)} ({held('pupils', 'primary')}); junior "
         f"{movement(table, 'pupils', 'junior', a, b)} ({held('pupils', 'junior')}). Grade-7 entrants in {a + 2}: "
         f"{_value(table, 'entrants', 'junior', a + 2, 'median'):,.0f} simulated against "
