@@ -157,10 +157,13 @@ def render(results: dict[tuple[int, int], HindcastResult], seconds: dict[tuple[i
         f"- **Pupils**: primary {movement(table, 'pupils', 'primary', a, b)} ({held('pupils', 'primary')}); junior "
         f"{movement(table, 'pupils', 'junior', a, b)} ({held('pupils', 'junior')}). Grade-7 entrants in {a + 2}: "
         f"{_value(table, 'entrants', 'junior', a + 2, 'median'):,.0f} simulated against "
-        f"{_value(table, 'entrants', 'junior', a + 2, 'observed'):,.0f} published: the start stock's grades (the "
-        "registry's census cohorts shifted back to the start year, `sim/registry.py`) hold fewer pupils in the "
-        "last primary grades than the schools did, so primary keeps too many pupils and junior receives them "
-        "later.\n",
+        f"{_value(table, 'entrants', 'junior', a + 2, 'observed'):,.0f} published. Before the census the start "
+        "stock's grades "
+        "are sized by the published entrants of the years each grade entered (`sim.registry."
+        "entry_cohort_weights`: grade-1 entrants for grades 1–6, grade-7 entrants or else the primary graduates "
+        "of the entry year for grades 7–9), no longer by the 2020 census cohorts shifted back, which held too few "
+        "pupils in the last primary grades (junior pupils' held-out MAPE was 8.1% with them); a start year whose "
+        "entry years are not all published (2015) keeps the census cohorts.\n",
         "- **Grade-1 entrants**: published entrants over the census cohort of the same entry year are "
         + ", ".join(f"{ratio(y):.3f} ({y})" for y in fitted_years) + " in the fitted years and "
         + ", ".join(f"{ratio(y):.3f} ({y})" for y in held_years) + " in the held-out years; the prior of "
