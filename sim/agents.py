@@ -70,7 +70,7 @@ from sim.model import (
     split_registry_bands,
 )
 from sim.rng import Streams
-from sim.steps import Random, assess, establishment_multiplier, step_facilities, step_students, steps_for
+from sim.steps import Random, assess, step_facilities, step_students, steps_for, verified_establishment
 from sim.vocabulary import JUNIOR, N_LEVELS, PRIMARY, RURAL
 
 IntArray = npt.NDArray[np.int64]
@@ -519,9 +519,9 @@ class _Draw:
     def quota_verification(self, year: int) -> None:
         s, st = self.s, self.st
         q = self.m.scenario.levers.quota
-        st.section_quota = quota.establishment_quota(st.students.sum(axis=2), s.level, self.m.students_per_staff,
-                                                     establishment_multiplier(self.p))
         regular, _ = self.staffing()
+        st.section_quota = verified_establishment(self.m, st.section_quota, regular[None], st.students.sum(axis=2),
+                                                  self.p, year)
         out, into = quota.redeploy_surplus(regular[None], st.section_quota, s.county, s.level, s.n_counties,
                                            q.redeploy_surplus_share)
         if out.any():

@@ -97,9 +97,13 @@ __all__ = [
 DEFAULT_OUT = Path("calibration") / "posterior"
 
 #: Observed series the engine can simulate: (series, level) → how, from the raw arrays of ``run_chunk``
-#: (``(draws, years)`` region totals). By-level pupils and teachers need the engine to record levels (it records
-#: county totals of both levels): they are compared as ``compulsory`` (primary + junior) until it does.
+#: (``(draws, years)`` region totals). Pupils and full-time teachers by level come from the engine's per-county,
+#: per-level records (``students_primary`` …, as ``results.nc``), or summed as ``compulsory`` (primary + junior).
 SIMULATED: Mapping[tuple[str, str], tuple[str, str]] = {
+    ("pupils", "primary"): ("students_primary", "pupils in grades 1–6, summed over counties"),
+    ("pupils", "junior"): ("students_junior", "pupils in grades 7–9, summed over counties"),
+    ("fulltime_teachers", "primary"): ("teachers_primary", "regular full-time teachers of primary sections"),
+    ("fulltime_teachers", "junior"): ("teachers_junior", "regular full-time teachers of junior sections"),
     ("pupils", "compulsory"): ("students", "pupils in grades 1–9, summed over counties"),
     ("fulltime_teachers", "compulsory"): ("teachers", "regular full-time teachers, summed over counties"),
     ("entrants", "primary"): ("student_entries", "grade-1 entrants, summed over counties"),

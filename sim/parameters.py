@@ -217,6 +217,24 @@ _PARAMETER_LIST: tuple[Parameter, ...] = (
         "uniform over that range, the held-out years 2017–2019 left out; to be inferred by `edusim calibrate`",
     ),
     Parameter(
+        "quota.establishment_adjustment",
+        "share of the gap",
+        "Share of the gap between a section's standing teaching establishment (編制) and its verified target (the "
+        "norm's posts × `quota.establishment_multiplier_*`) that one verification closes; the establishment is "
+        "anchored at the teachers in post in the start year (levers.quota.sticky_establishment).",
+        0.0,
+        1.0,
+        Uniform(low=0.0, high=1.0),
+        "not found: the plan (2025-01-26, §二(一)3) only says the establishment is verified every 3 years and is to "
+        "reach the national standard county by county; searches (2026-12-06, `search` pages corpus: "
+        "'中小学教职工编制 核定 动态调整 缺编 补足 进度', 'teacher establishment bianzhi verification adjustment "
+        "speed county staffing quota gap closure China') found descriptions of sticky establishments "
+        "(东北师范大学 王爽、劉善槐 2024: '无编可用', '超编超员', '空编不补'; the 2014 rule of the Central "
+        "Establishment Office that the total of establishments not grow, globethesis 2556307139456904) but no "
+        "rate at which a verification closes the gap; assumption: uniform over all shares, from no movement to "
+        "the whole gap; to be inferred by `edusim calibrate`",
+    ),
+    Parameter(
         "recruitment.fill_rate",
         "share of advertised posts",
         "Share of advertised open-recruitment posts that are filled.",

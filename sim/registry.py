@@ -34,6 +34,7 @@ The function is pure: everything random comes from ``rng``; the same generator s
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -43,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from sim.baseline import (
+    DATA_DIR,
     JUNIOR_GRADES,
     LOCATIONS,
     PRIMARY_GRADES,
@@ -264,6 +266,45 @@ def grade_cohorts(ages: np.ndarray, year: int) -> np.ndarray:
     return out
 
 
+PRIMARY_NBS = "xinjiang_primary_nbs_2000_2019.csv"
+"""NBS primary series of Xinjiang (``new_entrants_10k``: grade-1 entrants, ``graduates_10k``), 2000–2019."""
+JUNIOR_NBS = "xinjiang_junior_nbs_2011_2019.csv"
+"""NBS junior series of Xinjiang (``new_entrants_10k``: grade-7 entrants), 2011–2019."""
+
+
+def entry_cohort_weights(year: int, data_dir: Any = None) -> np.ndarray | None:
+    """Relative size of grades 1–9 in autumn ``year`` from the published entrants of the years they entered.
+
+    Grade ``g ≤ 6`` entered grade 1 in ``year − g + 1``: its weight is the NBS grade-1 entrants of that year
+    (``xinjiang_primary_nbs_2000_2019.csv``). Grade ``g ≥ 7`` entered grade 7 in ``year − g + 7``: the NBS grade-7
+    entrants of that year (``xinjiang_junior_nbs_2011_2019.csv``), or, where they are not published (before 2011),
+    the primary graduates of the same year (who enter junior that autumn; 2011–2014, the years both are published,
+    they differ by 0.5–2.5%). Returns ``None`` when a needed year is not published: the caller keeps the census
+    cohorts. Repeaters and dropouts after entry are not modelled (assumption: compulsory education, few of either).
+
+    Only ratios within a level matter (the registry's level totals are the published ones).
+    """
+    directory = DATA_DIR if data_dir is None else data_dir
+    primary = pd.read_csv(directory / PRIMARY_NBS, index_col="year")
+    junior = pd.read_csv(directory / JUNIOR_NBS, index_col="year")
+
+    def value(table: pd.DataFrame, column: str, y: int) -> float:
+        v = table[column].get(y, np.nan)
+        return float(v) if pd.notna(v) else float("nan")
+
+    weights = np.full(9, np.nan)
+    for g in range(1, 10):
+        if g <= 6:
+            weights[g - 1] = value(primary, "new_entrants_10k", year - g + 1)
+        else:
+            entered = year - g + 7
+            w = value(junior, "new_entrants_10k", entered)
+            weights[g - 1] = w if not math.isnan(w) else value(primary, "graduates_10k", entered)
+    if np.isnan(weights).any() or np.any(weights <= 0):
+        return None
+    return weights
+
+
 def _allocate_schools(
     total: int, pupils: np.ndarray, size_factor: np.ndarray, county: np.ndarray, min_pupils: int
 ) -> np.ndarray:
@@ -389,6 +430,11 @@ def synthesize_registry(
         *(units[c].to_numpy() for c in ("age0", "age1_4", "age5_9", "age10_14", "age15_19"))
     )
     cohorts = grade_cohorts(ages, year)
+    if year < CENSUS_YEAR:  # before the census: the grades' region sizes from the entrants of their entry years
+        entrants = entry_cohort_weights(year)
+        if entrants is not None:
+            region = cohorts.sum(axis=0)
+            cohorts = cohorts * np.where(region > 0, entrants / np.where(region > 0, region, 1.0), 0.0)[None, :]
 
     # 2. location shares per unit and level: columns urban, town, rural
     urban = units["urban_share"].to_numpy(dtype=float)

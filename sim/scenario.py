@@ -324,6 +324,13 @@ class QuotaLever(_Frozen):
     first_verification_year: Year = Field(
         default=PLAN_YEAR, description="year of the first verification under the plan (default 2025)"
     )
+    sticky_establishment: bool = Field(
+        default=True,
+        strict=True,
+        description="the teaching establishment is anchored at the teachers in post in the start year and each "
+        "verification closes a share `quota.establishment_adjustment` of its gap to the norm × multiplier "
+        "(default true); false: every verification, the start year's included, sets it to the norm × multiplier",
+    )
     redeploy_surplus_share: Share = Field(
         default=0.5,
         description="share of surplus posts (quota above need) redeployed to schools short of staff each "

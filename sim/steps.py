@@ -333,14 +333,33 @@ def establishment_multiplier(p: Parameters) -> np.ndarray:
                     axis=1)
 
 
+def verified_establishment(m: Model, current: np.ndarray, teachers_in_post: np.ndarray, students: np.ndarray,
+                           p: Parameters, year: int) -> np.ndarray:
+    """``(D, S)`` teaching establishment after the verification of ``year``, shared by both engines.
+
+    With ``levers.quota.sticky_establishment`` (the default) the establishment is sticky: in the start year it is
+    anchored at the regular teachers in post of each section (``teachers_in_post``), and each later verification
+    moves it a share ``quota.establishment_adjustment`` of its gap toward the national norm's posts times the
+    establishment multiplier of the level (:func:`sim.mechanisms.quota.adjust_establishment`). Without it every
+    verification, the start year's included, sets the target itself (the engines before issue 13's follow-up).
+    """
+    target = quota.establishment_quota(students, m.sections.level, m.students_per_staff, establishment_multiplier(p))
+    if not m.scenario.levers.quota.sticky_establishment:
+        return target
+    if year == m.scenario.start_year:
+        return np.broadcast_to(np.asarray(teachers_in_post, dtype=np.float64), target.shape).copy()
+    return quota.adjust_establishment(current, target, p["quota.establishment_adjustment"])
+
+
 def step_quota(m: Model, st: State, p: Parameters, r: Random, year: int) -> None:
-    """Teaching establishment re-verified from enrolment (in the years of :func:`verification_year` only): the
+    """Teaching establishment re-verified from enrolment (in the years of :func:`verification_year` only,
+    :func:`verified_establishment`): anchored at the teachers in post in the start year, then moving toward the
     national norm's posts times the establishment multiplier of the level; surplus teachers redeployed to
     short-staffed sections of the same county and level."""
     s = m.sections
     q = m.scenario.levers.quota
-    st.section_quota = quota.establishment_quota(section_total(st.students), s.level, m.students_per_staff,
-                                                 establishment_multiplier(p))
+    st.section_quota = verified_establishment(m, st.section_quota, section_total(st.teachers),
+                                              section_total(st.students), p, year)
     out, into = quota.redeploy_surplus(
         section_total(st.teachers), st.section_quota, s.county, s.level, s.n_counties, q.redeploy_surplus_share
     )

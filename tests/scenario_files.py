@@ -8,10 +8,13 @@ SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 
 
 AT_NORM = ("uncertainties:\n  quota.establishment_multiplier_primary: {dist: fixed, value: 1.0}\n"
-           "  quota.establishment_multiplier_junior: {dist: fixed, value: 1.0}\n")
-"""``extra`` for :func:`write_small`: the teaching establishment at the national norm itself (multipliers 1), so
-that the staffing norm (T5) can be missed and the dispatch lever decides it (the default multipliers, above 1 as
-Xinjiang's published pupil–teacher ratios are, staff most draws above the norm)."""
+           "  quota.establishment_multiplier_junior: {dist: fixed, value: 1.0}\n"
+           "  quota.establishment_adjustment: {dist: fixed, value: 1.0}\n")
+"""``extra`` for :func:`write_small`: the teaching establishment at the national norm itself (multipliers 1) from
+the first verification on (2025; a verification closes the whole gap, adjustment 1; before it the establishment
+is the start year's teachers in post), so that the staffing norm (T5, assessed from 2025) can be missed and the
+dispatch lever decides it (the default multipliers, above 1 as Xinjiang's published pupil–teacher ratios are,
+staff most draws above the norm)."""
 
 
 def write_small(tmp_path: Path, name: str = "small", extra: str = "", scaled: bool = True) -> Path:

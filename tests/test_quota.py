@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.mechanisms.quota import (
+    adjust_establishment,
     allocate_largest_remainder,
     establishment_quota,
     group_sum,
@@ -303,3 +304,19 @@ def test_establishment_is_the_norm_times_the_multiplier_of_the_level() -> None:
     np.testing.assert_allclose(out, [[13.0, 12.0], [10.0, 10.0]])
     with pytest.raises(ValueError):
         establishment_quota(students, np.array([0, 1]), NORM, np.array([[1.3]]))
+
+
+def test_sticky_establishment_moves_the_given_share_of_the_gap() -> None:
+    # a section holding 10 posts whose target is 6, another holding 4 whose target is 8 (gaps -4 and +4):
+    # adjustment 0 keeps 10 and 4, 1 gives 6 and 8, 0.5 halves both gaps (8 and 6), 0.25 closes a quarter (9 and 5)
+    current = np.array([[10.0, 4.0]] * 4)
+    target = np.array([[6.0, 8.0]] * 4)
+    out = adjust_establishment(current, target, np.array([0.0, 1.0, 0.5, 0.25]))
+    np.testing.assert_allclose(out, [[10.0, 4.0], [6.0, 8.0], [8.0, 6.0], [9.0, 5.0]])
+    assert adjust_establishment(current, target, 0.5).tolist() == [[8.0, 6.0]] * 4
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        adjust_establishment(current, target, np.array([0.0, 1.0, 1.5, 0.0]))
+    with pytest.raises(ValueError, match="one value per draw"):
+        adjust_establishment(current, target, np.array([0.5]))
+    with pytest.raises(ValueError, match="same shape"):
+        adjust_establishment(current, target[:, :1], 0.5)

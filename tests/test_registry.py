@@ -20,6 +20,7 @@ from sim.baseline import (
 from sim.registry import (
     RegistryAssumptions,
     apportion,
+    entry_cohort_weights,
     grade_cohorts,
     single_year_ages,
     synthesize_registry,
@@ -444,3 +445,19 @@ def test_structure_table_states_the_values_the_registry_uses():
     for name, value, _, _ in REGISTRY_STRUCTURE:
         if hasattr(a, name) and isinstance(getattr(a, name), int | float):
             assert float(value) == getattr(a, name), name
+
+
+def test_entry_cohort_weights_take_each_grade_from_its_entry_year(tmp_path):
+    # autumn 2011: grade g (1-6) entered grade 1 in 2012 - g: 2011 ... 2006; grade 7 entered grade 7 in 2011 (junior
+    # entrants published), grades 8 and 9 in 2010 and 2009 (not published: the primary graduates of those years)
+    years = list(range(2006, 2012))
+    (tmp_path / "xinjiang_primary_nbs_2000_2019.csv").write_text(
+        "year,new_entrants_10k,graduates_10k\n"
+        + "".join(f"{y},{y - 2000},{(y - 2000) * 10}\n" for y in years), encoding="utf-8")
+    (tmp_path / "xinjiang_junior_nbs_2011_2019.csv").write_text(
+        "year,new_entrants_10k\n2011,7.5\n2012,\n", encoding="utf-8")
+    w = entry_cohort_weights(2011, tmp_path)
+    assert w is not None
+    assert w.tolist() == [11, 10, 9, 8, 7, 6, 7.5, 100, 90]
+    # autumn 2012: grade 1 entered in 2012, not in the table; grade 7's 2012 entrants are blank -> census kept
+    assert entry_cohort_weights(2012, tmp_path) is None

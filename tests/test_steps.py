@@ -14,6 +14,7 @@ import pytest
 
 from sim import agents
 from sim.cohort import run_chunk
+from sim.hindcast import as_mapping_levers
 from sim.mechanisms import assessment
 from sim.model import (
     State,
@@ -25,7 +26,7 @@ from sim.model import (
     section_total,
 )
 from sim.rng import BLOCK_SIZE, Streams
-from sim.scenario import load_scenario
+from sim.scenario import load_scenario, replace
 from sim.steps import STEPS, Random, assess, counted_teachers, step_table, steps_for, verification_year
 from sim.vocabulary import ENGINES
 
@@ -273,3 +274,77 @@ def test_counted_teachers_add_the_dispatched_where_the_option_says(golden):
     every = counted_teachers(model, st, ("staffing", "qualification", "backbone", "pe_art"))
     np.testing.assert_array_equal(every["qualification"], st.qualified + dispatched)
     np.testing.assert_array_equal(every["pe_art"], st.pe_art + st.dispatched_pe_art.sum(axis=2))
+
+
+def _sticky_run(adjustment: float, until: int, sticky: bool = True) -> tuple[Any, dict[int, np.ndarray],
+                                                                             dict[int, np.ndarray], State]:
+    """The golden scenario's cohort steps from the start year to ``until`` with ``quota.establishment_adjustment``
+    fixed; returns the model, the section establishment before and after each year's quota step (absent in the
+    years it does not act), and the final state."""
+    scenario = load_scenario(GOLDEN)
+    if not sticky:
+        levers = as_mapping_levers(scenario.levers)
+        levers["quota"]["sticky_establishment"] = False
+        scenario = replace(scenario, {"levers": levers})
+    model = prepare(scenario)
+    streams = Streams(scenario.seed)
+    params = sample_parameters(scenario, streams, 0, BLOCK_SIZE)
+    params["quota.establishment_adjustment"] = np.full(BLOCK_SIZE, adjustment)
+    st = initial_state(model, BLOCK_SIZE, params["teachers.female_share"])
+    before: dict[int, np.ndarray] = {}
+    after: dict[int, np.ndarray] = {}
+    for year in range(scenario.start_year, until + 1):
+        for step in steps_for("cohort"):
+            if step.acts(scenario, year):
+                if step.name == "quota":
+                    before[year] = st.section_quota.copy()
+                    in_post = section_total(st.teachers).copy()
+                step.function(model, st, params, Random(streams, 0, BLOCK_SIZE, year), year)
+                if step.name == "quota":
+                    after[year] = st.section_quota.copy()
+                    if year == scenario.start_year:
+                        before[year] = in_post  # what the start year anchors on
+    return model, before, after, st
+
+
+def _norm_target(model: Any, st: State, params_mult: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Hand-written target: pupils / the level's norm × the level's multiplier, per draw and section."""
+    s = model.sections
+    pupils = section_total(st.students).astype(np.float64)
+    norm = np.where(s.level == 0, 19.0, 13.5)  # national norms 1:19 primary, 1:13.5 junior (sim/data, DESIGN §3)
+    mult = np.where(s.level[None, :] == 0, params_mult[0][:, None], params_mult[1][:, None])
+    return pupils / norm[None, :] * mult
+
+
+def test_sticky_establishment_is_anchored_at_the_teachers_in_post_and_moves_only_at_verifications():
+    # golden scenario: verified in 2020 (start), 2021, 2023, 2025 (every 2 years from 2025, the rhythm running
+    # back); adjustment 0 keeps the start year's establishment, the teachers in post, through every verification
+    model, before, after, _ = _sticky_run(0.0, 2025)
+    start = model.scenario.start_year
+    np.testing.assert_array_equal(after[start], before[start])
+    assert sorted(after) == [2020, 2021, 2023, 2025]  # nothing acts in 2022 and 2024
+    for year in (2021, 2023, 2025):
+        np.testing.assert_array_equal(after[year], after[start])
+
+
+@pytest.mark.parametrize("adjustment", [1.0, 0.5])
+def test_a_verification_closes_the_given_share_of_the_gap_to_the_norm_times_the_multiplier(adjustment):
+    model, before, after, st = _sticky_run(adjustment, 2025)
+    streams = Streams(model.scenario.seed)
+    params = sample_parameters(model.scenario, streams, 0, BLOCK_SIZE)
+    mult = (params["quota.establishment_multiplier_primary"], params["quota.establishment_multiplier_junior"])
+    target = _norm_target(model, st, mult)  # 2025's pupils: the quota step follows the students step
+    gap_before = target - before[2025]
+    gap_after = target - after[2025]
+    assert np.abs(gap_before).max() > 1  # the test can see a move
+    np.testing.assert_allclose(gap_after, (1 - adjustment) * gap_before, atol=1e-9)
+    # the years between verifications keep the last one's establishment
+    np.testing.assert_array_equal(before[2025], after[2023])
+
+
+def test_without_the_sticky_switch_every_verification_sets_the_norm_times_the_multiplier():
+    model, _, after, st = _sticky_run(0.0, 2020, sticky=False)
+    streams = Streams(model.scenario.seed)
+    params = sample_parameters(model.scenario, streams, 0, BLOCK_SIZE)
+    mult = (params["quota.establishment_multiplier_primary"], params["quota.establishment_multiplier_junior"])
+    np.testing.assert_allclose(after[2020], _norm_target(model, st, mult), rtol=1e-12)

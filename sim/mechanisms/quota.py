@@ -283,6 +283,41 @@ def establishment_quota(
     return np.asarray(base * per_section, dtype=np.float64)
 
 
+def adjust_establishment(
+    current: npt.ArrayLike, target: npt.ArrayLike, adjustment: npt.ArrayLike,
+) -> FloatArray:
+    """Sticky establishment (編制) after one verification: the standing establishment moves a share
+    ``adjustment`` of its gap toward the verified target.
+
+    ``current + adjustment × (target − current)``, elementwise; ``current`` and ``target`` are ``(D, S)`` posts
+    (unrounded), ``adjustment`` is ``(D,)`` per draw (the uncertainty ``quota.establishment_adjustment``) or a
+    scalar in ``[0, 1]``. An adjustment of 0 keeps the standing establishment, 1 sets the target (the verification
+    closes the whole gap).
+
+    Source and assumption: the plan of 2025-01-26 (§二(一)3) verifies the establishment every 3 years and wants the
+    county's establishment to reach the national standard, but says nothing of how fast a verification closes the
+    gap; real establishments are sticky (posts are held by people and by budgets), so the share closed is an
+    uncertainty (no public figure found; see the parameter's source). The gap is closed per section, so a section
+    whose pupils left sheds posts at the same pace as a growing one gains them.
+
+    >>> adjust_establishment(np.array([[10.0, 4.0]]), np.array([[6.0, 8.0]]), np.array([0.5])).tolist()
+    [[8.0, 6.0]]
+    """
+    cur = np.asarray(current, dtype=np.float64)
+    tgt = np.asarray(target, dtype=np.float64)
+    share = np.asarray(adjustment, dtype=np.float64)
+    if cur.shape != tgt.shape:
+        raise ValueError(f"current and target establishments must have the same shape, got {cur.shape} and "
+                         f"{tgt.shape}")
+    if np.any((share < 0) | (share > 1)) or np.any(np.isnan(share)):
+        raise ValueError("adjustment must lie in [0, 1]")
+    if share.ndim == 1:
+        if share.shape[0] != cur.shape[0]:
+            raise ValueError(f"adjustment must have one value per draw ({cur.shape[0]}), got {share.shape}")
+        share = share[:, None]
+    return np.asarray(cur + share * (tgt - cur), dtype=np.float64)
+
+
 def staffing_quota(
     students: npt.ArrayLike,
     section_level: npt.ArrayLike,
