@@ -133,6 +133,8 @@ class Teachers:
     years_at_school: npt.NDArray[np.int32]  # completed years at the current school
     rural_years: npt.NDArray[np.int32]  # completed years of rural or weak-school service
     last_rotation: npt.NDArray[np.int32]  # school year of the last rotation, NO_ROTATION if none
+    home_section: npt.NDArray[np.int32]  # rotated on loan: the section they return to (meaningless otherwise)
+    return_year: npt.NDArray[np.int32]  # rotated on loan: the round at which they return; 0 if not on loan
 
     def __len__(self) -> int:
         return int(self.section.size)
@@ -157,7 +159,7 @@ _DTYPES: dict[str, Any] = {
     "birth_month": np.int32, "female": np.bool_, "retirement_month": np.int32, "section": np.int32,
     "qualified": np.bool_, "backbone": np.bool_, "pe_art": np.bool_, "senior": np.bool_, "contract": np.int8,
     "contract_start": np.int32, "term_end": np.int32, "years_at_school": np.int32, "rural_years": np.int32,
-    "last_rotation": np.int32,
+    "last_rotation": np.int32, "home_section": np.int32, "return_year": np.int32,
 }
 
 
@@ -384,6 +386,7 @@ class _Draw:
             contract=np.full(n, contract, dtype=np.int8), contract_start=np.full(n, year, dtype=np.int32),
             term_end=zeros.copy(), years_at_school=zeros.copy(), rural_years=zeros.copy(),
             last_rotation=np.full(n, NO_ROTATION, dtype=np.int32),
+            home_section=zeros.copy(), return_year=zeros.copy(),
         )
 
     def _initial_teachers(self) -> Teachers:
@@ -600,10 +603,14 @@ class _Draw:
     def rotation_round(self, year: int) -> None:
         s, st, t = self.s, self.st, self.t
         lever = lever_at(self.m.scenario, "rotation", year)
+        back = np.flatnonzero((t.return_year > 0) & (t.return_year <= year))
+        if back.size:  # loans whose term ends go home first (rotation.term_years)
+            self._move(back, t.home_section[back].astype(np.int64))
+            t.return_year[back] = 0
         weakness = self._weakness()
         self.weak = weak_sections(weakness, self.group, self.n_groups)[0]
-        eligible = self.regular() & rotation_eligible(t.years_at_school, t.last_rotation, year,
-                                                      lever.min_years_at_school, lever.exclude_rotated_within_years)
+        eligible = self.regular() & (t.return_year == 0) & rotation_eligible(
+            t.years_at_school, t.last_rotation, year, lever.min_years_at_school, lever.exclude_rotated_within_years)
         self.rotation_eligible = self.county_count(eligible)
         eligible_backbone = self.section_count(eligible & t.backbone)
         eligible_all = self.section_count(eligible)
@@ -627,8 +634,12 @@ class _Draw:
         back = pick_within_sections(cand_reg, t.section, flows.return_out[0], rng)  # receiving sections
         for movers, arrivals in ((out_bb, flows.in_backbone[0]), (out_reg, flows.in_regular[0]),
                                  (back, flows.return_in[0])):
+            home = t.section[movers].copy()
             self._move(movers, assign_destinations(self.group[t.section[movers]], arrivals, self.group, rng))
             t.last_rotation[movers] = year
+            if lever.term_years > 0:
+                t.home_section[movers] = home
+                t.return_year[movers] = year + lever.term_years
         rotated = flows.rotated_per_county
         st.rotated = rotated
         st.rotation_share = np.divide(rotated, flows.eligible_per_county, out=np.full(rotated.shape, np.nan),

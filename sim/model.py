@@ -23,7 +23,7 @@ import pandas as pd
 
 from sim import baseline as base
 from sim.distributions import sample
-from sim.mechanisms import assessment, dispatch, facilities, quota, segments, students
+from sim.mechanisms import assessment, dispatch, facilities, quota, rotation, segments, students
 from sim.mechanisms import teachers as tmech
 from sim.posterior import Posterior
 from sim.registry import (
@@ -167,6 +167,7 @@ class State:
     student_entries: np.ndarray  # (D, C) grade-1 entrants this year
     junior_entries: np.ndarray  # (D, C) grade-7 entrants this year
     student_exits: np.ndarray  # (D, C) dropouts and grade-9 completers this year
+    loans: rotation.Loans  # (D, S, L) rotated teachers on loan by years left (L = longest term, 0 if none)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -508,7 +509,15 @@ def initial_state(model: Model, n_draws: int, female_share: np.ndarray | None = 
         student_entries=np.zeros((d, c), np.int64),
         junior_entries=np.zeros((d, c), np.int64),
         student_exits=np.zeros((d, c), np.int64),
+        loans=rotation.Loans.empty(d, s.n_sections, rotation_loan_slots(model.scenario)),
     )
+
+
+def rotation_loan_slots(scenario: Scenario) -> int:
+    """Years of loans the state keeps: the longest rotation term of the run (the scenario's lever, or the
+    default one that acts before its ``from_year``); 0 when every term is 0 (rotated teachers never return)."""
+    return max(scenario.levers.rotation.term_years, Levers().rotation.term_years
+               if scenario.levers.rotation.from_year > scenario.start_year else 0)
 
 
 def _max_lag(scenario: Scenario) -> float:

@@ -419,6 +419,8 @@ def step_rotation(m: Model, st: State, p: Parameters, r: Random, year: int) -> N
     sections (the lever's direction)."""
     s = m.sections
     lever = lever_at(m.scenario, "rotation", year)
+    if st.loans.host.shape[2]:
+        _return_loans(m, st, r)
     stock = section_total(st.teachers)
     eligible = rotation.eligible_share_from_tenure(p["rotation.mean_tenure_years"], lever.min_years_at_school)
     flows = r.apply("rotation", _rotate, stock, np.minimum(st.backbone, stock), section_weakness(m, st),
@@ -430,6 +432,8 @@ def step_rotation(m: Model, st: State, p: Parameters, r: Random, year: int) -> N
     if out.any():  # backbone movers are known by section; the other categories move with the teachers
         _move(m, st, out, into, r, "rotation.move", carry=("qualified", "pe_art"))
     st.backbone = np.clip(st.backbone + flows.in_backbone - flows.out_backbone, 0, section_total(st.teachers))
+    if lever.term_years > 0:
+        st.loans = st.loans.add(flows, lever.term_years)
     per_level = flows.rotated_per_county.reshape(stock.shape[0], s.n_counties, -1)
     eligible_county = flows.eligible_per_county.reshape(stock.shape[0], s.n_counties, -1).sum(axis=2)
     backbone_county = flows.backbone_rotated_per_county.reshape(stock.shape[0], s.n_counties, -1).sum(axis=2)
@@ -439,6 +443,21 @@ def step_rotation(m: Model, st: State, p: Parameters, r: Random, year: int) -> N
                                   where=eligible_county > 0)
     st.backbone_share_of_rotated = np.divide(backbone_county, rotated, out=np.full(rotated.shape, np.nan),
                                              where=rotated > 0)
+
+
+def _return_loans(m: Model, st: State, r: Random) -> None:
+    """Rotated teachers whose term ends go back to the sections that lent them (:func:`sim.mechanisms.rotation.
+    loan_returns`), before this year's round; their other categories move with them as in the round."""
+    s = m.sections
+    due, st.loans = st.loans.advance()
+    if not due.host.any():
+        return
+    back = r.apply("rotation.return", rotation.loan_returns, due.host[..., 0], due.host_backbone[..., 0],
+                   due.home[..., 0], due.home_backbone[..., 0], section_total(st.teachers), st.backbone,
+                   section_county=s.county, section_level=s.level, n_counties=s.n_counties)
+    if back.out.any():
+        _move(m, st, back.out, back.into, r, "rotation.return_move", carry=("qualified", "pe_art"))
+        st.backbone = np.clip(st.backbone - back.out_backbone + back.into_backbone, 0, section_total(st.teachers))
 
 
 def _rotate(stock: np.ndarray, backbone: np.ndarray, weakness: np.ndarray, *, rng: np.random.Generator,

@@ -20,8 +20,19 @@ exchanges between schools. In the model the rotated teachers of a county and lev
   headcount).
 
 Both streams count as rotated teachers for the assessment (``rotation_share``, ``backbone_share_of_rotated``).
-The cohort engine has no record of who came from where, so a rotated teacher stays in the receiving section
-until a later flow moves them (assumption; the agent engine carries individual return dates and career rules).
+
+**Term and return** (lever ``rotation.term_years``, default 1: plan §二(三)2 makes "到鄉村學校或辦學條件薄弱學校任教
+1年以上" a condition of a senior title, the one duration the plan gives; the 2014 opinion's own term was not found:
+SOURCES.md §3b quotes only its 10% / 20% shares). Both streams are loans: after the term each rotated teacher goes
+back to the section that sent them (0: never, the earlier model). The cohort engine keeps no origin–destination
+pairs (a ``(D, S, S)`` array); it keeps, per section and years left, the teachers it *hosts* on loan and the
+teachers it is *owed* (:class:`Loans`, four ``(D, S, term)`` counts). At the return (:func:`loan_returns`) the due
+hosted teachers still in post leave their host (backbone first as recorded, capped by the section's teachers and
+backbone), and the county-level's returners go back without replacement among the sections owed teachers of that
+cohort, backbone to those that lent backbone. Assumptions: a loaned teacher who left in the meantime is simply
+not returned (the debt lapses); the home of each returner is drawn among the lenders of the county and level, so a
+section may get back a different teacher of the same kind than it lent. The agent engine carries each rotated
+teacher's home section and return year.
 """
 
 from __future__ import annotations
@@ -352,3 +363,112 @@ def max_backbone_share(return_share: float) -> float:
     if return_share < 0 or not math.isfinite(return_share):
         raise ValueError("return_share must be a finite number >= 0")
     return 1.0 / (1.0 + return_share)
+
+
+@dataclass(frozen=True)
+class Loans:
+    """Teachers on loan by rotation, ``int64 (D, S, L)``; the last axis is years left of the term (slot 0 returns
+    at the next round).
+
+    Attributes
+    ----------
+    host, host_backbone
+        Teachers a section hosts on loan (backbone among them).
+    home, home_backbone
+        Teachers on loan that a section is owed (backbone among them).
+    """
+
+    host: IntArray
+    host_backbone: IntArray
+    home: IntArray
+    home_backbone: IntArray
+
+    @classmethod
+    def empty(cls, n_draws: int, n_sections: int, slots: int) -> Loans:
+        """No loans; ``slots`` is the longest term the run uses (0: loans are not kept)."""
+        return cls(*(np.zeros((n_draws, n_sections, slots), dtype=np.int64) for _ in range(4)))
+
+    def advance(self) -> tuple[Loans, Loans]:
+        """One year passes: ``(due, rest)``, the loans of slot 0 as ``(D, S, 1)`` and the others moved down."""
+        due, rest = [], []
+        for a in (self.host, self.host_backbone, self.home, self.home_backbone):
+            nxt = np.zeros_like(a)
+            nxt[..., :-1] = a[..., 1:]
+            due.append(a[..., :1].copy())
+            rest.append(nxt)
+        return Loans(*due), Loans(*rest)
+
+    def add(self, flows: RotationFlows, term_years: int) -> Loans:
+        """These loans plus the round's ``flows`` returning after ``term_years`` (``>= 1``, ``<= L``)."""
+        if not 1 <= term_years <= self.host.shape[2]:
+            raise ValueError(f"term_years must be in [1, {self.host.shape[2]}], got {term_years}")
+        k = term_years - 1
+        out = Loans(*(a.copy() for a in (self.host, self.host_backbone, self.home, self.home_backbone)))
+        out.host[..., k] += flows.in_backbone + flows.in_regular + flows.return_in
+        out.host_backbone[..., k] += flows.in_backbone
+        out.home[..., k] += flows.out_backbone + flows.out_regular + flows.return_out
+        out.home_backbone[..., k] += flows.out_backbone
+        return out
+
+
+@dataclass(frozen=True)
+class LoanReturn:
+    """Teachers going back at the end of their term, ``int64 (D, S)``: ``out`` leave their host section
+    (``out_backbone`` of them backbone) and ``into`` arrive at their home section (``into_backbone`` backbone)."""
+
+    out: IntArray
+    out_backbone: IntArray
+    into: IntArray
+    into_backbone: IntArray
+
+
+def loan_returns(
+    due_host: npt.ArrayLike,
+    due_host_backbone: npt.ArrayLike,
+    due_home: npt.ArrayLike,
+    due_home_backbone: npt.ArrayLike,
+    stock: npt.ArrayLike,
+    backbone: npt.ArrayLike,
+    section_county: npt.ArrayLike,
+    section_level: npt.ArrayLike,
+    n_counties: int,
+    rng: np.random.Generator,
+) -> LoanReturn:
+    """The return of the loans whose term ends (module docstring, "Term and return").
+
+    Rule: per section ``out = min(due_host, stock)`` and ``out_backbone = min(due_host_backbone, backbone,
+    out)``; per county and level the returning backbone teachers go to the sections owed backbone
+    (``due_home_backbone``), the other returners to the sections owed teachers, net of the backbone placed, both
+    without replacement (multivariate hypergeometric). Since the loans of a cohort were recorded with equal host
+    and home totals per county and level, and ``out`` never exceeds ``due_host``, every returner has a home.
+
+    Conservation: per county and level ``out.sum() == into.sum()`` and ``out_backbone.sum() ==
+    into_backbone.sum()``; no section loses more teachers or backbone teachers than it has.
+
+    Parameters
+    ----------
+    due_host, due_host_backbone, due_home, due_home_backbone
+        ``(D, S)`` loans of the cohort due now (:meth:`Loans.advance`, last axis dropped).
+    stock, backbone
+        ``(D, S)`` teachers and backbone teachers now.
+    section_county, section_level, n_counties
+        Section layout.
+    rng
+        Random generator.
+    """
+    st = np.asarray(stock, dtype=np.int64)
+    bb = np.minimum(np.asarray(backbone, dtype=np.int64), st)
+    grp = np.asarray(section_county, dtype=np.int64) * N_LEVELS + np.asarray(section_level, dtype=np.int64)
+    n_groups = n_counties * N_LEVELS
+    out = np.minimum(np.asarray(due_host, dtype=np.int64), st)
+    out_bb = np.minimum(np.minimum(np.asarray(due_host_backbone, dtype=np.int64), bb), out)
+    home = np.asarray(due_home, dtype=np.int64)
+    home_bb = np.minimum(np.asarray(due_home_backbone, dtype=np.int64), home)
+    total_bb = np.rint(group_sum(out_bb, grp, n_groups)).astype(np.int64)
+    total = np.rint(group_sum(out, grp, n_groups)).astype(np.int64)
+    if np.any(total > np.rint(group_sum(home, grp, n_groups))) or np.any(
+            total_bb > np.rint(group_sum(home_bb, grp, n_groups))):
+        raise ValueError("more teachers returning than owed in a county and level: host and home loans disagree")
+    into_bb = hypergeometric_within_groups(total_bb, home_bb, grp, n_groups, rng)
+    into_reg = hypergeometric_within_groups(total - total_bb, home - into_bb, grp, n_groups, rng)
+    return LoanReturn(out=out, out_backbone=out_bb, into=into_bb + into_reg, into_backbone=into_bb)
