@@ -70,7 +70,15 @@ from sim.model import (
     split_registry_bands,
 )
 from sim.rng import Streams
-from sim.steps import Random, assess, establishment_multiplier, step_facilities, step_students, steps_for
+from sim.steps import (
+    Random,
+    assess,
+    establishment_multiplier,
+    shortfalls,
+    step_facilities,
+    step_students,
+    steps_for,
+)
 from sim.vocabulary import JUNIOR, N_LEVELS, PRIMARY, RURAL
 
 IntArray = npt.NDArray[np.int64]
@@ -620,12 +628,23 @@ class _Draw:
                     **kwargs: Any) -> rotation.RotationFlows:
             return rotation.rotate(stock, backbone, weakness=w, rng=rng, **kwargs)
 
+        per_draw: dict[str, np.ndarray] = {}
+        if lever.placement != "proportional":  # the indicators of the teachers now in post
+            regular = self.regular()
+            counted = dispatch.counted_dispatched(
+                self.section_count(~regular), self.section_count(~regular & t.backbone),
+                self.section_count(~regular & t.pe_art), self.m.scenario.levers.assessment.dispatched_count_toward)
+            per_draw = shortfalls(
+                self.m, st, (self.section_count(regular & t.qualified) + counted["qualification"])[None],
+                (self.section_count(regular & t.backbone) + counted["backbone"])[None],
+                (self.section_count(regular & t.pe_art) + counted["pe_art"])[None])
         # the eligible teachers are known: pass them as the stock with an eligible share of 1 (exact)
         flows = self.r(year).apply(
             "rotation", _rotate, eligible_all[None], eligible_backbone[None], weakness,
             share=lever.share, backbone_share=lever.backbone_share, direction=lever.direction,
             section_county=s.county, section_level=s.level, section_location=s.location, n_counties=s.n_counties,
-            eligible_share=1.0, receiving_weight=(teachers + 1.0)[None])
+            eligible_share=1.0, receiving_weight=(teachers + 1.0)[None], placement=lever.placement,
+            per_draw=per_draw)
         rng = self.rng("rotation.pick", year)
         cand_bb = np.flatnonzero(eligible & t.backbone)
         cand_reg = np.flatnonzero(eligible & ~t.backbone)

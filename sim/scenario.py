@@ -162,10 +162,11 @@ class RotationLever(_Frozen):
         "2014 opinion's term was not found (SOURCES.md §3b has its shares only)",
     )
     placement: PlacementRule = Field(
-        default="proportional",
+        default="missing_indicator",
         description="how rotated teachers are shared among the receiving schools: proportional to teachers + 1, "
         "weakest_first (most failing indicators first), missing_indicator (backbone teachers to schools below "
-        "the backbone threshold, PE/art teachers below theirs)",
+        "the backbone threshold, PE/art teachers below theirs; default: the plan does not name a rule, its aim "
+        "is 縣域內校際間師資均衡配置 through 骨干教師交流輪崗, plan §二(三)2)",
     )
     from_year: Year = Field(default=PLAN_YEAR, description="first school year the lever acts (default 2025)")
 

@@ -45,7 +45,7 @@ from sim.model import (
 )
 from sim.rng import Streams
 from sim.scenario import Scenario
-from sim.vocabulary import ENGINES, JUNIOR, PRIMARY
+from sim.vocabulary import ENGINES, INDICATORS, JUNIOR, PRIMARY
 
 Parameters = dict[str, np.ndarray]
 """Each uncertainty's value per draw of the chunk, ``(D,)`` (:func:`sim.model.sample_parameters`)."""
@@ -423,10 +423,14 @@ def step_rotation(m: Model, st: State, p: Parameters, r: Random, year: int) -> N
         _return_loans(m, st, r)
     stock = section_total(st.teachers)
     eligible = rotation.eligible_share_from_tenure(p["rotation.mean_tenure_years"], lever.min_years_at_school)
+    per_draw: dict[str, np.ndarray] = {"eligible_share": eligible[:, None]}
+    if lever.placement != "proportional":
+        counted = counted_teachers(m, st, m.scenario.levers.assessment.dispatched_count_toward)
+        per_draw.update(shortfalls(m, st, counted["qualification"], counted["backbone"], counted["pe_art"]))
     flows = r.apply("rotation", _rotate, stock, np.minimum(st.backbone, stock), section_weakness(m, st),
                     share=lever.share, backbone_share=lever.backbone_share, direction=lever.direction,
                     section_county=s.county, section_level=s.level, section_location=s.location,
-                    n_counties=s.n_counties, per_draw={"eligible_share": eligible[:, None]})
+                    n_counties=s.n_counties, placement=lever.placement, per_draw=per_draw)
     out = flows.out_backbone + flows.out_regular + flows.return_out
     into = flows.in_backbone + flows.in_regular + flows.return_in
     if out.any():  # backbone movers are known by section; the other categories move with the teachers
@@ -443,6 +447,20 @@ def step_rotation(m: Model, st: State, p: Parameters, r: Random, year: int) -> N
                                   where=eligible_county > 0)
     st.backbone_share_of_rotated = np.divide(backbone_county, rotated, out=np.full(rotated.shape, np.nan),
                                              where=rotated > 0)
+
+
+def shortfalls(m: Model, st: State, qualified: np.ndarray, backbone: np.ndarray,
+               pe_art: np.ndarray) -> dict[str, np.ndarray]:
+    """What the placement rules read (:func:`sim.mechanisms.rotation.placement_weights`): per section the number
+    of the seven indicators below their threshold (``failing``), and whether the backbone and the PE/art
+    indicators are below theirs, from the current pupils, teachers (as the assessment counts them) and
+    facilities. A section without pupils fails nothing."""
+    indicators = assessment.section_indicators(
+        section_total(st.students), qualified, backbone, pe_art, st.floor_area_m2, st.sports_area_m2,
+        st.equipment_value_cny, st.multimedia_rooms)
+    below = np.nan_to_num(indicators, nan=np.inf) < m.thresholds[None] * (1.0 - 1e-9)
+    return {"failing": below.sum(axis=2), "below_backbone": below[..., INDICATORS.index("backbone_teachers_per_100")],
+            "below_pe_art": below[..., INDICATORS.index("pe_art_teachers_per_100")]}
 
 
 def _return_loans(m: Model, st: State, r: Random) -> None:

@@ -261,3 +261,63 @@ def test_loan_slots_must_hold_the_term():
     flows = rotate(stock, backbone, 0.1, 0.2, "rural", **layout, eligible_share=1.0, rng=np.random.default_rng(0))
     with pytest.raises(ValueError, match="term_years"):
         Loans.empty(1, 2, 2).add(flows, 3)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# placement rules (rotation.placement) on a hand-built county
+
+
+def _four_sections(n_draws=8):
+    """County 0, primary: urban section 0 (1000 teachers, 300 backbone) sends; rural sections 1–3 (200 each)
+    receive. Section 1 fails 3 indicators incl. backbone, section 2 fails 5 incl. PE/art, section 3 fails 1."""
+    stock = np.broadcast_to([1000, 200, 200, 200], (n_draws, 4)).copy()
+    backbone = np.broadcast_to([300, 0, 0, 0], (n_draws, 4)).copy()
+    layout = {"section_county": np.zeros(4, int), "section_level": np.zeros(4, int),
+              "section_location": np.array([0, 2, 2, 2]), "n_counties": 1}
+    rule_inputs = {
+        "failing": np.broadcast_to([0, 3, 5, 1], (n_draws, 4)),
+        "below_backbone": np.broadcast_to([False, True, False, False], (n_draws, 4)),
+        "below_pe_art": np.broadcast_to([False, False, True, False], (n_draws, 4)),
+    }
+    return stock, backbone, layout, rule_inputs
+
+
+def _placed(placement, **overrides):
+    stock, backbone, layout, rule_inputs = _four_sections()
+    rule_inputs.update(overrides)
+    return rotate(stock, backbone, 0.3, 0.3, "rural", **layout, eligible_share=1.0, rng=np.random.default_rng(3),
+                  placement=placement, **rule_inputs)
+
+
+def test_proportional_placement_reaches_every_receiving_section():
+    flows = _placed("proportional")
+    assert np.all((flows.in_backbone + flows.in_regular)[:, 1:] > 0)  # ~30 movers each, P(0) < 1e-12
+    assert np.all(flows.in_backbone[:, 0] + flows.in_regular[:, 0] == 0)
+
+
+def test_weakest_first_sends_every_outgoing_teacher_to_the_section_failing_most_indicators():
+    flows = _placed("weakest_first")
+    moved_in = flows.in_backbone + flows.in_regular
+    assert np.all(moved_in[:, 2] == moved_in.sum(axis=1)) and np.all(moved_in[:, 2] > 0)
+
+
+def test_missing_indicator_sends_backbone_below_the_backbone_threshold_and_the_others_below_pe_art():
+    flows = _placed("missing_indicator")
+    np.testing.assert_array_equal(flows.in_backbone[:, 1], flows.in_backbone.sum(axis=1))
+    np.testing.assert_array_equal(flows.in_regular[:, 2], flows.in_regular.sum(axis=1))
+    assert np.all(flows.in_backbone[:, 1] > 0) and np.all(flows.in_regular[:, 2] > 0)
+
+
+def test_a_rule_that_leaves_no_receiving_section_falls_back_to_proportional():
+    nothing_below = np.zeros((8, 4), dtype=bool)
+    rule = _placed("missing_indicator", below_backbone=nothing_below, below_pe_art=nothing_below)
+    proportional = _placed("proportional")
+    for name in ("in_backbone", "in_regular", "return_in", "out_backbone"):
+        np.testing.assert_array_equal(getattr(rule, name), getattr(proportional, name))
+
+
+def test_placement_rules_need_their_inputs():
+    stock, backbone, layout, _ = _four_sections(1)
+    with pytest.raises(ValueError, match="weakest_first"):
+        rotate(stock, backbone, 0.3, 0.3, "rural", **layout, eligible_share=1.0, rng=np.random.default_rng(0),
+               placement="weakest_first")

@@ -48,7 +48,7 @@ from sim.mechanisms.quota import (
     hypergeometric_within_groups,
     multinomial_within_groups,
 )
-from sim.vocabulary import N_LEVELS, PLACEMENT_DIRECTIONS, RURAL, PlacementDirection
+from sim.vocabulary import N_LEVELS, PLACEMENT_DIRECTIONS, PLACEMENT_RULES, RURAL, PlacementDirection, PlacementRule
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -200,6 +200,10 @@ def rotate(
     weakness: npt.ArrayLike | None = None,
     return_share: float = 1.0,
     receiving_weight: npt.ArrayLike | None = None,
+    placement: PlacementRule = "proportional",
+    failing: npt.ArrayLike | None = None,
+    below_backbone: npt.ArrayLike | None = None,
+    below_pe_art: npt.ArrayLike | None = None,
 ) -> RotationFlows:
     """One yearly rotation round within each county and level.
 
@@ -228,6 +232,9 @@ def rotate(
        section's teachers plus one — every teacher is an equally likely exchange partner and an empty section
        can still receive; a caller may pass the gap to the staffing quota or the weakness score instead);
        returning teachers go to the sending sections in proportion to their teachers plus one.
+       ``placement`` (lever ``rotation.placement``, :func:`placement_weights`) narrows the receiving sections
+       an outgoing teacher may go to; a county and level with no receiving section left by the rule falls back
+       to the proportional weights.
 
     Conservation: for each county and level, ``net_teachers`` and ``net_backbone`` sum to zero.
 
@@ -251,6 +258,8 @@ def rotate(
         Returning per outgoing teacher, ``>= 0``.
     receiving_weight
         ``(D, S)`` non-negative weights for placing outgoing teachers.
+    placement, failing, below_backbone, below_pe_art
+        The placement rule and what it reads (:func:`placement_weights`).
     """
     st = np.asarray(stock, dtype=np.int64)
     bb = np.asarray(backbone, dtype=np.int64)
@@ -329,13 +338,16 @@ def rotate(
     out_regular = hypergeometric_within_groups(regular_g, pool_reg * sending, grp, n_groups, rng)
     return_out = hypergeometric_within_groups(returning_g, pool_reg * receiving, grp, n_groups, rng)
 
-    if receiving_weight is None:
-        recv_w = (st + 1.0) * receiving
-    else:
-        recv_w = np.asarray(receiving_weight, dtype=np.float64) * receiving
-        no_weight = (gsum(recv_w > 0) == 0)[:, grp]
-        recv_w = np.where(no_weight & receiving, st + 1.0, recv_w)  # fall back rather than lose movers
-    in_backbone = multinomial_within_groups(backbone_g, recv_w, grp, n_groups, rng)
+    def fallback(w: FloatArray) -> FloatArray:
+        no_weight = (gsum(w > 0) == 0)[:, grp]
+        return np.where(no_weight & receiving, st + 1.0, w)  # fall back rather than lose movers
+
+    base_w = np.asarray(st + 1.0 if receiving_weight is None else receiving_weight, dtype=np.float64)
+    w_bb, w_reg = placement_weights(placement, base_w, receiving, grp, n_groups, failing, below_backbone,
+                                    below_pe_art)
+    recv_w = fallback(w_reg * receiving)
+    bb_w = recv_w if w_bb is w_reg else fallback(w_bb * receiving)
+    in_backbone = multinomial_within_groups(backbone_g, bb_w, grp, n_groups, rng)
     in_regular = multinomial_within_groups(regular_g, recv_w, grp, n_groups, rng)
     return_in = multinomial_within_groups(returning_g, (st + 1.0) * sending, grp, n_groups, rng)
 
@@ -353,6 +365,54 @@ def rotate(
         rotated_per_county=per_county(backbone_g + regular_g + returning_g),
         backbone_rotated_per_county=per_county(backbone_g),
     )
+
+
+def placement_weights(
+    placement: PlacementRule,
+    weight: FloatArray,
+    receiving: npt.NDArray[np.bool_],
+    group: IntArray,
+    n_groups: int,
+    failing: npt.ArrayLike | None = None,
+    below_backbone: npt.ArrayLike | None = None,
+    below_pe_art: npt.ArrayLike | None = None,
+) -> tuple[FloatArray, FloatArray]:
+    """Weights of the receiving sections for outgoing backbone and regular teachers, ``(D, S)`` each.
+
+    Rules (lever ``rotation.placement``; the plan's text does not choose one, docs/findings.md 2026-12-06):
+
+    * ``proportional``: ``weight`` (the teachers plus one) for both: every teacher of a receiving section an
+      equally likely exchange partner (the model before issue 15).
+    * ``weakest_first``: only the receiving sections of a county and level with the most indicators failing
+      the county assessment (``failing``, 0–7: indicators below their threshold of 教督〔2017〕6號) get
+      teachers, in proportion to ``weight`` among them; the whole round goes to the weakest tier.
+    * ``missing_indicator``: backbone teachers to the receiving sections below the backbone threshold
+      (``below_backbone``), the other outgoing teachers to those below the PE/art threshold (``below_pe_art``),
+      each in proportion to ``weight``. Approximation: the cohort engine does not pick PE/art teachers as movers
+      (they move with the regular teachers in the sending sections' proportion), so the rule sends the regular
+      movers where PE/art is missing.
+
+    A county and level in which the rule leaves no receiving section falls back to ``weight`` in
+    :func:`rotate`.
+    """
+    if placement not in PLACEMENT_RULES:
+        raise ValueError(f"placement must be one of {', '.join(PLACEMENT_RULES)}, got {placement!r}")
+    if placement == "proportional":
+        return weight, weight
+    if placement == "weakest_first":
+        if failing is None:
+            raise ValueError("placement 'weakest_first' needs the failing-indicator count of each section")
+        f = np.where(receiving, np.asarray(failing, dtype=np.int64), -1)
+        n_draws = f.shape[0]
+        cell = (np.arange(n_draws)[:, None] * n_groups + group[None, :]).ravel()
+        top = np.full(n_draws * n_groups, -1, dtype=np.int64)
+        np.maximum.at(top, cell, f.ravel())
+        w = np.where(f == top[cell].reshape(f.shape), weight, 0.0)
+        return w, w
+    if below_backbone is None or below_pe_art is None:
+        raise ValueError("placement 'missing_indicator' needs the sections below the backbone and PE/art thresholds")
+    return (np.where(np.asarray(below_backbone, dtype=bool), weight, 0.0),
+            np.where(np.asarray(below_pe_art, dtype=bool), weight, 0.0))
 
 
 def max_backbone_share(return_share: float) -> float:
