@@ -45,7 +45,7 @@ from sim.model import (
 )
 from sim.rng import Streams
 from sim.scenario import Scenario
-from sim.vocabulary import ENGINES, INDICATORS, JUNIOR, PRIMARY
+from sim.vocabulary import ENGINES, INDICATORS, JUNIOR, PRIMARY, QUALITY_SCHOOL_DEFINITIONS
 
 Parameters = dict[str, np.ndarray]
 """Each uncertainty's value per draw of the chunk, ``(D,)`` (:func:`sim.model.sample_parameters`)."""
@@ -652,6 +652,12 @@ def _school_shares(m: Model, st: State, pupils: np.ndarray, indicators: np.ndarr
 
     qs = share(quality, assessed)
     coverage = share(quality, assessed, pupils)
+    readings: dict[str, np.ndarray] = {}
+    for reading in QUALITY_SCHOOL_DEFINITIONS:  # both readings of 優質學校 for targets that name one
+        flag = quality if reading == m.scenario.levers.assessment.quality_school else assessment.is_quality_school(
+            indicators, m.thresholds, reading)
+        readings[f"quality_school_count_{reading}"] = share(flag, assessed).count
+        readings[f"coverage_count_{reading}"] = share(flag, assessed, pupils).count
     pairing = assessment.pairing_coverage(st.paired, m.rural, s.school, s.county, s.n_counties,
                                           active=open_, n_schools=m.n_schools)
     gigabit = share(st.gigabit, open_)
@@ -667,6 +673,7 @@ def _school_shares(m: Model, st: State, pupils: np.ndarray, indicators: np.ndarr
         "gigabit_count": gigabit.count, "gigabit_total": gigabit.total,
         "counselling_count": counselling.count, "counselling_total": counselling.total,
         "standardised_count": standard_share.count, "standardised_total": standard_share.total,
+        **readings,
     }
 
 
