@@ -401,6 +401,18 @@ class AssessmentLever(_Frozen):
     _check_unique = field_validator("dispatched_count_toward")(_unique)
 
 
+class TargetingLever(_Frozen):
+    """一縣一策 targeting (plan §二(一)1, "一縣一策"明確短板弱項): hires by subject, backbone cultivation, rotation
+    and capital aimed at the schools and indicators failing the county assessment (sim.mechanisms.targeting)."""
+
+    enabled: Annotated[bool, Field(strict=True)] = Field(
+        default=False,
+        description="aim PE/art hires, backbone cultivation, rotation (missing_indicator) and capital "
+        "(weakest_first) at the failing schools and indicators; default off (the plan does not say how)",
+    )
+    from_year: Year = Field(default=PLAN_YEAR, description="first school year the lever acts (default 2025)")
+
+
 class Levers(_Frozen):
     """Every lever of a scenario; each defaults to the plan as written."""
 
@@ -416,6 +428,7 @@ class Levers(_Frozen):
     counselling: CounsellingLever = CounsellingLever()
     special_education: SpecialEducationLever = SpecialEducationLever()
     assessment: AssessmentLever = AssessmentLever()
+    targeting: TargetingLever = TargetingLever()
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -199,6 +199,23 @@ def test_a_rotation_term_that_cannot_end_before_the_horizon_changes_nothing():
     assert any(not np.array_equal(other[k], runs[0][0][k]) for k in other)
 
 
+def test_targeting_acts_in_both_engines_and_a_targeting_that_starts_after_the_horizon_changes_nothing():
+    """Common random numbers: targeting enabled from 2030 (after the 2027 horizon) is bit-identical to targeting
+    off in both engines; enabled from 2025 it changes the numbers of both."""
+    scenario = small(draws=4)
+    runs = {}
+    for key, lever in (("off", {"enabled": False}), ("late", {"enabled": True, "from_year": 2030}),
+                       ("on", {"enabled": True, "from_year": 2025})):
+        data = as_mapping(scenario)
+        data["levers"]["targeting"] = lever
+        model = prepare(scenario_from_mapping(data, base_dir=SCENARIOS))
+        runs[key] = (A.run_draws_agents(model, 0, 4), run_draws(model, 0, 64))
+    for engine in (0, 1):
+        for name in runs["off"][engine]:
+            np.testing.assert_array_equal(runs["off"][engine][name], runs["late"][engine][name])
+        assert any(not np.array_equal(runs["on"][engine][k], runs["off"][engine][k]) for k in runs["off"][engine])
+
+
 # ------------------------------------------------------------------------------------------------------------
 # agreement with the cohort engine
 

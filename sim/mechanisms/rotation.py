@@ -38,6 +38,7 @@ teacher's home section and return year.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -442,6 +443,9 @@ class Loans:
     host_backbone: IntArray
     home: IntArray
     home_backbone: IntArray
+
+    def __iter__(self) -> Iterator[IntArray]:
+        return iter((self.host, self.host_backbone, self.home, self.home_backbone))
 
     @classmethod
     def empty(cls, n_draws: int, n_sections: int, slots: int) -> Loans:
