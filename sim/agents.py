@@ -55,7 +55,7 @@ import numpy as np
 import numpy.typing as npt
 import simpy
 
-from sim.mechanisms import dispatch, facilities, quota, recruitment, rotation
+from sim.mechanisms import dispatch, facilities, quota, recruitment, rotation, targeting
 from sim.mechanisms import teachers as tmech
 from sim.mechanisms.rotation import weak_sections
 from sim.model import (
@@ -70,8 +70,17 @@ from sim.model import (
     split_registry_bands,
 )
 from sim.rng import Streams
-from sim.steps import Random, assess, step_facilities, step_students, steps_for, verified_establishment
-from sim.vocabulary import JUNIOR, N_LEVELS, PRIMARY, RURAL
+from sim.steps import (
+    Random,
+    assess,
+    shortfalls,
+    step_facilities,
+    step_students,
+    steps_for,
+    targeting_on,
+    verified_establishment,
+)
+from sim.vocabulary import INDICATORS, JUNIOR, N_LEVELS, PRIMARY, RURAL
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -133,6 +142,8 @@ class Teachers:
     years_at_school: npt.NDArray[np.int32]  # completed years at the current school
     rural_years: npt.NDArray[np.int32]  # completed years of rural or weak-school service
     last_rotation: npt.NDArray[np.int32]  # school year of the last rotation, NO_ROTATION if none
+    home_section: npt.NDArray[np.int32]  # rotated on loan: the section they return to (meaningless otherwise)
+    return_year: npt.NDArray[np.int32]  # rotated on loan: the round at which they return; 0 if not on loan
 
     def __len__(self) -> int:
         return int(self.section.size)
@@ -157,7 +168,7 @@ _DTYPES: dict[str, Any] = {
     "birth_month": np.int32, "female": np.bool_, "retirement_month": np.int32, "section": np.int32,
     "qualified": np.bool_, "backbone": np.bool_, "pe_art": np.bool_, "senior": np.bool_, "contract": np.int8,
     "contract_start": np.int32, "term_end": np.int32, "years_at_school": np.int32, "rural_years": np.int32,
-    "last_rotation": np.int32,
+    "last_rotation": np.int32, "home_section": np.int32, "return_year": np.int32,
 }
 
 
@@ -384,6 +395,7 @@ class _Draw:
             contract=np.full(n, contract, dtype=np.int8), contract_start=np.full(n, year, dtype=np.int32),
             term_end=zeros.copy(), years_at_school=zeros.copy(), rural_years=zeros.copy(),
             last_rotation=np.full(n, NO_ROTATION, dtype=np.int32),
+            home_section=zeros.copy(), return_year=zeros.copy(),
         )
 
     def _initial_teachers(self) -> Teachers:
@@ -535,8 +547,16 @@ class _Draw:
 
     def _hire(self, placed: IntArray, year: int, contract: int, name: str) -> None:
         sections = np.repeat(np.arange(self.s.n_sections), placed)
+        shortfall = None
+        if targeting_on(self.m, year):  # the first hires of a section short of PE/art teachers are PE/art
+            shortfall = targeting.pe_art_shortfall(
+                self.st.students.sum(axis=2)[0], self._counted()[2],
+                self.m.thresholds[:, INDICATORS.index("pe_art_teachers_per_100")])
         new = self._new(sections, year, contract, self.rng(f"hire.{name}", year),
                         self.par("recruitment.new_hire_qualified_share"), self.par("recruitment.new_hire_pe_art_share"))
+        if shortfall is not None:
+            rank = np.arange(sections.size) - np.searchsorted(sections, sections)
+            new.pe_art |= rank < shortfall[sections]
         self.t = self.t.extend(new)
 
     def recruitment_season(self, year: int) -> None:
@@ -597,13 +617,32 @@ class _Draw:
         return facilities.weakness_score(st.students.sum(axis=2), st.floor_area_m2, st.sports_area_m2,
                                          st.equipment_value_cny, st.multimedia_rooms, self.m.facility_thresholds)
 
+    def _counted(self) -> tuple[IntArray, IntArray, IntArray]:
+        """``(S,)`` qualified, backbone and PE/art teachers of each section as the assessment counts them."""
+        t, regular = self.t, self.regular()
+        extra = dispatch.counted_dispatched(
+            self.section_count(~regular), self.section_count(~regular & t.backbone),
+            self.section_count(~regular & t.pe_art), self.m.scenario.levers.assessment.dispatched_count_toward)
+        return (self.section_count(regular & t.qualified) + extra["qualification"],
+                self.section_count(regular & t.backbone) + extra["backbone"],
+                self.section_count(regular & t.pe_art) + extra["pe_art"])
+
+    def _shortfalls(self) -> dict[str, np.ndarray]:
+        """:func:`sim.steps.shortfalls` of the teachers now in post, ``(1, S)`` arrays."""
+        qualified, backbone, pe_art = self._counted()
+        return shortfalls(self.m, self.st, qualified[None], backbone[None], pe_art[None])
+
     def rotation_round(self, year: int) -> None:
         s, st, t = self.s, self.st, self.t
         lever = lever_at(self.m.scenario, "rotation", year)
+        back = np.flatnonzero((t.return_year > 0) & (t.return_year <= year))
+        if back.size:  # loans whose term ends go home first (rotation.term_years)
+            self._move(back, t.home_section[back].astype(np.int64))
+            t.return_year[back] = 0
         weakness = self._weakness()
         self.weak = weak_sections(weakness, self.group, self.n_groups)[0]
-        eligible = self.regular() & rotation_eligible(t.years_at_school, t.last_rotation, year,
-                                                      lever.min_years_at_school, lever.exclude_rotated_within_years)
+        eligible = self.regular() & (t.return_year == 0) & rotation_eligible(
+            t.years_at_school, t.last_rotation, year, lever.min_years_at_school, lever.exclude_rotated_within_years)
         self.rotation_eligible = self.county_count(eligible)
         eligible_backbone = self.section_count(eligible & t.backbone)
         eligible_all = self.section_count(eligible)
@@ -613,12 +652,17 @@ class _Draw:
                     **kwargs: Any) -> rotation.RotationFlows:
             return rotation.rotate(stock, backbone, weakness=w, rng=rng, **kwargs)
 
+        per_draw: dict[str, np.ndarray] = {}
+        placement = "missing_indicator" if targeting_on(self.m, year) else lever.placement
+        if placement != "proportional":  # the indicators of the teachers now in post
+            per_draw = self._shortfalls()
         # the eligible teachers are known: pass them as the stock with an eligible share of 1 (exact)
         flows = self.r(year).apply(
             "rotation", _rotate, eligible_all[None], eligible_backbone[None], weakness,
             share=lever.share, backbone_share=lever.backbone_share, direction=lever.direction,
             section_county=s.county, section_level=s.level, section_location=s.location, n_counties=s.n_counties,
-            eligible_share=1.0, receiving_weight=(teachers + 1.0)[None])
+            eligible_share=1.0, receiving_weight=(teachers + 1.0)[None], placement=placement,
+            per_draw=per_draw)
         rng = self.rng("rotation.pick", year)
         cand_bb = np.flatnonzero(eligible & t.backbone)
         cand_reg = np.flatnonzero(eligible & ~t.backbone)
@@ -627,8 +671,12 @@ class _Draw:
         back = pick_within_sections(cand_reg, t.section, flows.return_out[0], rng)  # receiving sections
         for movers, arrivals in ((out_bb, flows.in_backbone[0]), (out_reg, flows.in_regular[0]),
                                  (back, flows.return_in[0])):
+            home = t.section[movers].copy()
             self._move(movers, assign_destinations(self.group[t.section[movers]], arrivals, self.group, rng))
             t.last_rotation[movers] = year
+            if lever.term_years > 0:
+                t.home_section[movers] = home
+                t.return_year[movers] = year + lever.term_years
         rotated = flows.rotated_per_county
         st.rotated = rotated
         st.rotation_share = np.divide(rotated, flows.eligible_per_county, out=np.full(rotated.shape, np.nan),
@@ -668,12 +716,31 @@ class _Draw:
         n = len(t)
         t.qualified |= regular & ~t.qualified & (rng.random(n) < lever.qualification_upgrade_share)
         t.backbone &= t.qualified | ~regular
-        t.backbone |= regular & t.qualified & ~t.backbone & (rng.random(n) < lever.backbone_cultivation_share)
+        cultivated = regular & t.qualified & ~t.backbone & (rng.random(n) < lever.backbone_cultivation_share)
+        if targeting_on(self.m, year):
+            cultivated = self._aim_cultivation(cultivated, regular & t.qualified & ~t.backbone, year)
+        t.backbone |= cultivated
         t.backbone &= ~(regular & (rng.random(n) < 1.0 - self.par("development.backbone_retention")))
         rule = year >= lever_at(self.m.scenario, "rotation", year).from_year
         promoted = senior_title_candidates(t, year, rule) & (rng.random(n) < SENIOR_TITLE_HAZARD_PER_YEAR)
         t.senior |= promoted
         self.senior_promotions = self.county_count(promoted)
+
+    def _aim_cultivation(self, cultivated: BoolArray, candidates: BoolArray, year: int) -> BoolArray:
+        """The same number cultivated per county and level, picked first among the candidates of sections below
+        the backbone threshold (:func:`sim.mechanisms.targeting.aimed_cultivation`), at random within each."""
+        t = self.t
+        below = self._shortfalls()["below_backbone"][0]
+        wanted = np.bincount(self.group[t.section[cultivated]], minlength=self.n_groups)
+        idx = np.flatnonzero(candidates)
+        self.rng("development.targeting", year).shuffle(idx)
+        sec = t.section[idx]
+        order = idx[np.argsort(self.group[sec] * 2 + ~below[sec], kind="stable")]
+        g = self.group[t.section[order]]
+        rank = np.arange(order.size) - np.searchsorted(g, g)
+        out = np.zeros(len(t), dtype=bool)
+        out[order[rank < wanted[g]]] = True
+        return out
 
     def facilities(self, year: int) -> None:
         step_facilities(self.m, self.st, self.p, self.r(year), year)

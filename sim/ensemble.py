@@ -22,8 +22,8 @@ from sim.costs import cost_dataset
 from sim.model import Model, prepare
 from sim.rng import BLOCK_SIZE, Streams, chunk_bounds
 from sim.scenario import Scenario
-from sim.targets import METRICS
-from sim.vocabulary import AREAS, GUARANTEE_RULES, INDICATORS
+from sim.targets import METRICS, QUALITY_SCHOOL_METRICS
+from sim.vocabulary import AREAS, GUARANTEE_RULES, INDICATORS, QUALITY_SCHOOL_DEFINITIONS
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -79,6 +79,16 @@ _COUNTS = {
     "counselling_total": ("schools", "urban and township-centre schools"),
     "standardised_count": ("schools", "schools meeting the building, equipment, digital and staffing standards"),
     "standardised_total": ("schools", "schools with pupils"),
+    **{f"quality_school_count_{r}": ("schools", f"quality schools ({r} reading)")
+       for r in QUALITY_SCHOOL_DEFINITIONS},
+    **{f"coverage_count_{r}": ("pupils", f"pupils in quality schools ({r} reading)")
+       for r in QUALITY_SCHOOL_DEFINITIONS},
+}
+# the quality-school metrics under each reading of 優質學校 (targets with ``quality_school:``, sim.targets)
+_READINGS = {
+    f"{metric}_{r}": (f"{count}_{r}", total, metric)
+    for metric, (count, total) in _SHARES.items() if metric in QUALITY_SCHOOL_METRICS
+    for r in QUALITY_SCHOOL_DEFINITIONS
 }
 INDICATOR_UNITS = (
     "teachers per 100 pupils", "teachers per 100 pupils", "teachers per 100 pupils", "m2 per pupil",
@@ -142,6 +152,13 @@ def to_dataset(model: Model, raw: dict[str, np.ndarray], first_draw: int = 0) ->
         data[metric] = xr.DataArray(
             per_area(lambda cc, tt: _ratio(cc.sum(-1), tt.sum(-1)), c, t), dims=("draw", "year", "area")
         )
+    for name, (count, total, metric) in _READINGS.items():
+        c, t = raw[count].astype(float), raw[total].astype(float)
+        unit, text = METRICS[metric].units, f"{METRICS[metric].description} Reading: {name.split(metric + '_')[1]}."
+        data[f"{name}_by_county"] = xr.DataArray(_ratio(c, t), dims=dims3,
+                                                 attrs={"units": unit, "long_name": f"{text} (per county)"})
+        data[name] = xr.DataArray(per_area(lambda cc, tt: _ratio(cc.sum(-1), tt.sum(-1)), c, t),
+                                  dims=("draw", "year", "area"), attrs={"units": unit, "long_name": text})
     for metric, flag in _COUNTY_FLAGS.items():
         f = raw[flag].astype(float)
         data[f"{metric}_by_county"] = xr.DataArray(f, dims=dims3)

@@ -23,7 +23,7 @@ import pandas as pd
 
 from sim import baseline as base
 from sim.distributions import sample
-from sim.mechanisms import assessment, dispatch, facilities, quota, segments, students
+from sim.mechanisms import assessment, dispatch, facilities, quota, rotation, segments, students
 from sim.mechanisms import teachers as tmech
 from sim.posterior import Posterior
 from sim.registry import (
@@ -167,6 +167,21 @@ class State:
     student_entries: np.ndarray  # (D, C) grade-1 entrants this year
     junior_entries: np.ndarray  # (D, C) grade-7 entrants this year
     student_exits: np.ndarray  # (D, C) dropouts and grade-9 completers this year
+    # rotated teachers on loan by years left, (D, S, L) with L the longest term (0 if none): rotation.Loans
+    loan_host: np.ndarray  # hosted by the section
+    loan_host_backbone: np.ndarray  # backbone among them
+    loan_home: np.ndarray  # owed to the section
+    loan_home_backbone: np.ndarray  # backbone among them
+
+    @property
+    def loans(self) -> rotation.Loans:
+        """The four loan arrays as one :class:`sim.mechanisms.rotation.Loans`."""
+        return rotation.Loans(self.loan_host, self.loan_host_backbone, self.loan_home, self.loan_home_backbone)
+
+    @loans.setter
+    def loans(self, value: rotation.Loans) -> None:
+        self.loan_host, self.loan_host_backbone = value.host, value.host_backbone
+        self.loan_home, self.loan_home_backbone = value.home, value.home_backbone
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -508,7 +523,17 @@ def initial_state(model: Model, n_draws: int, female_share: np.ndarray | None = 
         student_entries=np.zeros((d, c), np.int64),
         junior_entries=np.zeros((d, c), np.int64),
         student_exits=np.zeros((d, c), np.int64),
+        **{f"loan_{k}": v for k, v in zip(("host", "host_backbone", "home", "home_backbone"),
+                                          rotation.Loans.empty(d, s.n_sections, rotation_loan_slots(model.scenario)),
+                                          strict=True)},
     )
+
+
+def rotation_loan_slots(scenario: Scenario) -> int:
+    """Years of loans the state keeps: the longest rotation term of the run (the scenario's lever, or the
+    default one that acts before its ``from_year``); 0 when every term is 0 (rotated teachers never return)."""
+    return max(scenario.levers.rotation.term_years, Levers().rotation.term_years
+               if scenario.levers.rotation.from_year > scenario.start_year else 0)
 
 
 def _max_lag(scenario: Scenario) -> float:

@@ -78,6 +78,12 @@ def wilson_interval(met: int, draws: int, confidence: float = 0.95) -> tuple[flo
     return float(ci.low), float(ci.high)
 
 
+def variable(target: TargetLike) -> str:
+    """The results variable a target is judged on: its metric, or the metric under the target's reading of a
+    quality school (``sim.targets.Target.variable``)."""
+    return str(getattr(target, "variable", target.metric))
+
+
 def condition(results: xr.Dataset, target: TargetLike, scope: str) -> xr.DataArray | None:
     """Boolean (draw, year): the comparison holds in that year, for that scope.
 
@@ -97,7 +103,7 @@ def condition_and_defined(
     there (not NaN; for ``every_county``, defined in every county). ``None`` if the metric is not computed."""
     compare = COMPARISONS[target.comparison]
     if scope == "every_county":
-        name = f"{target.metric}_by_county"
+        name = f"{variable(target)}_by_county"
         if name not in results:
             return None
         values = results[name]
@@ -106,9 +112,9 @@ def condition_and_defined(
         else:
             defined = values.notnull().all("county")
         return compare(values, target.threshold).all("county") & defined, defined
-    if target.metric not in results or scope not in results["area"].values:
+    if variable(target) not in results or scope not in results["area"].values:
         return None
-    values = results[target.metric].sel(area=scope)
+    values = results[variable(target)].sel(area=scope)
     defined = values.notnull()
     return compare(values, target.threshold) & defined, defined
 

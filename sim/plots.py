@@ -214,10 +214,11 @@ class TargetMark:
 
 def target_marks(targets: Sequence[Target], metric: str | None, area: str, horizon: int,
                  lang: Lang = "en", percent: bool = True) -> list[TargetMark]:
-    """The targets on ``metric`` judged in ``area`` and within the run, as marks."""
+    """The targets on ``metric`` judged in ``area`` and within the run, as marks (a target judged under another
+    reading of 優質學校, ``quality_school:``, is not drawn on the chart of the metric)."""
     marks = []
     for t in targets:
-        if metric is None or t.metric != metric or area not in t.scope:
+        if metric is None or t.variable != metric or area not in t.scope:
             continue
         year = t.year if t.year is not None else t.each_year_from
         if year is None or year > horizon:

@@ -47,7 +47,7 @@ from sim.distributions import DIST_NAMES, MODELS, Distribution
 from sim.errors import MAX_DESCRIBED, InputError, InputErrors, kind_of, short_repr, suggest
 from sim.parameters import PARAMETERS, sample_problem, support_problem
 from sim.rng import BLOCK_SIZE
-from sim.vocabulary import AllocationRule, IndicatorGroup, PlacementDirection, QualitySchool
+from sim.vocabulary import AllocationRule, IndicatorGroup, PlacementDirection, PlacementRule, QualitySchool
 from sim.yamlfile import LoadedYaml, load_yaml, path_problem
 from sim.yamlfile import format_key as _format_key
 
@@ -125,6 +125,10 @@ class _Frozen(BaseModel):
 # Levers
 
 
+MAX_ROTATION_TERM_YEARS = 6
+"""Longest rotation term a scenario may set (years): the eligibility rule's 6 years at a school (assumption)."""
+
+
 class RotationLever(_Frozen):
     """Rotation (交流輪崗, 縣管校聘) of teachers between schools within a county."""
 
@@ -150,6 +154,19 @@ class RotationLever(_Frozen):
     exclude_rotated_within_years: Annotated[int, Field(strict=True, ge=0, le=40)] = Field(
         default=0,
         description="teachers rotated within this many years are not eligible again (0 = no exclusion)",
+    )
+    term_years: Annotated[int, Field(strict=True, ge=0, le=MAX_ROTATION_TERM_YEARS)] = Field(
+        default=1,
+        description="years a rotated teacher serves in the receiving school before returning to the sending "
+        "school (0 = never returns); default 1, plan §二(三)2 (到鄉村學校或辦學條件薄弱學校任教1年以上); the "
+        "2014 opinion's term was not found (SOURCES.md §3b has its shares only)",
+    )
+    placement: PlacementRule = Field(
+        default="missing_indicator",
+        description="how rotated teachers are shared among the receiving schools: proportional to teachers + 1, "
+        "weakest_first (most failing indicators first), missing_indicator (backbone teachers to schools below "
+        "the backbone threshold, PE/art teachers below theirs; default: the plan does not name a rule, its aim "
+        "is 縣域內校際間師資均衡配置 through 骨干教師交流輪崗, plan §二(三)2)",
     )
     from_year: Year = Field(default=PLAN_YEAR, description="first school year the lever acts (default 2025)")
 
@@ -391,6 +408,18 @@ class AssessmentLever(_Frozen):
     _check_unique = field_validator("dispatched_count_toward")(_unique)
 
 
+class TargetingLever(_Frozen):
+    """一縣一策 targeting (plan §二(一)1, "一縣一策"明確短板弱項): hires by subject, backbone cultivation, rotation
+    and capital aimed at the schools and indicators failing the county assessment (sim.mechanisms.targeting)."""
+
+    enabled: Annotated[bool, Field(strict=True)] = Field(
+        default=False,
+        description="aim PE/art hires, backbone cultivation, rotation (missing_indicator) and capital "
+        "(weakest_first) at the failing schools and indicators; default off (the plan does not say how)",
+    )
+    from_year: Year = Field(default=PLAN_YEAR, description="first school year the lever acts (default 2025)")
+
+
 class Levers(_Frozen):
     """Every lever of a scenario; each defaults to the plan as written."""
 
@@ -406,6 +435,7 @@ class Levers(_Frozen):
     counselling: CounsellingLever = CounsellingLever()
     special_education: SpecialEducationLever = SpecialEducationLever()
     assessment: AssessmentLever = AssessmentLever()
+    targeting: TargetingLever = TargetingLever()
 
 
 # ---------------------------------------------------------------------------------------------------------

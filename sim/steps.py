@@ -32,6 +32,7 @@ from sim.mechanisms import (
     rotation,
     segments,
     students,
+    targeting,
 )
 from sim.mechanisms import teachers as tmech
 from sim.model import (
@@ -45,7 +46,7 @@ from sim.model import (
 )
 from sim.rng import Streams
 from sim.scenario import Scenario
-from sim.vocabulary import ENGINES, JUNIOR, PRIMARY
+from sim.vocabulary import ENGINES, INDICATORS, JUNIOR, PRIMARY, QUALITY_SCHOOL_DEFINITIONS
 
 Parameters = dict[str, np.ndarray]
 """Each uncertainty's value per draw of the chunk, ``(D,)`` (:func:`sim.model.sample_parameters`)."""
@@ -295,15 +296,34 @@ def counted_teachers(m: Model, st: State, counts_toward: tuple[str, ...]) -> dic
     }
 
 
-def _add_hires(st: State, hires: np.ndarray, p: Parameters, r: Random, name: str) -> None:
-    """New teachers join the youngest band; a share is above the required qualification."""
+def targeting_on(m: Model, year: int) -> bool:
+    """Whether 一縣一策 targeting acts this year (``levers.targeting``, :mod:`sim.mechanisms.targeting`)."""
+    return bool(lever_at(m.scenario, "targeting", year).enabled)
+
+
+def pe_art_shortfall(m: Model, st: State) -> np.ndarray:
+    """``(D, S)`` PE/art teachers each section lacks to reach its threshold (as the assessment counts them)."""
+    counted = counted_teachers(m, st, m.scenario.levers.assessment.dispatched_count_toward)
+    return targeting.pe_art_shortfall(section_total(st.students), counted["pe_art"],
+                                      m.thresholds[None, :, INDICATORS.index("pe_art_teachers_per_100")])
+
+
+def _add_hires(st: State, hires: np.ndarray, p: Parameters, r: Random, name: str,
+               m: Model | None = None) -> None:
+    """New teachers join the youngest band; a share is above the required qualification. With ``m`` (targeting
+    on), the hires of a section below the PE/art threshold are PE/art teachers up to its shortfall."""
+    shortfall = None if m is None else pe_art_shortfall(m, st)
     st.teachers[:, :, 0] += hires
     share = p["recruitment.new_hire_qualified_share"][:, None]
     st.qualified = st.qualified + r.apply(f"{name}.qualified", recruitment.new_hire_attributes, hires,
                                           per_draw={"above_qualification_share": share})
     share = p["recruitment.new_hire_pe_art_share"][:, None]
-    st.pe_art = st.pe_art + r.apply(f"{name}.pe_art", recruitment.new_hire_attributes, hires,
-                                    per_draw={"above_qualification_share": share})
+    if shortfall is None:
+        st.pe_art = st.pe_art + r.apply(f"{name}.pe_art", recruitment.new_hire_attributes, hires,
+                                        per_draw={"above_qualification_share": share})
+    else:
+        st.pe_art = st.pe_art + r.apply(f"{name}.pe_art", targeting.pe_art_hires, hires, shortfall,
+                                        per_draw={"share": share})
 
 
 def _move(m: Model, st: State, out: np.ndarray, into: np.ndarray, r: Random, name: str,
@@ -376,6 +396,7 @@ def step_recruitment(m: Model, st: State, p: Parameters, r: Random, year: int) -
     staff = counted_teachers(m, st, counts)["staffing"]
     vacancy = np.maximum(np.ceil(st.section_quota - 1e-9).astype(np.int64) - staff, 0)
     rec = lever_at(scenario, "recruitment", year)
+    aimed = targeting_on(m, year)
     hired = np.zeros_like(vacancy)
 
     special = r.apply("recruitment.special_post", recruitment.special_post_hires,
@@ -383,7 +404,7 @@ def step_recruitment(m: Model, st: State, p: Parameters, r: Random, year: int) -
                       section_county=s.county, county_south=s.county_south, county_remote=s.county_remote,
                       per_draw={"section_vacancy": vacancy,
                                 "take_up": p["recruitment.special_post_take_up"][:, None]})
-    _add_hires(st, special, p, r, "recruitment.special_post")
+    _add_hires(st, special, p, r, "recruitment.special_post", m if aimed else None)
     st.special_post[:, :, 0] += special
     vacancy = vacancy - special
     hired += special
@@ -395,7 +416,7 @@ def step_recruitment(m: Model, st: State, p: Parameters, r: Random, year: int) -
                            county_south=s.county_south, county_remote=s.county_remote,
                            per_draw={"section_vacancy": vacancy,
                                      "take_up": p["recruitment.targeted_take_up"][:, None]})
-        _add_hires(st, targeted, p, r, "recruitment.targeted")
+        _add_hires(st, targeted, p, r, "recruitment.targeted", m if aimed else None)
         vacancy = vacancy - targeted
         hired += targeted
 
@@ -422,7 +443,7 @@ def step_recruitment(m: Model, st: State, p: Parameters, r: Random, year: int) -
                                        "remote_penalty": p["recruitment.remote_fill_penalty"][:, None]})
         placed = r.apply("recruitment.place", recruitment.allocate_hires_to_sections, open_hires, vacancy,
                          section_county=s.county, section_level=s.level)
-        _add_hires(st, placed, p, r, "recruitment.open")
+        _add_hires(st, placed, p, r, "recruitment.open", m if aimed else None)
         hired += placed
     st.hires = county_sum(hired, s).astype(np.int64)
 
@@ -438,17 +459,26 @@ def step_rotation(m: Model, st: State, p: Parameters, r: Random, year: int) -> N
     sections (the lever's direction)."""
     s = m.sections
     lever = lever_at(m.scenario, "rotation", year)
+    if st.loans.host.shape[2]:
+        _return_loans(m, st, r)
     stock = section_total(st.teachers)
     eligible = rotation.eligible_share_from_tenure(p["rotation.mean_tenure_years"], lever.min_years_at_school)
+    per_draw: dict[str, np.ndarray] = {"eligible_share": eligible[:, None]}
+    placement = "missing_indicator" if targeting_on(m, year) else lever.placement
+    if placement != "proportional":
+        counted = counted_teachers(m, st, m.scenario.levers.assessment.dispatched_count_toward)
+        per_draw.update(shortfalls(m, st, counted["qualification"], counted["backbone"], counted["pe_art"]))
     flows = r.apply("rotation", _rotate, stock, np.minimum(st.backbone, stock), section_weakness(m, st),
                     share=lever.share, backbone_share=lever.backbone_share, direction=lever.direction,
                     section_county=s.county, section_level=s.level, section_location=s.location,
-                    n_counties=s.n_counties, per_draw={"eligible_share": eligible[:, None]})
+                    n_counties=s.n_counties, placement=placement, per_draw=per_draw)
     out = flows.out_backbone + flows.out_regular + flows.return_out
     into = flows.in_backbone + flows.in_regular + flows.return_in
     if out.any():  # backbone movers are known by section; the other categories move with the teachers
         _move(m, st, out, into, r, "rotation.move", carry=("qualified", "pe_art"))
     st.backbone = np.clip(st.backbone + flows.in_backbone - flows.out_backbone, 0, section_total(st.teachers))
+    if lever.term_years > 0:
+        st.loans = st.loans.add(flows, lever.term_years)
     per_level = flows.rotated_per_county.reshape(stock.shape[0], s.n_counties, -1)
     eligible_county = flows.eligible_per_county.reshape(stock.shape[0], s.n_counties, -1).sum(axis=2)
     backbone_county = flows.backbone_rotated_per_county.reshape(stock.shape[0], s.n_counties, -1).sum(axis=2)
@@ -458,6 +488,35 @@ def step_rotation(m: Model, st: State, p: Parameters, r: Random, year: int) -> N
                                   where=eligible_county > 0)
     st.backbone_share_of_rotated = np.divide(backbone_county, rotated, out=np.full(rotated.shape, np.nan),
                                              where=rotated > 0)
+
+
+def shortfalls(m: Model, st: State, qualified: np.ndarray, backbone: np.ndarray,
+               pe_art: np.ndarray) -> dict[str, np.ndarray]:
+    """What the placement rules read (:func:`sim.mechanisms.rotation.placement_weights`): per section the number
+    of the seven indicators below their threshold (``failing``), and whether the backbone and the PE/art
+    indicators are below theirs, from the current pupils, teachers (as the assessment counts them) and
+    facilities. A section without pupils fails nothing."""
+    indicators = assessment.section_indicators(
+        section_total(st.students), qualified, backbone, pe_art, st.floor_area_m2, st.sports_area_m2,
+        st.equipment_value_cny, st.multimedia_rooms)
+    below = np.nan_to_num(indicators, nan=np.inf) < m.thresholds[None] * (1.0 - 1e-9)
+    return {"failing": below.sum(axis=2), "below_backbone": below[..., INDICATORS.index("backbone_teachers_per_100")],
+            "below_pe_art": below[..., INDICATORS.index("pe_art_teachers_per_100")]}
+
+
+def _return_loans(m: Model, st: State, r: Random) -> None:
+    """Rotated teachers whose term ends go back to the sections that lent them (:func:`sim.mechanisms.rotation.
+    loan_returns`), before this year's round; their other categories move with them as in the round."""
+    s = m.sections
+    due, st.loans = st.loans.advance()
+    if not due.host.any():
+        return
+    back = r.apply("rotation.return", rotation.loan_returns, due.host[..., 0], due.host_backbone[..., 0],
+                   due.home[..., 0], due.home_backbone[..., 0], section_total(st.teachers), st.backbone,
+                   section_county=s.county, section_level=s.level, n_counties=s.n_counties)
+    if back.out.any():
+        _move(m, st, back.out, back.into, r, "rotation.return_move", carry=("qualified", "pe_art"))
+        st.backbone = np.clip(st.backbone - back.out_backbone + back.into_backbone, 0, section_total(st.teachers))
 
 
 def _rotate(stock: np.ndarray, backbone: np.ndarray, weakness: np.ndarray, *, rng: np.random.Generator,
@@ -501,9 +560,18 @@ def step_development(m: Model, st: State, p: Parameters, r: Random, year: int) -
     st.qualified = st.qualified + r.apply("development.upgrade", development.qualification_upgrade,
                                           staff - st.qualified, upgrade_share=lever.qualification_upgrade_share)
     st.backbone = np.minimum(st.backbone, st.qualified)
-    st.backbone = st.backbone + r.apply("development.cultivate", development.backbone_cultivation,
-                                        st.qualified - st.backbone,
-                                        cultivation_share=lever.backbone_cultivation_share)
+    if targeting_on(m, year):  # the same number cultivated, first where the backbone indicator fails
+        counted = counted_teachers(m, st, m.scenario.levers.assessment.dispatched_count_toward)
+        below = shortfalls(m, st, counted["qualification"], counted["backbone"], counted["pe_art"])["below_backbone"]
+        st.backbone = st.backbone + r.apply("development.cultivate", targeting.aimed_cultivation,
+                                            st.qualified - st.backbone, below,
+                                            share=lever.backbone_cultivation_share,
+                                            group=m.sections.county * 2 + m.sections.level,
+                                            n_groups=m.sections.n_counties * 2)
+    else:
+        st.backbone = st.backbone + r.apply("development.cultivate", development.backbone_cultivation,
+                                            st.qualified - st.backbone,
+                                            cultivation_share=lever.backbone_cultivation_share)
     st.backbone = st.backbone - r.apply("development.loss", development.backbone_loss, st.backbone,
                                         per_draw={"retention": p["development.backbone_retention"][:, None]})
     st.pe_art = np.minimum(st.pe_art, staff)
@@ -521,7 +589,8 @@ def step_facilities(m: Model, st: State, p: Parameters, r: Random, year: int) ->
              p["facilities.multimedia_room_cny"][:, None])
     gaps = facilities.facility_gaps(pupils, st.floor_area_m2, st.sports_area_m2, st.equipment_value_cny,
                                     st.multimedia_rooms, m.facility_thresholds, *costs)
-    spend = facilities.allocate(budget, gaps, lever.allocation, s.county, s.county_south, lever.south_share,
+    allocation = "weakest_first" if targeting_on(m, year) else lever.allocation
+    spend = facilities.allocate(budget, gaps, allocation, s.county, s.county_south, lever.south_share,
                                 pupils, weakness=section_weakness(m, st))
     lag = np.rint(p["facilities.construction_lag_years"]).astype(np.int64)
     arrived, st.pipeline_cny = facilities.construction_pipeline(spend, st.pipeline_cny, lag)
@@ -634,6 +703,12 @@ def _school_shares(m: Model, st: State, pupils: np.ndarray, indicators: np.ndarr
 
     qs = share(quality, assessed)
     coverage = share(quality, assessed, pupils)
+    readings: dict[str, np.ndarray] = {}
+    for reading in QUALITY_SCHOOL_DEFINITIONS:  # both readings of 優質學校 for targets that name one
+        flag = quality if reading == m.scenario.levers.assessment.quality_school else assessment.is_quality_school(
+            indicators, m.thresholds, reading)
+        readings[f"quality_school_count_{reading}"] = share(flag, assessed).count
+        readings[f"coverage_count_{reading}"] = share(flag, assessed, pupils).count
     pairing = assessment.pairing_coverage(st.paired, m.rural, s.school, s.county, s.n_counties,
                                           active=open_, n_schools=m.n_schools)
     gigabit = share(st.gigabit, open_)
@@ -649,6 +724,7 @@ def _school_shares(m: Model, st: State, pupils: np.ndarray, indicators: np.ndarr
         "gigabit_count": gigabit.count, "gigabit_total": gigabit.total,
         "counselling_count": counselling.count, "counselling_total": counselling.total,
         "standardised_count": standard_share.count, "standardised_total": standard_share.total,
+        **readings,
     }
 
 
@@ -770,13 +846,15 @@ STEPS: tuple[Step, ...] = (
     Step("teacher_exits", step_teacher_exits, start_year=False, levers=("retention",), shared=False),
     Step("dispatch_departures", step_dispatch_departures, start_year=False, levers=(), shared=False),
     Step("quota", step_quota, start_year=True, levers=("quota",), shared=False, when=verification_year),
-    Step("recruitment", step_recruitment, start_year=True, levers=("recruitment", "assessment"), shared=False),
-    Step("rotation", step_rotation, start_year=True, levers=("rotation",), shared=False),
+    Step("recruitment", step_recruitment, start_year=True, levers=("recruitment", "assessment", "targeting"),
+         shared=False),
+    Step("rotation", step_rotation, start_year=True, levers=("rotation", "targeting"), shared=False),
     Step("dispatch_arrivals", step_dispatch_arrivals, start_year=False, levers=("dispatch",), shared=False),
     # the agent engine's senior-title rule applies from rotation.from_year (plan §二(三)2)
-    Step("development", step_development, start_year=False, levers=("development", "rotation"), shared=False),
+    Step("development", step_development, start_year=False, levers=("development", "rotation", "targeting"),
+         shared=False),
     Step("facilities", step_facilities, start_year=False,
-         levers=("funding", "digital", "counselling", "special_education", "pairing"), shared=True),
+         levers=("funding", "digital", "counselling", "special_education", "pairing", "targeting"), shared=True),
     Step("assessment", assess, start_year=True, levers=("assessment", "rotation"), shared=True, records=True),
 )
 """The steps of a school year in order (DESIGN §3). Both engines follow it; nothing else lists the order."""

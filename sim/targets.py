@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from sim.errors import InputError, InputErrors, kind_of, short_repr, suggest
 from sim.scenario import DEFAULT_TARGETS, ValidationProblems, errors_from_validation, load_yaml, omitted_count
+from sim.vocabulary import QualitySchool
 
 __all__ = ["METRICS", "SCOPES", "Metric", "Target", "TargetSet", "load_target_set", "metrics_markdown"]
 
@@ -124,6 +125,13 @@ _METRIC_LIST = (
     ),
 )
 
+#: Metrics that a target may judge under a reading of 優質學校 (``quality_school:``). The plan defines a quality
+#: school as "條件較優、質量較高、群眾滿意" (plan §二(三)1), not by a resource threshold; the model reads it from
+#: the resources, either as all seven indicators met (all_seven) or as the school standard of 教督〔2017〕6號
+#: (standard: ≥6 of 7, the rest ≥85%). Both readings are computed in every run (``METRIC_all_seven``,
+#: ``METRIC_standard`` in results.nc).
+QUALITY_SCHOOL_METRICS = ("quality_school_share", "quality_school_coverage")
+
 #: Known metrics, by name (read-only).
 METRICS: Mapping[str, Metric] = MappingProxyType({m.name: m for m in _METRIC_LIST})
 
@@ -154,6 +162,17 @@ class Target(BaseModel):
     scope: tuple[Literal["region", "south", "every_county"], ...] = Field(
         ("region",), description="where it is judged: subset of region, south, every_county"
     )
+    quality_school: QualitySchool | None = Field(
+        None,
+        description="for quality_school_share and quality_school_coverage only: the reading of 優質學校 the target "
+        "is judged on, all_seven (all seven resource indicators) or standard (the school standard of "
+        "教督〔2017〕6號); default: the scenario's levers.assessment.quality_school",
+    )
+
+    @property
+    def variable(self) -> str:
+        """The results variable judged: the metric, or ``METRIC_READING`` under a ``quality_school`` reading."""
+        return self.metric if self.quality_school is None else f"{self.metric}_{self.quality_school}"
 
     @model_validator(mode="after")
     def _cross(self) -> Target:
@@ -168,6 +187,9 @@ class Target(BaseModel):
                     f"must be in [{metric.lower:g}, {metric.upper:g}] ({metric.units}), got {self.threshold}",
                 )
             )
+        if self.quality_school is not None and self.metric not in QUALITY_SCHOOL_METRICS:
+            problems.append((("quality_school",), f"only for {' and '.join(QUALITY_SCHOOL_METRICS)}, not "
+                             f"{short_repr(self.metric)}"))
         if (self.year is None) == (self.each_year_from is None):
             problems.append(((), "give exactly one of year: or each_year_from:"))
         if not self.scope:

@@ -80,6 +80,10 @@ PlacementDirection = Literal["rural_and_weak", "rural", "weak", "any"]
 PLACEMENT_DIRECTIONS: tuple[str, ...] = get_args(PlacementDirection)
 """Where rotating teachers are placed (``rotation.direction``)."""
 
+PlacementRule = Literal["proportional", "weakest_first", "missing_indicator"]
+PLACEMENT_RULES: tuple[str, ...] = get_args(PlacementRule)
+"""How rotating teachers are shared among the receiving sections (``rotation.placement``)."""
+
 # ------------------------------------------------------------------------------------------------------------
 # reporting areas and engines
 

@@ -179,12 +179,52 @@ def test_a_lever_that_changes_nothing_gives_identical_numbers():
         np.testing.assert_array_equal(raw[name], other[name])
 
 
+def test_a_rotation_term_that_cannot_end_before_the_horizon_changes_nothing():
+    """Common random numbers: loans of 2025 with a 5-year term return in 2030, after the 2027 horizon, exactly
+    as loans that never return (term 0); both engines give bit-identical numbers."""
+    scenario = small(draws=4)
+    assert scenario.horizon < 2030
+    runs = {}
+    for term in (0, 5):
+        data = as_mapping(scenario)
+        data["levers"]["rotation"]["term_years"] = term
+        model = prepare(scenario_from_mapping(data, base_dir=SCENARIOS))
+        runs[term] = (A.run_draws_agents(model, 0, 4), run_draws(model, 0, 64))
+    for engine in (0, 1):
+        for name in runs[0][engine]:
+            np.testing.assert_array_equal(runs[0][engine][name], runs[5][engine][name])
+    changed = as_mapping(scenario)
+    changed["levers"]["rotation"]["term_years"] = 1  # the default: the 2025 loans do come back
+    other = A.run_draws_agents(prepare(scenario_from_mapping(changed, base_dir=SCENARIOS)), 0, 4)
+    assert any(not np.array_equal(other[k], runs[0][0][k]) for k in other)
+
+
+def test_targeting_acts_in_both_engines_and_a_targeting_that_starts_after_the_horizon_changes_nothing():
+    """Common random numbers: targeting enabled from 2030 (after the 2027 horizon) is bit-identical to targeting
+    off in both engines; enabled from 2025 it changes the numbers of both."""
+    scenario = small(draws=4)
+    runs = {}
+    for key, lever in (("off", {"enabled": False}), ("late", {"enabled": True, "from_year": 2030}),
+                       ("on", {"enabled": True, "from_year": 2025})):
+        data = as_mapping(scenario)
+        data["levers"]["targeting"] = lever
+        model = prepare(scenario_from_mapping(data, base_dir=SCENARIOS))
+        runs[key] = (A.run_draws_agents(model, 0, 4), run_draws(model, 0, 64))
+    for engine in (0, 1):
+        for name in runs["off"][engine]:
+            np.testing.assert_array_equal(runs["off"][engine][name], runs["late"][engine][name])
+        assert any(not np.array_equal(runs["on"][engine][k], runs["off"][engine][k]) for k in runs["off"][engine])
+
+
 # ------------------------------------------------------------------------------------------------------------
 # agreement with the cohort engine
 
 AGREEMENT_DRAWS = 128
 AGREEMENT_HORIZON = 2027
-AGREEMENT_SCENARIOS = ("baseline.yaml", "rotation_plus.yaml", "dispatch_half.yaml")
+AGREEMENT_SCENARIOS = ("baseline.yaml", "rotation_plus.yaml", "dispatch_half.yaml", "rotation_terms.yaml")
+AGREEMENT_ROTATION = {"rotation_terms.yaml": {"term_years": 2}}
+"""Rotation levers changed for the agreement run: a 2-year term, so that the 2025 loans return within the
+horizon (2027) and both engines' returns are compared."""
 SE_LIMIT = 4.0
 FAMILY_FALSE_ALARM = 0.001
 
@@ -253,6 +293,10 @@ def _agreement_runs() -> dict[str, tuple[dict[str, np.ndarray], dict[str, np.nda
     out = {}
     for name in AGREEMENT_SCENARIOS:
         scenario = small(name, horizon=AGREEMENT_HORIZON, draws=AGREEMENT_DRAWS)
+        if name in AGREEMENT_ROTATION:
+            data = as_mapping(scenario)
+            data["levers"]["rotation"].update(AGREEMENT_ROTATION[name])
+            scenario = scenario_from_mapping(data, base_dir=SCENARIOS)
         model = prepare(scenario)
         out[name] = (series(model, A.run_draws_agents(model, 0, AGREEMENT_DRAWS)),
                      series(model, run_draws(model, 0, AGREEMENT_DRAWS)))

@@ -156,7 +156,8 @@ def test_unknown_key_lists_the_valid_ones(small) -> None:
     with pytest.raises(InputError) as info:
         lever_info(small, "levers.rotation.shre")
     assert info.value.message == ("unknown key 'shre'; did you mean 'share'? valid: backbone_share, direction, "
-                                  "exclude_rotated_within_years, from_year, min_years_at_school, share")
+                                  "exclude_rotated_within_years, from_year, min_years_at_school, placement, share, "
+                                  "term_years")
 
 
 def test_sections_restrict_the_keys(small) -> None:

@@ -128,3 +128,16 @@ def test_yearly_window_starts_and_ends_exactly_where_the_target_says():
     fail_in = [2026, 2027, 2028]
     values = np.array([[0.0 if year == bad else 1.0 for year in range(2025, 2030)] for bad in fail_in])
     assert evaluate_target(dataset(values), T(threshold=0.5, year=2027), "region").met == 2
+
+
+def test_a_target_is_judged_on_its_variable_when_it_has_one():
+    """A target with a quality-school reading reads ``METRIC_READING``, not the metric."""
+
+    @dataclass
+    class Reading(T):
+        variable: str = "m_standard"
+
+    ds = dataset(np.array([[0.0, 0.0, 0.0]]))
+    ds["m_standard"] = ds["m"] + 1.0
+    assert evaluate_target(ds, T(), "region").met == 0
+    assert evaluate_target(ds, Reading(), "region").met == 1

@@ -9,8 +9,10 @@ from hypothesis import strategies as st
 
 from sim.mechanisms.quota import group_sum
 from sim.mechanisms.rotation import (
+    Loans,
     eligible_share_from_tenure,
     eligible_teachers,
+    loan_returns,
     max_backbone_share,
     rotate,
 )
@@ -202,3 +204,120 @@ def test_rotation_conserves_per_county_and_level(
         flows.rotated_per_county.sum(axis=1),
         (flows.out_backbone + flows.out_regular + flows.return_out).sum(axis=1),
     )
+
+
+# ------------------------------------------------------------------------------------------------------------
+# term and return (rotation.term_years)
+
+
+def _after_term(stock, backbone, layout, term_years, seed=0):
+    """Rotate once with ``term_years``, let ``term_years`` rounds pass with nothing else moving, return them."""
+    flows = rotate(stock, backbone, 0.5, 0.3, "rural", **layout, eligible_share=1.0,
+                   rng=np.random.default_rng(seed))
+    loans = Loans.empty(stock.shape[0], stock.shape[1], 3).add(flows, term_years)
+    now, bb_now = stock + flows.net_teachers, backbone + flows.net_backbone
+    for year in range(1, term_years + 1):
+        due, loans = loans.advance()
+        back = loan_returns(due.host[..., 0], due.host_backbone[..., 0], due.home[..., 0],
+                            due.home_backbone[..., 0], now, bb_now, layout["section_county"],
+                            layout["section_level"], layout["n_counties"], np.random.default_rng(seed + year))
+        if year < term_years:
+            assert back.out.sum() == 0  # nobody is back before the term
+        now = now - back.out + back.into
+        bb_now = bb_now - back.out_backbone + back.into_backbone
+    return flows, now, bb_now, loans
+
+
+@pytest.mark.parametrize("term_years", [1, 2, 3])
+def test_a_rotated_teacher_is_back_after_the_term(term_years):
+    """Two sections of one county: after the term every section has its teachers and backbone teachers again
+    (the exchange moved teachers both ways; with nothing else moving, the return undoes it exactly), and no
+    loan is left."""
+    stock, backbone, layout = _one_county(4)
+    flows, now, bb_now, loans = _after_term(stock, backbone, layout, term_years)
+    assert flows.in_backbone.sum() > 0 and flows.return_out.sum() > 0  # something did move
+    np.testing.assert_array_equal(now, stock)
+    np.testing.assert_array_equal(bb_now, backbone)
+    assert sum(int(a.sum()) for a in (loans.host, loans.home, loans.host_backbone, loans.home_backbone)) == 0
+
+
+def test_returners_who_left_are_not_returned_and_totals_are_kept():
+    """Host section 1 lost all but 3 teachers: only 3 go back; the county's total is unchanged by the return."""
+    layout = {"section_county": np.array([0, 0, 0]), "section_level": np.array([0, 0, 0]),
+              "section_location": np.array([0, 0, 2]), "n_counties": 1}
+    due_host = np.array([[0, 0, 10]])
+    due_home = np.array([[6, 4, 0]])
+    back = loan_returns(due_host, np.array([[0, 0, 2]]), due_home, np.array([[2, 0, 0]]), np.array([[5, 5, 3]]),
+                        np.array([[1, 0, 3]]), layout["section_county"], layout["section_level"], 1,
+                        np.random.default_rng(1))
+    np.testing.assert_array_equal(back.out, [[0, 0, 3]])
+    np.testing.assert_array_equal(back.out_backbone, [[0, 0, 2]])
+    np.testing.assert_array_equal(back.into_backbone, [[2, 0, 0]])  # only section 0 lent backbone teachers
+    assert back.into.sum() == 3 and np.all(back.into <= due_home)
+
+
+def test_loan_slots_must_hold_the_term():
+    stock, backbone, layout = _one_county(1)
+    flows = rotate(stock, backbone, 0.1, 0.2, "rural", **layout, eligible_share=1.0, rng=np.random.default_rng(0))
+    with pytest.raises(ValueError, match="term_years"):
+        Loans.empty(1, 2, 2).add(flows, 3)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# placement rules (rotation.placement) on a hand-built county
+
+
+def _four_sections(n_draws=8):
+    """County 0, primary: urban section 0 (1000 teachers, 300 backbone) sends; rural sections 1–3 (200 each)
+    receive. Section 1 fails 3 indicators incl. backbone, section 2 fails 5 incl. PE/art, section 3 fails 1."""
+    stock = np.broadcast_to([1000, 200, 200, 200], (n_draws, 4)).copy()
+    backbone = np.broadcast_to([300, 0, 0, 0], (n_draws, 4)).copy()
+    layout = {"section_county": np.zeros(4, int), "section_level": np.zeros(4, int),
+              "section_location": np.array([0, 2, 2, 2]), "n_counties": 1}
+    rule_inputs = {
+        "failing": np.broadcast_to([0, 3, 5, 1], (n_draws, 4)),
+        "below_backbone": np.broadcast_to([False, True, False, False], (n_draws, 4)),
+        "below_pe_art": np.broadcast_to([False, False, True, False], (n_draws, 4)),
+    }
+    return stock, backbone, layout, rule_inputs
+
+
+def _placed(placement, **overrides):
+    stock, backbone, layout, rule_inputs = _four_sections()
+    rule_inputs.update(overrides)
+    return rotate(stock, backbone, 0.3, 0.3, "rural", **layout, eligible_share=1.0, rng=np.random.default_rng(3),
+                  placement=placement, **rule_inputs)
+
+
+def test_proportional_placement_reaches_every_receiving_section():
+    flows = _placed("proportional")
+    assert np.all((flows.in_backbone + flows.in_regular)[:, 1:] > 0)  # ~30 movers each, P(0) < 1e-12
+    assert np.all(flows.in_backbone[:, 0] + flows.in_regular[:, 0] == 0)
+
+
+def test_weakest_first_sends_every_outgoing_teacher_to_the_section_failing_most_indicators():
+    flows = _placed("weakest_first")
+    moved_in = flows.in_backbone + flows.in_regular
+    assert np.all(moved_in[:, 2] == moved_in.sum(axis=1)) and np.all(moved_in[:, 2] > 0)
+
+
+def test_missing_indicator_sends_backbone_below_the_backbone_threshold_and_the_others_below_pe_art():
+    flows = _placed("missing_indicator")
+    np.testing.assert_array_equal(flows.in_backbone[:, 1], flows.in_backbone.sum(axis=1))
+    np.testing.assert_array_equal(flows.in_regular[:, 2], flows.in_regular.sum(axis=1))
+    assert np.all(flows.in_backbone[:, 1] > 0) and np.all(flows.in_regular[:, 2] > 0)
+
+
+def test_a_rule_that_leaves_no_receiving_section_falls_back_to_proportional():
+    nothing_below = np.zeros((8, 4), dtype=bool)
+    rule = _placed("missing_indicator", below_backbone=nothing_below, below_pe_art=nothing_below)
+    proportional = _placed("proportional")
+    for name in ("in_backbone", "in_regular", "return_in", "out_backbone"):
+        np.testing.assert_array_equal(getattr(rule, name), getattr(proportional, name))
+
+
+def test_placement_rules_need_their_inputs():
+    stock, backbone, layout, _ = _four_sections(1)
+    with pytest.raises(ValueError, match="weakest_first"):
+        rotate(stock, backbone, 0.3, 0.3, "rural", **layout, eligible_share=1.0, rng=np.random.default_rng(0),
+               placement="weakest_first")

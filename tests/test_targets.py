@@ -97,3 +97,32 @@ def test_get_unknown_target() -> None:
 def test_metrics_markdown() -> None:
     table = metrics_markdown()
     assert all(f"`{m}`" in table for m in METRICS)
+
+
+QUALITY = """
+- id: T3-standard
+  zh: 目標
+  en: target
+  metric: quality_school_share
+  quality_school: standard
+  comparison: ">="
+  threshold: 0.3
+  year: 2027
+  scope: [region]
+"""
+
+
+def test_a_quality_school_reading_names_its_own_results_variable(tmp_path: Path) -> None:
+    (t,) = load_target_set(write(tmp_path, QUALITY)).targets
+    assert (t.metric, t.quality_school, t.variable) == ("quality_school_share", "standard",
+                                                        "quality_school_share_standard")
+    plan = load_target_set(DEFAULT_TARGETS)
+    assert plan.get("T3").variable == "quality_school_share"  # follows levers.assessment.quality_school
+    assert plan.get("T4-standard").variable == "quality_school_coverage_standard"
+
+
+def test_a_quality_school_reading_is_only_for_the_quality_school_metrics(tmp_path: Path) -> None:
+    (e,) = errors(write(tmp_path, GOOD.replace("  comparison:", "  quality_school: standard\n  comparison:")))
+    assert e.key == "targets[0].quality_school" and "only for quality_school_share" in e.message
+    (e,) = errors(write(tmp_path, QUALITY.replace("quality_school: standard", "quality_school: some")))
+    assert e.key == "targets[0].quality_school"

@@ -20,13 +20,25 @@ exchanges between schools. In the model the rotated teachers of a county and lev
   headcount).
 
 Both streams count as rotated teachers for the assessment (``rotation_share``, ``backbone_share_of_rotated``).
-The cohort engine has no record of who came from where, so a rotated teacher stays in the receiving section
-until a later flow moves them (assumption; the agent engine carries individual return dates and career rules).
+
+**Term and return** (lever ``rotation.term_years``, default 1: plan §二(三)2 makes "到鄉村學校或辦學條件薄弱學校任教
+1年以上" a condition of a senior title, the one duration the plan gives; the 2014 opinion's own term was not found:
+SOURCES.md §3b quotes only its 10% / 20% shares). Both streams are loans: after the term each rotated teacher goes
+back to the section that sent them (0: never, the earlier model). The cohort engine keeps no origin–destination
+pairs (a ``(D, S, S)`` array); it keeps, per section and years left, the teachers it *hosts* on loan and the
+teachers it is *owed* (:class:`Loans`, four ``(D, S, term)`` counts). At the return (:func:`loan_returns`) the due
+hosted teachers still in post leave their host (backbone first as recorded, capped by the section's teachers and
+backbone), and the county-level's returners go back without replacement among the sections owed teachers of that
+cohort, backbone to those that lent backbone. Assumptions: a loaned teacher who left in the meantime is simply
+not returned (the debt lapses); the home of each returner is drawn among the lenders of the county and level, so a
+section may get back a different teacher of the same kind than it lent. The agent engine carries each rotated
+teacher's home section and return year.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,7 +49,7 @@ from sim.mechanisms.quota import (
     hypergeometric_within_groups,
     multinomial_within_groups,
 )
-from sim.vocabulary import N_LEVELS, PLACEMENT_DIRECTIONS, RURAL, PlacementDirection
+from sim.vocabulary import N_LEVELS, PLACEMENT_DIRECTIONS, PLACEMENT_RULES, RURAL, PlacementDirection, PlacementRule
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -189,6 +201,10 @@ def rotate(
     weakness: npt.ArrayLike | None = None,
     return_share: float = 1.0,
     receiving_weight: npt.ArrayLike | None = None,
+    placement: PlacementRule = "proportional",
+    failing: npt.ArrayLike | None = None,
+    below_backbone: npt.ArrayLike | None = None,
+    below_pe_art: npt.ArrayLike | None = None,
 ) -> RotationFlows:
     """One yearly rotation round within each county and level.
 
@@ -217,6 +233,9 @@ def rotate(
        section's teachers plus one — every teacher is an equally likely exchange partner and an empty section
        can still receive; a caller may pass the gap to the staffing quota or the weakness score instead);
        returning teachers go to the sending sections in proportion to their teachers plus one.
+       ``placement`` (lever ``rotation.placement``, :func:`placement_weights`) narrows the receiving sections
+       an outgoing teacher may go to; a county and level with no receiving section left by the rule falls back
+       to the proportional weights.
 
     Conservation: for each county and level, ``net_teachers`` and ``net_backbone`` sum to zero.
 
@@ -240,6 +259,8 @@ def rotate(
         Returning per outgoing teacher, ``>= 0``.
     receiving_weight
         ``(D, S)`` non-negative weights for placing outgoing teachers.
+    placement, failing, below_backbone, below_pe_art
+        The placement rule and what it reads (:func:`placement_weights`).
     """
     st = np.asarray(stock, dtype=np.int64)
     bb = np.asarray(backbone, dtype=np.int64)
@@ -318,13 +339,16 @@ def rotate(
     out_regular = hypergeometric_within_groups(regular_g, pool_reg * sending, grp, n_groups, rng)
     return_out = hypergeometric_within_groups(returning_g, pool_reg * receiving, grp, n_groups, rng)
 
-    if receiving_weight is None:
-        recv_w = (st + 1.0) * receiving
-    else:
-        recv_w = np.asarray(receiving_weight, dtype=np.float64) * receiving
-        no_weight = (gsum(recv_w > 0) == 0)[:, grp]
-        recv_w = np.where(no_weight & receiving, st + 1.0, recv_w)  # fall back rather than lose movers
-    in_backbone = multinomial_within_groups(backbone_g, recv_w, grp, n_groups, rng)
+    def fallback(w: FloatArray) -> FloatArray:
+        no_weight = (gsum(w > 0) == 0)[:, grp]
+        return np.where(no_weight & receiving, st + 1.0, w)  # fall back rather than lose movers
+
+    base_w = np.asarray(st + 1.0 if receiving_weight is None else receiving_weight, dtype=np.float64)
+    w_bb, w_reg = placement_weights(placement, base_w, receiving, grp, n_groups, failing, below_backbone,
+                                    below_pe_art)
+    recv_w = fallback(w_reg * receiving)
+    bb_w = recv_w if w_bb is w_reg else fallback(w_bb * receiving)
+    in_backbone = multinomial_within_groups(backbone_g, bb_w, grp, n_groups, rng)
     in_regular = multinomial_within_groups(regular_g, recv_w, grp, n_groups, rng)
     return_in = multinomial_within_groups(returning_g, (st + 1.0) * sending, grp, n_groups, rng)
 
@@ -344,6 +368,54 @@ def rotate(
     )
 
 
+def placement_weights(
+    placement: PlacementRule,
+    weight: FloatArray,
+    receiving: npt.NDArray[np.bool_],
+    group: IntArray,
+    n_groups: int,
+    failing: npt.ArrayLike | None = None,
+    below_backbone: npt.ArrayLike | None = None,
+    below_pe_art: npt.ArrayLike | None = None,
+) -> tuple[FloatArray, FloatArray]:
+    """Weights of the receiving sections for outgoing backbone and regular teachers, ``(D, S)`` each.
+
+    Rules (lever ``rotation.placement``; the plan's text does not choose one, docs/findings.md 2026-12-06):
+
+    * ``proportional``: ``weight`` (the teachers plus one) for both: every teacher of a receiving section an
+      equally likely exchange partner (the model before issue 15).
+    * ``weakest_first``: only the receiving sections of a county and level with the most indicators failing
+      the county assessment (``failing``, 0–7: indicators below their threshold of 教督〔2017〕6號) get
+      teachers, in proportion to ``weight`` among them; the whole round goes to the weakest tier.
+    * ``missing_indicator``: backbone teachers to the receiving sections below the backbone threshold
+      (``below_backbone``), the other outgoing teachers to those below the PE/art threshold (``below_pe_art``),
+      each in proportion to ``weight``. Approximation: the cohort engine does not pick PE/art teachers as movers
+      (they move with the regular teachers in the sending sections' proportion), so the rule sends the regular
+      movers where PE/art is missing.
+
+    A county and level in which the rule leaves no receiving section falls back to ``weight`` in
+    :func:`rotate`.
+    """
+    if placement not in PLACEMENT_RULES:
+        raise ValueError(f"placement must be one of {', '.join(PLACEMENT_RULES)}, got {placement!r}")
+    if placement == "proportional":
+        return weight, weight
+    if placement == "weakest_first":
+        if failing is None:
+            raise ValueError("placement 'weakest_first' needs the failing-indicator count of each section")
+        f = np.where(receiving, np.asarray(failing, dtype=np.int64), -1)
+        n_draws = f.shape[0]
+        cell = (np.arange(n_draws)[:, None] * n_groups + group[None, :]).ravel()
+        top = np.full(n_draws * n_groups, -1, dtype=np.int64)
+        np.maximum.at(top, cell, f.ravel())
+        w = np.where(f == top[cell].reshape(f.shape), weight, 0.0)
+        return w, w
+    if below_backbone is None or below_pe_art is None:
+        raise ValueError("placement 'missing_indicator' needs the sections below the backbone and PE/art thresholds")
+    return (np.where(np.asarray(below_backbone, dtype=bool), weight, 0.0),
+            np.where(np.asarray(below_pe_art, dtype=bool), weight, 0.0))
+
+
 def max_backbone_share(return_share: float) -> float:
     """Largest backbone share of the rotated that the exchange can deliver, ``1 / (1 + return_share)``.
 
@@ -352,3 +424,115 @@ def max_backbone_share(return_share: float) -> float:
     if return_share < 0 or not math.isfinite(return_share):
         raise ValueError("return_share must be a finite number >= 0")
     return 1.0 / (1.0 + return_share)
+
+
+@dataclass(frozen=True)
+class Loans:
+    """Teachers on loan by rotation, ``int64 (D, S, L)``; the last axis is years left of the term (slot 0 returns
+    at the next round).
+
+    Attributes
+    ----------
+    host, host_backbone
+        Teachers a section hosts on loan (backbone among them).
+    home, home_backbone
+        Teachers on loan that a section is owed (backbone among them).
+    """
+
+    host: IntArray
+    host_backbone: IntArray
+    home: IntArray
+    home_backbone: IntArray
+
+    def __iter__(self) -> Iterator[IntArray]:
+        return iter((self.host, self.host_backbone, self.home, self.home_backbone))
+
+    @classmethod
+    def empty(cls, n_draws: int, n_sections: int, slots: int) -> Loans:
+        """No loans; ``slots`` is the longest term the run uses (0: loans are not kept)."""
+        return cls(*(np.zeros((n_draws, n_sections, slots), dtype=np.int64) for _ in range(4)))
+
+    def advance(self) -> tuple[Loans, Loans]:
+        """One year passes: ``(due, rest)``, the loans of slot 0 as ``(D, S, 1)`` and the others moved down."""
+        due, rest = [], []
+        for a in (self.host, self.host_backbone, self.home, self.home_backbone):
+            nxt = np.zeros_like(a)
+            nxt[..., :-1] = a[..., 1:]
+            due.append(a[..., :1].copy())
+            rest.append(nxt)
+        return Loans(*due), Loans(*rest)
+
+    def add(self, flows: RotationFlows, term_years: int) -> Loans:
+        """These loans plus the round's ``flows`` returning after ``term_years`` (``>= 1``, ``<= L``)."""
+        if not 1 <= term_years <= self.host.shape[2]:
+            raise ValueError(f"term_years must be in [1, {self.host.shape[2]}], got {term_years}")
+        k = term_years - 1
+        out = Loans(*(a.copy() for a in (self.host, self.host_backbone, self.home, self.home_backbone)))
+        out.host[..., k] += flows.in_backbone + flows.in_regular + flows.return_in
+        out.host_backbone[..., k] += flows.in_backbone
+        out.home[..., k] += flows.out_backbone + flows.out_regular + flows.return_out
+        out.home_backbone[..., k] += flows.out_backbone
+        return out
+
+
+@dataclass(frozen=True)
+class LoanReturn:
+    """Teachers going back at the end of their term, ``int64 (D, S)``: ``out`` leave their host section
+    (``out_backbone`` of them backbone) and ``into`` arrive at their home section (``into_backbone`` backbone)."""
+
+    out: IntArray
+    out_backbone: IntArray
+    into: IntArray
+    into_backbone: IntArray
+
+
+def loan_returns(
+    due_host: npt.ArrayLike,
+    due_host_backbone: npt.ArrayLike,
+    due_home: npt.ArrayLike,
+    due_home_backbone: npt.ArrayLike,
+    stock: npt.ArrayLike,
+    backbone: npt.ArrayLike,
+    section_county: npt.ArrayLike,
+    section_level: npt.ArrayLike,
+    n_counties: int,
+    rng: np.random.Generator,
+) -> LoanReturn:
+    """The return of the loans whose term ends (module docstring, "Term and return").
+
+    Rule: per section ``out = min(due_host, stock)`` and ``out_backbone = min(due_host_backbone, backbone,
+    out)``; per county and level the returning backbone teachers go to the sections owed backbone
+    (``due_home_backbone``), the other returners to the sections owed teachers, net of the backbone placed, both
+    without replacement (multivariate hypergeometric). Since the loans of a cohort were recorded with equal host
+    and home totals per county and level, and ``out`` never exceeds ``due_host``, every returner has a home.
+
+    Conservation: per county and level ``out.sum() == into.sum()`` and ``out_backbone.sum() ==
+    into_backbone.sum()``; no section loses more teachers or backbone teachers than it has.
+
+    Parameters
+    ----------
+    due_host, due_host_backbone, due_home, due_home_backbone
+        ``(D, S)`` loans of the cohort due now (:meth:`Loans.advance`, last axis dropped).
+    stock, backbone
+        ``(D, S)`` teachers and backbone teachers now.
+    section_county, section_level, n_counties
+        Section layout.
+    rng
+        Random generator.
+    """
+    st = np.asarray(stock, dtype=np.int64)
+    bb = np.minimum(np.asarray(backbone, dtype=np.int64), st)
+    grp = np.asarray(section_county, dtype=np.int64) * N_LEVELS + np.asarray(section_level, dtype=np.int64)
+    n_groups = n_counties * N_LEVELS
+    out = np.minimum(np.asarray(due_host, dtype=np.int64), st)
+    out_bb = np.minimum(np.minimum(np.asarray(due_host_backbone, dtype=np.int64), bb), out)
+    home = np.asarray(due_home, dtype=np.int64)
+    home_bb = np.minimum(np.asarray(due_home_backbone, dtype=np.int64), home)
+    total_bb = np.rint(group_sum(out_bb, grp, n_groups)).astype(np.int64)
+    total = np.rint(group_sum(out, grp, n_groups)).astype(np.int64)
+    if np.any(total > np.rint(group_sum(home, grp, n_groups))) or np.any(
+            total_bb > np.rint(group_sum(home_bb, grp, n_groups))):
+        raise ValueError("more teachers returning than owed in a county and level: host and home loans disagree")
+    into_bb = hypergeometric_within_groups(total_bb, home_bb, grp, n_groups, rng)
+    into_reg = hypergeometric_within_groups(total - total_bb, home - into_bb, grp, n_groups, rng)
+    return LoanReturn(out=out, out_backbone=out_bb, into=into_bb + into_reg, into_backbone=into_bb)

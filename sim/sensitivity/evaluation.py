@@ -69,13 +69,13 @@ def target_values(results: xr.Dataset, target: Target, area: str) -> tuple[np.nd
     Where the metric is undefined (an area with no counties, a county set with nothing the target counts), both
     are NaN: not computed, never "not met" (the analysis reports such an outcome as undefined).
     """
-    from sim.outcomes import condition_and_defined
+    from sim.outcomes import condition_and_defined, variable
 
     found = condition_and_defined(results, target, area)
     if found is None:
-        raise ValueError(f"metric {target.metric} is not in the results")
+        raise ValueError(f"metric {variable(target)} is not in the results")
     holds, defined = found
-    values = results[target.metric].sel(area=area)
+    values = results[variable(target)].sel(area=area)
     if target.year is not None:
         met = np.where(defined.sel(year=target.year).values, holds.sel(year=target.year).values, np.nan)
         return values.sel(year=target.year).values.astype(float), met.astype(float)
