@@ -23,7 +23,7 @@ import pandas as pd
 
 from sim import baseline as base
 from sim.distributions import sample
-from sim.mechanisms import assessment, dispatch, facilities, quota, rotation, segments, students
+from sim.mechanisms import assessment, dispatch, facilities, programmes, quota, rotation, segments, students
 from sim.mechanisms import teachers as tmech
 from sim.posterior import Posterior
 from sim.registry import (
@@ -157,6 +157,8 @@ class State:
     counselling_room: np.ndarray  # (D, S) bool
     paired: np.ndarray  # (D, S) bool
     special_schools: np.ndarray  # (D, C)
+    programme_planned: np.ndarray  # (D, P) cumulative planned units of each delivered programme (float)
+    programme_pipeline: np.ndarray  # (D, P, L + 1) units started, by years until in use
     certified: np.ndarray  # (D, C) bool
     ready_years: np.ndarray  # (D, C)
     rotation_share: np.ndarray  # (D, C) rotated / eligible this year
@@ -513,6 +515,8 @@ def initial_state(model: Model, n_draws: int, female_share: np.ndarray | None = 
         counselling_room=tile(s.counselling_room) if r is None else r.counselling_room.copy(),
         paired=tile(s.paired) if r is None else r.paired.copy(),
         special_schools=tile(s.county_special_schools),
+        programme_planned=np.zeros((d, len(programmes.PROGRAMMES))),
+        programme_pipeline=programmes.empty_pipeline(d),
         certified=np.zeros((d, c), bool),
         ready_years=np.zeros((d, c), np.int64),
         rotation_share=np.full((d, c), np.nan),

@@ -456,6 +456,76 @@ _PARAMETER_LIST: tuple[Parameter, ...] = (
         "assumption: the national 2027 target is ≥97% (SOURCES §4b); no Xinjiang figure; a draw's rate is "
         "held constant over the years (the model has no mechanism for it)",
     ),
+    # --- programme delivery (issue 16 item 1, sim.mechanisms.programmes): the lever is what is planned a year --
+    Parameter(
+        "programmes.gigabit_delivery_ratio",
+        "share of planned units",
+        "Share of the gigabit connections planned a year (levers.digital) that are delivered (T10).",
+        0.0,
+        1.0,
+        Uniform(low=0.7, high=1.0),
+        "assumption anchored on the national school-network programme, which delivered its target: internet "
+        "access of schools 79.37% (2016) → 100% (2020), Digital China report 2020 (calibration/SEARCHES.md "
+        "#19); Xinjiang school broadband not found",
+    ),
+    Parameter(
+        "programmes.gigabit_lead_years",
+        "years",
+        "Years between planning a gigabit connection and its use (rounded to whole years).",
+        0.0,
+        5.0,
+        Uniform(low=0.0, high=1.0),
+        "assumption: a fibre line is laid within the year or the next; no figure found",
+    ),
+    Parameter(
+        "programmes.counselling_delivery_ratio",
+        "share of planned units",
+        "Share of the counselling rooms planned a year (levers.counselling) that are delivered (T9).",
+        0.0,
+        1.0,
+        Uniform(low=0.5, high=1.0),
+        "assumption: no delivery record of counselling-room programmes found (SEARCHES.md issue 16 costs #6)",
+    ),
+    Parameter(
+        "programmes.counselling_lead_years",
+        "years",
+        "Years between planning a counselling room and its use (rounded to whole years).",
+        0.0,
+        5.0,
+        Uniform(low=0.0, high=1.0),
+        "assumption: a room is fitted out within the year or the next; no figure found",
+    ),
+    Parameter(
+        "programmes.special_education_delivery_ratio",
+        "share of planned units",
+        "Share of the special-education schools planned a year (levers.special_education) that open (T8).",
+        0.0,
+        1.0,
+        Uniform(low=0.0, high=1.0),
+        "the whole range: Xinjiang had 15 special-education schools in 2011, 29 in 2014 and 28 in every year "
+        "2015–2019 (NBS, observations_found.csv) while two national special-education upgrading plans ran "
+        "(2014–16, 2017–20; 國辦發〔2021〕60號): about 4.7 schools a year, then none; the planned numbers of "
+        "either period were not found, so no delivery ratio can be computed",
+    ),
+    Parameter(
+        "programmes.special_education_lead_years",
+        "years",
+        "Years between planning a special-education school and its opening (rounded to whole years).",
+        0.0,
+        5.0,
+        Uniform(low=1.0, high=3.0),
+        "assumption: design, construction and staffing of a new school; no figure found",
+    ),
+    Parameter(
+        "programmes.pairing_rural_per_town_school",
+        "rural schools per town school",
+        "Rural schools one town or urban school of the county can support in paired help (T6).",
+        0.0,
+        20.0,
+        Uniform(low=1.0, high=6.0),
+        "assumption: the plan (§二(二)2) names no ratio and none was found; 1 is one-to-one pairing, 6 a town "
+        "school leading a group of rural schools",
+    ),
 )
 
 # --- the start-year school registry (issue 14): the values drawn school by school in every draw -----------------

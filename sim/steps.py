@@ -27,6 +27,7 @@ from sim.mechanisms import (
     dispatch,
     facilities,
     kernels,
+    programmes,
     quota,
     recruitment,
     rotation,
@@ -599,29 +600,42 @@ def step_facilities(m: Model, st: State, p: Parameters, r: Random, year: int) ->
     stock = facilities.apply(st.floor_area_m2, st.sports_area_m2, equipment, st.multimedia_rooms, arrived, *costs)
     st.floor_area_m2, st.sports_area_m2, st.equipment_value_cny, st.multimedia_rooms = stock
     lv = scenario.levers
-    st.gigabit = facilities.roll_out_gigabit(
-        st.gigabit, m.scale.count(lv.digital.gigabit_schools_per_year, "schools"), m.priority,
-        section_school=s.school)
+    gigabit, counselling, special = _programme_arrivals(m, st, p, (
+        m.scale.count(lv.digital.gigabit_schools_per_year, "schools"),
+        m.scale.count(lv.counselling.rooms_per_year, "schools"),
+        m.scale.count(lv.special_education.schools_per_year, "large_counties")))
+    st.gigabit = facilities.roll_out_gigabit(st.gigabit, gigabit, m.priority, section_school=s.school)
     st.counselling_room = facilities.build_counselling_rooms(
-        st.counselling_room, m.scale.count(lv.counselling.rooms_per_year, "schools"),
-        s.location, m.township_centre, m.priority,
-        section_school=s.school)
+        st.counselling_room, counselling, s.location, m.township_centre, m.priority, section_school=s.school)
     st.special_schools = facilities.build_special_education_schools(
-        st.special_schools, m.scale.count(lv.special_education.schools_per_year, "large_counties"), s.county_population,
-        threshold_people=SPECIAL_EDUCATION_POPULATION)
-    # paired support: the lever's coverage of rural schools, highest priority first within each county
-    st.paired = _paired(m, lv.pairing.coverage_in(year), st.paired)
+        st.special_schools, special, s.county_population, threshold_people=SPECIAL_EDUCATION_POPULATION)
+    # paired support: the lever's coverage of rural schools within what the county's town schools can support
+    st.paired = _paired(m, lv.pairing.coverage_in(year), st.paired, p["programmes.pairing_rural_per_town_school"])
 
 
-def _paired(m: Model, coverage: float, paired: np.ndarray) -> np.ndarray:
-    """Rural sections paired so that each county reaches ``coverage``, highest priority first.
+def _programme_arrivals(m: Model, st: State, p: Parameters, planned: tuple[int, ...]) -> list[np.ndarray]:
+    """Units of each programme of :data:`programmes.PROGRAMMES` in use this year, ``(D,)`` each: the lever's
+    planned units × the draw's delivery ratio, after the draw's lead time (:mod:`sim.mechanisms.programmes`)."""
+    arrivals = []
+    for i, (name, units) in enumerate(zip(programmes.PROGRAMMES, planned, strict=True)):
+        now = np.full(st.programme_planned.shape[0], float(units))
+        started = programmes.started_units(st.programme_planned[:, i], now, p[f"programmes.{name}_delivery_ratio"])
+        st.programme_planned[:, i] += now
+        arrived, st.programme_pipeline[:, i] = programmes.advance_pipeline(
+            st.programme_pipeline[:, i], started, programmes.lead_in_years(p[f"programmes.{name}_lead_years"]))
+        arrivals.append(arrived)
+    return arrivals
 
-    Assumption: pairing follows the plan's schedule exactly (the lever); a paired school stays paired.
-    """
+
+def _paired(m: Model, coverage: float, paired: np.ndarray, rural_per_town_school: np.ndarray) -> np.ndarray:
+    """Rural sections paired so that each county reaches ``coverage`` within the capacity of its town and urban
+    sections (:func:`sim.mechanisms.programmes.paired_needed`), highest priority first; a paired school stays
+    paired."""
     s = m.sections
     rural_per_county = np.bincount(s.county[m.rural], minlength=s.n_counties)
-    needed = np.ceil(coverage * rural_per_county - 1e-9)
-    return paired | (m.rural_rank < needed[s.county])[None, :]
+    town_per_county = np.bincount(s.county[~m.rural], minlength=s.n_counties)
+    needed = programmes.paired_needed(coverage, rural_per_county, town_per_county, rural_per_town_school)
+    return paired | (m.rural_rank[None, :] < needed[:, s.county])
 
 
 def assess(m: Model, st: State, p: Parameters, r: Random, year: int) -> dict[str, np.ndarray]:

@@ -49,7 +49,8 @@ ALLOWED = {
     "dispatch_arrivals": {"dispatched", "dispatched_backbone", "dispatched_pe_art"},
     "development": {"qualified", "backbone", "pe_art"},
     "facilities": {"floor_area_m2", "sports_area_m2", "equipment_value_cny", "multimedia_rooms", "pipeline_cny",
-                   "gigabit", "counselling_room", "paired", "special_schools"},
+                   "gigabit", "counselling_room", "paired", "special_schools", "programme_planned",
+                   "programme_pipeline"},
     "assessment": {"certified", "ready_years"},
 }
 REQUIRED = {
@@ -61,7 +62,7 @@ REQUIRED = {
     "rotation": {"teachers", "rotated", "rotation_share"},
     "dispatch_arrivals": {"dispatched", "dispatched_backbone"},
     "development": {"qualified", "backbone"},
-    "facilities": {"floor_area_m2", "equipment_value_cny", "pipeline_cny", "gigabit"},
+    "facilities": {"floor_area_m2", "equipment_value_cny", "pipeline_cny", "gigabit", "programme_planned"},
     "assessment": set(),
 }
 
