@@ -31,7 +31,8 @@ def _fixed(programme: str, value: float, item: str = "item") -> UnitCost:
 
 
 FIXED = [_fixed("dispatch", 10_000.0), _fixed("dispatch", 2_000.0, "travel"), _fixed("rotation", 5_000.0),
-         _fixed("gigabit", 100_000.0), _fixed("counselling", 80_000.0), _fixed("pairing", 20_000.0)]
+         _fixed("gigabit", 100_000.0), _fixed("counselling", 80_000.0), _fixed("pairing", 20_000.0),
+         _fixed("special_education", 10_000_000.0), _fixed("resource_rooms", 200_000.0)]
 
 
 def _model(changes: dict | None = None, pupil_share: float = 1.0) -> SimpleNamespace:
@@ -43,7 +44,8 @@ def _model(changes: dict | None = None, pupil_share: float = 1.0) -> SimpleNames
                            scale=LeverScale(pupils=pupil_share))
 
 
-def _results(dispatched: float = 50.0, rotated: float = 0.0) -> xr.Dataset:
+def _results(dispatched: float = 50.0, rotated: float = 0.0, special: tuple[float, ...] = (1, 1, 1),
+             rooms: tuple[float, ...] = (0, 0, 0)) -> xr.Dataset:
     """Two draws, three years, two counties; every count the same in both draws."""
     shape = (2, len(YEARS), 2)
 
@@ -56,6 +58,8 @@ def _results(dispatched: float = 50.0, rotated: float = 0.0) -> xr.Dataset:
         "dispatched_in_post": const(dispatched), "rotated": const(rotated), "teachers": const(100.0),
         "gigabit_count": (("draw", "year", "county"), gigabit), "counselling_count": const(0.0),
         "pairing_count": const(0.0),
+        "special_schools": (("draw", "year", "county"), np.broadcast_to(np.array(special, float)[None, :, None], shape)),
+        "resource_rooms": (("draw", "year", "county"), np.broadcast_to(np.array(rooms, float)[None, :, None], shape)),
     }, coords={"draw": [0, 1], "year": YEARS, "county": [1, 2]})
 
 
@@ -75,8 +79,18 @@ def test_gigabit_costs_only_new_connections() -> None:
 def test_a_lever_at_zero_costs_nothing() -> None:
     model = _model({"levers.funding.capital_cny": 0.0, "levers.retention.rural_subsidy_cny_month": 0.0})
     costs = cost_dataset(model, _results(dispatched=0.0, rotated=0.0), FIXED)
-    for programme in ("dispatch", "rotation", "retention", "capital", "counselling", "pairing"):
+    for programme in ("dispatch", "rotation", "retention", "capital", "counselling", "pairing", "special_education",
+                      "resource_rooms"):
         assert float(np.abs(costs["cost"].sel(programme=programme)).sum()) == 0.0, programme
+
+
+def test_special_schools_and_resource_rooms_cost_what_opens_each_year() -> None:
+    # both counties: 1 school in 2024, 2 in 2025, 2 in 2026 → one school opened in 2025 in each county: 2 × 10 M;
+    # rooms 0, 1.5, 4 in each county (rooms spread by pupils are fractional) → 3 and 5 rooms × 200,000 CNY
+    ds = _results(special=(1, 2, 2), rooms=(0, 1.5, 4))
+    costs = cost_dataset(_model({"levers.funding.capital_cny": 0.0}), ds, FIXED)
+    assert costs["cost"].sel(programme="special_education", draw=0).values.tolist() == [0.0, 2.0e7, 0.0]
+    assert costs["cost"].sel(programme="resource_rooms", draw=1).values.tolist() == [0.0, 600_000.0, 1_000_000.0]
 
 
 def test_retention_is_rural_teachers_times_subsidy_times_twelve() -> None:
