@@ -9,7 +9,7 @@ programme          quantity (recorded)                                    unit c
 =================  =====================================================  =============================================
 dispatch           ``dispatched_in_post`` (teachers in post in the year)  stipend + travel + housing per teacher-year
 rotation           ``rotated`` (teachers rotated in the year)             subsidy per rotated teacher-year
-retention          rural teachers (see below) × 12 months                 the lever ``retention.rural_subsidy_cny_month``
+retention          rural teachers (see below) × 12 months                 lever ``retention.rural_subsidy_cny_month``
 capital            the lever ``funding.capital_cny`` × pupil share        the appropriation itself
 gigabit            increase of ``gigabit_count`` over the year            per school connected
 counselling        increase of ``counselling_count`` over the year        per room built

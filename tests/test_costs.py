@@ -52,14 +52,17 @@ def _results(dispatched: float = 50.0, rotated: float = 0.0, special: tuple[floa
     def const(v: float) -> xr.DataArray:
         return xr.DataArray(np.full(shape, v), dims=("draw", "year", "county"))
 
+    def by_year(values: tuple[float, ...]) -> np.ndarray:
+        return np.broadcast_to(np.array(values, float)[None, :, None], shape)
+
     gigabit = np.zeros(shape)
     gigabit[:, :, 0] = [3, 5, 4]  # +2 in 2025, −1 in 2026 (a school closed: no cost)
     return xr.Dataset({
         "dispatched_in_post": const(dispatched), "rotated": const(rotated), "teachers": const(100.0),
         "gigabit_count": (("draw", "year", "county"), gigabit), "counselling_count": const(0.0),
         "pairing_count": const(0.0),
-        "special_schools": (("draw", "year", "county"), np.broadcast_to(np.array(special, float)[None, :, None], shape)),
-        "resource_rooms": (("draw", "year", "county"), np.broadcast_to(np.array(rooms, float)[None, :, None], shape)),
+        "special_schools": (("draw", "year", "county"), by_year(special)),
+        "resource_rooms": (("draw", "year", "county"), by_year(rooms)),
     }, coords={"draw": [0, 1], "year": YEARS, "county": [1, 2]})
 
 

@@ -212,7 +212,7 @@ def test_in_the_engine_resource_rooms_with_no_budget_or_a_ratio_of_zero_enrol_no
 
 
 def test_in_the_engine_each_delivered_room_adds_its_places_until_the_children_run_out():
-    model, st, params, out = disabled_years(300, 1.0, years=1, per_room=10.0)
+    _, st, params, out = disabled_years(300, 1.0, years=1, per_room=10.0)
     before, after = out[0], out[1]
     rooms = st.resource_rooms  # (D, C), spread by start pupils
     reach = pm.home_reach(params["disability.start_enrolment_rate"], params["disability.home_share"])
