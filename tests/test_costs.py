@@ -113,8 +113,9 @@ def test_capital_is_the_appropriation_scaled_to_the_selection_and_nothing_in_the
 
 def test_costs_add_up_across_programmes_and_years() -> None:
     model = _model({"levers.retention.rural_subsidy_cny_month": 300.0})
-    costs = cost_dataset(model, _results(rotated=7.0), FIXED)
+    costs = cost_dataset(model, _results(rotated=7.0, special=(1, 2, 3), rooms=(0, 2, 5)), FIXED)
     assert list(costs["programme"].values) == list(PROGRAMMES)
+    assert all(float(costs["cost"].sel(programme=p).sum()) > 0 for p in ("special_education", "resource_rooms"))
     by_year = np.zeros((2, 3))
     for programme in PROGRAMMES:
         by_year += costs["cost"].sel(programme=programme).values
