@@ -4,17 +4,19 @@ The unit costs are in ``calibration/data/unit_costs.csv`` (one row per programme
 who pays and whether the engine records the quantity it applies to). :func:`cost_dataset` turns the recorded
 quantities of a results Dataset into CNY:
 
-============  =====================================================  ===========================================
-programme     quantity (recorded)                                    unit cost
-============  =====================================================  ===========================================
-dispatch      ``dispatched_in_post`` (teachers in post in the year)  stipend + travel + housing per teacher-year
-rotation      ``rotated`` (teachers rotated in the year)             subsidy per rotated teacher-year
-retention     rural teachers (see below) × 12 months                 the lever ``retention.rural_subsidy_cny_month``
-capital       the lever ``funding.capital_cny`` × pupil share        the appropriation itself
-gigabit       increase of ``gigabit_count`` over the year            per school connected
-counselling   increase of ``counselling_count`` over the year        per room built
-pairing       ``pairing_count`` (paired rural schools)               per paired school-year
-============  =====================================================  ===========================================
+=================  =====================================================  =============================================
+programme          quantity (recorded)                                    unit cost
+=================  =====================================================  =============================================
+dispatch           ``dispatched_in_post`` (teachers in post in the year)  stipend + travel + housing per teacher-year
+rotation           ``rotated`` (teachers rotated in the year)             subsidy per rotated teacher-year
+retention          rural teachers (see below) × 12 months                 lever ``retention.rural_subsidy_cny_month``
+capital            the lever ``funding.capital_cny`` × pupil share        the appropriation itself
+gigabit            increase of ``gigabit_count`` over the year            per school connected
+counselling        increase of ``counselling_count`` over the year        per room built
+pairing            ``pairing_count`` (paired rural schools)               per paired school-year
+special_education  increase of ``special_schools`` over the year          per special-education school opened
+resource_rooms     increase of ``resource_rooms`` over the year           per resource room (資源教室) fitted out
+=================  =====================================================  =============================================
 
 Unit costs given as a range (``low``, ``high``) are uncertainties: each draw takes a uniform value from its own
 keyed stream ``cost/PROGRAMME.ITEM`` (:meth:`sim.rng.Streams.uniforms`), so two scenarios with the same seed price a
@@ -22,7 +24,7 @@ draw the same way (common random numbers) and a draw's price does not depend on 
 
 What is **not computed** (the engine does not record the quantity; :data:`NOT_COMPUTED`): special-post teachers in
 post (hires are recorded for all channels together), targeted graduates, junior retraining, development
-(qualification upgrades, backbone cultivation) and special-education schools opened. Their cost is absent, not
+(qualification upgrades, backbone cultivation). Their cost is absent, not
 zero: the Dataset says so in the attribute ``not_computed`` of ``cost``.
 
 Approximations (documented in the table's notes): rural teachers are not recorded, so the retention cost uses the
@@ -61,9 +63,10 @@ __all__ = [
 ]
 
 UNIT_COSTS = Path(__file__).resolve().parents[1] / "calibration" / "data" / "unit_costs.csv"
-PROGRAMMES = ("dispatch", "rotation", "retention", "capital", "gigabit", "counselling", "pairing")
+PROGRAMMES = ("dispatch", "rotation", "retention", "capital", "gigabit", "counselling", "pairing", "special_education",
+              "resource_rooms")
 """Programmes whose cost is computed, in the order of the ``programme`` coordinate."""
-NOT_COMPUTED = ("special_post", "targeted_graduates", "junior_retraining", "development", "special_education")
+NOT_COMPUTED = ("special_post", "targeted_graduates", "junior_retraining", "development")
 """Programmes whose quantity the engine does not record: their cost is not computed (absent, not zero)."""
 
 
@@ -161,6 +164,8 @@ def cost_dataset(model: Model, ds: xr.Dataset, units: list[UnitCost] | None = No
         "gigabit": _increase(county_total("gigabit_count")),
         "counselling": _increase(county_total("counselling_count")),
         "pairing": county_total("pairing_count"),
+        "special_education": _increase(county_total("special_schools")),
+        "resource_rooms": _increase(county_total("resource_rooms")),
     }
     cost = np.zeros((n, len(years), len(PROGRAMMES)))
     for p, name in enumerate(PROGRAMMES):

@@ -38,6 +38,7 @@ _SHARES = {
     "gigabit_coverage": ("gigabit_count", "gigabit_total"),
     "counselling_room_coverage": ("counselling_count", "counselling_total"),
     "standardised_school_share": ("standardised_count", "standardised_total"),
+    "disabled_enrolment_rate": ("disabled_enrolled", "disabled_children"),
 }
 # county flags whose area value is the share of counties where the flag holds
 _COUNTY_FLAGS = {
@@ -45,7 +46,7 @@ _COUNTY_FLAGS = {
     "staffing_norm_met": "staffing_norm_met",
 }
 # values that are the same for every county (per-draw parameters)
-_UNIFORM = ("consolidation_rate", "disabled_enrolment_rate")
+_UNIFORM = ("consolidation_rate",)
 
 _STOCKS = {
     "students": ("pupils", "students enrolled in compulsory education (grades 1–9)"),
@@ -83,6 +84,13 @@ _COUNTS = {
        for r in QUALITY_SCHOOL_DEFINITIONS},
     **{f"coverage_count_{r}": ("pupils", f"pupils in quality schools ({r} reading)")
        for r in QUALITY_SCHOOL_DEFINITIONS},
+    "disabled_children": ("children", "school-age children with disabilities (expected number: pupils × "
+                          "disability.children_per_pupil)"),
+    "disabled_enrolled": ("children", "children with disabilities enrolled: in a special-education school, an "
+                          "inclusive class or taught at home (送教上門)"),
+    "special_schools": ("schools", "special-education schools"),
+    "resource_rooms": ("rooms", "resource rooms (資源教室) for inclusive classes added since the start year (region-"
+                       "wide rooms spread over counties by pupils)"),
 }
 # the quality-school metrics under each reading of 優質學校 (targets with ``quality_school:``, sim.targets)
 _READINGS = {

@@ -157,6 +157,7 @@ class State:
     counselling_room: np.ndarray  # (D, S) bool
     paired: np.ndarray  # (D, S) bool
     special_schools: np.ndarray  # (D, C)
+    resource_rooms: np.ndarray  # (D, C) resource rooms in use (float: region-wide rooms spread by pupils)
     programme_planned: np.ndarray  # (D, P) cumulative planned units of each delivered programme (float)
     programme_pipeline: np.ndarray  # (D, P, L + 1) units started, by years until in use
     certified: np.ndarray  # (D, C) bool
@@ -515,6 +516,7 @@ def initial_state(model: Model, n_draws: int, female_share: np.ndarray | None = 
         counselling_room=tile(s.counselling_room) if r is None else r.counselling_room.copy(),
         paired=tile(s.paired) if r is None else r.paired.copy(),
         special_schools=tile(s.county_special_schools),
+        resource_rooms=np.zeros((d, c)),
         programme_planned=np.zeros((d, len(programmes.PROGRAMMES))),
         programme_pipeline=programmes.empty_pipeline(d),
         certified=np.zeros((d, c), bool),

@@ -446,15 +446,64 @@ _PARAMETER_LIST: tuple[Parameter, ...] = (
         Uniform(low=0.03, high=0.12),
         "assumption: no figure found",
     ),
+    # --- enrolment of children with disabilities (T8b, issue 16 item 1; sim.mechanisms.programmes) -------------
     Parameter(
-        "students.disabled_enrolment_rate",
+        "disability.start_enrolment_rate",
         "share of disabled school-age children",
-        "Compulsory enrolment rate of school-age children with disabilities (T8b).",
+        "Compulsory enrolment rate of school-age children with disabilities in the start year (T8b); later years "
+        "follow from the places delivered (sim.mechanisms.programmes.disabled_enrolled).",
         0.0,
         1.0,
-        Beta(mean=0.97, sd=0.01),
-        "assumption: the national 2027 target is ≥97% (SOURCES §4b); no Xinjiang figure; a draw's rate is "
-        "held constant over the years (the model has no mechanism for it)",
+        Uniform(low=0.90, high=0.99),
+        "no Xinjiang figure after 2008 found (calibration/SEARCHES.md issue 16 T8b #1-#4): Xinjiang's 2014-16 "
+        "plan aimed at ≥90% for the three categories by 2016 (e-chinaedu.cn 2014-10-08); nationally >95% in 2020 "
+        "(MOE 2020-12-10, CDPF 2021-09-26); the 2025 plan's wording 保持在97%以上 (keep at ≥97%) implies the region "
+        "reports ≥97% by 2025. Uniform over 90-99% for a 2020 start (a history run from 2011 should override it: "
+        "Xinjiang was below 60% in 2008, Xinhua 2008-01-27)",
+    ),
+    Parameter(
+        "disability.children_per_pupil",
+        "children with disabilities per pupil",
+        "School-age children with disabilities per compulsory-education pupil of the county (T8b's denominator).",
+        0.0,
+        0.1,
+        Uniform(low=0.006, high=0.012),
+        "Xinjiang: 'more than 30,000' disabled children aged 7-15 in 2008 (Xinhua 2008-01-27) against 2.01 "
+        "million primary pupils (NBS) and about 1 million junior pupils (NBS 2011: 0.98 million) ≈ 1.0%; 26,565 "
+        "special-education students in 2019 (NBS) against 3.58 million compulsory pupils (NBS) = 0.74%, i.e. "
+        "0.75-0.82% at a 90-99% rate (calibration/data/special_education_found.csv)",
+    ),
+    Parameter(
+        "disability.home_share",
+        "share of enrolled disabled children",
+        "Share of the enrolled children with disabilities taught at home (送教上門) in the start year; fixes the "
+        "home-delivery reach of the children without a school place (sim.mechanisms.programmes.home_reach).",
+        0.0,
+        1.0,
+        Uniform(low=0.10, high=0.35),
+        "nationally 20.3 of 88.1 ten-thousand special-education students (23.0%) were taught at home in 2020 "
+        "(MOE 2020 statistical bulletin, jbjedu.com copy); Xinjiang not found; uniform around the national share",
+    ),
+    Parameter(
+        "disability.places_per_special_school",
+        "pupils per school",
+        "Compulsory-age children with disabilities one new special-education school enrols (T8b).",
+        0.0,
+        2000.0,
+        Uniform(low=100.0, high=250.0),
+        "Xinjiang 2015: 6,459 special-education students and 28-29 schools (NBS; Xinjiang education department "
+        "2016-02) ≈ 225 per school, an upper bound (the count includes inclusive pupils); new county schools "
+        "planned for 200 (Wanning 2017) and 120 (Zhao'an 2019) pupils (calibration/data/special_education_found.csv)",
+    ),
+    Parameter(
+        "disability.places_per_resource_room",
+        "pupils per room",
+        "Children with disabilities in inclusive classes (隨班就讀) one resource room (資源教室) supports (T8b).",
+        0.0,
+        100.0,
+        Uniform(low=5.0, high=15.0),
+        "the second special-education plan (2017-20) asks a regular school with 5 or more disabled pupils to set "
+        "up a resource room (MOE press conference 2017-07-28): 5 is the rule's floor; 15 an assumption",
     ),
     # --- programme delivery (issue 16 item 1, sim.mechanisms.programmes): the lever is what is planned a year --
     Parameter(
@@ -515,6 +564,26 @@ _PARAMETER_LIST: tuple[Parameter, ...] = (
         5.0,
         Uniform(low=1.0, high=3.0),
         "assumption: design, construction and staffing of a new school; no figure found",
+    ),
+    Parameter(
+        "programmes.resource_rooms_delivery_ratio",
+        "share of planned units",
+        "Share of the resource rooms planned a year (levers.special_education.resource_rooms_per_year) that are "
+        "fitted out (T8b).",
+        0.0,
+        1.0,
+        Uniform(low=0.5, high=1.0),
+        "assumption: no delivery record of resource-room programmes found (SEARCHES.md issue 16 T8b #6); the "
+        "range of the counselling rooms, another room fitted out in an existing school",
+    ),
+    Parameter(
+        "programmes.resource_rooms_lead_years",
+        "years",
+        "Years between planning a resource room and its use (rounded to whole years).",
+        0.0,
+        5.0,
+        Uniform(low=0.0, high=1.0),
+        "assumption: a room of an existing school is fitted out within the year or the next; no figure found",
     ),
     Parameter(
         "programmes.pairing_rural_per_town_school",

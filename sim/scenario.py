@@ -376,12 +376,18 @@ class CounsellingLever(_Frozen):
 
 
 class SpecialEducationLever(_Frozen):
-    """Special-education schools in counties above 200,000 people."""
+    """Special-education schools in counties above 200,000 people and resource rooms for inclusive classes."""
 
     schools_per_year: Count = Field(
         default=2,
         description="special-education schools opened per year (schools/yr); default 2 (assumption; plan "
         "§二(四)1 wants one in every county above 200,000 people by 2027)",
+    )
+    resource_rooms_per_year: Count = Field(
+        default=0,
+        description="resource rooms (資源教室) for inclusive classes (隨班就讀) fitted out per year in regular schools "
+        "(rooms/yr); default 0: the plan (§二(四)1) gives inclusive classes priority but names no number of rooms, "
+        "so the baseline adds no inclusive places beyond the start year's (T8b)",
     )
 
 

@@ -600,15 +600,18 @@ def step_facilities(m: Model, st: State, p: Parameters, r: Random, year: int) ->
     stock = facilities.apply(st.floor_area_m2, st.sports_area_m2, equipment, st.multimedia_rooms, arrived, *costs)
     st.floor_area_m2, st.sports_area_m2, st.equipment_value_cny, st.multimedia_rooms = stock
     lv = scenario.levers
-    gigabit, counselling, special = _programme_arrivals(m, st, p, (
+    gigabit, counselling, special, rooms = _programme_arrivals(m, st, p, (
         m.scale.count(lv.digital.gigabit_schools_per_year, "schools"),
         m.scale.count(lv.counselling.rooms_per_year, "schools"),
-        m.scale.count(lv.special_education.schools_per_year, "large_counties")))
+        m.scale.count(lv.special_education.schools_per_year, "large_counties"),
+        m.scale.count(lv.special_education.resource_rooms_per_year, "schools")))
     st.gigabit = facilities.roll_out_gigabit(st.gigabit, gigabit, m.priority, section_school=s.school)
     st.counselling_room = facilities.build_counselling_rooms(
         st.counselling_room, counselling, s.location, m.township_centre, m.priority, section_school=s.school)
     st.special_schools = facilities.build_special_education_schools(
         st.special_schools, special, s.county_population, threshold_people=SPECIAL_EDUCATION_POPULATION)
+    # resource rooms for inclusive classes (T8b): region-wide rooms spread over counties by their start pupils
+    st.resource_rooms = st.resource_rooms + programmes.spread_by_weight(rooms, _start_pupils_by_county(m))
     # paired support: the lever's coverage of rural schools within what the county's town schools can support
     st.paired = _paired(m, lv.pairing.coverage_in(year), st.paired, p["programmes.pairing_rural_per_town_school"])
 
@@ -625,6 +628,30 @@ def _programme_arrivals(m: Model, st: State, p: Parameters, planned: tuple[int, 
             st.programme_pipeline[:, i], started, programmes.lead_in_years(p[f"programmes.{name}_lead_years"]))
         arrivals.append(arrived)
     return arrivals
+
+
+def _start_pupils_by_county(m: Model) -> np.ndarray:
+    """``(C,)`` pupils of each county in the start registry."""
+    s = m.sections
+    return np.bincount(s.county, weights=s.students.sum(axis=1).astype(float), minlength=s.n_counties)
+
+
+def _disabled_enrolment(m: Model, st: State, p: Parameters, pupils: np.ndarray) -> dict[str, np.ndarray]:
+    """T8b by county: school-age children with disabilities and those enrolled, ``(D, C)`` each
+    (:mod:`sim.mechanisms.programmes`): the start year's school places, plus the places of the special-education
+    schools opened since and of the resource rooms in use, and home delivery for a share of the rest."""
+    s = m.sections
+    per_pupil = p["disability.children_per_pupil"]
+    start_rate, home_share = p["disability.start_enrolment_rate"], p["disability.home_share"]
+    children = programmes.disabled_children(county_sum(pupils, s), per_pupil)
+    start_children = programmes.disabled_children(np.broadcast_to(_start_pupils_by_county(m), children.shape),
+                                                  per_pupil)
+    opened = np.maximum(st.special_schools - s.county_special_schools[None, :], 0)
+    places = (programmes.start_school_places(start_rate, home_share, start_children)
+              + opened * p["disability.places_per_special_school"][:, None]
+              + st.resource_rooms * p["disability.places_per_resource_room"][:, None])
+    enrolled = programmes.disabled_enrolled(children, places, programmes.home_reach(start_rate, home_share))
+    return {"disabled_children": children, "disabled_enrolled": enrolled}
 
 
 def _paired(m: Model, coverage: float, paired: np.ndarray, rural_per_town_school: np.ndarray) -> np.ndarray:
@@ -756,7 +783,9 @@ def _staffing_and_flows(m: Model, st: State, p: Parameters, pupils: np.ndarray, 
         "staffing_norm_met": norm_met.astype(np.int8),
         "special_education_ok": special_ok.astype(np.int8),
         "consolidation_rate": np.repeat(p["students.consolidation_rate"][:, None], s.n_counties, axis=1),
-        "disabled_enrolment_rate": np.repeat(p["students.disabled_enrolment_rate"][:, None], s.n_counties, axis=1),
+        **_disabled_enrolment(m, st, p, pupils),
+        "special_schools": st.special_schools,
+        "resource_rooms": st.resource_rooms,
         "students": county_sum(pupils, s),
         "teachers": county_sum(counted["regular"], s),
         "students_primary": pupils_by_level[:, :, PRIMARY],

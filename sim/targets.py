@@ -106,7 +106,8 @@ _METRIC_LIST = (
     Metric(
         "disabled_enrolment_rate",
         "share of disabled children (0–1)",
-        "Compulsory-education enrolment rate of school-age children with disabilities.",
+        "Compulsory-education enrolment rate of school-age children with disabilities: children enrolled in a "
+        "special-education school, an inclusive class or taught at home ÷ children (sim.mechanisms.programmes).",
     ),
     Metric(
         "counselling_room_coverage",

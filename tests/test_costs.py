@@ -31,7 +31,8 @@ def _fixed(programme: str, value: float, item: str = "item") -> UnitCost:
 
 
 FIXED = [_fixed("dispatch", 10_000.0), _fixed("dispatch", 2_000.0, "travel"), _fixed("rotation", 5_000.0),
-         _fixed("gigabit", 100_000.0), _fixed("counselling", 80_000.0), _fixed("pairing", 20_000.0)]
+         _fixed("gigabit", 100_000.0), _fixed("counselling", 80_000.0), _fixed("pairing", 20_000.0),
+         _fixed("special_education", 10_000_000.0), _fixed("resource_rooms", 200_000.0)]
 
 
 def _model(changes: dict | None = None, pupil_share: float = 1.0) -> SimpleNamespace:
@@ -43,12 +44,16 @@ def _model(changes: dict | None = None, pupil_share: float = 1.0) -> SimpleNames
                            scale=LeverScale(pupils=pupil_share))
 
 
-def _results(dispatched: float = 50.0, rotated: float = 0.0) -> xr.Dataset:
+def _results(dispatched: float = 50.0, rotated: float = 0.0, special: tuple[float, ...] = (1, 1, 1),
+             rooms: tuple[float, ...] = (0, 0, 0)) -> xr.Dataset:
     """Two draws, three years, two counties; every count the same in both draws."""
     shape = (2, len(YEARS), 2)
 
     def const(v: float) -> xr.DataArray:
         return xr.DataArray(np.full(shape, v), dims=("draw", "year", "county"))
+
+    def by_year(values: tuple[float, ...]) -> np.ndarray:
+        return np.broadcast_to(np.array(values, float)[None, :, None], shape)
 
     gigabit = np.zeros(shape)
     gigabit[:, :, 0] = [3, 5, 4]  # +2 in 2025, −1 in 2026 (a school closed: no cost)
@@ -56,6 +61,8 @@ def _results(dispatched: float = 50.0, rotated: float = 0.0) -> xr.Dataset:
         "dispatched_in_post": const(dispatched), "rotated": const(rotated), "teachers": const(100.0),
         "gigabit_count": (("draw", "year", "county"), gigabit), "counselling_count": const(0.0),
         "pairing_count": const(0.0),
+        "special_schools": (("draw", "year", "county"), by_year(special)),
+        "resource_rooms": (("draw", "year", "county"), by_year(rooms)),
     }, coords={"draw": [0, 1], "year": YEARS, "county": [1, 2]})
 
 
@@ -75,8 +82,18 @@ def test_gigabit_costs_only_new_connections() -> None:
 def test_a_lever_at_zero_costs_nothing() -> None:
     model = _model({"levers.funding.capital_cny": 0.0, "levers.retention.rural_subsidy_cny_month": 0.0})
     costs = cost_dataset(model, _results(dispatched=0.0, rotated=0.0), FIXED)
-    for programme in ("dispatch", "rotation", "retention", "capital", "counselling", "pairing"):
+    for programme in ("dispatch", "rotation", "retention", "capital", "counselling", "pairing", "special_education",
+                      "resource_rooms"):
         assert float(np.abs(costs["cost"].sel(programme=programme)).sum()) == 0.0, programme
+
+
+def test_special_schools_and_resource_rooms_cost_what_opens_each_year() -> None:
+    # both counties: 1 school in 2024, 2 in 2025, 2 in 2026 → one school opened in 2025 in each county: 2 × 10 M;
+    # rooms 0, 1.5, 4 in each county (rooms spread by pupils are fractional) → 3 and 5 rooms × 200,000 CNY
+    ds = _results(special=(1, 2, 2), rooms=(0, 1.5, 4))
+    costs = cost_dataset(_model({"levers.funding.capital_cny": 0.0}), ds, FIXED)
+    assert costs["cost"].sel(programme="special_education", draw=0).values.tolist() == [0.0, 2.0e7, 0.0]
+    assert costs["cost"].sel(programme="resource_rooms", draw=1).values.tolist() == [0.0, 600_000.0, 1_000_000.0]
 
 
 def test_retention_is_rural_teachers_times_subsidy_times_twelve() -> None:
@@ -96,8 +113,9 @@ def test_capital_is_the_appropriation_scaled_to_the_selection_and_nothing_in_the
 
 def test_costs_add_up_across_programmes_and_years() -> None:
     model = _model({"levers.retention.rural_subsidy_cny_month": 300.0})
-    costs = cost_dataset(model, _results(rotated=7.0), FIXED)
+    costs = cost_dataset(model, _results(rotated=7.0, special=(1, 2, 3), rooms=(0, 2, 5)), FIXED)
     assert list(costs["programme"].values) == list(PROGRAMMES)
+    assert all(float(costs["cost"].sel(programme=p).sum()) > 0 for p in ("special_education", "resource_rooms"))
     by_year = np.zeros((2, 3))
     for programme in PROGRAMMES:
         by_year += costs["cost"].sel(programme=programme).values

@@ -132,3 +132,94 @@ def test_in_the_engine_no_county_pairs_more_rural_schools_than_its_town_schools_
     # are paired, plus the pairs of the start year, which are kept
     top = model.rural_rank < np.minimum(rural, town)[s.county]
     assert np.array_equal(history[-1][3], history[0][3] | top[None, :])
+
+
+# --- T8b: enrolment of children with disabilities (places, home delivery, resource rooms) --------------------------
+
+def test_the_start_year_places_and_home_reach_give_back_the_start_rate():
+    # rate 0.95, a fifth of the enrolled taught at home: placed = 0.95 × 0.8 = 0.76 of the children; the other
+    # 0.24 are reached at 0.19 / 0.24 (so that home delivery is 0.19 = 0.2 × 0.95 of them)
+    rate, home = np.array([0.95]), np.array([0.2])
+    places = pm.start_school_places(rate, home, np.array([[1000.0]]))
+    assert np.allclose(places, [[760.0]])
+    reach = pm.home_reach(rate, home)
+    assert np.allclose(reach, [0.19 / 0.24])
+    assert np.allclose(pm.disabled_enrolled(np.array([[1000.0]]), places, reach), [[950.0]])
+
+
+def test_disabled_places_bind_exactly_below_the_number_of_children():
+    children = np.array([[100.0, 100.0, 100.0, 0.0]])
+    places = np.array([[80.0, 100.0, 130.0, 50.0]])
+    # 80 placed + half of the 20 others at home; every child placed; spare places enrol nobody; no children
+    assert pm.disabled_enrolled(children, places, np.array([0.5])).tolist() == [[90.0, 100.0, 100.0, 0.0]]
+    # without home delivery the places are the enrolment, up to the children
+    assert pm.disabled_enrolled(children, places, np.array([0.0])).tolist() == [[80.0, 100.0, 100.0, 0.0]]
+
+
+def test_everyone_placed_or_no_one_at_home_is_a_reach_of_one_or_zero():
+    assert pm.home_reach(np.array([1.0]), np.array([0.0])).tolist() == [1.0]
+    assert pm.home_reach(np.array([0.9]), np.array([0.0])).tolist() == [0.0]
+
+
+def test_resource_rooms_spread_by_weight_keep_their_total():
+    spread = pm.spread_by_weight(np.array([10.0, 0.0]), np.array([1.0, 3.0, 0.0]))
+    assert spread.tolist() == [[2.5, 7.5, 0.0], [0.0, 0.0, 0.0]]
+    assert pm.spread_by_weight(np.array([4.0]), np.zeros(2)).tolist() == [[0.0, 0.0]]
+
+
+def disabled_years(rooms_per_year: int, ratio: float, years: int = 6, per_school: float = 0.0,
+                   per_room: float = 10.0):
+    """T8b in the engine on the golden counties: (children, enrolled) by year after the facilities step."""
+    from pathlib import Path
+
+    from sim.model import initial_state, prepare, sample_parameters, section_total
+    from sim.rng import Streams
+    from sim.scenario import load_scenario, replace
+    from sim.steps import Random, _disabled_enrolment, step_facilities
+
+    scenario = replace(load_scenario(Path(__file__).parent / "data" / "golden.yaml"),
+                       {"levers.special_education.resource_rooms_per_year": rooms_per_year})
+    model = prepare(scenario)
+    streams = Streams(scenario.seed)
+    params = sample_parameters(scenario, streams, 0, 4)
+    params["programmes.resource_rooms_delivery_ratio"] = np.full(4, ratio)
+    params["programmes.resource_rooms_lead_years"] = np.zeros(4)
+    params["disability.places_per_special_school"] = np.full(4, per_school)
+    params["disability.places_per_resource_room"] = np.full(4, per_room)
+    st = initial_state(model, 4, params["teachers.female_share"])
+    out = [_disabled_enrolment(model, st, params, section_total(st.students))]
+    for year in range(scenario.start_year, scenario.start_year + years):
+        step_facilities(model, st, params, Random(streams, 0, 4, year), year)
+        out.append(_disabled_enrolment(model, st, params, section_total(st.students)))
+    return model, st, params, out
+
+
+def test_in_the_engine_the_start_year_rate_is_the_drawn_start_rate():
+    _, _, params, out = disabled_years(0, 1.0, years=0)
+    rate = out[0]["disabled_enrolled"].sum(axis=1) / out[0]["disabled_children"].sum(axis=1)
+    assert np.allclose(rate, params["disability.start_enrolment_rate"], rtol=1e-12)
+
+
+def test_in_the_engine_resource_rooms_with_no_budget_or_a_ratio_of_zero_enrol_no_one_more():
+    # pupils are held at the start (the facilities step does not move them), so only places can change the rate
+    _, st0, _, none = disabled_years(0, 1.0)
+    _, st1, _, undelivered = disabled_years(300, 0.0)
+    _, st2, _, delivered = disabled_years(300, 1.0)
+    assert float(st0.resource_rooms.sum()) == 0.0 and float(st1.resource_rooms.sum()) == 0.0
+    assert np.array_equal(none[-1]["disabled_enrolled"], undelivered[-1]["disabled_enrolled"])
+    assert float(st2.resource_rooms.sum()) > 0.0
+    assert np.all(delivered[-1]["disabled_enrolled"].sum(axis=1) > none[-1]["disabled_enrolled"].sum(axis=1))
+
+
+def test_in_the_engine_each_delivered_room_adds_its_places_until_the_children_run_out():
+    _, st, params, out = disabled_years(300, 1.0, years=1, per_room=10.0)
+    before, after = out[0], out[1]
+    rooms = st.resource_rooms  # (D, C), spread by start pupils
+    reach = pm.home_reach(params["disability.start_enrolment_rate"], params["disability.home_share"])
+    # a room's 10 places enrol 10 children of whom reach × 10 were enrolled at home before: (1 − reach) × 10 more,
+    # unless the county's children are all placed (then the gain stops at the children)
+    gain = after["disabled_enrolled"] - before["disabled_enrolled"]
+    unplaced = (before["disabled_children"] - pm.start_school_places(
+        params["disability.start_enrolment_rate"], params["disability.home_share"], before["disabled_children"]))
+    expected = (1.0 - reach)[:, None] * np.minimum(rooms * 10.0, unplaced)
+    assert np.allclose(gain, expected, rtol=1e-9, atol=1e-9)

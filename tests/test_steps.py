@@ -49,7 +49,7 @@ ALLOWED = {
     "dispatch_arrivals": {"dispatched", "dispatched_backbone", "dispatched_pe_art"},
     "development": {"qualified", "backbone", "pe_art"},
     "facilities": {"floor_area_m2", "sports_area_m2", "equipment_value_cny", "multimedia_rooms", "pipeline_cny",
-                   "gigabit", "counselling_room", "paired", "special_schools", "programme_planned",
+                   "gigabit", "counselling_room", "paired", "special_schools", "resource_rooms", "programme_planned",
                    "programme_pipeline"},
     "assessment": {"certified", "ready_years"},
 }

@@ -16,7 +16,17 @@ reach full coverage whatever the schedule says.
 
 All functions are pure: they return new arrays. Units: counts of schools (or rooms) per draw.
 
-Sources of the ranges are in :mod:`sim.parameters` (``programmes.*``); the history that anchors the
+T8b (enrolment of school-age children with disabilities, plan §二(四)1 "適齡殘疾兒童義務教育入學率保持在97%以上") is
+a *capacity* too (:func:`disabled_enrolled`): the children of a county are placed in school places (special-
+education schools and inclusive classes in regular schools, 隨班就讀), and of those left without a place a share
+(``home_reach``) is taught at home (送教上門). The start year's places follow from the start year's rate and the
+share of the enrolled taught at home (:func:`start_school_places`, :func:`home_reach`); after it, places grow only
+by what the programmes deliver: each special-education school opened adds its places, each resource room (資源教室,
+the ``resource_rooms`` programme) adds the places of the inclusive pupils it supports. The number of children
+with disabilities follows the county's pupils (``children_per_pupil``). So the rate rises when delivery outpaces
+the children and falls when it does not.
+
+Sources of the ranges are in :mod:`sim.parameters` (``programmes.*``, ``disability.*``); the history that anchors the
 special-education range is in ``calibration/data/observations_found.csv`` (NBS, Xinjiang special-education
 schools: 15 in 2011, 29 in 2014, 28 in every year 2015–2019).
 """
@@ -29,7 +39,7 @@ import numpy.typing as npt
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 
-PROGRAMMES: tuple[str, ...] = ("gigabit", "counselling", "special_education")
+PROGRAMMES: tuple[str, ...] = ("gigabit", "counselling", "special_education", "resource_rooms")
 """The programmes with a delivery pipeline, in the order of the state's programme axis."""
 
 MAX_LEAD_YEARS = 5
@@ -106,3 +116,58 @@ def paired_needed(coverage: float, rural_per_county: npt.ArrayLike, town_per_cou
     scheduled = np.ceil(coverage * rural - _EPS)
     capacity = np.floor(town[None, :] * k[:, None] + _EPS)
     return np.asarray(np.minimum(scheduled[None, :], capacity), dtype=np.float64)
+
+
+def disabled_children(pupils_by_county: npt.ArrayLike, children_per_pupil: npt.ArrayLike) -> FloatArray:
+    """School-age children with disabilities ``(D, C)``: the county's pupils ``(D, C)`` × the draw's
+    ``children_per_pupil`` ``(D,)`` (children, fractional: an expected number)."""
+    pupils = np.asarray(pupils_by_county, dtype=np.float64)
+    share = np.asarray(children_per_pupil, dtype=np.float64)
+    if np.any(share < 0):
+        raise ValueError("children_per_pupil: must be non-negative")
+    return np.asarray(pupils * share[:, None], dtype=np.float64)
+
+
+def home_reach(start_rate: npt.ArrayLike, home_share: npt.ArrayLike) -> FloatArray:
+    """Share of the children without a school place who are taught at home (送教上門), ``(D,)``.
+
+    In the start year ``rate = placed + reach × (1 − placed)`` (per child) and home delivery is ``home_share`` of
+    the enrolled: ``reach × (1 − placed) = home_share × rate``. Solving, ``placed = rate × (1 − home_share)`` and
+    ``reach = rate × home_share / (1 − rate × (1 − home_share))`` (1 when every child is placed or reached).
+    """
+    rate = np.asarray(start_rate, dtype=np.float64)
+    home = np.asarray(home_share, dtype=np.float64)
+    if np.any((rate < 0) | (rate > 1)) or np.any((home < 0) | (home > 1)):
+        raise ValueError("start_rate and home_share: must be in [0, 1]")
+    unplaced = 1.0 - rate * (1.0 - home)
+    return np.divide(rate * home, unplaced, out=np.ones_like(rate), where=unplaced > _EPS)
+
+
+def start_school_places(start_rate: npt.ArrayLike, home_share: npt.ArrayLike,
+                        children_start: npt.ArrayLike) -> FloatArray:
+    """School places (special schools and inclusive classes) of each county in the start year, ``(D, C)``:
+    ``start_rate × (1 − home_share)`` of its children (``children_start`` ``(D, C)``), see :func:`home_reach`."""
+    rate = np.asarray(start_rate, dtype=np.float64)
+    home = np.asarray(home_share, dtype=np.float64)
+    return np.asarray((rate * (1.0 - home))[:, None] * np.asarray(children_start, dtype=np.float64))
+
+
+def disabled_enrolled(children: npt.ArrayLike, places: npt.ArrayLike, reach: npt.ArrayLike) -> FloatArray:
+    """Children with disabilities enrolled ``(D, C)``: those placed in a school place (at most the places
+    ``(D, C)``) and ``reach`` ``(D,)`` of the rest, taught at home."""
+    n = np.asarray(children, dtype=np.float64)
+    cap = np.asarray(places, dtype=np.float64)
+    h = np.asarray(reach, dtype=np.float64)
+    if np.any(cap < 0) or np.any(n < 0):
+        raise ValueError("children and places: must be non-negative")
+    placed = np.minimum(n, cap)
+    return np.asarray(placed + h[:, None] * (n - placed), dtype=np.float64)
+
+
+def spread_by_weight(units: npt.ArrayLike, weight: npt.ArrayLike) -> FloatArray:
+    """Units of a region-wide programme ``(D,)`` spread over counties by ``weight`` ``(C,)`` (its share of the
+    total weight; a fraction of a unit is a share of its places), ``(D, C)``; nothing where the weights are 0."""
+    w = np.asarray(weight, dtype=np.float64)
+    total = w.sum()
+    share = w / total if total > 0 else np.zeros_like(w)
+    return np.asarray(np.asarray(units, dtype=np.float64)[:, None] * share[None, :])
