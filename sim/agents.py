@@ -34,8 +34,9 @@ methods of the same name below, which pick individual teachers:
   of birth; voluntary attrition by location and age; rural → town drift; special-post contracts that have run
   three years end (a share converts to regular posts, the others leave).
 - ``dispatch_departures`` — one simpy process per arrival batch, sleeping for its term.
-- ``quota`` (quota re-verification), ``recruitment`` (recruitment season), ``rotation`` (rotation round:
-  teachers with ``years at school ≥ rotation.min_years_at_school`` and no rotation in the last
+- ``quota`` (quota re-verification), ``redeployment`` (縣管校聘, before hiring), ``recruitment`` (recruitment
+  season), ``rotation`` (rotation round: teachers with ``years at school ≥ rotation.min_years_at_school`` and no
+  rotation in the last
   ``rotation.exclude_rotated_within_years`` years are eligible), ``dispatch_arrivals``: the counts of the
   mechanism functions, then the teachers picked.
 - ``development`` — qualification upgrades, backbone cultivation and loss, promotion to a senior title (from
@@ -73,6 +74,8 @@ from sim.rng import Streams
 from sim.steps import (
     Random,
     assess,
+    redeployment_acts,
+    redeployment_flows,
     shortfalls,
     step_facilities,
     step_students,
@@ -534,10 +537,21 @@ class _Draw:
         regular, _ = self.staffing()
         st.section_quota = verified_establishment(self.m, st.section_quota, regular[None], st.students.sum(axis=2),
                                                   self.p, year)
+        if redeployment_acts(self.m.scenario, year):  # 縣管校聘 redeploys every year instead (redeployment)
+            return
         out, into = quota.redeploy_surplus(regular[None], st.section_quota, s.county, s.level, s.n_counties,
                                            q.redeploy_surplus_share)
         if out.any():
             self._redeploy(out[0], into[0], self.rng("quota.redeploy", year))
+
+    def redeployment(self, year: int) -> None:
+        """縣管校聘: the counts of :func:`sim.steps.redeployment_flows`, the movers picked at random among the
+        regular teachers of each releasing section, the places shared at random among them."""
+        regular, counted = self.staffing()
+        flows = redeployment_flows(self.m, regular[None], counted[None], self.st.section_quota, self.p)
+        if flows.outflow.any():
+            self._redeploy(flows.outflow[0], flows.inflow[0], self.rng("redeployment", year))
+        self.st.redeployed = county_sum(flows.inflow, self.s).astype(np.int64)
 
     def _redeploy(self, out: IntArray, into: IntArray, rng: np.random.Generator) -> None:
         """Move ``out[s]`` teachers picked at random out of each section into the ``into`` places (same group)."""
@@ -799,6 +813,7 @@ class _Draw:
 
         actions: dict[str, Callable[[int], Any]] = {
             "students": self.students, "teacher_exits": self.teacher_exits, "quota": self.quota_verification,
+            "redeployment": self.redeployment,
             "recruitment": self.recruitment_season, "rotation": self.rotation_round, "dispatch_arrivals": arrivals,
             "development": self.development, "facilities": self.facilities, "assessment": assessment,
         }

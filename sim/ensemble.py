@@ -56,6 +56,8 @@ _STOCKS = {
     "vacancies": ("posts", "posts short of the norm, summed over sections"),
     "dispatched_in_post": ("teachers", "dispatched teachers (援疆, 銀齡, 西部計劃) in post"),
     "rotated": ("teachers", "teachers rotated this year (交流輪崗)"),
+    "redeployed": ("teachers", "surplus teachers redeployed this year to short-staffed schools of the county "
+                   "(縣管校聘), before hiring"),
     "hires": ("teachers", "teachers recruited this year (special-post, targeted, open recruitment)"),
     "exits": ("teachers", "teachers leaving this year (retirement, attrition, end of special-post contract)"),
     "failing_sections": ("sections", "sections below the school standard (≥6 of 7, rest ≥85%)"),

@@ -165,6 +165,7 @@ class State:
     rotation_share: np.ndarray  # (D, C) rotated / eligible this year
     backbone_share_of_rotated: np.ndarray  # (D, C)
     rotated: np.ndarray  # (D, C) teachers rotated this year
+    redeployed: np.ndarray  # (D, C) teachers moved by 縣管校聘 redeployment this year (sim.mechanisms.redeployment)
     hires: np.ndarray  # (D, C) teachers recruited this year (all channels)
     exits: np.ndarray  # (D, C) teachers leaving this year (retirement, attrition, contract end)
     student_entries: np.ndarray  # (D, C) grade-1 entrants this year
@@ -524,6 +525,7 @@ def initial_state(model: Model, n_draws: int, female_share: np.ndarray | None = 
         rotation_share=np.full((d, c), np.nan),
         backbone_share_of_rotated=np.full((d, c), np.nan),
         rotated=np.zeros((d, c), np.int64),
+        redeployed=np.zeros((d, c), np.int64),
         hires=np.zeros((d, c), np.int64),
         exits=np.zeros((d, c), np.int64),
         student_entries=np.zeros((d, c), np.int64),

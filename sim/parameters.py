@@ -235,6 +235,24 @@ _PARAMETER_LIST: tuple[Parameter, ...] = (
         "the whole gap; to be inferred by `edusim calibrate`",
     ),
     Parameter(
+        "redeployment.surplus_release_share",
+        "share of the surplus per year",
+        "Share of a county's surplus teachers (whole regular teachers above their section's verified "
+        "establishment, by level) that 縣管校聘 redeployment releases each year to the county's sections short of "
+        "staff, before hiring (levers.redeployment, sim/mechanisms/redeployment.py).",
+        0.0,
+        1.0,
+        Uniform(low=0.2, high=1.0),
+        "not found: the plan (2025-01-26, §二(三)2) asks to push the 縣管校聘 reform and to balance teachers "
+        "between a county's schools quickly ('加快實現縣域內校際間師資均衡配置') but gives no pace; searches "
+        "(2026-12-06, calibration/SEARCHES.md, issue 15 item 3) found the reform's design (county-wide posts, "
+        "cross-school competition for posts, the 2014 opinion 教師〔2014〕4號, demonstration areas in 2015 and 2017) "
+        "and reports that it met resistance, but no share of surplus teachers moved per year; assumption: uniform "
+        "from 0.2 (the pace before the reform that the model assumes, half of the surplus at each verification "
+        "every 3 years, 1 − 0.5^(1/3) ≈ 0.21 a year, levers.quota.redeploy_surplus_share: the reform is meant to "
+        "speed it up, not to slow it) to 1 (the whole surplus released every year)",
+    ),
+    Parameter(
         "recruitment.fill_rate",
         "share of advertised posts",
         "Share of advertised open-recruitment posts that are filled.",

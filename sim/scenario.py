@@ -426,6 +426,26 @@ class TargetingLever(_Frozen):
     from_year: Year = Field(default=PLAN_YEAR, description="first school year the lever acts (default 2025)")
 
 
+class RedeploymentLever(_Frozen):
+    """縣管校聘 redeployment (plan §二(三)2): each year, after the exits and before hiring, a county's surplus teachers
+    move to its short-staffed schools of the same level (sim.mechanisms.redeployment)."""
+
+    enabled: Annotated[bool, Field(strict=True)] = Field(
+        default=True,
+        description="redeploy a share `redeployment.surplus_release_share` (an uncertainty) of each county's surplus "
+        "teachers to its sections short of staff every year before hiring; default on, plan §二(三)2 "
+        "(推動自治區中小學教師“縣管校聘”管理改革……加快實現縣域內校際間師資均衡配置); while it acts, the quota step's "
+        "redeployment at each verification does not",
+    )
+    placement: Literal["largest_shortfall", "proportional"] = Field(
+        default="largest_shortfall",
+        description="where the released teachers go: one at a time to the section with the largest remaining "
+        "shortfall (default: by need, the plan's 均衡配置) or in proportion to the shortfalls",
+    )
+    from_year: Year = Field(default=PLAN_YEAR, description="first school year the lever acts (default 2025); off "
+                            "before it (the reform is what the plan asks for)")
+
+
 class Levers(_Frozen):
     """Every lever of a scenario; each defaults to the plan as written."""
 
@@ -442,6 +462,7 @@ class Levers(_Frozen):
     special_education: SpecialEducationLever = SpecialEducationLever()
     assessment: AssessmentLever = AssessmentLever()
     targeting: TargetingLever = TargetingLever()
+    redeployment: RedeploymentLever = RedeploymentLever()
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from sim.mechanisms import (
     programmes,
     quota,
     recruitment,
+    redeployment,
     rotation,
     segments,
     students,
@@ -376,16 +377,45 @@ def step_quota(m: Model, st: State, p: Parameters, r: Random, year: int) -> None
     """Teaching establishment re-verified from enrolment (in the years of :func:`verification_year` only,
     :func:`verified_establishment`): anchored at the teachers in post in the start year, then moving toward the
     national norm's posts times the establishment multiplier of the level; surplus teachers redeployed to
-    short-staffed sections of the same county and level."""
+    short-staffed sections of the same county and level (``quota.redeploy_surplus_share``), unless 縣管校聘
+    redeployment acts this year (:func:`step_redeployment` replaces it)."""
     s = m.sections
     q = m.scenario.levers.quota
     st.section_quota = verified_establishment(m, st.section_quota, section_total(st.teachers),
                                               section_total(st.students), p, year)
+    if redeployment_acts(m.scenario, year):  # 縣管校聘 redeploys every year instead (step_redeployment)
+        return
     out, into = quota.redeploy_surplus(
         section_total(st.teachers), st.section_quota, s.county, s.level, s.n_counties, q.redeploy_surplus_share
     )
     if out.any():
         _move(m, st, out, into, r, "quota.redeploy")
+
+
+def redeployment_acts(scenario: Scenario, year: int) -> bool:
+    """Whether 縣管校聘 redeployment acts in ``year`` (``levers.redeployment``; off before its ``from_year``)."""
+    lever = scenario.levers.redeployment
+    return redeployment.acts(lever.enabled, lever.from_year, year)
+
+
+def redeployment_flows(m: Model, regular: np.ndarray, staffing: np.ndarray, establishment: np.ndarray,
+                       p: Parameters) -> redeployment.Redeployment:
+    """The year's 縣管校聘 moves per section, shared by both engines
+    (:func:`sim.mechanisms.redeployment.redeploy_by_need`)."""
+    s = m.sections
+    return redeployment.redeploy_by_need(
+        regular, staffing, establishment, s.county, s.level, s.n_counties,
+        p["redeployment.surplus_release_share"][:, None], m.scenario.levers.redeployment.placement)
+
+
+def step_redeployment(m: Model, st: State, p: Parameters, r: Random, year: int) -> None:
+    """縣管校聘: a share of each county's surplus teachers moves to its short-staffed sections of the same level,
+    largest shortfall first, before hiring (:mod:`sim.mechanisms.redeployment`)."""
+    counted = counted_teachers(m, st, m.scenario.levers.assessment.dispatched_count_toward)
+    flows = redeployment_flows(m, counted["regular"], counted["staffing"], st.section_quota, p)
+    if flows.outflow.any():
+        _move(m, st, flows.outflow, flows.inflow, r, "redeployment.move")
+    st.redeployed = county_sum(flows.inflow, m.sections).astype(np.int64)
 
 
 def step_recruitment(m: Model, st: State, p: Parameters, r: Random, year: int) -> None:
@@ -797,6 +827,7 @@ def _staffing_and_flows(m: Model, st: State, p: Parameters, pupils: np.ndarray, 
         "vacancies": county_sum(np.maximum(np.ceil(section_requirement - 1e-9) - staff_total, 0), s),
         "dispatched_in_post": county_sum(counted["dispatched"], s),
         "rotated": st.rotated,
+        "redeployed": st.redeployed,
         "hires": st.hires,
         "exits": st.exits,
         "student_entries": st.student_entries,
@@ -889,6 +920,8 @@ STEPS: tuple[Step, ...] = (
     Step("teacher_exits", step_teacher_exits, start_year=False, levers=("retention",), shared=False),
     Step("dispatch_departures", step_dispatch_departures, start_year=False, levers=(), shared=False),
     Step("quota", step_quota, start_year=True, levers=("quota",), shared=False, when=verification_year),
+    Step("redeployment", step_redeployment, start_year=True, levers=("redeployment",), shared=False,
+         when=redeployment_acts),
     Step("recruitment", step_recruitment, start_year=True, levers=("recruitment", "assessment", "targeting"),
          shared=False),
     Step("rotation", step_rotation, start_year=True, levers=("rotation", "targeting"), shared=False),

@@ -242,10 +242,10 @@ def allowed_exceptions(m: int, alpha: float, family: float = FAMILY_FALSE_ALARM)
 
 
 def series(model: Any, raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """The key series ``(D, …)``: teachers and vacancies by county, the seven indicator values by county,
-    and the region's share of counties quality-balanced and quality-school share."""
+    """The key series ``(D, …)``: teachers, vacancies and 縣管校聘 redeployments by county, the seven indicator
+    values by county, and the region's share of counties quality-balanced and quality-school share."""
     ds = to_dataset(model, raw)
-    out = {"teachers": raw["teachers"], "vacancies": raw["vacancies"]}
+    out = {"teachers": raw["teachers"], "vacancies": raw["vacancies"], "redeployed": raw["redeployed"]}
     for i, name in enumerate(ds["indicator"].values):
         out[f"indicator_value[{name}]"] = raw["indicator_value"][..., i]
     for name in ("share_counties_quality_balanced", "quality_school_share"):

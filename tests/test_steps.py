@@ -43,6 +43,7 @@ ALLOWED = {
     "teacher_exits": TEACHER_STOCK | {"special_post", "female_share", "exits"},
     "dispatch_departures": {"dispatched", "dispatched_backbone", "dispatched_pe_art"},
     "quota": TEACHER_STOCK | {"section_quota"},
+    "redeployment": TEACHER_STOCK | {"redeployed"},
     "recruitment": TEACHER_STOCK | {"special_post", "hires"},
     "rotation": TEACHER_STOCK | {"rotated", "rotation_share", "backbone_share_of_rotated", "loan_host",
                                  "loan_host_backbone", "loan_home", "loan_home_backbone"},
@@ -57,7 +58,9 @@ REQUIRED = {
     "students": {"students", "student_entries", "junior_entries", "student_exits"},
     "teacher_exits": {"teachers", "special_post", "female_share", "exits"},
     "dispatch_departures": {"dispatched"},
-    "quota": {"section_quota", "teachers"},
+    # the quota step's own redeployment does not act while 縣管校聘 redeployment does (from 2025 by default)
+    "quota": {"section_quota"},
+    "redeployment": {"teachers", "redeployed"},
     "recruitment": {"teachers", "qualified", "special_post", "hires"},
     "rotation": {"teachers", "rotated", "rotation_share"},
     "dispatch_arrivals": {"dispatched", "dispatched_backbone"},
@@ -91,8 +94,8 @@ def changed(before: dict[str, np.ndarray], st: State) -> set[str]:
 
 def test_the_table_names_every_step_once_in_the_design_order():
     names = [step.name for step in STEPS]
-    assert names == ["students", "teacher_exits", "dispatch_departures", "quota", "recruitment", "rotation",
-                     "dispatch_arrivals", "development", "facilities", "assessment"]
+    assert names == ["students", "teacher_exits", "dispatch_departures", "quota", "redeployment", "recruitment",
+                     "rotation", "dispatch_arrivals", "development", "facilities", "assessment"]
     assert set(ALLOWED) == set(names)
     assert [s.name for s in STEPS if s.records] == ["assessment"]
     for engine in ENGINES:
@@ -106,7 +109,9 @@ def test_start_year_runs_the_stock_steps_only():
     scenario = load_scenario(GOLDEN)
     first = scenario.start_year
     assert [s.name for s in STEPS if s.acts(scenario, first)] == ["quota", "recruitment", "rotation", "assessment"]
-    assert all(s.acts(scenario, first + 1) for s in STEPS if s.name != "quota")
+    assert all(s.acts(scenario, first + 1) for s in STEPS if s.name not in ("quota", "redeployment"))
+    redeployment = next(s for s in STEPS if s.name == "redeployment")  # from its lever's from_year (2025) on
+    assert redeployment.years(scenario) == list(range(2025, scenario.horizon + 1))
 
 
 def test_quota_acts_in_the_start_year_and_the_verification_years():
@@ -131,7 +136,7 @@ def test_each_step_changes_exactly_its_stocks(golden, name):
 def test_moves_within_a_county_conserve_its_teachers_and_categories(golden):
     model, streams, params, st0 = golden
     s = model.sections
-    for name in ("quota", "rotation"):
+    for name in ("redeployment", "rotation"):
         st = State(**snapshot(st0))
         step = next(x for x in STEPS if x.name == name)
         old = {k: county_sum(section_total(st.teachers) if k == "teachers" else getattr(st, k), s)
