@@ -74,6 +74,7 @@ from sim.steps import (
     Random,
     assess,
     shortfalls,
+    step_classes,
     step_facilities,
     step_students,
     steps_for,
@@ -484,6 +485,9 @@ class _Draw:
     def students(self, year: int) -> None:
         step_students(self.m, self.st, self.p, self.r(year), year)
 
+    def classes(self, year: int) -> None:
+        step_classes(self.m, self.st, self.p, self.r(year), year)
+
     def teacher_exits(self, year: int) -> None:
         t, s, m = self.t, self.s, self.m
         regular = self.regular()
@@ -798,7 +802,8 @@ class _Draw:
                 on_year(1)
 
         actions: dict[str, Callable[[int], Any]] = {
-            "students": self.students, "teacher_exits": self.teacher_exits, "quota": self.quota_verification,
+            "students": self.students, "classes": self.classes, "teacher_exits": self.teacher_exits,
+            "quota": self.quota_verification,
             "recruitment": self.recruitment_season, "rotation": self.rotation_round, "dispatch_arrivals": arrivals,
             "development": self.development, "facilities": self.facilities, "assessment": assessment,
         }
