@@ -171,7 +171,7 @@ def step_classes(m: Model, st: State, p: Parameters, r: Random, year: int) -> No
     started, in use after the construction lag (:mod:`sim.mechanisms.classes`). No random numbers."""
     lever = m.scenario.levers.classes
     limit = class_size_limits(m)
-    wanted = cmech.classes_by_norm(st.students, limit).sum(axis=2)
+    wanted = cmech.wanted_classes(st.students, limit)
     if lever.follow_enrolment:  # a nine-year school's parts lend each other the rooms they do not need
         st.classrooms = cmech.share_rooms_in_school(wanted, st.classrooms, cmech.school_pairs(m.sections.school))
     build_share = lever.build_share if lever.follow_enrolment else 0.0  # fixed classes: nothing to build for
@@ -180,10 +180,13 @@ def step_classes(m: Model, st: State, p: Parameters, r: Random, year: int) -> No
     arrived, st.classroom_pipeline = cmech.advance_construction(started, st.classroom_pipeline, lag)
     st.classrooms = st.classrooms + arrived
     st.classrooms_started = county_sum(started, m.sections).astype(np.int64)
+    # the classes and the largest class the assessment reads (the pupils do not change between here and it)
     if lever.follow_enrolment or year == m.scenario.start_year:
-        st.classes = cmech.form_classes(st.students, st.classrooms, limit).classes
+        st.classes, st.largest_class = cmech.form_and_measure(st.students, st.classrooms, limit)
     else:  # classes kept; a grade that gains its first pupils opens one
         st.classes = np.maximum(st.classes, (st.students > 0).astype(np.int64))
+        st.largest_class = cmech.largest_class(st.students, st.classes)
+    st.classes_short_of_rooms = county_sum(np.maximum(wanted - st.classrooms, 0), m.sections).astype(np.int64)
 
 
 CATEGORIES = ("qualified", "backbone", "pe_art")
@@ -708,7 +711,7 @@ def _guarantee_rules(m: Model, st: State, pupils: np.ndarray, year: int) -> asse
     policy_share = np.where(np.isnan(st.rotation_share), 0.0, lever_at(m.scenario, "rotation", year).share)
     return assessment.guarantee_rules(
         policy_share, np.nan_to_num(st.backbone_share_of_rotated, nan=0.0),
-        cmech.largest_class(st.students, st.classes), pupils, s.level, s.school, s.county, s.n_counties,
+        st.largest_class, pupils, s.level, s.school, s.county, s.n_counties,
         min_rotation_share=standard.rotation_min_share,
         min_backbone_share_of_rotated=standard.rotation_backbone_min_share,
         class_size_limits=(standard.class_size_max["primary"], standard.class_size_max["junior"]),
@@ -808,7 +811,6 @@ def _classes_and_schools(m: Model, st: State, pupils: np.ndarray) -> dict[str, n
     (all, and sections of each level: a nine-year school counts once in each level) per county."""
     s = m.sections
     classes = level_county_sum(section_total(st.classes), s)
-    wanted = cmech.classes_by_norm(st.students, class_size_limits(m)).sum(axis=2)
     open_ = pupils > 0
     sections = level_county_sum(open_.astype(np.int64), s)
     schools = assessment.quality_school_share(open_, s.school, s.county, s.n_counties, include=open_,
@@ -817,7 +819,7 @@ def _classes_and_schools(m: Model, st: State, pupils: np.ndarray) -> dict[str, n
         "classes_primary": classes[:, :, PRIMARY],
         "classes_junior": classes[:, :, JUNIOR],
         "classrooms": county_sum(st.classrooms, s),
-        "classes_short_of_rooms": county_sum(np.maximum(wanted - st.classrooms, 0), s),
+        "classes_short_of_rooms": st.classes_short_of_rooms,
         "classrooms_started": st.classrooms_started,
         "schools": schools.total,
         "schools_primary": sections[:, :, PRIMARY],

@@ -134,7 +134,8 @@ def _hand_built(pupils_per_grade: int, rooms: int, lever: ClassesLever, lag: int
     students = np.zeros((1, 1, 9), np.int64)
     students[0, 0, :6] = pupils_per_grade
     state = SimpleNamespace(students=students, classrooms=np.array([[rooms]]), classes=np.zeros((1, 1, 9), np.int64),
-                            classroom_pipeline=cm.empty_construction(1, 1, 3), classrooms_started=np.zeros((1, 1)))
+                            classroom_pipeline=cm.empty_construction(1, 1, 3), classrooms_started=np.zeros((1, 1)),
+                            largest_class=np.zeros((1, 1)), classes_short_of_rooms=np.zeros((1, 1)))
     return m, state, {"facilities.construction_lag_years": np.array([float(lag)])}
 
 
@@ -148,6 +149,7 @@ def test_the_step_follows_pupils_down_and_builds_when_they_grow():
     s.students[0, 0, :6] = 135  # pupils triple: the norm wants 18 classes, 12 rooms: 6 started, in use next year
     step_classes(m, s, p, None, 2022)
     assert s.classes[0, 0].sum() == 12 and s.classrooms_started.tolist() == [[6]]
+    assert s.largest_class.tolist() == [[68]] and s.classes_short_of_rooms.tolist() == [[6]]  # ceil(135 / 2)
     step_classes(m, s, p, None, 2023)
     assert s.classes[0, 0, :6].tolist() == [3] * 6 and s.classrooms.tolist() == [[18]]
 
@@ -208,3 +210,18 @@ def test_classrooms_are_the_start_rooms_plus_those_started_and_classes_follow_pu
         enough = raw["classes_short_of_rooms"] == 0
         assert np.all(classes[enough] >= np.ceil(pupils[enough] / limit))
         assert enough.any() and (~enough).any()  # both cases occur in these counties and years
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.lists(st.integers(0, 400), min_size=9, max_size=9), st.integers(0, 60),
+                          st.sampled_from([45, 50])), min_size=1, max_size=8))
+def test_the_compiled_pass_gives_the_reference_numbers(rows):
+    """:func:`form_and_measure` and :func:`wanted_classes` (compiled) against the numpy reference functions."""
+    pupils = np.array([[r[0] for r in rows]], dtype=np.int64)
+    rooms = np.array([[r[1] for r in rows]], dtype=np.int64)
+    limit = np.array([r[2] for r in rows], dtype=np.int64)
+    reference = cm.form_classes(pupils, rooms, limit)
+    classes, largest = cm.form_and_measure(pupils, rooms, limit)
+    np.testing.assert_array_equal(classes, reference.classes)
+    np.testing.assert_array_equal(largest, cm.largest_class(pupils, reference.classes))
+    np.testing.assert_array_equal(cm.wanted_classes(pupils, limit), reference.wanted)

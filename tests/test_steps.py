@@ -40,7 +40,8 @@ YEAR = 2027  # every lever acts, quota verification year of the golden scenario 
 TEACHER_STOCK = {"teachers", "qualified", "backbone", "pe_art"}
 ALLOWED = {
     "students": {"students", "student_entries", "junior_entries", "student_exits"},
-    "classes": {"classes", "classrooms", "classroom_pipeline", "classrooms_started"},
+    "classes": {"classes", "classrooms", "classroom_pipeline", "classrooms_started", "largest_class",
+                "classes_short_of_rooms"},
     "teacher_exits": TEACHER_STOCK | {"special_post", "female_share", "exits"},
     "dispatch_departures": {"dispatched", "dispatched_backbone", "dispatched_pe_art"},
     "quota": TEACHER_STOCK | {"section_quota"},

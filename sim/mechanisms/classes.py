@@ -34,10 +34,12 @@ References
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import math
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
+from numba import njit
 
 IntArray = npt.NDArray[np.int64]
 
@@ -59,13 +61,20 @@ def classes_by_norm(pupils_by_grade: npt.ArrayLike, limit: npt.ArrayLike) -> Int
     >>> classes_by_norm(np.array([[90, 91, 0, 1]]), np.array([45])).tolist()
     [[2, 3, 0, 1]]
     """
-    pupils = np.asarray(pupils_by_grade, dtype=np.int64)
-    size = np.asarray(limit, dtype=np.int64)[..., None]
+    pupils = np.asarray(pupils_by_grade)
+    size = np.asarray(limit)[..., None]
     if np.any(size < 1):
         raise ValueError("class-size limits must be at least 1 pupil")
     if np.any(pupils < 0):
         raise ValueError("pupils must be non-negative")
-    return -(-pupils // size)
+    return _ceil_div(pupils, size)
+
+
+def _ceil_div(num: npt.ArrayLike, den: npt.ArrayLike) -> IntArray:
+    """``ceil(num / den)`` for whole non-negative ``num`` and positive ``den`` below 2**40, in float64 (several
+    times faster than numpy's integer division): the quotient of two such integers is correctly rounded, and a
+    non-whole quotient lies at least ``1 / den`` from a whole number, far beyond the rounding error."""
+    return np.ceil(np.asarray(num, dtype=np.float64) / np.asarray(den, dtype=np.float64)).astype(np.int64)
 
 
 def largest_class(pupils_by_grade: npt.ArrayLike, classes: npt.ArrayLike) -> IntArray:
@@ -75,15 +84,16 @@ def largest_class(pupils_by_grade: npt.ArrayLike, classes: npt.ArrayLike) -> Int
     >>> largest_class(np.array([[91, 40]]), np.array([[3, 1]])).tolist()
     [40]
     """
-    pupils = np.asarray(pupils_by_grade, dtype=np.int64)
-    count = np.asarray(classes, dtype=np.int64)
+    pupils = np.asarray(pupils_by_grade)
+    count = np.asarray(classes)
     if np.any((pupils > 0) & (count < 1)):
         raise ValueError("a grade with pupils needs at least one class")
-    size = -(-pupils // np.maximum(count, 1))
+    size = _ceil_div(pupils, np.maximum(count, 1))
     return size.max(axis=-1) if size.shape[-1] else np.zeros(size.shape[:-1], np.int64)
 
 
-def form_classes(pupils_by_grade: npt.ArrayLike, classrooms: npt.ArrayLike, limit: npt.ArrayLike) -> ClassFormation:
+def form_classes(pupils_by_grade: npt.ArrayLike, classrooms: npt.ArrayLike, limit: npt.ArrayLike,
+                 norm: npt.ArrayLike | None = None) -> ClassFormation:
     """Classes per grade: the norm's (:func:`classes_by_norm`) where the section's classrooms hold them, else
     the classrooms shared among the grades so that the largest class is as small as possible.
 
@@ -100,6 +110,8 @@ def form_classes(pupils_by_grade: npt.ArrayLike, classrooms: npt.ArrayLike, limi
         ``(…)`` classrooms of each section.
     limit
         Class-size maximum of each section, broadcast against ``classrooms``.
+    norm
+        The norm's classes ``classes_by_norm(pupils_by_grade, limit)`` when the caller has them already.
 
     >>> form_classes(np.array([[100, 50]]), np.array([3]), np.array([45])).classes.tolist()
     [[2, 1]]
@@ -108,7 +120,7 @@ def form_classes(pupils_by_grade: npt.ArrayLike, classrooms: npt.ArrayLike, limi
     rooms = np.asarray(classrooms, dtype=np.int64)
     if np.any(rooms < 0):
         raise ValueError("classrooms must be non-negative")
-    norm = classes_by_norm(pupils, limit)
+    norm = classes_by_norm(pupils, limit) if norm is None else np.asarray(norm, dtype=np.int64)
     wanted = norm.sum(axis=-1)
     rooms = np.maximum(rooms, (pupils > 0).sum(axis=-1))
     short = wanted > rooms
@@ -120,12 +132,98 @@ def form_classes(pupils_by_grade: npt.ArrayLike, classrooms: npt.ArrayLike, limi
     high = np.maximum(p.max(axis=-1), 1)  # one class per grade with pupils always fits (cap ≥ grades)
     while np.any(low < high):
         mid = (low + high) // 2
-        fits = (-(-p // mid[:, None])).sum(axis=-1) <= cap
+        fits = _ceil_div(p, mid[:, None]).sum(axis=-1) <= cap
         high = np.where(fits, mid, high)
         low = np.where(fits, low, mid + 1)
     classes = norm.copy()
-    classes[short] = -(-p // low[:, None])
+    classes[short] = _ceil_div(p, low[:, None])
     return ClassFormation(classes, wanted)
+
+
+@njit(cache=True)
+def _wanted_kernel(pupils: Any, limit: Any, out: Any) -> None:  # pragma: no cover - compiled
+    n_draws, n_sections, n_grades = pupils.shape
+    for d in range(n_draws):
+        for s in range(n_sections):
+            size, total = float(limit[s]), 0
+            for g in range(n_grades):  # float division: exact here (see _ceil_div), much faster than integer
+                total += math.ceil(pupils[d, s, g] / size)
+            out[d, s] = total
+
+
+@njit(cache=True)
+def _form_kernel(pupils: Any, rooms: Any, limit: Any, classes: Any, largest: Any) -> None:  # pragma: no cover
+    n_draws, n_sections, n_grades = pupils.shape
+    for d in range(n_draws):
+        for s in range(n_sections):
+            size, wanted, graded, most = float(limit[s]), 0, 0, 0
+            for g in range(n_grades):  # float division: exact here (see _ceil_div), much faster than integer
+                p = pupils[d, s, g]
+                wanted += math.ceil(p / size)
+                if p > 0:
+                    graded += 1
+                if p > most:
+                    most = p
+            cap = max(rooms[d, s], graded)
+            if wanted > cap:  # the smallest class size whose classes fit the rooms (bisection)
+                low, high = 1, max(most, 1)
+                while low < high:
+                    mid = (low + high) // 2
+                    need = 0
+                    for g in range(n_grades):
+                        need += (pupils[d, s, g] + mid - 1) // mid
+                    if need <= cap:
+                        high = mid
+                    else:
+                        low = mid + 1
+                size = float(low)
+            big = 0
+            for g in range(n_grades):
+                p = pupils[d, s, g]
+                c = math.ceil(p / size)
+                classes[d, s, g] = c
+                if c > 0:
+                    x = math.ceil(p / c)
+                    if x > big:
+                        big = x
+            largest[d, s] = big
+
+
+def wanted_classes(pupils_by_grade: npt.ArrayLike, limit: npt.ArrayLike) -> IntArray:
+    """``(D, S)`` the norm's classes of each section, ``classes_by_norm(...).sum(axis=-1)`` in one compiled pass.
+
+    ``pupils_by_grade`` is ``int64 (D, S, G)``, ``limit`` ``(S,)``.
+    """
+    pupils, size = _checked(pupils_by_grade, limit)
+    out = np.empty(pupils.shape[:2], dtype=np.int64)
+    _wanted_kernel(pupils, size, out)
+    return out
+
+
+def form_and_measure(pupils_by_grade: npt.ArrayLike, classrooms: npt.ArrayLike,
+                     limit: npt.ArrayLike) -> tuple[IntArray, IntArray]:
+    """``(classes, largest)``: :func:`form_classes`'s classes ``(D, S, G)`` and :func:`largest_class` of them
+    ``(D, S)``, in one compiled pass (the same numbers: tests compare them exactly)."""
+    pupils, size = _checked(pupils_by_grade, limit)
+    rooms = np.ascontiguousarray(classrooms, dtype=np.int64)
+    if rooms.shape != pupils.shape[:2]:
+        raise ValueError(f"classrooms: expected shape {pupils.shape[:2]}, got {rooms.shape}")
+    if np.any(rooms < 0):
+        raise ValueError("classrooms must be non-negative")
+    classes = np.empty(pupils.shape, dtype=np.int64)
+    largest = np.empty(pupils.shape[:2], dtype=np.int64)
+    _form_kernel(pupils, rooms, size, classes, largest)
+    return classes, largest
+
+
+def _checked(pupils_by_grade: npt.ArrayLike, limit: npt.ArrayLike) -> tuple[IntArray, IntArray]:
+    pupils = np.ascontiguousarray(pupils_by_grade, dtype=np.int64)
+    size = np.ascontiguousarray(limit, dtype=np.int64)
+    if pupils.ndim != 3 or size.shape != (pupils.shape[1],):
+        raise ValueError(f"expected pupils (D, S, G) and one limit per section, got {pupils.shape} and {size.shape}")
+    if np.any(size < 1):
+        raise ValueError("class-size limits must be at least 1 pupil")
+    return pupils, size
 
 
 def school_pairs(section_school: npt.ArrayLike) -> IntArray:
