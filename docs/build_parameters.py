@@ -77,8 +77,14 @@ FIXED = [
      "`sim/model.py` `SPECIAL_EDUCATION_POPULATION`", "plan §二(四)1"),
     ("Pairing (T6)", "follows `pairing.coverage_by_year` exactly, rural schools in priority order",
      "`sim/steps.py` `_paired`", "assumption: no implementation uncertainty is modelled"),
-    ("Class size", "pupils / registry classes (classes fixed over time)", "`sim/steps.py` `assess`",
-     "assumption"),
+    ("Classes", "each year per grade ceil(pupils / 45 primary, 50 junior), within the section's classrooms "
+     "(then the largest class as small as the rooms allow; a grade with pupils keeps a class); the class-size "
+     "item reads the largest class", "`sim/mechanisms/classes.py`, step `classes`",
+     "教督〔2017〕6號 guarantee item 5 (`calibration/data/quality_balance_standard.csv`)"),
+    ("Classrooms", "start year: the registry's classes (no room stood empty); never demolished; a nine-year "
+     "school's parts lend each other spare rooms; missing rooms built (`classes.build_share`) and in use after "
+     "`facilities.construction_lag_years`", "`sim/mechanisms/classes.py`",
+     "assumption: the registry has no classroom count; construction cost not yet in `sim/costs.py`"),
     ("Small sites", "teaching points under `assessment.small_site_exclusion_pupils` left out of the resource "
      "evaluation", "`sim/steps.py` `assess`", "Hebei's rules (SOURCES §3a); national text unverified"),
     ("Certification", "after `lag + 1` consecutive ready years, passes with the uncertain probability; "

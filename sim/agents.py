@@ -77,6 +77,7 @@ from sim.steps import (
     redeployment_acts,
     redeployment_flows,
     shortfalls,
+    step_classes,
     step_facilities,
     step_students,
     steps_for,
@@ -487,6 +488,9 @@ class _Draw:
     def students(self, year: int) -> None:
         step_students(self.m, self.st, self.p, self.r(year), year)
 
+    def classes(self, year: int) -> None:
+        step_classes(self.m, self.st, self.p, self.r(year), year)
+
     def teacher_exits(self, year: int) -> None:
         t, s, m = self.t, self.s, self.m
         regular = self.regular()
@@ -812,8 +816,8 @@ class _Draw:
                 on_year(1)
 
         actions: dict[str, Callable[[int], Any]] = {
-            "students": self.students, "teacher_exits": self.teacher_exits, "quota": self.quota_verification,
-            "redeployment": self.redeployment,
+            "students": self.students, "classes": self.classes, "teacher_exits": self.teacher_exits,
+            "quota": self.quota_verification, "redeployment": self.redeployment,
             "recruitment": self.recruitment_season, "rotation": self.rotation_round, "dispatch_arrivals": arrivals,
             "development": self.development, "facilities": self.facilities, "assessment": assessment,
         }

@@ -68,6 +68,18 @@ _STOCKS = {
     "teachers_primary": ("teachers", "full-time regular teachers of primary sections"),
     "teachers_junior": ("teachers", "full-time regular teachers of junior secondary sections"),
     "student_exits": ("pupils", "pupils leaving this year (dropouts and grade-9 completers)"),
+    # classes and schools (sim.mechanisms.classes): class size = students_LEVEL / classes_LEVEL,
+    # school size = students / schools
+    "classes_primary": ("classes", "classes of primary sections (grades 1–6), formed from pupils and the 45 norm "
+                        "within the classrooms"),
+    "classes_junior": ("classes", "classes of junior secondary sections (grades 7–9), formed from pupils and the 50 "
+                       "norm within the classrooms"),
+    "classrooms": ("classrooms", "classrooms in use (the registry's classes in the start year, plus those built)"),
+    "classes_short_of_rooms": ("classes", "classes the class-size norm needs beyond the sections' classrooms"),
+    "classrooms_started": ("classrooms", "classrooms started this year (in use after the construction lag)"),
+    "schools": ("schools", "schools with pupils (a nine-year school counts once)"),
+    "schools_primary": ("schools", "schools teaching grades 1–6 (primary sections with pupils, nine-year incl.)"),
+    "schools_junior": ("schools", "schools teaching grades 7–9 (junior sections with pupils, nine-year incl.)"),
 }
 _COUNTS = {
     "quality_school_count": ("schools", "quality schools"),

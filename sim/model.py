@@ -24,6 +24,7 @@ import pandas as pd
 from sim import baseline as base
 from sim.distributions import sample
 from sim.mechanisms import assessment, dispatch, facilities, programmes, quota, rotation, segments, students
+from sim.mechanisms import classes as cmech
 from sim.mechanisms import teachers as tmech
 from sim.posterior import Posterior
 from sim.registry import (
@@ -176,6 +177,13 @@ class State:
     loan_host_backbone: np.ndarray  # backbone among them
     loan_home: np.ndarray  # owed to the section
     loan_home_backbone: np.ndarray  # backbone among them
+    # classes that follow enrolment (sim.mechanisms.classes, step ``classes``)
+    classes: np.ndarray  # (D, S, 9) classes by grade
+    classrooms: np.ndarray  # (D, S) classrooms in use
+    classroom_pipeline: np.ndarray  # (D, S, L + 1) classrooms under construction by years until in use
+    classrooms_started: np.ndarray  # (D, C) classrooms started this year
+    largest_class: np.ndarray  # (D, S) pupils in the largest class of each section this year
+    classes_short_of_rooms: np.ndarray  # (D, C) classes the norm needs beyond the sections' classrooms
 
     @property
     def loans(self) -> rotation.Loans:
@@ -534,6 +542,12 @@ def initial_state(model: Model, n_draws: int, female_share: np.ndarray | None = 
         **{f"loan_{k}": v for k, v in zip(("host", "host_backbone", "home", "home_backbone"),
                                           rotation.Loans.empty(d, s.n_sections, rotation_loan_slots(model.scenario)),
                                           strict=True)},
+        classes=np.zeros((d, s.n_sections, s.students.shape[1]), dtype=np.int64),  # formed in the start year
+        classrooms=tile(s.classes.astype(np.int64)),  # the registry's classes (sim.mechanisms.classes)
+        classroom_pipeline=cmech.empty_construction(d, s.n_sections, lag_cap),
+        classrooms_started=np.zeros((d, c), np.int64),
+        largest_class=np.zeros((d, s.n_sections), np.int64),
+        classes_short_of_rooms=np.zeros((d, c), np.int64),
     )
 
 

@@ -98,6 +98,12 @@ SERIES: tuple[Series, ...] = (
            {"en": "teachers", "zh": "人"}),
     Series("dispatched_in_post", {"en": "Dispatched teachers in post", "zh": "在崗援疆、銀齡及西部計劃教師"},
            {"en": "teachers", "zh": "人"}),
+    Series("class_size_primary", {"en": "Mean primary class size", "zh": "小學平均班額"},
+           {"en": "pupils per class (norm ≤ 45)", "zh": "人/班(標准≤45)"}),
+    Series("class_size_junior", {"en": "Mean junior-secondary class size", "zh": "初中平均班額"},
+           {"en": "pupils per class (norm ≤ 50)", "zh": "人/班(標准≤50)"}),
+    Series("school_size", {"en": "Mean school size", "zh": "平均學校規模"},
+           {"en": "pupils per school with pupils", "zh": "人/校"}),
 )
 _SERIES_BY_NAME = {s.name: s for s in SERIES}
 
@@ -108,7 +114,8 @@ def series_values(results: xr.Dataset, name: str, area: str) -> xr.DataArray:
     ``name`` is a :data:`SERIES` name or ``cv:<indicator>:<level>``, the median over the area's counties of
     the county coefficient of variation of that indicator and level (counties without such schools left out).
     Vacancy rate = ``vacancies_area / staffing_requirement_area``; students per teacher =
-    ``students_area / teachers_counted_area``.
+    ``students_area / teachers_counted_area``; class size = ``students_LEVEL_area / classes_LEVEL_area``; school
+    size = ``students_area / schools_area``.
     """
     if name.startswith("cv:"):
         _, indicator, level = name.split(":")
@@ -135,6 +142,11 @@ def series_values(results: xr.Dataset, name: str, area: str) -> xr.DataArray:
         da = _safe_ratio(area_of("students_area"), area_of("teachers_counted_area"))
     elif name in ("rotated", "dispatched_in_post"):
         da = area_of(f"{name}_area")
+    elif name in ("class_size_primary", "class_size_junior"):
+        level = name.removeprefix("class_size_")
+        da = _safe_ratio(area_of(f"students_{level}_area"), area_of(f"classes_{level}_area"))
+    elif name == "school_size":
+        da = _safe_ratio(area_of("students_area"), area_of("schools_area"))
     else:
         raise KeyError(name)
     return da.drop_vars("area", errors="ignore").transpose("draw", "year")

@@ -446,6 +446,24 @@ class RedeploymentLever(_Frozen):
                             "before it (the reform is what the plan asks for)")
 
 
+class ClassesLever(_Frozen):
+    """Classes that follow enrolment, within the classrooms a section has (sim.mechanisms.classes)."""
+
+    follow_enrolment: Annotated[bool, Field(strict=True)] = Field(
+        default=True,
+        description="re-form each section's classes every year from its pupils and the class-size norm "
+        "(primary 45, junior 50, 教督〔2017〕6號 guarantee item 5), within its classrooms; false: the classes "
+        "formed in the start year are kept to the horizon (the model before issue 15)",
+    )
+    build_share: Share = Field(
+        default=1.0,
+        description="share of a section's missing classrooms (the norm's classes beyond its classrooms and "
+        "those under construction) started each year (0–1), in use after the construction lag; default 1 "
+        "(assumption: class size is a guarantee item every county must meet, so a county builds what the norm "
+        "needs; 0 = no classroom is built)",
+    )
+
+
 class Levers(_Frozen):
     """Every lever of a scenario; each defaults to the plan as written."""
 
@@ -463,6 +481,7 @@ class Levers(_Frozen):
     assessment: AssessmentLever = AssessmentLever()
     targeting: TargetingLever = TargetingLever()
     redeployment: RedeploymentLever = RedeploymentLever()
+    classes: ClassesLever = ClassesLever()
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -36,6 +36,7 @@ from sim.mechanisms import (
     students,
     targeting,
 )
+from sim.mechanisms import classes as cmech
 from sim.mechanisms import teachers as tmech
 from sim.model import (
     SPECIAL_EDUCATION_POPULATION,
@@ -158,6 +159,35 @@ def step_students(m: Model, st: State, p: Parameters, r: Random, year: int) -> N
     new -= drift.moved_out
     new += drift.moved_in
     st.students = new
+
+
+def class_size_limits(m: Model) -> np.ndarray:
+    """``(S,)`` class-size maximum of each section's level (``calibration/data/quality_balance_standard.csv``)."""
+    limits = m.standard.class_size_max
+    return np.where(m.sections.level == PRIMARY, limits["primary"], limits["junior"]).astype(np.int64)
+
+
+def step_classes(m: Model, st: State, p: Parameters, r: Random, year: int) -> None:
+    """Classes per grade from the pupils and the class-size norm within the classrooms; missing classrooms
+    started, in use after the construction lag (:mod:`sim.mechanisms.classes`). No random numbers."""
+    lever = m.scenario.levers.classes
+    limit = class_size_limits(m)
+    wanted = cmech.wanted_classes(st.students, limit)
+    if lever.follow_enrolment:  # a nine-year school's parts lend each other the rooms they do not need
+        st.classrooms = cmech.share_rooms_in_school(wanted, st.classrooms, cmech.school_pairs(m.sections.school))
+    build_share = lever.build_share if lever.follow_enrolment else 0.0  # fixed classes: nothing to build for
+    started = cmech.classrooms_to_start(wanted, st.classrooms, st.classroom_pipeline.sum(axis=2), build_share)
+    lag = np.rint(p["facilities.construction_lag_years"]).astype(np.int64)
+    arrived, st.classroom_pipeline = cmech.advance_construction(started, st.classroom_pipeline, lag)
+    st.classrooms = st.classrooms + arrived
+    st.classrooms_started = county_sum(started, m.sections).astype(np.int64)
+    # the classes and the largest class the assessment reads (the pupils do not change between here and it)
+    if lever.follow_enrolment or year == m.scenario.start_year:
+        st.classes, st.largest_class = cmech.form_and_measure(st.students, st.classrooms, limit)
+    else:  # classes kept; a grade that gains its first pupils opens one
+        st.classes = np.maximum(st.classes, (st.students > 0).astype(np.int64))
+        st.largest_class = cmech.largest_class(st.students, st.classes)
+    st.classes_short_of_rooms = county_sum(np.maximum(wanted - st.classrooms, 0), m.sections).astype(np.int64)
 
 
 CATEGORIES = ("qualified", "backbone", "pe_art")
@@ -718,6 +748,7 @@ def assess(m: Model, st: State, p: Parameters, r: Random, year: int) -> dict[str
         "guarantee_met": guarantee.met.astype(np.int8),
         **_school_shares(m, st, pupils, indicators, resources.assessed, counted["staffing"], section_requirement),
         **_staffing_and_flows(m, st, p, pupils, counted, section_requirement),
+        **_classes_and_schools(m, st, pupils),
         "indicator_value": _pupil_weighted_mean(m, indicators, np.where(resources.assessed, pupils, 0.0)),
         "indicator_cv": resources.cv,
         "failing_sections": resources.failing_sections,
@@ -731,14 +762,13 @@ def assess(m: Model, st: State, p: Parameters, r: Random, year: int) -> dict[str
 def _guarantee_rules(m: Model, st: State, pupils: np.ndarray, year: int) -> assessment.GuaranteeRules:
     """The government-guarantee items the model simulates (rotation, class size, school size)."""
     s, standard = m.sections, m.standard
-    classes = np.maximum(s.classes, 1)
     # The rotation rule is a policy the county sets: it is judged on the lever's share of eligible teachers
     # (the realised share scatters binomially around it), and on the realised backbone share of the rotated,
     # which falls short where the county lacks eligible backbone teachers (assumption, docs/parameters.md).
     policy_share = np.where(np.isnan(st.rotation_share), 0.0, lever_at(m.scenario, "rotation", year).share)
     return assessment.guarantee_rules(
         policy_share, np.nan_to_num(st.backbone_share_of_rotated, nan=0.0),
-        pupils / classes, pupils, s.level, s.school, s.county, s.n_counties,
+        st.largest_class, pupils, s.level, s.school, s.county, s.n_counties,
         min_rotation_share=standard.rotation_min_share,
         min_backbone_share_of_rotated=standard.rotation_backbone_min_share,
         class_size_limits=(standard.class_size_max["primary"], standard.class_size_max["junior"]),
@@ -836,6 +866,27 @@ def _staffing_and_flows(m: Model, st: State, p: Parameters, pupils: np.ndarray, 
     }
 
 
+def _classes_and_schools(m: Model, st: State, pupils: np.ndarray) -> dict[str, np.ndarray]:
+    """Classes by level, classrooms, the norm's classes beyond them, classrooms started, and schools with pupils
+    (all, and sections of each level: a nine-year school counts once in each level) per county."""
+    s = m.sections
+    classes = level_county_sum(section_total(st.classes), s)
+    open_ = pupils > 0
+    sections = level_county_sum(open_.astype(np.int64), s)
+    schools = assessment.quality_school_share(open_, s.school, s.county, s.n_counties, include=open_,
+                                              n_schools=m.n_schools)
+    return {
+        "classes_primary": classes[:, :, PRIMARY],
+        "classes_junior": classes[:, :, JUNIOR],
+        "classrooms": county_sum(st.classrooms, s),
+        "classes_short_of_rooms": st.classes_short_of_rooms,
+        "classrooms_started": st.classrooms_started,
+        "schools": schools.total,
+        "schools_primary": sections[:, :, PRIMARY],
+        "schools_junior": sections[:, :, JUNIOR],
+    }
+
+
 def _pupil_weighted_mean(m: Model, indicators: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """``(D, C, 7)`` county mean of each indicator over its sections weighted by ``weights`` (pupils of the
     assessed sections, 0 elsewhere); NaN where a county has no weight."""
@@ -917,6 +968,7 @@ class Step:
 
 STEPS: tuple[Step, ...] = (
     Step("students", step_students, start_year=False, levers=(), shared=True),
+    Step("classes", step_classes, start_year=True, levers=("classes",), shared=True),
     Step("teacher_exits", step_teacher_exits, start_year=False, levers=("retention",), shared=False),
     Step("dispatch_departures", step_dispatch_departures, start_year=False, levers=(), shared=False),
     Step("quota", step_quota, start_year=True, levers=("quota",), shared=False, when=verification_year),

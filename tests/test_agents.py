@@ -216,6 +216,28 @@ def test_targeting_acts_in_both_engines_and_a_targeting_that_starts_after_the_ho
         assert any(not np.array_equal(runs["on"][engine][k], runs["off"][engine][k]) for k in runs["off"][engine])
 
 
+def test_class_formation_acts_alike_in_both_engines_and_draws_no_random_numbers():
+    """Common random numbers: with classes kept from the start year the build share changes nothing (both
+    engines bit-identical), and following classes change only the class records and what depends on them."""
+    scenario = small(draws=4)
+    runs = {}
+    for key, lever in (("fixed", {"follow_enrolment": False}), ("fixed_other", {"follow_enrolment": False,
+                                                                                 "build_share": 0.2}),
+                       ("follow", {})):
+        data = as_mapping(scenario)
+        data["levers"]["classes"] = lever
+        model = prepare(scenario_from_mapping(data, base_dir=SCENARIOS))
+        runs[key] = (A.run_draws_agents(model, 0, 4), run_draws(model, 0, 64))
+    class_records = {"classes_primary", "classes_junior", "classrooms", "classes_short_of_rooms",
+                     "classrooms_started", "guarantee_failed", "guarantee_met", "quality_balanced"}
+    for engine in (0, 1):
+        for name in runs["fixed"][engine]:
+            np.testing.assert_array_equal(runs["fixed"][engine][name], runs["fixed_other"][engine][name])
+            if name not in class_records:
+                np.testing.assert_array_equal(runs["fixed"][engine][name], runs["follow"][engine][name])
+        assert not np.array_equal(runs["fixed"][engine]["classes_junior"], runs["follow"][engine]["classes_junior"])
+
+
 # ------------------------------------------------------------------------------------------------------------
 # agreement with the cohort engine
 
@@ -246,6 +268,10 @@ def series(model: Any, raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     values by county, and the region's share of counties quality-balanced and quality-school share."""
     ds = to_dataset(model, raw)
     out = {"teachers": raw["teachers"], "vacancies": raw["vacancies"], "redeployed": raw["redeployed"]}
+    # classes that follow enrolment (issue 15 item 1): classes by level, classrooms, the class-size guarantee item
+    for name in ("classes_primary", "classes_junior", "classrooms", "classrooms_started"):
+        out[name] = raw[name]
+    out["class_size_failed"] = raw["guarantee_failed"][..., list(ds["guarantee_rule"].values).index("class_size")]
     for i, name in enumerate(ds["indicator"].values):
         out[f"indicator_value[{name}]"] = raw["indicator_value"][..., i]
     for name in ("share_counties_quality_balanced", "quality_school_share"):

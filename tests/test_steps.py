@@ -40,6 +40,8 @@ YEAR = 2027  # every lever acts, quota verification year of the golden scenario 
 TEACHER_STOCK = {"teachers", "qualified", "backbone", "pe_art"}
 ALLOWED = {
     "students": {"students", "student_entries", "junior_entries", "student_exits"},
+    "classes": {"classes", "classrooms", "classroom_pipeline", "classrooms_started", "largest_class",
+                "classes_short_of_rooms"},
     "teacher_exits": TEACHER_STOCK | {"special_post", "female_share", "exits"},
     "dispatch_departures": {"dispatched", "dispatched_backbone", "dispatched_pe_art"},
     "quota": TEACHER_STOCK | {"section_quota"},
@@ -56,6 +58,7 @@ ALLOWED = {
 }
 REQUIRED = {
     "students": {"students", "student_entries", "junior_entries", "student_exits"},
+    "classes": set(),  # the fixture's classes were formed from these pupils already (tests/test_classes.py)
     "teacher_exits": {"teachers", "special_post", "female_share", "exits"},
     "dispatch_departures": {"dispatched"},
     # the quota step's own redeployment does not act while 縣管校聘 redeployment does (from 2025 by default)
@@ -94,8 +97,8 @@ def changed(before: dict[str, np.ndarray], st: State) -> set[str]:
 
 def test_the_table_names_every_step_once_in_the_design_order():
     names = [step.name for step in STEPS]
-    assert names == ["students", "teacher_exits", "dispatch_departures", "quota", "redeployment", "recruitment",
-                     "rotation", "dispatch_arrivals", "development", "facilities", "assessment"]
+    assert names == ["students", "classes", "teacher_exits", "dispatch_departures", "quota", "redeployment",
+                     "recruitment", "rotation", "dispatch_arrivals", "development", "facilities", "assessment"]
     assert set(ALLOWED) == set(names)
     assert [s.name for s in STEPS if s.records] == ["assessment"]
     for engine in ENGINES:
@@ -108,7 +111,8 @@ def test_the_table_names_every_step_once_in_the_design_order():
 def test_start_year_runs_the_stock_steps_only():
     scenario = load_scenario(GOLDEN)
     first = scenario.start_year
-    assert [s.name for s in STEPS if s.acts(scenario, first)] == ["quota", "recruitment", "rotation", "assessment"]
+    assert [s.name for s in STEPS if s.acts(scenario, first)] == ["classes", "quota", "recruitment", "rotation",
+                                                                       "assessment"]
     assert all(s.acts(scenario, first + 1) for s in STEPS if s.name not in ("quota", "redeployment"))
     redeployment = next(s for s in STEPS if s.name == "redeployment")  # from its lever's from_year (2025) on
     assert redeployment.years(scenario) == list(range(2025, scenario.horizon + 1))
@@ -260,9 +264,10 @@ def test_step_table_is_printed_with_years_and_levers():
     text = step_table(load_scenario(GOLDEN))
     lines = text.splitlines()
     assert len(lines) == 2 + len(STEPS)
-    assert "| 4 | quota | `sim.steps.step_quota` | yes | 2020–2021, 2023, 2025, 2027, 2029, 2031, 2033, 2035 |" in text
+    assert "| 5 | quota | `sim.steps.step_quota` | yes | 2020–2021, 2023, 2025, 2027, 2029, 2031, 2033, 2035 |" in text
     assert "retention (from 2026)" in text and "| 1 | students |" in lines[2]
     assert "2021–2035" in lines[2]
+    assert "| 2 | classes | `sim.steps.step_classes` | yes | 2020–2035 | cohort, agents | classes |" in lines[3]
 
 
 def test_counted_teachers_add_the_dispatched_where_the_option_says(golden):

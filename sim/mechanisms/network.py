@@ -1,0 +1,113 @@
+"""The school network: which small sections close, where their pupils and teachers go (issue 15 item 2).
+
+**Not wired into the engines yet** (see the branch's report): these are the rules and their tests, the building
+block of a ``network`` step. Wiring needs, in both engines, closed sections kept out of the grade-1 intake,
+grade-7 entry, urbanisation drift, teacher drift, hiring, dispatch and rotation placements, their quota set to 0,
+their rotation loans and special-post contracts moved with their teachers (the agent engine: each teacher's
+section).
+
+Rules (all per draw, within a county and level):
+
+1. **Which close.** A section with pupils below ``size_rule_pupils`` closes, unless it is a teaching point and
+   teaching points are kept (``keep_teaching_points``) or it is the largest open section of its county and level
+   (someone must receive). The 2018 State Council guidance on small rural schools calls a village school or
+   teaching point with fewer than 100 pupils a 乡村小规模学校 and asks that the necessary ones be kept
+   (应留必留); the 2012 guidance on rural school layout requires 先建后撤 (build first, then close). Neither sets
+   a size below which a school closes, so the rule is a lever without a sourced default: 0 (nothing closes) is
+   the reading of 应留必留, 100 the definition of a small school.
+2. **Where to.** Pupils and teachers of a closing section go to the largest open section of the same county and
+   level that does not close (an assumption: the township-centre school takes them; the registry has no
+   geography below the county).
+3. **Conservation.** Pupils by grade and teachers move whole; county totals are kept.
+
+References
+----------
+.. [1] 国务院办公厅《关于全面加强乡村小规模学校和乡镇寄宿制学校建设的指导意见》(国办发〔2018〕27号):
+   乡村小规模学校 = 不足100人的村小学和教学点 (as summarised at https://m.520etj.com/detail/156646.html).
+.. [2] 国务院办公厅《关于规范农村义务教育学校布局调整的意见》(国办发〔2012〕48号): 科学评估、应留必留、
+   先建后撤、积极稳妥 (same summary).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+class Closures(NamedTuple):
+    """``closing`` ``(D, S)`` bool: sections closing this year; ``receiver`` ``(D, S)`` int: the section that
+    takes each closing section's pupils and teachers (``-1`` where the section does not close)."""
+
+    closing: BoolArray
+    receiver: IntArray
+
+
+def closures(pupils: npt.ArrayLike, size_rule_pupils: int, section_county: npt.ArrayLike,
+             section_level: npt.ArrayLike, teaching_point: npt.ArrayLike, *, keep_teaching_points: bool = True,
+             is_open: npt.ArrayLike | None = None) -> Closures:
+    """Sections that close this year and their receiving sections (rules 1 and 2 of the module notes).
+
+    Parameters
+    ----------
+    pupils
+        ``(D, S)`` pupils of each section.
+    size_rule_pupils
+        A section with fewer pupils closes (0: none).
+    section_county, section_level, teaching_point
+        ``(S,)`` county index, level code and teaching-point flag of each section.
+    keep_teaching_points
+        Teaching points stay open whatever their size.
+    is_open
+        ``(D, S)`` bool, sections still open (default: those with pupils).
+
+    >>> c = closures(np.array([[30, 400, 50, 20]]), 60, np.array([0, 0, 0, 0]), np.array([0, 0, 0, 0]),
+    ...              np.array([False, False, False, True]))
+    >>> c.closing.tolist(), c.receiver.tolist()
+    ([[True, False, True, False]], [[1, -1, 1, -1]])
+    """
+    p = np.asarray(pupils, dtype=np.int64)
+    if p.ndim != 2:
+        raise ValueError(f"pupils must be (D, S), got shape {p.shape}")
+    if size_rule_pupils < 0:
+        raise ValueError(f"size_rule_pupils must be >= 0, got {size_rule_pupils}")
+    county = np.asarray(section_county, dtype=np.int64)
+    level = np.asarray(section_level, dtype=np.int64)
+    point = np.asarray(teaching_point, dtype=bool)
+    open_ = p > 0 if is_open is None else np.asarray(is_open, dtype=bool)
+    group = county * (int(level.max(initial=0)) + 1) + level
+    n_draws, n_sections = p.shape
+    # the largest open section of each group (lowest index on ties): the receiver, which never closes
+    order = np.lexsort((np.arange(n_sections)[None, :].repeat(n_draws, 0), -np.where(open_, p, -1),
+                        np.broadcast_to(group, p.shape)), axis=1) if n_sections else np.zeros((n_draws, 0), np.int64)
+    largest = np.full((n_draws, int(group.max(initial=-1)) + 1), -1, dtype=np.int64)
+    for d in range(n_draws):
+        g_sorted = group[order[d]]
+        first = np.r_[True, g_sorted[1:] != g_sorted[:-1]] if n_sections else np.zeros(0, bool)
+        heads = order[d][first]
+        largest[d, group[heads]] = np.where(open_[d, heads], heads, -1)
+    receiver_of_group = np.take_along_axis(largest, np.broadcast_to(group, p.shape), axis=1)
+    closing = open_ & (p < size_rule_pupils) & (receiver_of_group >= 0) & (
+        receiver_of_group != np.arange(n_sections)[None, :])
+    if keep_teaching_points:
+        closing &= ~point[None, :]
+    return Closures(closing, np.where(closing, receiver_of_group, -1))
+
+
+def merge(values: npt.ArrayLike, plan: Closures) -> IntArray:
+    """``values`` ``(D, S, …)`` (pupils by grade, teachers by age band) after each closing section's values went
+    to its receiver: the closing sections hold 0, every county keeps its totals.
+
+    >>> c = Closures(np.array([[True, False]]), np.array([[1, -1]]))
+    >>> merge(np.array([[[3, 1], [10, 0]]]), c).tolist()
+    [[[0, 0], [13, 1]]]
+    """
+    v = np.array(values, dtype=np.int64)  # a copy
+    d_idx, s_idx = np.nonzero(plan.closing)
+    np.add.at(v, (d_idx, plan.receiver[d_idx, s_idx]), v[d_idx, s_idx])
+    v[d_idx, s_idx] = 0
+    return v
