@@ -6,7 +6,11 @@ lever values and compare every draw, year and county with the next value of the 
 
 * dispatched teachers a year → dispatched teachers in post, teachers counted toward the staffing norm, the staffing
   norm (T5) by county and for the area;
-* capital budget (×0.5, ×1, ×2 of the baseline's) → the four facility indicators of every county.
+* dispatched teachers a year → teachers counted toward the norm, section by section (the engine's state);
+* capital budget (×0.5, ×1, ×2 of the baseline's) → the four facility indicators of every county, with the
+  construction lag and equipment depreciation switched off (with them the facility step is not monotone, a
+  property of its rules and not of random numbers: :func:`test_counter_example_equipment`); multimedia rooms
+  with the defaults.
 
 The expected relation is an inequality that holds whatever the numbers are (more dispatched teachers are never
 fewer in post; more money never buys less), not a value taken from the program's output. Where it holds in the
