@@ -23,11 +23,7 @@ import numpy.typing as npt
 
 from sim.errors import suggest
 from sim.mechanisms import kernels
-from sim.mechanisms.quota import (
-    allocate_largest_remainder,
-    group_sum,
-    multinomial_within_groups,
-)
+from sim.mechanisms.quota import group_sum
 from sim.vocabulary import INDICATOR_GROUPS, N_LEVELS
 
 IntArray = npt.NDArray[np.int64]
@@ -73,15 +69,23 @@ def dispatch_arrivals(
 
     1. Arrivals ``A ~ Binomial(per_year, arrival_share)``: the plan's ~5,000 a year (lever ``per_year``) and
        an uncertain share of planned places actually filled (``arrival_share``, scalar or ``(D, 1)``).
-    2. ``A`` is split deterministically among four cells — south/other × primary/junior — in proportion to
-       ``south_share * (1 - junior_share)``, ``south_share * junior_share``, … by the largest-remainder rule,
-       so when ``arrival_share = 1`` the south receives exactly ``per_year * south_share`` rounded (largest
-       remainder), and in expectation otherwise. ``south_share`` is a lever (the plan: "重點向南疆傾斜"); a
-       cell with no section of positive weight in a draw is dropped from the split (its share goes to the
-       others).
-    3. Within a cell, multinomially to counties in proportion to the summed ``section_weight`` of their
-       sections of that level, then to sections in proportion to ``section_weight`` (e.g. vacancy, or
-       students; the caller decides and documents it).
+    2. ``A`` is split deterministically among four cells — south/other × primary/junior: the south receives
+       ``round(A × south_share)`` (halves up), and each side's junior sections ``round(side × junior_share)``,
+       so when ``arrival_share = 1`` the south receives exactly ``per_year * south_share`` rounded, and in
+       expectation otherwise. ``south_share`` is a lever (the plan: "重點向南疆傾斜"); a side (or a level of a
+       side) with no section of positive weight in a draw is dropped from the split (its share goes to the
+       other).
+    3. Within a cell, each arrival goes to a section with probability proportional to ``section_weight`` (e.g.
+       vacancy, or students; the caller decides and documents it): a multinomial split of the cell's arrivals
+       among its sections (the same law as counties ∝ their summed weight, then sections within them).
+
+    Random numbers (issue 16 item 5, monotone in the lever draw by draw): ``A`` is the quantile of one uniform
+    of the draw (:func:`sim.mechanisms.kernels.binomial_quantile`), so it never falls when ``per_year`` or
+    ``arrival_share`` grows; the rounding of step 2 never gives a cell fewer when ``A`` grows (two-way rounding
+    has no Alabama paradox, unlike a largest-remainder split among four); and in step 3 the ``j``-th arrival of a
+    cell is placed by the ``j``-th uniform of the cell's own stream (a generator per draw and cell, seeded from
+    ``rng``), read through the cumulative weights, so one more arrival adds one teacher to one section and moves
+    no other. With the same weights, every section receives at least as many when the lever grows.
 
     Parameters
     ----------
@@ -110,35 +114,51 @@ def dispatch_arrivals(
     w = np.asarray(section_weight, dtype=np.float64)
     if np.any(w < 0):
         raise ValueError("section_weight must be non-negative")
-    n_draws = w.shape[0]
+    n_draws, n_sections = w.shape
     south = np.asarray(county_south, dtype=bool)
-    n_counties = south.size
     cty = np.asarray(section_county, dtype=np.int64)
     lvl = np.asarray(section_level, dtype=np.int64)
+    share = _per_draw(arrival_share, n_draws, "arrival_share")[:, 0]
 
-    arrivals = rng.binomial(per_year, _per_draw(arrival_share, n_draws, "arrival_share")[:, 0])
+    # one row of numbers per draw (rows in order: a draw's numbers do not depend on the rows after it):
+    # the arrivals' uniform, then the seeds of the four cells' placement streams
+    numbers = rng.random((n_draws, 1 + 2 * N_LEVELS))
+    arrivals = kernels.binomial_quantile(numbers[:, 0], per_year, share)
 
-    # Cells: index = south * 2 + level.
-    cell_of_county_level = (south.astype(np.int64)[:, None] * N_LEVELS + np.arange(N_LEVELS)[None, :]).ravel()
-    county_level = cty * N_LEVELS + lvl
-    w_county_level = group_sum(w, county_level, n_counties * N_LEVELS)
-    w_cell = group_sum(w_county_level, cell_of_county_level, 2 * N_LEVELS)
-    cell_share = np.array(
-        [
-            (1 - south_share) * (1 - junior_share),
-            (1 - south_share) * junior_share,
-            south_share * (1 - junior_share),
-            south_share * junior_share,
-        ]
-    )
-    cell_weight = np.where(w_cell > 0, cell_share[None, :], 0.0)
-    none_left = cell_weight.sum(axis=1) <= 0
-    if np.any(none_left & (arrivals > 0)):
+    # cells: index = south * N_LEVELS + level
+    cell = south[cty].astype(np.int64) * N_LEVELS + lvl
+    has_weight = group_sum(w, cell, 2 * N_LEVELS) > 0  # (D, 4)
+    if np.any(~has_weight.any(axis=1) & (arrivals > 0)):
         raise ValueError("dispatched teachers arrive but no section has a positive weight")
-    cell_weight[none_left] = 1.0
-    per_cell = allocate_largest_remainder(arrivals[:, None], cell_weight, np.zeros(4, dtype=np.int64), 1)
-    per_county_level = multinomial_within_groups(per_cell, w_county_level, cell_of_county_level, 2 * N_LEVELS, rng)
-    return multinomial_within_groups(per_county_level, w, county_level, n_counties * N_LEVELS, rng)
+    side_weight: npt.NDArray[np.bool_] = np.any(has_weight.reshape(n_draws, 2, N_LEVELS), axis=2)  # other, south
+    to_south = _round_split(arrivals, south_share, side_weight[:, 1], side_weight[:, 0])
+    per_cell = np.zeros((n_draws, 2 * N_LEVELS), dtype=np.int64)
+    for side, side_total in ((0, arrivals - to_south), (1, to_south)):
+        primary, junior = has_weight[:, side * N_LEVELS], has_weight[:, side * N_LEVELS + 1]
+        to_junior = _round_split(side_total, junior_share, junior, primary)
+        per_cell[:, side * N_LEVELS] = side_total - to_junior
+        per_cell[:, side * N_LEVELS + 1] = to_junior
+
+    seeds = (numbers[:, 1:] * 2.0**53).astype(np.int64)
+    out = np.zeros((n_draws, n_sections), dtype=np.int64)
+    for c in range(2 * N_LEVELS):
+        members = np.flatnonzero(cell == c)
+        for d in np.flatnonzero(per_cell[:, c]):
+            cum = np.cumsum(w[d, members])
+            units = np.random.Generator(np.random.PCG64(int(seeds[d, c]))).random(int(per_cell[d, c]))
+            picked = np.searchsorted(cum, units * cum[-1], side="right")
+            picked = np.minimum(picked, int(np.flatnonzero(w[d, members] > 0)[-1]))  # u · W rounded up to W
+            out[d, members] += np.bincount(picked, minlength=members.size)
+    return out
+
+
+def _round_split(total: IntArray, share: float, first: npt.NDArray[np.bool_],
+                 second: npt.NDArray[np.bool_]) -> IntArray:
+    """``round(total × share)`` (halves up) for the first of two parts, ``total`` or 0 where only one of them
+    can receive (``first``, ``second``: ``(D,)`` whether each has a section of positive weight). Never
+    decreases, nor does its complement, when ``total`` grows."""
+    rounded = np.floor(total * share + 0.5).astype(np.int64)
+    return np.where(first & second, rounded, np.where(first, total, 0))
 
 
 def dispatch_attributes(
@@ -155,6 +175,11 @@ def dispatch_attributes(
     from eastern provinces, 銀齡 teachers experienced retirees, volunteers university graduates), so no draw
     is needed for qualification.
 
+    Each cell and attribute reads its own uniform (``rng.random((*arrivals.shape, 2))``, drawn whatever the
+    counts) through the binomial quantile (:func:`sim.mechanisms.kernels.binomial_quantile`): more arrivals in
+    a section, or a higher share, never give fewer backbone or PE/art teachers there, and a change in one
+    section or one attribute leaves the others' numbers unchanged (issue 16 item 5).
+
     Returns
     -------
     (backbone, pe_art)
@@ -164,8 +189,9 @@ def dispatch_attributes(
     shape = (a.shape[0],) + (1,) * (a.ndim - 1)
     bb = _per_draw(backbone_share, a.shape[0], "backbone_share").reshape(shape)
     pa = _per_draw(pe_art_share, a.shape[0], "pe_art_share").reshape(shape)
-    backbone = kernels.binomial(a, bb, rng)
-    pe_art = kernels.binomial(a, pa, rng)
+    u = rng.random((*a.shape, 2))
+    backbone = kernels.binomial_quantile(u[..., 0], a, bb)
+    pe_art = kernels.binomial_quantile(u[..., 1], a, pa)
     return backbone, pe_art
 
 

@@ -142,6 +142,72 @@ def binomial(n: npt.ArrayLike, p: npt.ArrayLike, rng: np.random.Generator) -> In
     return out.reshape(shape)
 
 
+QUANTILE_TABLE_MIN_PROBABILITY = 1e-280
+"""Smallest ``P(X = 0) = (1 − p)^n`` :func:`binomial_quantile` builds its inversion from; below it (far in the
+tail of the float range) the cell goes to ``scipy.stats.binom.ppf``."""
+
+
+@njit(cache=True)
+def _quantile_cells(u: Any, n: Any, p: Any, out: Any, rest: Any) -> None:  # pragma: no cover - compiled
+    """Inversion ``min{k : u < P(X ≤ k)}`` of ``Binomial(n, p)`` with ``p`` itself (no complement), cell by
+    cell; cells with a mean above :data:`BINOMIAL_GEOMETRIC_MAX_MEAN` or a vanishing ``P(X = 0)`` are flagged
+    in ``rest`` for the caller."""
+    for i in range(u.size):
+        k, q = n[i], p[i]
+        if k <= 0 or q <= 0.0:
+            out[i] = 0
+            continue
+        if q >= 1.0:
+            out[i] = k
+            continue
+        pk = (1.0 - q) ** k
+        if k * q > BINOMIAL_GEOMETRIC_MAX_MEAN or pk < QUANTILE_TABLE_MIN_PROBABILITY:
+            rest[i] = True
+            continue
+        cdf = pk
+        ratio = q / (1.0 - q)
+        x = 0
+        while u[i] >= cdf and x < k:
+            pk *= (k - x) / (x + 1) * ratio
+            x += 1
+            cdf += pk
+        out[i] = x
+
+
+def binomial_quantile(u: npt.ArrayLike, n: npt.ArrayLike, p: npt.ArrayLike) -> IntArray:
+    """``Binomial(n, p)`` as the quantile of a given uniform ``u`` (inverse-CDF coupling), cell by cell.
+
+    ``X(u; n, p) = min{k : u < P(X ≤ k)}``. With ``u`` uniform on [0, 1) this is exactly ``Binomial(n, p)``,
+    and for the same ``u`` it never decreases when ``n`` or ``p`` grows (``Binomial(n + 1, p)`` and
+    ``Binomial(n, p′ > p)`` dominate ``Binomial(n, p)`` stochastically, so their quantiles are at least as
+    large), and ``X(u; n + 1, p) ≤ X(u; n, p) + 1`` (``Binomial(n + 1, p)`` is ``Binomial(n, p)`` plus a
+    Bernoulli). This is what keeps a draw's counts monotone in a lever (issue 16 item 5): the random number of
+    a cell is fixed, only the law it is read through changes. Means up to :data:`BINOMIAL_GEOMETRIC_MAX_MEAN`
+    are inverted in compiled code (the recursion of :func:`_binomial_inverse`, with ``p`` itself); the rest
+    by ``scipy.stats.binom.ppf``. ``u``, ``n`` and ``p`` broadcast together.
+
+    >>> binomial_quantile([0.0, 0.5, 0.999], 10, 0.5).tolist()
+    [0, 5, 9]
+    """
+    uu, counts, prob = np.broadcast_arrays(np.asarray(u, dtype=np.float64), np.asarray(n, dtype=np.int64),
+                                           np.asarray(p, dtype=np.float64))
+    if counts.size and counts.min() < 0:
+        raise ValueError("binomial counts must be non-negative")
+    if prob.size and not (prob.min() >= 0.0 and prob.max() <= 1.0):
+        raise ValueError(f"binomial probabilities must be in [0, 1], got [{prob.min()}, {prob.max()}]")
+    shape = uu.shape
+    flat_u, flat_n, flat_p = (np.ascontiguousarray(a).ravel() for a in (uu, counts, prob))
+    out = np.zeros(flat_u.size, dtype=np.int64)
+    rest = np.zeros(flat_u.size, dtype=np.bool_)
+    _quantile_cells(flat_u, flat_n, flat_p, out, rest)
+    if rest.any():
+        from scipy.stats import binom
+
+        x = binom.ppf(flat_u[rest], flat_n[rest], flat_p[rest])
+        out[rest] = np.clip(np.nan_to_num(x, nan=0.0), 0, flat_n[rest]).astype(np.int64)
+    return out.reshape(shape)
+
+
 @njit(cache=True)
 def _multinomial_rows(rng: Any, n: Any, p: Any, out: Any) -> None:  # pragma: no cover - compiled
     n_draws, n_cells = n.shape
