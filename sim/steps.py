@@ -648,15 +648,17 @@ def step_facilities(m: Model, st: State, p: Parameters, r: Random, year: int) ->
     budget = facilities.capital_budget(year, lever.capital_cny_in(year), p["funding.execution_rate"]) * m.scale.pupils
     costs = (p["facilities.floor_cost_cny_per_m2"][:, None], p["facilities.sports_cost_cny_per_m2"][:, None],
              p["facilities.multimedia_room_cny"][:, None])
-    gaps = facilities.facility_gaps(pupils, st.floor_area_m2, st.sports_area_m2, st.equipment_value_cny,
+    # the documented order (sim.mechanisms.facilities): last year's equipment depreciates first, so the year's
+    # purchases close the gap that remains after depreciation and a fully funded section ends at the threshold
+    rate = p["facilities.equipment_depreciation_per_year"][:, None]
+    equipment = facilities.depreciate_equipment(st.equipment_value_cny, rate)
+    gaps = facilities.facility_gaps(pupils, st.floor_area_m2, st.sports_area_m2, equipment,
                                     st.multimedia_rooms, m.facility_thresholds, *costs)
     allocation = "weakest_first" if targeting_on(m, year) else lever.allocation
     spend = facilities.allocate(budget, gaps, allocation, s.county, s.county_south, lever.south_share,
                                 pupils, weakness=section_weakness(m, st))
     lag = np.rint(p["facilities.construction_lag_years"]).astype(np.int64)
     arrived, st.pipeline_cny = facilities.construction_pipeline(spend, st.pipeline_cny, lag)
-    rate = p["facilities.equipment_depreciation_per_year"][:, None]
-    equipment = facilities.depreciate_equipment(st.equipment_value_cny, rate)
     stock = facilities.apply(st.floor_area_m2, st.sports_area_m2, equipment, st.multimedia_rooms, arrived, *costs)
     st.floor_area_m2, st.sports_area_m2, st.equipment_value_cny, st.multimedia_rooms = stock
     lv = scenario.levers

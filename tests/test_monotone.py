@@ -8,9 +8,9 @@ lever values and compare every draw, year and county with the next value of the 
   norm (T5) by county and for the area;
 * dispatched teachers a year → teachers counted toward the norm, section by section (the engine's state);
 * capital budget (×0.5, ×1, ×2 of the baseline's) → the four facility indicators of every county, with the
-  construction lag and equipment depreciation switched off (with them the facility step is not monotone, a
-  property of its rules and not of random numbers: :func:`test_counter_example_equipment`); multimedia rooms
-  with the defaults.
+  construction lag and equipment depreciation switched off; multimedia rooms and equipment with the defaults
+  (floor area and sports ground are not monotone with the construction lag: the gap ignores the money already
+  under construction, a property of the rule and not of random numbers, ``docs/findings.md``).
 
 The expected relation is an inequality that holds whatever the numbers are (more dispatched teachers are never
 fewer in post; more money never buys less), not a value taken from the program's output. Where it holds in the
@@ -127,8 +127,8 @@ def test_the_dispatch_grid_moves_t5(dispatch_runs):
 FIXED_FACILITIES = ("  facilities.construction_lag_years: {dist: fixed, value: 0}\n"
                     "  facilities.equipment_depreciation_per_year: {dist: fixed, value: 0.0}\n")
 """Uncertainties (appended under ``uncertainties:`` of :data:`scenario_files.AT_NORM`) that switch off the
-two parts of the facility step that are not monotone in the budget (see :func:`test_counter_example_equipment`
-and ``docs/findings.md``): construction usable in the year it is paid, no depreciation of equipment."""
+parts of the facility step that are not monotone in the budget with the lag (``docs/findings.md``): construction
+usable in the year it is paid, and no depreciation of equipment."""
 
 
 def _capital_runs(path: Path) -> dict[float, np.ndarray]:
@@ -172,12 +172,13 @@ def test_more_capital_never_lowers_multimedia_rooms(capital_runs):
     assert (values[-1] > values[0]).any()
 
 
-def test_counter_example_equipment():
-    """Why equipment is not monotone in the budget with the defaults (documented in ``docs/findings.md``): the
-    step measures the gap before the year's depreciation and adds the purchase after it, so a fully funded
-    section ends at ``need − rate × value``, lower for the section that had more. Hand-derived: 100 pupils,
-    threshold 2,000 CNY (need 200,000), depreciation 10%; values 150,000 and 180,000 CNY, both gaps funded in
-    full: 150,000 × 0.9 + 50,000 = 185,000 > 180,000 × 0.9 + 20,000 = 182,000."""
+def test_fully_funded_equipment_ends_at_the_threshold_in_the_documented_order():
+    """The facility step depreciates last year's equipment before it measures the gap (the order of
+    ``sim.mechanisms.facilities``), so a fully funded section ends at its need whatever it had. Hand-derived:
+    100 pupils, threshold 2,000 CNY (need 200,000), depreciation 10%; values 150,000 and 180,000 CNY depreciate
+    to 135,000 and 162,000, gaps 65,000 and 38,000 funded in full: both end at 200,000. (The engine measured the
+    gap before depreciation until 2026-12-06: 150,000 × 0.9 + 50,000 = 185,000 against 180,000 × 0.9 + 20,000 =
+    182,000, neither at the threshold and the richer section lower.)"""
     from sim.mechanisms import facilities
 
     pupils = np.array([[100.0]])
@@ -185,12 +186,21 @@ def test_counter_example_equipment():
     ends = []
     for value in (150_000.0, 180_000.0):
         stock = (np.array([[1e6]]), np.array([[1e6]]), np.array([[value]]), np.array([[10.0]]))
-        gaps = facilities.facility_gaps(pupils, *stock, thresholds, 3000.0, 200.0, 1e5)
-        spend = facilities.allocate(np.array([1e9]), gaps, "gap_proportional")
         equipment = facilities.depreciate_equipment(stock[2], 0.1)
+        gaps = facilities.facility_gaps(pupils, stock[0], stock[1], equipment, stock[3], thresholds, 3000.0,
+                                        200.0, 1e5)
+        spend = facilities.allocate(np.array([1e9]), gaps, "gap_proportional")
         after = facilities.apply(stock[0], stock[1], equipment, stock[3], spend, 3000.0, 200.0, 1e5)
         ends.append(float(after[2][0, 0]))
-    assert ends == pytest.approx([185_000.0, 182_000.0])
+    assert ends == pytest.approx([200_000.0, 200_000.0])
+
+
+def test_more_capital_never_lowers_equipment(capital_runs):
+    """With the defaults (depreciation on), equipment bought in the year closes the gap left after depreciation,
+    so more capital never leaves a section with less equipment per pupil."""
+    values = _rounded(capital_runs, FACILITY_INDICATORS.index(INDICATORS.index("equipment_cny_per_student")))
+    assert _violations(values) == (0, 0)
+    assert (values[-1] > values[0]).any()
 
 
 # ---------------------------------------------------------------------------------------------------------
