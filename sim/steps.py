@@ -654,6 +654,9 @@ def step_facilities(m: Model, st: State, p: Parameters, r: Random, year: int) ->
     equipment = facilities.depreciate_equipment(st.equipment_value_cny, rate)
     gaps = facilities.facility_gaps(pupils, st.floor_area_m2, st.sports_area_m2, equipment,
                                     st.multimedia_rooms, m.facility_thresholds, *costs)
+    # money already under construction (floor area, sports ground) counts against the gap it was spent on, so the
+    # same shortfall is not funded again in every year of the construction lag
+    gaps = np.maximum(gaps - st.pipeline_cny.sum(axis=-1), 0.0)
     allocation = "weakest_first" if targeting_on(m, year) else lever.allocation
     spend = facilities.allocate(budget, gaps, allocation, s.county, s.county_south, lever.south_share,
                                 pupils, weakness=section_weakness(m, st))
