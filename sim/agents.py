@@ -70,6 +70,7 @@ from sim.model import (
     sample_parameters,
     split_registry_bands,
 )
+from sim.errors import InputError
 from sim.rng import Streams
 from sim.steps import (
     Random,
@@ -344,6 +345,7 @@ class _Draw:
         self.s = model.sections
         self.streams = _DrawStreams(streams.seed, draw)
         self.draw = draw
+        check_network(model.scenario)
         self.p = sample_parameters(model.scenario, streams, draw, draw + 1)
         registry = draw_start_registry(model, streams, draw, draw + 1, self.p)
         if registry is not None:
@@ -487,6 +489,10 @@ class _Draw:
 
     def students(self, year: int) -> None:
         step_students(self.m, self.st, self.p, self.r(year), year)
+
+    def network(self, year: int) -> None:
+        """Closing sections is not in this engine yet (:func:`check_network` refuses such a scenario)."""
+        check_network(self.m.scenario)
 
     def classes(self, year: int) -> None:
         step_classes(self.m, self.st, self.p, self.r(year), year)
@@ -816,7 +822,7 @@ class _Draw:
                 on_year(1)
 
         actions: dict[str, Callable[[int], Any]] = {
-            "students": self.students, "classes": self.classes, "teacher_exits": self.teacher_exits,
+            "students": self.students, "network": self.network, "classes": self.classes, "teacher_exits": self.teacher_exits,
             "quota": self.quota_verification, "redeployment": self.redeployment,
             "recruitment": self.recruitment_season, "rotation": self.rotation_round, "dispatch_arrivals": arrivals,
             "development": self.development, "facilities": self.facilities, "assessment": assessment,
@@ -827,6 +833,21 @@ class _Draw:
             env.process(yearly(step.name, actions[step.name], step.years(scenario)))
         env.run()
         return {name: np.stack([rec[name] for rec in self.records], axis=1) for name in self.records[0]}
+
+
+def check_network(scenario: Any) -> None:
+    """Refuse a scenario in which sections may close (``levers.network.size_rule_pupils`` > 0): the agent engine
+    does not move its teachers with a closing section yet (issue 15 item 2; the cohort engine does).
+
+    Raises
+    ------
+    InputError
+        The size rule is above 0.
+    """
+    rule = scenario.levers.network.size_rule_pupils
+    if rule > 0:
+        raise InputError(f"the agent engine does not close schools yet; got {rule} (run the cohort engine, "
+                         "or set 0: no section closes)", key="levers.network.size_rule_pupils")
 
 
 def run_draw_agents(model: Model, streams: Streams, draw: int, on_year: Callable[[int], None] | None = None,

@@ -37,6 +37,7 @@ from sim.mechanisms import (
     targeting,
 )
 from sim.mechanisms import classes as cmech
+from sim.mechanisms import network as nmech
 from sim.mechanisms import teachers as tmech
 from sim.model import (
     SPECIAL_EDUCATION_POPULATION,
@@ -140,12 +141,16 @@ def step_students(m: Model, st: State, p: Parameters, r: Random, year: int) -> N
     if year <= students.LAST_CENSUS_ENTRY_YEAR:  # entrants per child the 2020 census counted (uncertain)
         expected = expected * p["students.entrants_per_census_child"][:, None]
     intake = r.apply("students.intake", students.realise_intake, expected)
+    shut = st.closed.any()  # closed sections take no entrants (sim.mechanisms.network)
     by_location = r.apply("students.intake_location", students.split_by_location, intake,
-                          location_share=m.intake_location_share)
+                          location_share=_intake_location_share(m, st) if shut else m.intake_location_share)
     weights = st.students[:, :, 0] + 1.0
+    if shut:
+        weights = np.where(st.closed, 0.0, weights)
     grade1 = r.apply("students.assign", students.assign_intake, by_location, weights,
                      section_county=s.county, section_location=s.location, section_is_primary=s.level == PRIMARY)
-    grade7 = r.apply("students.junior_entry", students.junior_entry, grads, st.students[:, :, 6] + 1.0,
+    grade7 = r.apply("students.junior_entry", students.junior_entry, grads,
+                     np.where(st.closed, 0.0, st.students[:, :, 6] + 1.0) if shut else st.students[:, :, 6] + 1.0,
                      section_county=s.county, section_is_junior=s.level == JUNIOR)
     st.student_entries = county_sum(grade1, s).astype(np.int64)
     st.junior_entries = county_sum(grade7, s).astype(np.int64)
@@ -276,7 +281,8 @@ def step_teacher_exits(m: Model, st: State, p: Parameters, r: Random, year: int)
     )
     stock = exits.remaining
     drift = r.apply("teachers.drift", tmech.rural_to_town_drift, stock, section_location=s.location,
-                    section_county=s.county, receiving_weights=s.teachers + 1.0,
+                    section_county=s.county,
+                    receiving_weights=np.where(st.closed, 0.0, s.teachers + 1.0) if st.closed.any() else s.teachers + 1.0,
                     per_draw={"rate": p["drift.rural_to_town_rate"][:, None]})
     before_total = section_total(st.teachers)
     left_total = exits.leavers
@@ -413,6 +419,8 @@ def step_quota(m: Model, st: State, p: Parameters, r: Random, year: int) -> None
     q = m.scenario.levers.quota
     st.section_quota = verified_establishment(m, st.section_quota, section_total(st.teachers),
                                               section_total(st.students), p, year)
+    if st.closed.any():  # a closed section has no posts (sim.mechanisms.network)
+        st.section_quota = np.where(st.closed, 0.0, st.section_quota)
     if redeployment_acts(m.scenario, year):  # 縣管校聘 redeploys every year instead (step_redeployment)
         return
     out, into = quota.redeploy_surplus(
@@ -532,7 +540,8 @@ def step_rotation(m: Model, st: State, p: Parameters, r: Random, year: int) -> N
     flows = r.apply("rotation", _rotate, stock, np.minimum(st.backbone, stock), section_weakness(m, st),
                     share=lever.share, backbone_share=lever.backbone_share, direction=lever.direction,
                     section_county=s.county, section_level=s.level, section_location=s.location,
-                    n_counties=s.n_counties, placement=placement, per_draw=per_draw)
+                    n_counties=s.n_counties, placement=placement,
+                    per_draw={**per_draw, "is_open": ~st.closed} if st.closed.any() else per_draw)
     out = flows.out_backbone + flows.out_regular + flows.return_out
     into = flows.in_backbone + flows.in_regular + flows.return_in
     if out.any():  # backbone movers are known by section; the other categories move with the teachers
@@ -563,6 +572,34 @@ def shortfalls(m: Model, st: State, qualified: np.ndarray, backbone: np.ndarray,
     below = np.nan_to_num(indicators, nan=np.inf) < m.thresholds[None] * (1.0 - 1e-9)
     return {"failing": below.sum(axis=2), "below_backbone": below[..., INDICATORS.index("backbone_teachers_per_100")],
             "below_pe_art": below[..., INDICATORS.index("pe_art_teachers_per_100")]}
+
+
+def _intake_location_share(m: Model, st: State) -> np.ndarray:
+    """``(D, C, 3)`` grade-1 intake shares by location without the locations whose primary sections all closed
+    (:func:`sim.mechanisms.network.open_location_share`)."""
+    s = m.sections
+    return nmech.open_location_share(m.intake_location_share, st.closed, s.county, s.location, s.level == PRIMARY)
+
+
+def step_network(m: Model, st: State, p: Parameters, r: Random, year: int) -> None:
+    """Small sections close towards the largest open section of their county and level (``levers.network``,
+    :mod:`sim.mechanisms.network`): their pupils, teachers (with categories, special-post contracts, dispatched
+    teachers and rotation loans), teaching posts and (with fixed classes) classes go to it; closed sections stay
+    closed. No random numbers; with the default size rule (0) nothing happens."""
+    lever = m.scenario.levers.network
+    if lever.size_rule_pupils <= 0:
+        return
+    s = m.sections
+    plan = nmech.closures(section_total(st.students), lever.size_rule_pupils, s.county, s.level, s.teaching_point,
+                          keep_teaching_points=lever.keep_teaching_points, is_open=~st.closed)
+    st.closed = st.closed | plan.closing
+    if not plan.closing.any():
+        return
+    for attr in ("students", "teachers", "qualified", "backbone", "pe_art", "special_post", "dispatched",
+                 "dispatched_backbone", "dispatched_pe_art", "loan_host", "loan_host_backbone", "loan_home",
+                 "loan_home_backbone", "classes"):
+        setattr(st, attr, nmech.merge(getattr(st, attr), plan))
+    st.section_quota = nmech.merge_float(st.section_quota, plan)
 
 
 def _return_loans(m: Model, st: State, r: Random) -> None:
@@ -973,6 +1010,7 @@ class Step:
 
 STEPS: tuple[Step, ...] = (
     Step("students", step_students, start_year=False, levers=(), shared=True),
+    Step("network", step_network, start_year=False, levers=("network",), shared=False),
     Step("classes", step_classes, start_year=True, levers=("classes",), shared=True),
     Step("teacher_exits", step_teacher_exits, start_year=False, levers=("retention",), shared=False),
     Step("dispatch_departures", step_dispatch_departures, start_year=False, levers=(), shared=False),
