@@ -56,6 +56,7 @@ import numpy as np
 import numpy.typing as npt
 import simpy
 
+from sim.errors import InputError
 from sim.mechanisms import dispatch, facilities, quota, recruitment, rotation, targeting
 from sim.mechanisms import teachers as tmech
 from sim.mechanisms.rotation import weak_sections
@@ -70,7 +71,6 @@ from sim.model import (
     sample_parameters,
     split_registry_bands,
 )
-from sim.errors import InputError
 from sim.rng import Streams
 from sim.steps import (
     Random,
@@ -822,7 +822,8 @@ class _Draw:
                 on_year(1)
 
         actions: dict[str, Callable[[int], Any]] = {
-            "students": self.students, "network": self.network, "classes": self.classes, "teacher_exits": self.teacher_exits,
+            "students": self.students, "network": self.network, "classes": self.classes,
+            "teacher_exits": self.teacher_exits,
             "quota": self.quota_verification, "redeployment": self.redeployment,
             "recruitment": self.recruitment_season, "rotation": self.rotation_round, "dispatch_arrivals": arrivals,
             "development": self.development, "facilities": self.facilities, "assessment": assessment,

@@ -282,7 +282,8 @@ def step_teacher_exits(m: Model, st: State, p: Parameters, r: Random, year: int)
     stock = exits.remaining
     drift = r.apply("teachers.drift", tmech.rural_to_town_drift, stock, section_location=s.location,
                     section_county=s.county,
-                    receiving_weights=np.where(st.closed, 0.0, s.teachers + 1.0) if st.closed.any() else s.teachers + 1.0,
+                    receiving_weights=np.where(st.closed, 0.0, s.teachers + 1.0) if st.closed.any() else (
+                        s.teachers + 1.0),
                     per_draw={"rate": p["drift.rural_to_town_rate"][:, None]})
     before_total = section_total(st.teachers)
     left_total = exits.leavers

@@ -272,7 +272,8 @@ def test_step_table_is_printed_with_years_and_levers():
     assert "| 6 | quota | `sim.steps.step_quota` | yes | 2020–2021, 2023, 2025, 2027, 2029, 2031, 2033, 2035 |" in text
     assert "retention (from 2026)" in text and "| 1 | students |" in lines[2]
     assert "2021–2035" in lines[2]
-    assert "| 2 | network | `sim.steps.step_network` | no | 2021–2035 | cohort, agents (per teacher) | network |" in lines[3]
+    assert ("| 2 | network | `sim.steps.step_network` | no | 2021–2035 | cohort, agents (per teacher) | network |"
+            in lines[3])
     assert "| 3 | classes | `sim.steps.step_classes` | yes | 2020–2035 | cohort, agents | classes |" in lines[4]
 
 
