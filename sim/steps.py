@@ -927,7 +927,18 @@ def _classes_and_schools(m: Model, st: State, pupils: np.ndarray) -> dict[str, n
         "schools": schools.total,
         "schools_primary": sections[:, :, PRIMARY],
         "schools_junior": sections[:, :, JUNIOR],
+        "schools_primary_nbs": county_sum((open_ & _nbs_primary_school(m)[None, :]).astype(np.int64),
+                                          s).astype(np.int64),
     }
+
+
+def _nbs_primary_school(m: Model) -> np.ndarray:
+    """``(S,)`` the primary sections the NBS counts as primary schools (普通小学): not a teaching point (counted
+    with no school) and not the primary part of a nine-year school (counted once, among the junior schools);
+    the registry's reading of the NBS counts (:mod:`sim.registry`, rules 3–4)."""
+    s = m.sections
+    junior_schools = np.unique(s.school[s.level == JUNIOR])
+    return (s.level == PRIMARY) & ~s.teaching_point & ~np.isin(s.school, junior_schools)
 
 
 def _pupil_weighted_mean(m: Model, indicators: np.ndarray, weights: np.ndarray) -> np.ndarray:

@@ -124,13 +124,13 @@ def test_compulsory_sum_and_its_error() -> None:
 
 def test_classify_compares_like_with_like() -> None:
     rows = [obs_row("pupils", "primary", 2012, 10), obs_row("pupils", "junior", 2012, 5),
-            obs_row("schools", "primary", 2012, 3), obs_row("fulltime_teachers", "compulsory", 2012, 9,
-                                                             scope="without_xpcc")]
+            obs_row("schools", "primary", 2012, 3), obs_row("graduates", "primary", 2012, 3),
+            obs_row("fulltime_teachers", "compulsory", 2012, 9, scope="without_xpcc")]
     history = fit_window(load_scenario(HISTORY), 2011, 2013)  # all counties, with XPCC
     out = classify(frame(*rows), history, 2011, 2013, 2016).set_index(["series", "level"])["status"]
     assert out[("pupils", "compulsory")] == "compared"
     assert out[("pupils", "primary")] == "compared" and out[("pupils", "junior")] == "compared"
-    assert out[("schools", "primary")] == "not simulated"
+    assert out[("schools", "primary")] == "compared" and out[("graduates", "primary")] == "not simulated"
     assert out[("fulltime_teachers", "compulsory")] == "other scope"
     without = replace(history, {"baseline.include_xpcc": False})
     assert set(classify(frame(*rows), without, 2011, 2013, 2016).query("level == 'compulsory'")["status"]) == {
