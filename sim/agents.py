@@ -29,6 +29,9 @@ which run in the start year; ``edusim show --steps SCENARIO`` prints it). The st
 (students, facilities, assessment) call the cohort step functions on the one-draw state; the others are the
 methods of the same name below, which pick individual teachers:
 
+- ``network`` — the cohort engine's closures (:func:`sim.steps.close_sections`: pupils, posts, classes), then
+  every teacher of a closing section (dispatched ones too) moved to its receiver; loans owed to it owed to the
+  receiver.
 - ``teacher_exits`` — every teacher completes a year at the school (and of rural or weak-school service if the
   school was rural or weak last year); retirement at the exact statutory age of the 2025 reform by sex and month
   of birth; voluntary attrition by location and age; rural → town drift; special-post contracts that have run
@@ -56,7 +59,6 @@ import numpy as np
 import numpy.typing as npt
 import simpy
 
-from sim.errors import InputError
 from sim.mechanisms import dispatch, facilities, quota, recruitment, rotation, targeting
 from sim.mechanisms import teachers as tmech
 from sim.mechanisms.rotation import weak_sections
@@ -75,6 +77,7 @@ from sim.rng import Streams
 from sim.steps import (
     Random,
     assess,
+    close_sections,
     redeployment_acts,
     redeployment_flows,
     shortfalls,
@@ -345,7 +348,6 @@ class _Draw:
         self.s = model.sections
         self.streams = _DrawStreams(streams.seed, draw)
         self.draw = draw
-        check_network(model.scenario)
         self.p = sample_parameters(model.scenario, streams, draw, draw + 1)
         registry = draw_start_registry(model, streams, draw, draw + 1, self.p)
         if registry is not None:
@@ -471,9 +473,10 @@ class _Draw:
         return t
 
     def _drift_receivers(self) -> tuple[IntArray, np.ndarray, np.ndarray, np.ndarray]:
-        """Town and urban sections by county with cumulative weights (teachers + 1, as the cohort engine)."""
+        """Town and urban sections by county with cumulative weights (teachers + 1, as the cohort engine); closed
+        sections do not receive."""
         s = self.s
-        receiving = np.flatnonzero(s.location != RURAL)
+        receiving = np.flatnonzero((s.location != RURAL) & ~self.st.closed[0])
         receiving = receiving[np.argsort(s.county[receiving], kind="stable")]
         weight = s.teachers[receiving] + 1.0
         cum = np.cumsum(weight)
@@ -491,8 +494,21 @@ class _Draw:
         step_students(self.m, self.st, self.p, self.r(year), year)
 
     def network(self, year: int) -> None:
-        """Closing sections is not in this engine yet (:func:`check_network` refuses such a scenario)."""
-        check_network(self.m.scenario)
+        """Sections close as in the cohort engine (:func:`sim.steps.close_sections`, pupils and posts); every
+        teacher of a closing section (dispatched ones too) goes to its receiver, a rotated teacher owed to it
+        returns to the receiver. A closure moves the school, not the teacher's service: years at the school and
+        of rural or weak-school service are kept (assumption; the cohort engine has no tenure)."""
+        plan = close_sections(self.m, self.st)
+        if plan is None:
+            return
+        t = self.t
+        dest = np.arange(self.s.n_sections)
+        closing = np.flatnonzero(plan.closing[0])
+        dest[closing] = plan.receiver[0, closing]
+        t.section = dest[t.section].astype(np.int32)
+        on_loan = t.return_year > 0
+        t.home_section[on_loan] = dest[t.home_section[on_loan]]
+        self._receiving = self._drift_receivers()
 
     def classes(self, year: int) -> None:
         step_classes(self.m, self.st, self.p, self.r(year), year)
@@ -547,6 +563,8 @@ class _Draw:
         regular, _ = self.staffing()
         st.section_quota = verified_establishment(self.m, st.section_quota, regular[None], st.students.sum(axis=2),
                                                   self.p, year)
+        if st.closed.any():  # a closed section has no posts (sim.mechanisms.network)
+            st.section_quota = np.where(st.closed, 0.0, st.section_quota)
         if redeployment_acts(self.m.scenario, year):  # 縣管校聘 redeploys every year instead (redeployment)
             return
         out, into = quota.redeploy_surplus(regular[None], st.section_quota, s.county, s.level, s.n_counties,
@@ -680,6 +698,8 @@ class _Draw:
         placement = "missing_indicator" if targeting_on(self.m, year) else lever.placement
         if placement != "proportional":  # the indicators of the teachers now in post
             per_draw = self._shortfalls()
+        if st.closed.any():  # closed sections neither send nor receive
+            per_draw = {**per_draw, "is_open": ~st.closed}
         # the eligible teachers are known: pass them as the stock with an eligible share of 1 (exact)
         flows = self.r(year).apply(
             "rotation", _rotate, eligible_all[None], eligible_backbone[None], weakness,
@@ -834,21 +854,6 @@ class _Draw:
             env.process(yearly(step.name, actions[step.name], step.years(scenario)))
         env.run()
         return {name: np.stack([rec[name] for rec in self.records], axis=1) for name in self.records[0]}
-
-
-def check_network(scenario: Any) -> None:
-    """Refuse a scenario in which sections may close (``levers.network.size_rule_pupils`` > 0): the agent engine
-    does not move its teachers with a closing section yet (issue 15 item 2; the cohort engine does).
-
-    Raises
-    ------
-    InputError
-        The size rule is above 0.
-    """
-    rule = scenario.levers.network.size_rule_pupils
-    if rule > 0:
-        raise InputError(f"the agent engine does not close schools yet; got {rule} (run the cohort engine, "
-                         "or set 0: no section closes)", key="levers.network.size_rule_pupils")
 
 
 def run_draw_agents(model: Model, streams: Streams, draw: int, on_year: Callable[[int], None] | None = None,

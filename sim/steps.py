@@ -582,25 +582,36 @@ def _intake_location_share(m: Model, st: State) -> np.ndarray:
     return nmech.open_location_share(m.intake_location_share, st.closed, s.county, s.location, s.level == PRIMARY)
 
 
-def step_network(m: Model, st: State, p: Parameters, r: Random, year: int) -> None:
-    """Small sections close towards the largest open section of their county and level (``levers.network``,
-    :mod:`sim.mechanisms.network`): their pupils, teachers (with categories, special-post contracts, dispatched
-    teachers and rotation loans), teaching posts and (with fixed classes) classes go to it; closed sections stay
-    closed. No random numbers; with the default size rule (0) nothing happens."""
+def close_sections(m: Model, st: State) -> nmech.Closures | None:
+    """The year's closures (``levers.network``, :mod:`sim.mechanisms.network`), shared by both engines: the
+    closing sections are marked closed and their pupils, teaching posts and classes (kept only with fixed
+    classes; otherwise re-formed) go to their receivers. ``None`` when nothing closes. No random numbers."""
     lever = m.scenario.levers.network
     if lever.size_rule_pupils <= 0:
-        return
+        return None
     s = m.sections
     plan = nmech.closures(section_total(st.students), lever.size_rule_pupils, s.county, s.level, s.teaching_point,
                           keep_teaching_points=lever.keep_teaching_points, is_open=~st.closed)
-    st.closed = st.closed | plan.closing
     if not plan.closing.any():
-        return
-    for attr in ("students", "teachers", "qualified", "backbone", "pe_art", "special_post", "dispatched",
-                 "dispatched_backbone", "dispatched_pe_art", "loan_host", "loan_host_backbone", "loan_home",
-                 "loan_home_backbone", "classes"):
-        setattr(st, attr, nmech.merge(getattr(st, attr), plan))
+        return None
+    st.closed = st.closed | plan.closing
+    st.students = nmech.merge(st.students, plan)
+    st.classes = nmech.merge(st.classes, plan)
     st.section_quota = nmech.merge_float(st.section_quota, plan)
+    return plan
+
+
+def step_network(m: Model, st: State, p: Parameters, r: Random, year: int) -> None:
+    """Small sections close towards the largest open section of their county and level (:func:`close_sections`):
+    their pupils, teachers (with categories, special-post contracts, dispatched teachers and rotation loans),
+    teaching posts and classes go to it; closed sections stay closed. With the default size rule (0) nothing
+    happens."""
+    plan = close_sections(m, st)
+    if plan is None:
+        return
+    for attr in ("teachers", "qualified", "backbone", "pe_art", "special_post", "dispatched", "dispatched_backbone",
+                 "dispatched_pe_art", "loan_host", "loan_host_backbone", "loan_home", "loan_home_backbone"):
+        setattr(st, attr, nmech.merge(getattr(st, attr), plan))
 
 
 def _return_loans(m: Model, st: State, r: Random) -> None:

@@ -13,7 +13,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.cohort import run_chunk
-from sim.errors import InputError
 from sim.mechanisms import network as nw
 from sim.model import State, initial_state, prepare, sample_parameters, section_total
 from sim.rng import BLOCK_SIZE, Streams
@@ -196,8 +195,27 @@ def test_a_size_rule_that_closes_nothing_leaves_the_results_bit_identical():
     assert not np.array_equal(base["schools_primary"], moved["schools_primary"])
 
 
-def test_the_agent_engine_refuses_a_closing_scenario():
-    from sim.agents import run_draws_agents
+def test_the_agent_engine_moves_every_teacher_of_a_closing_section_and_keeps_the_county_totals():
+    from sim import agents as A
 
-    with pytest.raises(InputError, match=r"levers\.network\.size_rule_pupils.*agent engine does not close"):
-        run_draws_agents(prepare(_golden(100, horizon=2022)), 0, 1)
+    scenario = replace(load_scenario(GOLDEN), {"levers.network.size_rule_pupils": 300, "horizon": 2026,
+                                               "baseline.counties": ["653121"], "draws": 1})
+    model = prepare(scenario)
+    draw = A._Draw(model, Streams(scenario.seed), 0, False)
+    seen: list[int] = []
+    network = draw.network
+
+    def watched(year: int) -> None:  # around each network phase: county teachers kept, none left in the closed
+        before = np.bincount(model.sections.county[draw.t.section], minlength=model.sections.n_counties)
+        network(year)
+        after = np.bincount(model.sections.county[draw.t.section], minlength=model.sections.n_counties)
+        np.testing.assert_array_equal(before, after)
+        assert not draw.st.closed[0][draw.t.section].any()
+        seen.append(int(draw.st.closed.sum()))
+
+    draw.network = watched  # type: ignore[method-assign]
+    draw.run()
+    assert seen and seen[-1] > 0, "sections under 300 pupils close in a county of 76 primary sections"
+    assert not draw.st.closed[0][draw.t.section].any(), "no teacher, hired or dispatched, in a closed section"
+    on_loan = draw.t.return_year > 0
+    assert not draw.st.closed[0][draw.t.home_section[on_loan]].any()

@@ -5,8 +5,8 @@ rules in the cohort engine under the lever ``levers.network``; a closed section 
 and is kept out of the grade-1 intake (:func:`open_location_share`, the intake weights), grade-7 entry,
 urbanisation drift (it has no pupils to receive by), teacher drift, hiring (its quota is 0, hires go to
 vacancies), dispatch (weighted by vacancy and pupils) and rotation placements; its rotation loans and
-special-post contracts move with its teachers. The agent engine refuses a scenario in which sections close
-(``sim.agents``; not wired there yet).
+special-post contracts move with its teachers. The agent engine (``sim.agents``, phase ``network``) applies the
+same closures (:func:`sim.steps.close_sections`) and moves each teacher of a closing section to its receiver.
 
 Rules (all per draw, within a county and level):
 
