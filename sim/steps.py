@@ -142,8 +142,12 @@ def step_students(m: Model, st: State, p: Parameters, r: Random, year: int) -> N
         expected = expected * p["students.entrants_per_census_child"][:, None]
     intake = r.apply("students.intake", students.realise_intake, expected)
     shut = st.closed.any()  # closed sections take no entrants (sim.mechanisms.network)
-    by_location = r.apply("students.intake_location", students.split_by_location, intake,
-                          location_share=_intake_location_share(m, st) if shut else m.intake_location_share)
+    if shut:  # per draw: the locations left without an open primary section differ between draws
+        by_location = r.apply("students.intake_location", students.split_by_location, intake,
+                              per_draw={"location_share": _intake_location_share(m, st)})
+    else:
+        by_location = r.apply("students.intake_location", students.split_by_location, intake,
+                              location_share=m.intake_location_share)
     weights = st.students[:, :, 0] + 1.0
     if shut:
         weights = np.where(st.closed, 0.0, weights)
@@ -280,11 +284,15 @@ def step_teacher_exits(m: Model, st: State, p: Parameters, r: Random, year: int)
         },
     )
     stock = exits.remaining
-    drift = r.apply("teachers.drift", tmech.rural_to_town_drift, stock, section_location=s.location,
-                    section_county=s.county,
-                    receiving_weights=np.where(st.closed, 0.0, s.teachers + 1.0) if st.closed.any() else (
-                        s.teachers + 1.0),
-                    per_draw={"rate": p["drift.rural_to_town_rate"][:, None]})
+    if st.closed.any():  # closed sections receive nobody (sim.mechanisms.network): weights per draw
+        drift = r.apply("teachers.drift", tmech.rural_to_town_drift, stock, section_location=s.location,
+                        section_county=s.county,
+                        per_draw={"rate": p["drift.rural_to_town_rate"][:, None],
+                                  "receiving_weights": np.where(st.closed, 0.0, s.teachers + 1.0)})
+    else:
+        drift = r.apply("teachers.drift", tmech.rural_to_town_drift, stock, section_location=s.location,
+                        section_county=s.county, receiving_weights=s.teachers + 1.0,
+                        per_draw={"rate": p["drift.rural_to_town_rate"][:, None]})
     before_total = section_total(st.teachers)
     left_total = exits.leavers
     # categories and contracts of the leavers, then of the rural → town movers (who take theirs along)

@@ -219,3 +219,16 @@ def test_the_agent_engine_moves_every_teacher_of_a_closing_section_and_keeps_the
     assert not draw.st.closed[0][draw.t.section].any(), "no teacher, hired or dispatched, in a closed section"
     on_loan = draw.t.return_year > 0
     assert not draw.st.closed[0][draw.t.home_section[on_loan]].any()
+
+
+def test_closures_do_not_depend_on_the_chunking():
+    # two random blocks in one chunk against one chunk per block: per-draw arrays (the intake's location shares
+    # without the closed locations) must be sliced with their block
+    scenario = _golden(100, horizon=2029)
+    model = prepare(scenario)
+    streams = Streams(scenario.seed)
+    whole = run_chunk(model, streams, 0, 2 * BLOCK_SIZE)
+    parts = [run_chunk(model, streams, a, a + BLOCK_SIZE) for a in (0, BLOCK_SIZE)]
+    assert whole["schools_primary"][:, -1].sum() < whole["schools_primary"][:, 0].sum()  # sections closed
+    for name in whole:
+        np.testing.assert_array_equal(whole[name], np.concatenate([p[name] for p in parts]), err_msg=name)
