@@ -29,6 +29,9 @@ which run in the start year; ``edusim show --steps SCENARIO`` prints it). The st
 (students, facilities, assessment) call the cohort step functions on the one-draw state; the others are the
 methods of the same name below, which pick individual teachers:
 
+- ``network`` — the cohort engine's closures (:func:`sim.steps.close_sections`: pupils, posts, classes), then
+  every teacher of a closing section (dispatched ones too) moved to its receiver; loans owed to it owed to the
+  receiver.
 - ``teacher_exits`` — every teacher completes a year at the school (and of rural or weak-school service if the
   school was rural or weak last year); retirement at the exact statutory age of the 2025 reform by sex and month
   of birth; voluntary attrition by location and age; rural → town drift; special-post contracts that have run
@@ -74,6 +77,7 @@ from sim.rng import Streams
 from sim.steps import (
     Random,
     assess,
+    close_sections,
     redeployment_acts,
     redeployment_flows,
     shortfalls,
@@ -469,9 +473,10 @@ class _Draw:
         return t
 
     def _drift_receivers(self) -> tuple[IntArray, np.ndarray, np.ndarray, np.ndarray]:
-        """Town and urban sections by county with cumulative weights (teachers + 1, as the cohort engine)."""
+        """Town and urban sections by county with cumulative weights (teachers + 1, as the cohort engine); closed
+        sections do not receive."""
         s = self.s
-        receiving = np.flatnonzero(s.location != RURAL)
+        receiving = np.flatnonzero((s.location != RURAL) & ~self.st.closed[0])
         receiving = receiving[np.argsort(s.county[receiving], kind="stable")]
         weight = s.teachers[receiving] + 1.0
         cum = np.cumsum(weight)
@@ -487,6 +492,23 @@ class _Draw:
 
     def students(self, year: int) -> None:
         step_students(self.m, self.st, self.p, self.r(year), year)
+
+    def network(self, year: int) -> None:
+        """Sections close as in the cohort engine (:func:`sim.steps.close_sections`, pupils and posts); every
+        teacher of a closing section (dispatched ones too) goes to its receiver, a rotated teacher owed to it
+        returns to the receiver. A closure moves the school, not the teacher's service: years at the school and
+        of rural or weak-school service are kept (assumption; the cohort engine has no tenure)."""
+        plan = close_sections(self.m, self.st)
+        if plan is None:
+            return
+        t = self.t
+        dest = np.arange(self.s.n_sections)
+        closing = np.flatnonzero(plan.closing[0])
+        dest[closing] = plan.receiver[0, closing]
+        t.section = dest[t.section].astype(np.int32)
+        on_loan = t.return_year > 0
+        t.home_section[on_loan] = dest[t.home_section[on_loan]]
+        self._receiving = self._drift_receivers()
 
     def classes(self, year: int) -> None:
         step_classes(self.m, self.st, self.p, self.r(year), year)
@@ -541,6 +563,8 @@ class _Draw:
         regular, _ = self.staffing()
         st.section_quota = verified_establishment(self.m, st.section_quota, regular[None], st.students.sum(axis=2),
                                                   self.p, year)
+        if st.closed.any():  # a closed section has no posts (sim.mechanisms.network)
+            st.section_quota = np.where(st.closed, 0.0, st.section_quota)
         if redeployment_acts(self.m.scenario, year):  # 縣管校聘 redeploys every year instead (redeployment)
             return
         out, into = quota.redeploy_surplus(regular[None], st.section_quota, s.county, s.level, s.n_counties,
@@ -674,6 +698,8 @@ class _Draw:
         placement = "missing_indicator" if targeting_on(self.m, year) else lever.placement
         if placement != "proportional":  # the indicators of the teachers now in post
             per_draw = self._shortfalls()
+        if st.closed.any():  # closed sections neither send nor receive
+            per_draw = {**per_draw, "is_open": ~st.closed}
         # the eligible teachers are known: pass them as the stock with an eligible share of 1 (exact)
         flows = self.r(year).apply(
             "rotation", _rotate, eligible_all[None], eligible_backbone[None], weakness,
@@ -816,7 +842,8 @@ class _Draw:
                 on_year(1)
 
         actions: dict[str, Callable[[int], Any]] = {
-            "students": self.students, "classes": self.classes, "teacher_exits": self.teacher_exits,
+            "students": self.students, "network": self.network, "classes": self.classes,
+            "teacher_exits": self.teacher_exits,
             "quota": self.quota_verification, "redeployment": self.redeployment,
             "recruitment": self.recruitment_season, "rotation": self.rotation_round, "dispatch_arrivals": arrivals,
             "development": self.development, "facilities": self.facilities, "assessment": assessment,

@@ -80,6 +80,8 @@ _STOCKS = {
     "schools": ("schools", "schools with pupils (a nine-year school counts once)"),
     "schools_primary": ("schools", "schools teaching grades 1–6 (primary sections with pupils, nine-year incl.)"),
     "schools_junior": ("schools", "schools teaching grades 7–9 (junior sections with pupils, nine-year incl.)"),
+    "schools_primary_nbs": ("schools", "primary schools as the NBS counts them (普通小学): primary-only schools "
+                            "with pupils, teaching points and nine-year schools not counted"),
 }
 _COUNTS = {
     "quality_school_count": ("schools", "quality schools"),

@@ -19,8 +19,12 @@ observations of ``calibration/data/observations.csv`` (:mod:`sim.observations`),
   ``students_junior``, ``teachers_primary``, ``teachers_junior``) and their sums (``students``, ``teachers``):
   each level is compared with its published figure, the sums with the sum of the published primary and junior
   figures (``level = compulsory``, derived here, one row per year in which both are published); grade-1 and
-  grade-7 entrants likewise. Series the model does not record (pupil–teacher ratios as such, schools,
-  graduates) are listed as **not simulated**, never approximated.
+  grade-7 entrants likewise. Schools are counted as the NBS counts them and as the start registry was built
+  from those counts (:mod:`sim.registry`): primary schools are the primary-only schools with pupils (teaching
+  points and nine-year schools not counted), junior-level schools the junior sections with pupils (junior-only
+  and nine-year); the network changes only through ``levers.network`` (:mod:`sim.mechanisms.network`). Series
+  the model does not record (pupil–teacher ratios as such, graduates) are listed as **not simulated**, never
+  approximated.
 
 The scoreboard gives, per series and for the fitted years (start < year ≤ ``fit_until``) and the held-out years
 (year > ``fit_until``) separately, the mean absolute percentage error of the median (MAPE) and the share of
@@ -103,6 +107,11 @@ MODEL_SERIES: tuple[ModelSeries, ...] = (
                 flow=True),
     ModelSeries("entrants", "junior", "junior_entries", "sum", "grade-7 entrants", "pupils", "Grade-7 entrants",
                 flow=True),
+    ModelSeries("schools", "primary", "schools_primary_nbs", "sum",
+                "primary schools as the NBS counts them (primary-only, with pupils; teaching points and nine-year "
+                "schools not counted)", "schools", "Primary schools"),
+    ModelSeries("schools", "junior", "schools_junior", "sum",
+                "junior-level schools (junior-only and nine-year, with pupils)", "schools", "Junior-level schools"),
     ModelSeries("consolidation_rate", "compulsory", "consolidation_rate", "mean",
                 "consolidation rate (the draw's parameter)", "share",
                 "Consolidation rate"),
@@ -114,8 +123,6 @@ NOT_SIMULATED: dict[tuple[str, str], str] = {
                                         "scored instead",
     ("pupil_teacher_ratio", "junior"): "a ratio of two recorded series; its parts (pupils, teachers by level) are "
                                        "scored instead",
-    ("schools", "primary"): "results.nc records no count of schools by level (the network is the start registry's)",
-    ("schools", "junior"): "results.nc records no count of schools by level (the network is the start registry's)",
     ("graduates", "primary"): "primary completers are not recorded in results.nc",
     ("graduates", "junior"): "results.nc records student_exits = grade-9 completers plus dropouts, not graduates",
 }

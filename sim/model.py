@@ -184,6 +184,8 @@ class State:
     classrooms_started: np.ndarray  # (D, C) classrooms started this year
     largest_class: np.ndarray  # (D, S) pupils in the largest class of each section this year
     classes_short_of_rooms: np.ndarray  # (D, C) classes the norm needs beyond the sections' classrooms
+    # the school network (sim.mechanisms.network, step ``network``)
+    closed: np.ndarray  # (D, S) bool, sections closed (they take no pupils, teachers or posts again)
 
     @property
     def loans(self) -> rotation.Loans:
@@ -548,6 +550,7 @@ def initial_state(model: Model, n_draws: int, female_share: np.ndarray | None = 
         classrooms_started=np.zeros((d, c), np.int64),
         largest_class=np.zeros((d, s.n_sections), np.int64),
         classes_short_of_rooms=np.zeros((d, c), np.int64),
+        closed=np.zeros((d, s.n_sections), dtype=bool),
     )
 
 

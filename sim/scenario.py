@@ -464,6 +464,24 @@ class ClassesLever(_Frozen):
     )
 
 
+class NetworkLever(_Frozen):
+    """The school network (sim.mechanisms.network): small sections close towards the largest section of their
+    county and level, their pupils and teachers moving with them (issue 15 item 2)."""
+
+    size_rule_pupils: Annotated[int, Field(strict=True, ge=0, le=10_000)] = Field(
+        default=0,
+        description="a section (a school's primary or junior part) with fewer pupils closes each year towards the "
+        "largest open section of its county and level (0 = none closes, the default). No sourced default: "
+        "国办发〔2018〕27号 calls a school under 100 pupils a 乡村小规模学校 and asks to keep the necessary ones "
+        "(应留必留); 国办发〔2012〕48号 asks 先建后撤; neither sets a size below which a school closes",
+    )
+    keep_teaching_points: Annotated[bool, Field(strict=True)] = Field(
+        default=True,
+        description="teaching points (教学点) stay open whatever their size (default: kept, the 2018 guidance's "
+        "应留必留 for remote points); false: they close under the size rule like any section",
+    )
+
+
 class Levers(_Frozen):
     """Every lever of a scenario; each defaults to the plan as written."""
 
@@ -482,6 +500,7 @@ class Levers(_Frozen):
     targeting: TargetingLever = TargetingLever()
     redeployment: RedeploymentLever = RedeploymentLever()
     classes: ClassesLever = ClassesLever()
+    network: NetworkLever = NetworkLever()
 
 
 # ---------------------------------------------------------------------------------------------------------

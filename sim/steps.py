@@ -37,6 +37,7 @@ from sim.mechanisms import (
     targeting,
 )
 from sim.mechanisms import classes as cmech
+from sim.mechanisms import network as nmech
 from sim.mechanisms import teachers as tmech
 from sim.model import (
     SPECIAL_EDUCATION_POPULATION,
@@ -140,12 +141,20 @@ def step_students(m: Model, st: State, p: Parameters, r: Random, year: int) -> N
     if year <= students.LAST_CENSUS_ENTRY_YEAR:  # entrants per child the 2020 census counted (uncertain)
         expected = expected * p["students.entrants_per_census_child"][:, None]
     intake = r.apply("students.intake", students.realise_intake, expected)
-    by_location = r.apply("students.intake_location", students.split_by_location, intake,
-                          location_share=m.intake_location_share)
+    shut = st.closed.any()  # closed sections take no entrants (sim.mechanisms.network)
+    if shut:  # per draw: the locations left without an open primary section differ between draws
+        by_location = r.apply("students.intake_location", students.split_by_location, intake,
+                              per_draw={"location_share": _intake_location_share(m, st)})
+    else:
+        by_location = r.apply("students.intake_location", students.split_by_location, intake,
+                              location_share=m.intake_location_share)
     weights = st.students[:, :, 0] + 1.0
+    if shut:
+        weights = np.where(st.closed, 0.0, weights)
     grade1 = r.apply("students.assign", students.assign_intake, by_location, weights,
                      section_county=s.county, section_location=s.location, section_is_primary=s.level == PRIMARY)
-    grade7 = r.apply("students.junior_entry", students.junior_entry, grads, st.students[:, :, 6] + 1.0,
+    grade7 = r.apply("students.junior_entry", students.junior_entry, grads,
+                     np.where(st.closed, 0.0, st.students[:, :, 6] + 1.0) if shut else st.students[:, :, 6] + 1.0,
                      section_county=s.county, section_is_junior=s.level == JUNIOR)
     st.student_entries = county_sum(grade1, s).astype(np.int64)
     st.junior_entries = county_sum(grade7, s).astype(np.int64)
@@ -275,9 +284,15 @@ def step_teacher_exits(m: Model, st: State, p: Parameters, r: Random, year: int)
         },
     )
     stock = exits.remaining
-    drift = r.apply("teachers.drift", tmech.rural_to_town_drift, stock, section_location=s.location,
-                    section_county=s.county, receiving_weights=s.teachers + 1.0,
-                    per_draw={"rate": p["drift.rural_to_town_rate"][:, None]})
+    if st.closed.any():  # closed sections receive nobody (sim.mechanisms.network): weights per draw
+        drift = r.apply("teachers.drift", tmech.rural_to_town_drift, stock, section_location=s.location,
+                        section_county=s.county,
+                        per_draw={"rate": p["drift.rural_to_town_rate"][:, None],
+                                  "receiving_weights": np.where(st.closed, 0.0, s.teachers + 1.0)})
+    else:
+        drift = r.apply("teachers.drift", tmech.rural_to_town_drift, stock, section_location=s.location,
+                        section_county=s.county, receiving_weights=s.teachers + 1.0,
+                        per_draw={"rate": p["drift.rural_to_town_rate"][:, None]})
     before_total = section_total(st.teachers)
     left_total = exits.leavers
     # categories and contracts of the leavers, then of the rural → town movers (who take theirs along)
@@ -413,6 +428,8 @@ def step_quota(m: Model, st: State, p: Parameters, r: Random, year: int) -> None
     q = m.scenario.levers.quota
     st.section_quota = verified_establishment(m, st.section_quota, section_total(st.teachers),
                                               section_total(st.students), p, year)
+    if st.closed.any():  # a closed section has no posts (sim.mechanisms.network)
+        st.section_quota = np.where(st.closed, 0.0, st.section_quota)
     if redeployment_acts(m.scenario, year):  # 縣管校聘 redeploys every year instead (step_redeployment)
         return
     out, into = quota.redeploy_surplus(
@@ -532,7 +549,8 @@ def step_rotation(m: Model, st: State, p: Parameters, r: Random, year: int) -> N
     flows = r.apply("rotation", _rotate, stock, np.minimum(st.backbone, stock), section_weakness(m, st),
                     share=lever.share, backbone_share=lever.backbone_share, direction=lever.direction,
                     section_county=s.county, section_level=s.level, section_location=s.location,
-                    n_counties=s.n_counties, placement=placement, per_draw=per_draw)
+                    n_counties=s.n_counties, placement=placement,
+                    per_draw={**per_draw, "is_open": ~st.closed} if st.closed.any() else per_draw)
     out = flows.out_backbone + flows.out_regular + flows.return_out
     into = flows.in_backbone + flows.in_regular + flows.return_in
     if out.any():  # backbone movers are known by section; the other categories move with the teachers
@@ -563,6 +581,45 @@ def shortfalls(m: Model, st: State, qualified: np.ndarray, backbone: np.ndarray,
     below = np.nan_to_num(indicators, nan=np.inf) < m.thresholds[None] * (1.0 - 1e-9)
     return {"failing": below.sum(axis=2), "below_backbone": below[..., INDICATORS.index("backbone_teachers_per_100")],
             "below_pe_art": below[..., INDICATORS.index("pe_art_teachers_per_100")]}
+
+
+def _intake_location_share(m: Model, st: State) -> np.ndarray:
+    """``(D, C, 3)`` grade-1 intake shares by location without the locations whose primary sections all closed
+    (:func:`sim.mechanisms.network.open_location_share`)."""
+    s = m.sections
+    return nmech.open_location_share(m.intake_location_share, st.closed, s.county, s.location, s.level == PRIMARY)
+
+
+def close_sections(m: Model, st: State) -> nmech.Closures | None:
+    """The year's closures (``levers.network``, :mod:`sim.mechanisms.network`), shared by both engines: the
+    closing sections are marked closed and their pupils, teaching posts and classes (kept only with fixed
+    classes; otherwise re-formed) go to their receivers. ``None`` when nothing closes. No random numbers."""
+    lever = m.scenario.levers.network
+    if lever.size_rule_pupils <= 0:
+        return None
+    s = m.sections
+    plan = nmech.closures(section_total(st.students), lever.size_rule_pupils, s.county, s.level, s.teaching_point,
+                          keep_teaching_points=lever.keep_teaching_points, is_open=~st.closed)
+    if not plan.closing.any():
+        return None
+    st.closed = st.closed | plan.closing
+    st.students = nmech.merge(st.students, plan)
+    st.classes = nmech.merge(st.classes, plan)
+    st.section_quota = nmech.merge_float(st.section_quota, plan)
+    return plan
+
+
+def step_network(m: Model, st: State, p: Parameters, r: Random, year: int) -> None:
+    """Small sections close towards the largest open section of their county and level (:func:`close_sections`):
+    their pupils, teachers (with categories, special-post contracts, dispatched teachers and rotation loans),
+    teaching posts and classes go to it; closed sections stay closed. With the default size rule (0) nothing
+    happens."""
+    plan = close_sections(m, st)
+    if plan is None:
+        return
+    for attr in ("teachers", "qualified", "backbone", "pe_art", "special_post", "dispatched", "dispatched_backbone",
+                 "dispatched_pe_art", "loan_host", "loan_host_backbone", "loan_home", "loan_home_backbone"):
+        setattr(st, attr, nmech.merge(getattr(st, attr), plan))
 
 
 def _return_loans(m: Model, st: State, r: Random) -> None:
@@ -889,7 +946,18 @@ def _classes_and_schools(m: Model, st: State, pupils: np.ndarray) -> dict[str, n
         "schools": schools.total,
         "schools_primary": sections[:, :, PRIMARY],
         "schools_junior": sections[:, :, JUNIOR],
+        "schools_primary_nbs": county_sum((open_ & _nbs_primary_school(m)[None, :]).astype(np.int64),
+                                          s).astype(np.int64),
     }
+
+
+def _nbs_primary_school(m: Model) -> np.ndarray:
+    """``(S,)`` the primary sections the NBS counts as primary schools (普通小学): not a teaching point (counted
+    with no school) and not the primary part of a nine-year school (counted once, among the junior schools);
+    the registry's reading of the NBS counts (:mod:`sim.registry`, rules 3–4)."""
+    s = m.sections
+    junior_schools = np.unique(s.school[s.level == JUNIOR])
+    return (s.level == PRIMARY) & ~s.teaching_point & ~np.isin(s.school, junior_schools)
 
 
 def _pupil_weighted_mean(m: Model, indicators: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -973,6 +1041,7 @@ class Step:
 
 STEPS: tuple[Step, ...] = (
     Step("students", step_students, start_year=False, levers=(), shared=True),
+    Step("network", step_network, start_year=False, levers=("network",), shared=False),
     Step("classes", step_classes, start_year=True, levers=("classes",), shared=True),
     Step("teacher_exits", step_teacher_exits, start_year=False, levers=("retention",), shared=False),
     Step("dispatch_departures", step_dispatch_departures, start_year=False, levers=(), shared=False),

@@ -243,10 +243,15 @@ def test_class_formation_acts_alike_in_both_engines_and_draws_no_random_numbers(
 
 AGREEMENT_DRAWS = 128
 AGREEMENT_HORIZON = 2027
-AGREEMENT_SCENARIOS = ("baseline.yaml", "rotation_plus.yaml", "dispatch_half.yaml", "rotation_terms.yaml")
+AGREEMENT_SCENARIOS = ("baseline.yaml", "rotation_plus.yaml", "dispatch_half.yaml", "rotation_terms.yaml",
+                       "small_schools_close.yaml")
 AGREEMENT_ROTATION = {"rotation_terms.yaml": {"term_years": 2}}
 """Rotation levers changed for the agreement run: a 2-year term, so that the 2025 loans return within the
 horizon (2027) and both engines' returns are compared."""
+AGREEMENT_NETWORK = {"small_schools_close.yaml": {"size_rule_pupils": 300}}
+"""School-network levers changed for the agreement run: sections under 300 pupils close, so that the three small
+counties close sections within the horizon (under 100 only a few close by 2027) and both engines' closures,
+moved teachers and the schools that remain are compared."""
 SE_LIMIT = 4.0
 FAMILY_FALSE_ALARM = 0.001
 
@@ -268,6 +273,9 @@ def series(model: Any, raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     values by county, and the region's share of counties quality-balanced and quality-school share."""
     ds = to_dataset(model, raw)
     out = {"teachers": raw["teachers"], "vacancies": raw["vacancies"], "redeployed": raw["redeployed"]}
+    # the school network (issue 15 item 2): schools with pupils by level, and primary schools as the NBS counts them
+    for name in ("schools_primary", "schools_junior", "schools_primary_nbs"):
+        out[name] = raw[name]
     # classes that follow enrolment (issue 15 item 1): classes by level, classrooms, the class-size guarantee item
     for name in ("classes_primary", "classes_junior", "classrooms", "classrooms_started"):
         out[name] = raw[name]
@@ -322,6 +330,10 @@ def _agreement_runs() -> dict[str, tuple[dict[str, np.ndarray], dict[str, np.nda
         if name in AGREEMENT_ROTATION:
             data = as_mapping(scenario)
             data["levers"]["rotation"].update(AGREEMENT_ROTATION[name])
+            scenario = scenario_from_mapping(data, base_dir=SCENARIOS)
+        if name in AGREEMENT_NETWORK:
+            data = as_mapping(scenario)
+            data["levers"]["network"].update(AGREEMENT_NETWORK[name])
             scenario = scenario_from_mapping(data, base_dir=SCENARIOS)
         model = prepare(scenario)
         out[name] = (series(model, A.run_draws_agents(model, 0, AGREEMENT_DRAWS)),

@@ -124,13 +124,13 @@ def test_compulsory_sum_and_its_error() -> None:
 
 def test_classify_compares_like_with_like() -> None:
     rows = [obs_row("pupils", "primary", 2012, 10), obs_row("pupils", "junior", 2012, 5),
-            obs_row("schools", "primary", 2012, 3), obs_row("fulltime_teachers", "compulsory", 2012, 9,
-                                                             scope="without_xpcc")]
+            obs_row("schools", "primary", 2012, 3), obs_row("graduates", "primary", 2012, 3),
+            obs_row("fulltime_teachers", "compulsory", 2012, 9, scope="without_xpcc")]
     history = fit_window(load_scenario(HISTORY), 2011, 2013)  # all counties, with XPCC
     out = classify(frame(*rows), history, 2011, 2013, 2016).set_index(["series", "level"])["status"]
     assert out[("pupils", "compulsory")] == "compared"
     assert out[("pupils", "primary")] == "compared" and out[("pupils", "junior")] == "compared"
-    assert out[("schools", "primary")] == "not simulated"
+    assert out[("schools", "primary")] == "compared" and out[("graduates", "primary")] == "not simulated"
     assert out[("fulltime_teachers", "compulsory")] == "other scope"
     without = replace(history, {"baseline.include_xpcc": False})
     assert set(classify(frame(*rows), without, 2011, 2013, 2016).query("level == 'compulsory'")["status"]) == {
@@ -242,14 +242,15 @@ def test_end_to_end_two_counties(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert names == {"hindcast.csv", "hindcast.md", "figures", "scenario.resolved.yaml", "provenance.json",
                      ".edusim-folder.json"}
     assert sorted(p.name for p in (out / "figures").iterdir()) == sorted(
-        f"hindcast-pupils-{level}-{c}.png" for c in COUNTIES for level in ("compulsory", "junior", "primary"))
+        [f"hindcast-pupils-{level}-{c}.png" for c in COUNTIES for level in ("compulsory", "junior", "primary")]
+        + [f"hindcast-schools-primary-{c}.png" for c in COUNTIES])
     with (out / "hindcast.csv").open(encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     compared = [r for r in rows if r["status"] == "compared"]
     assert {(r["area"], int(r["year"])) for r in compared if r["level"] == "compulsory"} == {
         (c, y) for c in COUNTIES for y in range(2015, 2019)}
     assert {r["period"] for r in compared if r["year"] == "2015"} == {"start"}
-    assert {r["status"] for r in rows if r["series"] == "schools"} == {"not simulated"}
+    assert {r["status"] for r in rows if r["series"] == "schools"} == {"compared"}  # schools_primary_nbs
     # the scoreboard's held-out MAPE recomputed from the CSV's own columns (2017, 2018 held out)
     text = (out / "hindcast.md").read_text(encoding="utf-8")
     for code in COUNTIES:

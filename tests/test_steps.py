@@ -40,6 +40,10 @@ YEAR = 2027  # every lever acts, quota verification year of the golden scenario 
 TEACHER_STOCK = {"teachers", "qualified", "backbone", "pe_art"}
 ALLOWED = {
     "students": {"students", "student_entries", "junior_entries", "student_exits"},
+    # a closing section's pupils, teachers (categories, contracts, dispatched, loans), posts and classes move
+    "network": {"students", "classes", "section_quota", "closed", "special_post", "dispatched", "dispatched_backbone",
+                "dispatched_pe_art", "loan_host", "loan_host_backbone", "loan_home", "loan_home_backbone"}
+    | TEACHER_STOCK,
     "classes": {"classes", "classrooms", "classroom_pipeline", "classrooms_started", "largest_class",
                 "classes_short_of_rooms"},
     "teacher_exits": TEACHER_STOCK | {"special_post", "female_share", "exits"},
@@ -58,6 +62,7 @@ ALLOWED = {
 }
 REQUIRED = {
     "students": {"students", "student_entries", "junior_entries", "student_exits"},
+    "network": set(),  # the golden scenario closes nothing (size rule 0, the default)
     "classes": set(),  # the fixture's classes were formed from these pupils already (tests/test_classes.py)
     "teacher_exits": {"teachers", "special_post", "female_share", "exits"},
     "dispatch_departures": {"dispatched"},
@@ -97,7 +102,7 @@ def changed(before: dict[str, np.ndarray], st: State) -> set[str]:
 
 def test_the_table_names_every_step_once_in_the_design_order():
     names = [step.name for step in STEPS]
-    assert names == ["students", "classes", "teacher_exits", "dispatch_departures", "quota", "redeployment",
+    assert names == ["students", "network", "classes", "teacher_exits", "dispatch_departures", "quota", "redeployment",
                      "recruitment", "rotation", "dispatch_arrivals", "development", "facilities", "assessment"]
     assert set(ALLOWED) == set(names)
     assert [s.name for s in STEPS if s.records] == ["assessment"]
@@ -264,10 +269,12 @@ def test_step_table_is_printed_with_years_and_levers():
     text = step_table(load_scenario(GOLDEN))
     lines = text.splitlines()
     assert len(lines) == 2 + len(STEPS)
-    assert "| 5 | quota | `sim.steps.step_quota` | yes | 2020–2021, 2023, 2025, 2027, 2029, 2031, 2033, 2035 |" in text
+    assert "| 6 | quota | `sim.steps.step_quota` | yes | 2020–2021, 2023, 2025, 2027, 2029, 2031, 2033, 2035 |" in text
     assert "retention (from 2026)" in text and "| 1 | students |" in lines[2]
     assert "2021–2035" in lines[2]
-    assert "| 2 | classes | `sim.steps.step_classes` | yes | 2020–2035 | cohort, agents | classes |" in lines[3]
+    assert ("| 2 | network | `sim.steps.step_network` | no | 2021–2035 | cohort, agents (per teacher) | network |"
+            in lines[3])
+    assert "| 3 | classes | `sim.steps.step_classes` | yes | 2020–2035 | cohort, agents | classes |" in lines[4]
 
 
 def test_counted_teachers_add_the_dispatched_where_the_option_says(golden):

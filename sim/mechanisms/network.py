@@ -1,10 +1,12 @@
 """The school network: which small sections close, where their pupils and teachers go (issue 15 item 2).
 
-**Not wired into the engines yet** (see the branch's report): these are the rules and their tests, the building
-block of a ``network`` step. Wiring needs, in both engines, closed sections kept out of the grade-1 intake,
-grade-7 entry, urbanisation drift, teacher drift, hiring, dispatch and rotation placements, their quota set to 0,
-their rotation loans and special-post contracts moved with their teachers (the agent engine: each teacher's
-section).
+The step ``network`` (:func:`sim.steps.step_network`, after the pupils' year, before the classes) applies these
+rules in the cohort engine under the lever ``levers.network``; a closed section stays closed (``State.closed``)
+and is kept out of the grade-1 intake (:func:`open_location_share`, the intake weights), grade-7 entry,
+urbanisation drift (it has no pupils to receive by), teacher drift, hiring (its quota is 0, hires go to
+vacancies), dispatch (weighted by vacancy and pupils) and rotation placements; its rotation loans and
+special-post contracts move with its teachers. The agent engine (``sim.agents``, phase ``network``) applies the
+same closures (:func:`sim.steps.close_sections`) and moves each teacher of a closing section to its receiver.
 
 Rules (all per draw, within a county and level):
 
@@ -17,7 +19,9 @@ Rules (all per draw, within a county and level):
    the reading of 应留必留, 100 the definition of a small school.
 2. **Where to.** Pupils and teachers of a closing section go to the largest open section of the same county and
    level that does not close (an assumption: the township-centre school takes them; the registry has no
-   geography below the county).
+   geography below the county). Its teaching posts go with them (the receiver's quota grows by the closed
+   section's until the next verification), as do its dispatched teachers, its rotation loans (teachers it hosts
+   or is owed) and, with fixed classes, its classes. Its classrooms and facilities stay in the closed building.
 3. **Conservation.** Pupils by grade and teachers move whole; county totals are kept.
 
 References
@@ -111,3 +115,49 @@ def merge(values: npt.ArrayLike, plan: Closures) -> IntArray:
     np.add.at(v, (d_idx, plan.receiver[d_idx, s_idx]), v[d_idx, s_idx])
     v[d_idx, s_idx] = 0
     return v
+
+
+def merge_float(values: npt.ArrayLike, plan: Closures) -> npt.NDArray[np.float64]:
+    """:func:`merge` for real-valued stocks (teaching posts): the closing sections hold 0, county totals kept.
+
+    >>> c = Closures(np.array([[True, False]]), np.array([[1, -1]]))
+    >>> merge_float(np.array([[1.5, 2.25]]), c).tolist()
+    [[0.0, 3.75]]
+    """
+    v = np.array(values, dtype=np.float64)  # a copy
+    d_idx, s_idx = np.nonzero(plan.closing)
+    np.add.at(v, (d_idx, plan.receiver[d_idx, s_idx]), v[d_idx, s_idx])
+    v[d_idx, s_idx] = 0.0
+    return v
+
+
+def open_location_share(location_share: npt.ArrayLike, closed: npt.ArrayLike, section_county: npt.ArrayLike,
+                        section_location: npt.ArrayLike, section_is_primary: npt.ArrayLike,
+                        n_locations: int = 3) -> npt.NDArray[np.float64]:
+    """``(D, C, L)`` grade-1 intake share of each county's locations with the locations left without an open
+    primary section taken out (their children enter the county's other locations in proportion to the shares
+    of those; assumption: they go to the school that took the closed one's pupils, which is in one of those).
+
+    A county whose open locations all have zero share splits equally over them.
+
+    >>> share = np.array([[0.5, 0.3, 0.2]])  # one county: urban, town, rural
+    >>> open_location_share(share, np.array([[False, True]]), np.array([0, 0]), np.array([0, 2]),
+    ...                     np.array([True, True])).round(3).tolist()
+    [[[1.0, 0.0, 0.0]]]
+    """
+    base = np.asarray(location_share, dtype=np.float64)
+    shut = np.asarray(closed, dtype=bool)
+    county = np.asarray(section_county, dtype=np.int64)
+    loc = np.asarray(section_location, dtype=np.int64)
+    primary = np.asarray(section_is_primary, dtype=bool)
+    n_draws = shut.shape[0]
+    n_counties = base.shape[-2]
+    cell = county * n_locations + loc
+    has_open = np.zeros((n_draws, n_counties * n_locations), dtype=bool)
+    rows, cols = np.nonzero(~shut & primary[None, :])
+    has_open[rows, cell[cols]] = True
+    has_open = has_open.reshape(n_draws, n_counties, n_locations)
+    share = np.broadcast_to(base, has_open.shape) * has_open
+    total = share.sum(axis=-1, keepdims=True)
+    even = has_open / np.maximum(has_open.sum(axis=-1, keepdims=True), 1)
+    return np.where(total > 0, share / np.where(total > 0, total, 1.0), even)

@@ -205,6 +205,7 @@ def rotate(
     failing: npt.ArrayLike | None = None,
     below_backbone: npt.ArrayLike | None = None,
     below_pe_art: npt.ArrayLike | None = None,
+    is_open: npt.ArrayLike | None = None,
 ) -> RotationFlows:
     """One yearly rotation round within each county and level.
 
@@ -261,6 +262,9 @@ def rotate(
         ``(D, S)`` non-negative weights for placing outgoing teachers.
     placement, failing, below_backbone, below_pe_art
         The placement rule and what it reads (:func:`placement_weights`).
+    is_open
+        ``(D, S)`` bool, sections still open (default: all); a closed section (:mod:`sim.mechanisms.network`)
+        neither sends nor receives.
     """
     st = np.asarray(stock, dtype=np.int64)
     bb = np.asarray(backbone, dtype=np.int64)
@@ -294,6 +298,9 @@ def rotate(
         receiving = np.ones((n_draws, n_sections), dtype=bool)
         sending = receiving
         return_share = 0.0
+    if is_open is not None:
+        still = np.asarray(is_open, dtype=bool)
+        receiving, sending = receiving & still, sending & still
 
     def gsum(x: npt.ArrayLike) -> IntArray:
         return np.rint(group_sum(x, grp, n_groups)).astype(np.int64)
