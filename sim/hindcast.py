@@ -104,7 +104,7 @@ MODEL_SERIES: tuple[ModelSeries, ...] = (
     ModelSeries("entrants", "junior", "junior_entries", "sum", "grade-7 entrants", "pupils", "Grade-7 entrants",
                 flow=True),
     ModelSeries("consolidation_rate", "compulsory", "consolidation_rate", "mean",
-                "consolidation rate (the draw's parameter)", "share",
+                "consolidation rate (completers ÷ their entry cohort, from the simulated flows)", "share",
                 "Consolidation rate"),
 )
 
