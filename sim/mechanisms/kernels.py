@@ -1194,7 +1194,7 @@ def promote_cells(stock: npt.ArrayLike, p_drop: npt.ArrayLike, last_primary: int
     dropouts = np.zeros(st.shape, dtype=np.int64)
     graduates = np.zeros(st.shape, dtype=np.int64)
     p = np.asarray(p_drop, dtype=np.float64)
-    p = np.ascontiguousarray(np.broadcast_to(p if p.ndim == 2 else p.reshape(-1)[:, None], st.shape[:2]))
+    p = np.array(np.broadcast_to(p if p.ndim == 2 else p.reshape(-1)[:, None], st.shape[:2]), order="C")  # writable
     _promote_cells(rng, st, p, last_primary, last, promoted, dropouts, graduates)
     return promoted, dropouts, graduates
 
