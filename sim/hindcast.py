@@ -70,7 +70,8 @@ class ModelSeries:
     """Where an observed series lives in ``results.nc``.
 
     ``variable`` is the per-county variable (draw, year, county); the region value is its area total
-    ``{variable}_area`` (``how="sum"``) or its area value ``variable`` (``how="mean"``, per-draw parameters).
+    ``{variable}_area`` (``how="sum"``) or its area value ``variable`` (``how="mean"``: shares such as the consolidation
+    rate, completers ÷ their entry cohort summed over the area's counties).
     """
 
     series: str
