@@ -617,6 +617,7 @@ class _Draw:
         self._hire(special[0], year, SPECIAL_POST, "special_post")
         vacancy = vacancy - special
         hired += special
+        st.targeted_hires = np.zeros_like(st.targeted_hires)
         if year >= recruitment.TARGETED_GRADUATES_FIRST_YEAR:
             targeted = r.apply("recruitment.targeted", recruitment.targeted_graduate_hires,
                                per_year_total=m.scale.count(rec.targeted_graduates_per_year, "pupils"),
@@ -627,6 +628,7 @@ class _Draw:
             self._hire(targeted[0], year, TARGETED, "targeted")
             vacancy = vacancy - targeted
             hired += targeted
+            st.targeted_hires = county_sum(targeted, s).astype(np.int64)
         regular, _ = self.staffing()
         surplus_section = np.where(s.level == PRIMARY, np.maximum(regular - np.ceil(st.section_quota), 0), 0)
         junior_vacancy_section = np.where(s.level == JUNIOR, vacancy, 0)
@@ -635,6 +637,7 @@ class _Draw:
                             county_sum(junior_vacancy_section, s).astype(np.int64),
                             per_year_total=m.scale.count(rec.junior_retraining_per_year, "pupils"),
                             per_draw={"pass_rate": self.p["recruitment.retraining_pass_rate"][:, None]})
+        st.retrained = np.asarray(retrained, dtype=np.int64)
         if retrained.any():
             out = quota.allocate_largest_remainder(retrained, surplus_section, s.county, s.n_counties)[0]
             into = quota.allocate_largest_remainder(retrained, junior_vacancy_section, s.county, s.n_counties)
@@ -758,12 +761,15 @@ class _Draw:
         rng = self.rng("development", year)
         regular = self.regular()
         n = len(t)
-        t.qualified |= regular & ~t.qualified & (rng.random(n) < lever.qualification_upgrade_share)
+        upgraded = regular & ~t.qualified & (rng.random(n) < lever.qualification_upgrade_share)
+        t.qualified |= upgraded
+        self.st.qualification_upgrades = self.county_count(upgraded)[None].astype(np.int64)
         t.backbone &= t.qualified | ~regular
         cultivated = regular & t.qualified & ~t.backbone & (rng.random(n) < lever.backbone_cultivation_share)
         if targeting_on(self.m, year):
             cultivated = self._aim_cultivation(cultivated, regular & t.qualified & ~t.backbone, year)
         t.backbone |= cultivated
+        self.st.backbone_cultivated = self.county_count(cultivated)[None].astype(np.int64)
         t.backbone &= ~(regular & (rng.random(n) < 1.0 - self.par("development.backbone_retention")))
         rule = year >= lever_at(self.m.scenario, "rotation", year).from_year
         promoted = senior_title_candidates(t, year, rule) & (rng.random(n) < SENIOR_TITLE_HAZARD_PER_YEAR)
@@ -804,6 +810,9 @@ class _Draw:
             terms = np.zeros((1, s.n_sections, dispatch.MAX_TERM_YEARS), dtype=np.int64)
             terms[0, :, 0] = self.section_count(mask)
             setattr(st, attr, terms)
+        in_contract = np.zeros((1, s.n_sections, tmech.SPECIAL_POST_CONTRACT_YEARS), dtype=np.int64)
+        in_contract[0, :, 0] = self.section_count(regular & (t.contract == SPECIAL_POST))
+        st.special_post = in_contract  # special-post teachers in their contract (costed, sim.costs)
         record = assess(self.m, st, self.p, self.r(year), year)
         if self.history_records:
             record["senior_promotions"] = self.senior_promotions[None].copy()

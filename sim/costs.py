@@ -16,16 +16,20 @@ counselling        increase of ``counselling_count`` over the year        per ro
 pairing            ``pairing_count`` (paired rural schools)               per paired school-year
 special_education  increase of ``special_schools`` over the year          per special-education school opened
 resource_rooms     increase of ``resource_rooms`` over the year           per resource room (資源教室) fitted out
+special_post       ``special_post_in_post`` (teachers in their contract)  central salary subsidy per teacher-year
+targeted_graduates ``targeted_hires`` (graduates placed in the year)      training cost per graduate placed
+junior_retraining  ``retrained`` (teachers qualified for junior posts)    course per teacher retrained
+development        ``qualification_upgrades``, ``backbone_cultivated``    per upgrade; per newly recognised backbone
 =================  =====================================================  =============================================
 
 Unit costs given as a range (``low``, ``high``) are uncertainties: each draw takes a uniform value from its own
 keyed stream ``cost/PROGRAMME.ITEM`` (:meth:`sim.rng.Streams.uniforms`), so two scenarios with the same seed price a
 draw the same way (common random numbers) and a draw's price does not depend on how many draws run.
 
-What is **not computed** (the engine does not record the quantity; :data:`NOT_COMPUTED`): special-post teachers in
-post (hires are recorded for all channels together), targeted graduates, junior retraining, development
-(qualification upgrades, backbone cultivation). Their cost is absent, not
-zero: the Dataset says so in the attribute ``not_computed`` of ``cost``.
+Every lever is costed (:data:`NOT_COMPUTED` is empty; issue 16 item 2): the teacher programmes' quantities are
+recorded by both engines (``sim.steps`` recruitment and development, and their agent counterparts). Teacher
+salaries themselves are not a programme cost: the special-post cost is the central subsidy only (the county pays the
+rest of the salary, as it pays every teacher's).
 
 Approximations (documented in the table's notes): rural teachers are not recorded, so the retention cost uses the
 county's recorded teachers × its share of rural teachers in the 2020 registry; the capital cost is the
@@ -57,6 +61,7 @@ __all__ = [
     "UNIT_COSTS",
     "UnitCost",
     "cost_dataset",
+    "draw_item_costs",
     "draw_unit_costs",
     "load_unit_costs",
     "rural_teacher_share",
@@ -64,10 +69,13 @@ __all__ = [
 
 UNIT_COSTS = Path(__file__).resolve().parents[1] / "calibration" / "data" / "unit_costs.csv"
 PROGRAMMES = ("dispatch", "rotation", "retention", "capital", "gigabit", "counselling", "pairing", "special_education",
-              "resource_rooms")
+              "resource_rooms", "special_post", "targeted_graduates", "junior_retraining", "development")
 """Programmes whose cost is computed, in the order of the ``programme`` coordinate."""
-NOT_COMPUTED = ("special_post", "targeted_graduates", "junior_retraining", "development")
-"""Programmes whose quantity the engine does not record: their cost is not computed (absent, not zero)."""
+NOT_COMPUTED: tuple[str, ...] = ()
+"""Programmes whose quantity the engine does not record (their cost absent, not zero): none since issue 16."""
+# the items priced by their own recorded quantity (the other programmes price every item on one quantity)
+_ITEM_QUANTITY = {("development", "qualification upgrade"): "qualification_upgrades",
+                  ("development", "backbone cultivation"): "backbone_cultivated"}
 
 
 @dataclass(frozen=True)
@@ -108,12 +116,12 @@ def load_unit_costs(path: Path = UNIT_COSTS) -> list[UnitCost]:
     return rows
 
 
-def draw_unit_costs(seed: int, first_draw: int, n_draws: int,
-                    units: list[UnitCost] | None = None) -> dict[str, np.ndarray]:
-    """Per programme, the summed unit cost of each draw ``(n_draws,)`` (programmes priced by a quantity × a unit
-    cost; ``lever`` rows are left out). A range is sampled uniformly from the draw's keyed stream."""
+def draw_item_costs(seed: int, first_draw: int, n_draws: int,
+                    units: list[UnitCost] | None = None) -> dict[tuple[str, str], np.ndarray]:
+    """Per (programme, item), the unit cost of each draw ``(n_draws,)`` (``lever`` rows are left out). A range is
+    sampled uniformly from the draw's keyed stream ``cost/PROGRAMME.ITEM``."""
     streams = Streams(seed)
-    out: dict[str, np.ndarray] = {}
+    out: dict[tuple[str, str], np.ndarray] = {}
     for unit in units if units is not None else load_unit_costs():
         if not unit.computed or unit.lever:
             continue
@@ -122,7 +130,18 @@ def draw_unit_costs(seed: int, first_draw: int, n_draws: int,
             value = unit.low + u * (unit.high - unit.low)
         else:
             value = np.full(n_draws, float(unit.value or 0.0))
-        out[unit.programme] = out.get(unit.programme, np.zeros(n_draws)) + value
+        out[(unit.programme, unit.item)] = out.get((unit.programme, unit.item), np.zeros(n_draws)) + value
+    return out
+
+
+def draw_unit_costs(seed: int, first_draw: int, n_draws: int,
+                    units: list[UnitCost] | None = None) -> dict[str, np.ndarray]:
+    """Per programme, the summed unit cost of each draw ``(n_draws,)`` of the items priced on the programme's one
+    quantity (:func:`draw_item_costs`; the items with their own quantity, development's, are left out)."""
+    out: dict[str, np.ndarray] = {}
+    for (programme, item), value in draw_item_costs(seed, first_draw, n_draws, units).items():
+        if (programme, item) not in _ITEM_QUANTITY:
+            out[programme] = out.get(programme, np.zeros(n_draws)) + value
     return out
 
 
@@ -153,7 +172,9 @@ def cost_dataset(model: Model, ds: xr.Dataset, units: list[UnitCost] | None = No
     years = [int(y) for y in ds["year"].values]
     draws = ds["draw"].values
     n = len(draws)
-    unit = draw_unit_costs(scenario.seed, int(draws[0]) if n else 0, n, units)
+    first = int(draws[0]) if n else 0
+    unit = draw_unit_costs(scenario.seed, first, n, units)
+    items = draw_item_costs(scenario.seed, first, n, units)
 
     def county_total(name: str) -> np.ndarray:
         return ds[name].values.astype(float).sum(axis=-1)
@@ -166,11 +187,18 @@ def cost_dataset(model: Model, ds: xr.Dataset, units: list[UnitCost] | None = No
         "pairing": county_total("pairing_count"),
         "special_education": _increase(county_total("special_schools")),
         "resource_rooms": _increase(county_total("resource_rooms")),
+        "special_post": county_total("special_post_in_post"),
+        "targeted_graduates": county_total("targeted_hires"),
+        "junior_retraining": county_total("retrained"),
     }
     cost = np.zeros((n, len(years), len(PROGRAMMES)))
     for p, name in enumerate(PROGRAMMES):
         if name in quantity:
             cost[:, :, p] = quantity[name] * unit.get(name, np.zeros(n))[:, None]
+    development = PROGRAMMES.index("development")
+    for (programme, item), variable in _ITEM_QUANTITY.items():
+        if (programme, item) in items:
+            cost[:, :, development] += county_total(variable) * items[(programme, item)][:, None]
     rural_teachers = (ds["teachers"].values.astype(float) * rural_teacher_share(model)).sum(axis=-1)
     subsidy = np.array([lever_at(scenario, "retention", y).rural_subsidy_cny_month for y in years])
     cost[:, :, PROGRAMMES.index("retention")] = rural_teachers * subsidy * 12.0
@@ -183,7 +211,7 @@ def cost_dataset(model: Model, ds: xr.Dataset, units: list[UnitCost] | None = No
     out["cost"] = xr.DataArray(cost, dims=("draw", "year", "programme"), attrs={
         "units": "CNY", "long_name": "cost by programme and year, all selected counties (unit costs: "
         "calibration/data/unit_costs.csv; sim/costs.py)",
-        "not_computed": ", ".join(NOT_COMPUTED) + " (quantities the engine does not record)"})
+        "not_computed": ", ".join(NOT_COMPUTED) or "none"})
     out["cost_total"] = xr.DataArray(total, dims=("draw", "year"), attrs={
         "units": "CNY", "long_name": "cost of the computed programmes in the year"})
     out["cost_plan_total"] = xr.DataArray(total[:, plan].sum(axis=1), dims=("draw",), attrs={

@@ -39,6 +39,7 @@ _SHARES = {
     "counselling_room_coverage": ("counselling_count", "counselling_total"),
     "standardised_school_share": ("standardised_count", "standardised_total"),
     "disabled_enrolment_rate": ("disabled_enrolled", "disabled_children"),
+    "consolidation_rate": ("consolidation_completers", "consolidation_cohort"),
 }
 # county flags whose area value is the share of counties where the flag holds
 _COUNTY_FLAGS = {
@@ -46,7 +47,7 @@ _COUNTY_FLAGS = {
     "staffing_norm_met": "staffing_norm_met",
 }
 # values that are the same for every county (per-draw parameters)
-_UNIFORM = ("consolidation_rate",)
+_UNIFORM: tuple[str, ...] = ()
 
 _STOCKS = {
     "students": ("pupils", "students enrolled in compulsory education (grades 1–9)"),
@@ -105,6 +106,14 @@ _COUNTS = {
     "disabled_enrolled": ("children", "children with disabilities enrolled: in a special-education school, an "
                           "inclusive class or taught at home (送教上門)"),
     "special_schools": ("schools", "special-education schools"),
+    "special_post_in_post": ("teachers", "special-post (特崗) teachers in their 3-year contract"),
+    "targeted_hires": ("teachers", "targeted graduates (優師計劃) placed this year"),
+    "retrained": ("teachers", "primary teachers qualified for junior posts this year (retraining passed)"),
+    "qualification_upgrades": ("teachers", "teachers upgraded to the required qualification this year"),
+    "backbone_cultivated": ("teachers", "teachers newly recognised as backbone this year (before the year's loss)"),
+    "consolidation_completers": ("pupils", "grade-9 completers this year (numerator of the consolidation rate)"),
+    "consolidation_cohort": ("pupils", "entry cohort of this year's grade-9 completers (grade-1 entrants; before "
+                             "the start year, completers ÷ the share the mechanism's hazard leaves)"),
     "resource_rooms": ("rooms", "resource rooms (資源教室) for inclusive classes added since the start year (region-"
                        "wide rooms spread over counties by pupils)"),
 }

@@ -74,7 +74,8 @@ class ModelSeries:
     """Where an observed series lives in ``results.nc``.
 
     ``variable`` is the per-county variable (draw, year, county); the region value is its area total
-    ``{variable}_area`` (``how="sum"``) or its area value ``variable`` (``how="mean"``, per-draw parameters).
+    ``{variable}_area`` (``how="sum"``) or its area value ``variable`` (``how="mean"``: shares such as the consolidation
+    rate, completers ÷ their entry cohort summed over the area's counties).
     """
 
     series: str
@@ -113,7 +114,7 @@ MODEL_SERIES: tuple[ModelSeries, ...] = (
     ModelSeries("schools", "junior", "schools_junior", "sum",
                 "junior-level schools (junior-only and nine-year, with pupils)", "schools", "Junior-level schools"),
     ModelSeries("consolidation_rate", "compulsory", "consolidation_rate", "mean",
-                "consolidation rate (the draw's parameter)", "share",
+                "consolidation rate (completers ÷ their entry cohort, from the simulated flows)", "share",
                 "Consolidation rate"),
 )
 

@@ -172,6 +172,15 @@ class State:
     student_entries: np.ndarray  # (D, C) grade-1 entrants this year
     junior_entries: np.ndarray  # (D, C) grade-7 entrants this year
     student_exits: np.ndarray  # (D, C) dropouts and grade-9 completers this year
+    # consolidation measured from the flows (T7, sim.mechanisms.students.advance_cohort_survival)
+    cohort_survival: np.ndarray  # (D, C, 9) share of its entry cohort each grade's cohort keeps (NaN before 1st step)
+    consolidation_completers: np.ndarray  # (D, C) grade-9 completers this year
+    consolidation_cohort: np.ndarray  # (D, C) their entry cohort (completers ÷ the cohort's share kept)
+    # quantities of the costed teacher programmes this year (sim.costs), (D, C)
+    targeted_hires: np.ndarray  # targeted graduates (優師計劃) placed
+    retrained: np.ndarray  # primary teachers qualified for junior posts
+    qualification_upgrades: np.ndarray  # teachers upgraded to the required qualification
+    backbone_cultivated: np.ndarray  # teachers newly recognised as backbone
     # rotated teachers on loan by years left, (D, S, L) with L the longest term (0 if none): rotation.Loans
     loan_host: np.ndarray  # hosted by the section
     loan_host_backbone: np.ndarray  # backbone among them
@@ -541,6 +550,13 @@ def initial_state(model: Model, n_draws: int, female_share: np.ndarray | None = 
         student_entries=np.zeros((d, c), np.int64),
         junior_entries=np.zeros((d, c), np.int64),
         student_exits=np.zeros((d, c), np.int64),
+        cohort_survival=np.full((d, c, s.students.shape[1]), np.nan),
+        consolidation_completers=np.zeros((d, c)),
+        consolidation_cohort=np.zeros((d, c)),
+        targeted_hires=np.zeros((d, c), np.int64),
+        retrained=np.zeros((d, c), np.int64),
+        qualification_upgrades=np.zeros((d, c), np.int64),
+        backbone_cultivated=np.zeros((d, c), np.int64),
         **{f"loan_{k}": v for k, v in zip(("host", "host_backbone", "home", "home_backbone"),
                                           rotation.Loans.empty(d, s.n_sections, rotation_loan_slots(model.scenario)),
                                           strict=True)},

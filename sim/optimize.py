@@ -5,8 +5,8 @@ Every candidate runs the scenario with its lever values over the same draws and 
 :mod:`sim.sweep`), so two candidates differ only by their levers. A candidate is scored by two numbers:
 
 - its **cost**: the median over the draws of the total cost of the computed programmes over the plan years
-  (``cost_plan_total`` of :mod:`sim.costs`), in CNY; levers whose programme is not costed (recruitment,
-  development, special education…) cost nothing here, and the result says so;
+  (``cost_plan_total`` of :mod:`sim.costs`), in CNY; levers whose group is not in :data:`COSTED_GROUPS` cost
+  nothing here, and the result says so;
 - its **probability**: the smallest, over the targets asked for, of the share of draws meeting the target (in
   ``--area``). Reaching the level means every target reaches it.
 
@@ -65,7 +65,8 @@ __all__ = [
 ]
 
 COSTED_GROUPS = {"dispatch": "dispatch", "rotation": "rotation", "retention": "retention", "funding": "capital",
-                 "digital": "gigabit", "counselling": "counselling", "pairing": "pairing"}
+                 "digital": "gigabit", "counselling": "counselling", "pairing": "pairing",
+                 "recruitment": "special_post, targeted_graduates, junior_retraining", "development": "development"}
 """Lever group (``levers.GROUP.…``) → the programme of :mod:`sim.costs` that prices it."""
 DEFAULT_TRIALS = 40
 

@@ -95,15 +95,43 @@ _PARAMETER_LIST: tuple[Parameter, ...] = (
         "300-fold by 2044 and the engines fail on such counts",
     ),
     Parameter(
-        "students.consolidation_rate",
+        "students.consolidation_2020",
         "share of an entry cohort",
-        "Nine-year consolidation rate (鞏固率): share of an entry cohort completing compulsory education.",
+        "Region's nine-year consolidation rate (鞏固率) of 2020, the anchor of the dropout hazard: the per-transition "
+        "hazard of 2020 is 1 − c^(1/8) (sim.mechanisms.students.dropout_hazard). The reported consolidation rate "
+        "is measured from the simulated flows, not this parameter.",
         0.0,
         1.0,
-        Beta(mean=0.9745, sd=0.009),
-        "95.69% in 2020 and 99.2% in 2024 (SOURCES §1e; calibration/data/observations.csv); assumption: centred "
-        "on their mean (97.45%) with an SD (0.9 points) that puts both within 2 SD (the earlier prior, 98.5% ± 0.5, "
-        "put the 2020 figure 5.8 SD away, issue 13); to be inferred by `edusim calibrate`",
+        Beta(mean=0.9569, sd=0.005),
+        "95.69% in 2020 (white paper; SOURCES §1e, calibration/data/observations.csv); assumption: an SD of 0.5 "
+        "points for a rate published to 0.01 points whose definition (consolidation or completion, cohort base) "
+        "is not stated (calibration/OBSERVATIONS.md §errors)",
+    ),
+    Parameter(
+        "students.dropout_decline_per_year",
+        "log change per year",
+        "Yearly fall of the log dropout hazard after 2020 (the same in every county).",
+        0.0,
+        _INF,
+        Uniform(low=0.06, high=0.43),
+        "the two published Xinjiang rates, 95.69% (2020) and 99.2% (2024), give hazards 0.00549 and 0.00100 per "
+        "transition, a fall of 0.43 a year (SOURCES §1e); the national rates, 93.4% (2016) to 95.9% (2024), fall "
+        "0.06 a year (SOURCES §5, calibration/data/national_compulsory_2000_2024.csv); assumption: uniform between "
+        "the national pace and Xinjiang's 2020–2024 pace",
+    ),
+    Parameter(
+        "students.dropout_county_sd",
+        "log hazard SD",
+        "Spread of the dropout hazard across counties: SD of the log county multiplier (mean 1), fixed per draw "
+        "and county.",
+        0.0,
+        _INF,
+        Uniform(low=0.0, high=0.5),
+        "not found: no county consolidation rates are published for Xinjiang (SOURCES §6.5: no county school "
+        "counts); the 2017 standard checks a junior consolidation rate of at least 95% in each county "
+        "(calibration/data/youzhi_junheng_2017_standard.csv), so counties differ; assumption: from no spread to a "
+        "2-SD range of the county multiplier of ×0.4–×2.4 (county 2020 rates of about 90%–98.2% around the "
+        "region's 95.7%)",
     ),
     Parameter(
         "students.entrants_per_census_child",

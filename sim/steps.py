@@ -130,11 +130,44 @@ def _fill(out: Any, piece: Any, rows: slice) -> None:
         getattr(out, n)[rows] = getattr(piece, n)
 
 
+def _dropout_hazards(m: Model, p: Parameters, r: Random, first: int, last: int) -> np.ndarray:
+    """``(D, C, n)`` per-transition dropout hazard of each county in the years ``first, first ∓ 1, …, last``
+    (:func:`sim.mechanisms.students.dropout_hazard`); the county multipliers come from one stream per draw that
+    does not change with the year."""
+    multiplier = Random(r.streams, r.start, r.stop, 0).apply(
+        "students.dropout_county", students.county_dropout_multiplier, p["students.dropout_county_sd"],
+        n_counties=m.sections.n_counties)
+    reference = students.hazard_from_consolidation(p["students.consolidation_2020"])
+    step = -1 if last < first else 1
+    return np.stack([students.dropout_hazard(y, reference, p["students.dropout_decline_per_year"], multiplier)
+                     for y in range(first, last + step, step)], axis=-1)
+
+
+def _record_consolidation(m: Model, st: State, flows: students.PromotionFlows, hazard: np.ndarray) -> None:
+    """T7 measured from the flows (issue 16): this year's grade-9 completers of each county and their entry
+    cohort, completers ÷ the cohort's share still in school (:func:`sim.mechanisms.students.
+    advance_cohort_survival`); then the cohorts move up a grade."""
+    s = m.sections
+    completers = county_sum(flows.graduates[:, :, students.LAST_GRADE_INDEX], s).astype(np.float64)
+    st.consolidation_completers = completers
+    st.consolidation_cohort = np.divide(completers, st.cohort_survival[..., students.LAST_GRADE_INDEX],
+                                        out=np.zeros_like(completers),
+                                        where=st.cohort_survival[..., students.LAST_GRADE_INDEX] > 0)
+    by_grade = np.stack([county_sum(st.students[:, :, g], s) for g in range(students.N_GRADES)], axis=-1)
+    dropped = np.stack([county_sum(flows.dropouts[:, :, g], s) for g in range(students.N_GRADES)], axis=-1)
+    st.cohort_survival = students.advance_cohort_survival(st.cohort_survival, by_grade, dropped, hazard)
+
+
 def step_students(m: Model, st: State, p: Parameters, r: Random, year: int) -> None:
     """Promotion with dropout, grade-1 intake from the births of ``year − 6``, grade-7 entry, urbanisation."""
     s = m.sections
-    survival = students.survival_per_transition(p["students.consolidation_rate"])[:, None]
-    flows = r.apply("students.promote", students.promote, st.students, per_draw={"survival_per_year": survival})
+    hazard = _dropout_hazards(m, p, r, year, year)[..., 0]
+    if np.isnan(st.cohort_survival).any():  # first step: the cohorts' shares from the hazard of the years before
+        st.cohort_survival = students.start_cohort_survival(
+            _dropout_hazards(m, p, r, year - 1, year - students.TRANSITIONS))
+    flows = r.apply("students.promote", students.promote, st.students,
+                    per_draw={"survival_per_year": 1.0 - hazard[:, s.county]})
+    _record_consolidation(m, st, flows, hazard)
     grads = students.primary_graduates_by_county(flows.graduates, s.county, s.n_counties)
     expected = students.expected_intake_from_births(year, m.census_by_age, p["births.trend_per_year"],
                                                     anchor_births=m.anchor_births)
@@ -487,6 +520,7 @@ def step_recruitment(m: Model, st: State, p: Parameters, r: Random, year: int) -
     vacancy = vacancy - special
     hired += special
 
+    st.targeted_hires = np.zeros_like(st.targeted_hires)
     if year >= recruitment.TARGETED_GRADUATES_FIRST_YEAR:
         targeted = r.apply("recruitment.targeted", recruitment.targeted_graduate_hires,
                            per_year_total=m.scale.count(rec.targeted_graduates_per_year, "pupils"),
@@ -497,6 +531,7 @@ def step_recruitment(m: Model, st: State, p: Parameters, r: Random, year: int) -
         _add_hires(st, targeted, p, r, "recruitment.targeted", m if aimed else None)
         vacancy = vacancy - targeted
         hired += targeted
+        st.targeted_hires = county_sum(targeted, s).astype(np.int64)  # costed (sim.costs)
 
     # retraining primary teachers for junior posts, within the county
     staff_now = section_total(st.teachers)
@@ -507,6 +542,7 @@ def step_recruitment(m: Model, st: State, p: Parameters, r: Random, year: int) -
     retrained = r.apply("recruitment.retrain", recruitment.retrain_for_junior, primary_surplus, junior_vacancy,
                         per_year_total=m.scale.count(rec.junior_retraining_per_year, "pupils"),
                         per_draw={"pass_rate": p["recruitment.retraining_pass_rate"][:, None]})
+    st.retrained = np.asarray(retrained, dtype=np.int64)  # costed (sim.costs)
     if retrained.any():
         out = quota.allocate_largest_remainder(retrained, surplus_section, s.county, s.n_counties)
         into = quota.allocate_largest_remainder(retrained, junior_vacancy_section, s.county, s.n_counties)
@@ -675,9 +711,12 @@ def step_development(m: Model, st: State, p: Parameters, r: Random, year: int) -
     lever = m.scenario.levers.development
     staff = section_total(st.teachers)
     st.qualified = np.minimum(st.qualified, staff)
-    st.qualified = st.qualified + r.apply("development.upgrade", development.qualification_upgrade,
-                                          staff - st.qualified, upgrade_share=lever.qualification_upgrade_share)
+    upgraded = r.apply("development.upgrade", development.qualification_upgrade, staff - st.qualified,
+                       upgrade_share=lever.qualification_upgrade_share)
+    st.qualified = st.qualified + upgraded
+    st.qualification_upgrades = county_sum(upgraded, m.sections).astype(np.int64)  # costed (sim.costs)
     st.backbone = np.minimum(st.backbone, st.qualified)
+    before = st.backbone
     if targeting_on(m, year):  # the same number cultivated, first where the backbone indicator fails
         counted = counted_teachers(m, st, m.scenario.levers.assessment.dispatched_count_toward)
         below = shortfalls(m, st, counted["qualification"], counted["backbone"], counted["pe_art"])["below_backbone"]
@@ -690,6 +729,7 @@ def step_development(m: Model, st: State, p: Parameters, r: Random, year: int) -
         st.backbone = st.backbone + r.apply("development.cultivate", development.backbone_cultivation,
                                             st.qualified - st.backbone,
                                             cultivation_share=lever.backbone_cultivation_share)
+    st.backbone_cultivated = county_sum(st.backbone - before, m.sections).astype(np.int64)  # costed (sim.costs)
     st.backbone = st.backbone - r.apply("development.loss", development.backbone_loss, st.backbone,
                                         per_draw={"retention": p["development.backbone_retention"][:, None]})
     st.pe_art = np.minimum(st.pe_art, staff)
@@ -904,7 +944,14 @@ def _staffing_and_flows(m: Model, st: State, p: Parameters, pupils: np.ndarray, 
     return {
         "staffing_norm_met": norm_met.astype(np.int8),
         "special_education_ok": special_ok.astype(np.int8),
-        "consolidation_rate": np.repeat(p["students.consolidation_rate"][:, None], s.n_counties, axis=1),
+        "consolidation_completers": st.consolidation_completers,
+        # quantities of the costed teacher programmes (sim.costs)
+        "special_post_in_post": county_sum(st.special_post.sum(axis=2), s),
+        "targeted_hires": st.targeted_hires,
+        "retrained": st.retrained,
+        "qualification_upgrades": st.qualification_upgrades,
+        "backbone_cultivated": st.backbone_cultivated,
+        "consolidation_cohort": st.consolidation_cohort,
         **_disabled_enrolment(m, st, p, pupils),
         "special_schools": st.special_schools,
         "resource_rooms": st.resource_rooms,

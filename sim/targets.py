@@ -96,7 +96,10 @@ _METRIC_LIST = (
     Metric(
         "consolidation_rate",
         "share of an entry cohort (0–1)",
-        "Nine-year consolidation rate (鞏固率): share of an entry cohort completing compulsory education.",
+        "Nine-year consolidation rate (鞏固率): the year's grade-9 completers ÷ their cohort's grade-1 entrants, "
+        "measured from the simulated flows (sim.mechanisms.students.advance_cohort_survival). Official formula: "
+        "graduates ÷ entrants of 9 years before, net of transfers (Baidu Baike 九年义务教育巩固率, via "
+        "wodeyuanxiao.com/Educationalinstitution/ahyitsdevd.html; a county form: 360docs.net/doc/3719094076.html).",
     ),
     Metric(
         "special_education_coverage",

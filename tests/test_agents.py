@@ -270,7 +270,8 @@ def allowed_exceptions(m: int, alpha: float, family: float = FAMILY_FALSE_ALARM)
 
 def series(model: Any, raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The key series ``(D, …)``: teachers, vacancies and 縣管校聘 redeployments by county, the seven indicator
-    values by county, and the region's share of counties quality-balanced and quality-school share."""
+    values by county, the region's share of counties quality-balanced, quality-school share and consolidation rate,
+    and the costed teacher programmes' quantities by county."""
     ds = to_dataset(model, raw)
     out = {"teachers": raw["teachers"], "vacancies": raw["vacancies"], "redeployed": raw["redeployed"]}
     # the school network (issue 15 item 2): schools with pupils by level, and primary schools as the NBS counts them
@@ -284,6 +285,11 @@ def series(model: Any, raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         out[f"indicator_value[{name}]"] = raw["indicator_value"][..., i]
     for name in ("share_counties_quality_balanced", "quality_school_share"):
         out[name] = ds[name].sel(area="region").values
+    # T7 measured from the flows and the quantities of the costed teacher programmes (issue 16)
+    out["consolidation_rate"] = ds["consolidation_rate"].sel(area="region").values
+    for name in ("special_post_in_post", "targeted_hires", "retrained", "qualification_upgrades",
+                 "backbone_cultivated"):
+        out[name] = raw[name]
     return out
 
 

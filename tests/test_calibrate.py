@@ -221,7 +221,7 @@ def test_calibrate_on_dask_workers_gives_the_same_posterior(tmp_path) -> None:
 # ------------------------------------------------------------------------------------------------------------
 # synthetic truth (issue 13 item 7)
 
-SYNTHETIC_PARAMETERS = ("attrition.town_rate", "recruitment.fill_rate", "students.consolidation_rate")
+SYNTHETIC_PARAMETERS = ("attrition.town_rate", "recruitment.fill_rate", "students.consolidation_2020")
 SYNTHETIC_SD_REL = {"pupils": 0.01, "fulltime_teachers": 0.03}
 
 

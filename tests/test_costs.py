@@ -32,7 +32,12 @@ def _fixed(programme: str, value: float, item: str = "item") -> UnitCost:
 
 FIXED = [_fixed("dispatch", 10_000.0), _fixed("dispatch", 2_000.0, "travel"), _fixed("rotation", 5_000.0),
          _fixed("gigabit", 100_000.0), _fixed("counselling", 80_000.0), _fixed("pairing", 20_000.0),
-         _fixed("special_education", 10_000_000.0), _fixed("resource_rooms", 200_000.0)]
+         _fixed("special_education", 10_000_000.0), _fixed("resource_rooms", 200_000.0),
+         _fixed("special_post", 18_960.0), _fixed("targeted_graduates", 40_000.0), _fixed("junior_retraining", 6_000.0),
+         _fixed("development", 5_000.0, "qualification upgrade"),
+         _fixed("development", 2_000.0, "backbone cultivation")]
+TEACHER_PROGRAMMES = {"special_post": "special_post_in_post", "targeted_graduates": "targeted_hires",
+                      "junior_retraining": "retrained"}
 
 
 def _model(changes: dict | None = None, pupil_share: float = 1.0) -> SimpleNamespace:
@@ -45,7 +50,7 @@ def _model(changes: dict | None = None, pupil_share: float = 1.0) -> SimpleNames
 
 
 def _results(dispatched: float = 50.0, rotated: float = 0.0, special: tuple[float, ...] = (1, 1, 1),
-             rooms: tuple[float, ...] = (0, 0, 0)) -> xr.Dataset:
+             rooms: tuple[float, ...] = (0, 0, 0), teacher_programmes: float = 0.0) -> xr.Dataset:
     """Two draws, three years, two counties; every count the same in both draws."""
     shape = (2, len(YEARS), 2)
 
@@ -63,6 +68,8 @@ def _results(dispatched: float = 50.0, rotated: float = 0.0, special: tuple[floa
         "pairing_count": const(0.0),
         "special_schools": (("draw", "year", "county"), by_year(special)),
         "resource_rooms": (("draw", "year", "county"), by_year(rooms)),
+        **{name: const(teacher_programmes) for name in (*TEACHER_PROGRAMMES.values(), "qualification_upgrades",
+                                                         "backbone_cultivated")},
     }, coords={"draw": [0, 1], "year": YEARS, "county": [1, 2]})
 
 
@@ -83,8 +90,36 @@ def test_a_lever_at_zero_costs_nothing() -> None:
     model = _model({"levers.funding.capital_cny": 0.0, "levers.retention.rural_subsidy_cny_month": 0.0})
     costs = cost_dataset(model, _results(dispatched=0.0, rotated=0.0), FIXED)
     for programme in ("dispatch", "rotation", "retention", "capital", "counselling", "pairing", "special_education",
-                      "resource_rooms"):
+                      "resource_rooms", "special_post", "targeted_graduates", "junior_retraining", "development"):
         assert float(np.abs(costs["cost"].sel(programme=programme)).sum()) == 0.0, programme
+
+
+def test_teacher_programmes_cost_their_recorded_quantity_times_the_unit_cost_by_hand() -> None:
+    # 2 counties × 30 = 60 teachers a year in each programme: special post 60 × 18,960 = 1,137,600 CNY (the
+    # central subsidy); targeted 60 × 40,000 = 2,400,000; retraining 60 × 6,000 = 360,000; development 60 upgrades
+    # × 5,000 + 60 newly recognised backbone × 2,000 = 420,000 CNY a year
+    costs = cost_dataset(_model({"levers.funding.capital_cny": 0.0}), _results(teacher_programmes=30.0), FIXED)
+    expected = {"special_post": 1_137_600.0, "targeted_graduates": 2_400_000.0, "junior_retraining": 360_000.0,
+                "development": 420_000.0}
+    for programme, per_year in expected.items():
+        np.testing.assert_allclose(costs["cost"].sel(programme=programme).values, per_year, rtol=1e-12)
+
+
+def test_teacher_programme_costs_scale_with_their_quantity() -> None:
+    model = _model({"levers.funding.capital_cny": 0.0})
+    one = cost_dataset(model, _results(teacher_programmes=7.0), FIXED)["cost"]
+    three = cost_dataset(model, _results(teacher_programmes=21.0), FIXED)["cost"]
+    for programme in (*TEACHER_PROGRAMMES, "development"):
+        assert float(one.sel(programme=programme).sum()) > 0
+        np.testing.assert_allclose(three.sel(programme=programme).values, 3 * one.sel(programme=programme).values,
+                                   rtol=1e-12)
+
+
+def test_development_items_are_priced_on_their_own_quantity() -> None:
+    ds = _results()
+    ds["qualification_upgrades"][:] = 10.0  # 2 counties × 10 upgrades × 5,000; no newly recognised backbone
+    costs = cost_dataset(_model({"levers.funding.capital_cny": 0.0}), ds, FIXED)
+    np.testing.assert_allclose(costs["cost"].sel(programme="development").values, 100_000.0, rtol=1e-12)
 
 
 def test_special_schools_and_resource_rooms_cost_what_opens_each_year() -> None:
@@ -162,3 +197,32 @@ def test_the_run_table_gives_the_total_cost_and_its_90_percent_interval() -> Non
     line = cost_line(ds)
     assert "median 50.000 bn CNY [90% interval 5.000–95.000]" in line and "not computed: development" in line
     assert cost_line(xr.Dataset()) == ""
+
+
+_OFF = {"levers.recruitment.special_post_per_year": 0, "levers.recruitment.targeted_graduates_per_year": 0,
+        "levers.recruitment.junior_retraining_per_year": 0, "levers.recruitment.from_year": 2021,
+        "levers.development.qualification_upgrade_share": 0.0, "levers.development.backbone_cultivation_share": 0.0}
+_QUANTITIES = ("special_post_in_post", "targeted_hires", "retrained", "qualification_upgrades", "backbone_cultivated")
+
+
+@pytest.mark.parametrize("engine", ["cohort", "agents"])
+def test_teacher_programme_quantities_are_zero_when_their_levers_are_off(engine: str) -> None:
+    from sim import agents
+    from sim.cohort import prepare
+    from sim.ensemble import run_draws
+
+    base = replace(load_scenario(SCENARIOS / "baseline.yaml"), {
+        "draws": 8, "chunk_size": 64, "horizon": 2026, "baseline.counties": ["653131", "653227", "650522"]})
+    run = agents.run_draws_agents if engine == "agents" else run_draws
+    off = run(prepare(replace(base, _OFF)), 0, 8)
+    for name in _QUANTITIES[1:]:
+        assert not off[name][:, 1:].any(), name
+    # the registry's special-post teachers leave their 3-year contracts by the third year and none are hired
+    in_post = off["special_post_in_post"].sum(axis=-1)
+    assert (np.diff(in_post, axis=1) <= 0).all()
+    assert not in_post[:, 4:].any()  # 2024 onwards: the start year plus 3 contract years, plus a margin
+    on = run(prepare(replace(base, {"levers.recruitment.from_year": 2021,
+                                    "levers.development.qualification_upgrade_share": 0.2,
+                                    "levers.development.backbone_cultivation_share": 0.2})), 0, 8)
+    for name in ("special_post_in_post", "qualification_upgrades", "backbone_cultivated"):
+        assert on[name][:, 1:].sum() > 0, name

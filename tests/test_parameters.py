@@ -91,18 +91,32 @@ def test_scenario_validation_reports_the_unusable_uncertainty(tmp_path) -> None:
     assert (e.line, e.key) == (3, "uncertainties.births.trend_per_year.dist") and "700" in e.message
 
 
-def test_consolidation_prior_admits_both_published_rates() -> None:
-    # the published rates (observations.csv, read independently) lie within 2 prior SDs of the prior's mean
+def test_dropout_priors_admit_the_published_rates() -> None:
+    # the 2020 anchor's prior holds the published 2020 rate within 2 SDs, and the decline's range spans the hazard
+    # falls the published series imply (observations.csv and the national file, read independently; hazard per
+    # transition 1 - c^(1/8), log fall per year)
     import csv
+    import math
     from pathlib import Path
 
-    path = Path(__file__).resolve().parents[1] / "calibration" / "data" / "observations.csv"
-    with path.open(encoding="utf-8") as f:
-        rates = [float(r["value"]) for r in csv.DictReader(f) if r["series"] == "consolidation_rate"]
-    assert len(rates) >= 2
-    prior = get_parameter("students.consolidation_rate").default
-    assert isinstance(prior, Beta)
-    assert all(abs(rate - prior.mean) <= 2 * prior.sd for rate in rates)
+    data = Path(__file__).resolve().parents[1] / "calibration" / "data"
+    with (data / "observations.csv").open(encoding="utf-8") as f:
+        rates = {int(r["year"]): float(r["value"]) for r in csv.DictReader(f) if r["series"] == "consolidation_rate"}
+    with (data / "national_compulsory_2000_2024.csv").open(encoding="utf-8") as f:
+        national = {int(r["year"]): float(r["consolidation_rate_pct"]) / 100 for r in csv.DictReader(f)
+                    if r["consolidation_rate_pct"]}
+    anchor = get_parameter("students.consolidation_2020").default
+    assert isinstance(anchor, Beta)
+    assert abs(rates[2020] - anchor.mean) <= 2 * anchor.sd
+
+    def fall(c0: float, c1: float, years: int) -> float:
+        return math.log((1 - c0 ** (1 / 8)) / (1 - c1 ** (1 / 8))) / years
+
+    decline = get_parameter("students.dropout_decline_per_year").default
+    assert isinstance(decline, Uniform)
+    xinjiang, china = fall(rates[2020], rates[2024], 4), fall(national[2016], national[2024], 8)
+    assert decline.low <= china + 0.005 and xinjiang - 0.005 <= decline.high  # ends rounded to 0.01
+    assert abs(xinjiang - 0.425) < 0.01 and abs(china - 0.061) < 0.01  # the values quoted in the source text
 
 
 def test_establishment_priors_contain_the_fitted_years_pupil_teacher_ratios() -> None:

@@ -52,8 +52,8 @@ def test_every_level_is_validated_by_the_scenario(small) -> None:
 def test_choose_factors(small) -> None:
     every = d.choose_factors(small, None)
     assert every and all(f.kind == "uncertainty" for f in every)
-    two = d.choose_factors(small, "attrition.rural_rate, students.consolidation_rate,attrition.rural_rate")
-    assert [f.name for f in two] == ["attrition.rural_rate", "students.consolidation_rate"]
+    two = d.choose_factors(small, "attrition.rural_rate, students.consolidation_2020,attrition.rural_rate")
+    assert [f.name for f in two] == ["attrition.rural_rate", "students.consolidation_2020"]
     spec = small.uncertainties["attrition.rural_rate"]
     q = np.array([0.1, 0.5, 0.9])
     np.testing.assert_array_equal(two[0].quantile(q), sample(spec, q))

@@ -70,7 +70,7 @@ def test_two_dask_workers_give_the_same_outcomes(small, dask_scheduler: str) -> 
     from sim.scaleout import dask_client
     from sim.sensitivity.design import make_design
 
-    factors = [*choose_factors(small, "attrition.rural_rate,students.consolidation_rate"),
+    factors = [*choose_factors(small, "attrition.rural_rate,students.consolidation_2020"),
                lever_factor("levers.dispatch.per_year", 0, 40, 2, integer=True)]
     design = make_design(factors, "morris", 2, np.random.default_rng(4))
     targets = load_target_set(small.targets).targets

@@ -39,7 +39,9 @@ YEAR = 2027  # every lever acts, quota verification year of the golden scenario 
 # what it must change in the golden scenario's year 2027; every other field of the state must be left untouched
 TEACHER_STOCK = {"teachers", "qualified", "backbone", "pe_art"}
 ALLOWED = {
-    "students": {"students", "student_entries", "junior_entries", "student_exits"},
+    # the cohorts' shares of their entrants and the year's completers and cohorts: T7 measured from the flows
+    "students": {"students", "student_entries", "junior_entries", "student_exits", "cohort_survival",
+                 "consolidation_completers", "consolidation_cohort"},
     # a closing section's pupils, teachers (categories, contracts, dispatched, loans), posts and classes move
     "network": {"students", "classes", "section_quota", "closed", "special_post", "dispatched", "dispatched_backbone",
                 "dispatched_pe_art", "loan_host", "loan_host_backbone", "loan_home", "loan_home_backbone"}
@@ -50,18 +52,19 @@ ALLOWED = {
     "dispatch_departures": {"dispatched", "dispatched_backbone", "dispatched_pe_art"},
     "quota": TEACHER_STOCK | {"section_quota"},
     "redeployment": TEACHER_STOCK | {"redeployed"},
-    "recruitment": TEACHER_STOCK | {"special_post", "hires"},
+    "recruitment": TEACHER_STOCK | {"special_post", "hires", "targeted_hires", "retrained"},  # the last two: costs
     "rotation": TEACHER_STOCK | {"rotated", "rotation_share", "backbone_share_of_rotated", "loan_host",
                                  "loan_host_backbone", "loan_home", "loan_home_backbone"},
     "dispatch_arrivals": {"dispatched", "dispatched_backbone", "dispatched_pe_art"},
-    "development": {"qualified", "backbone", "pe_art"},
+    "development": {"qualified", "backbone", "pe_art", "qualification_upgrades", "backbone_cultivated"},
     "facilities": {"floor_area_m2", "sports_area_m2", "equipment_value_cny", "multimedia_rooms", "pipeline_cny",
                    "gigabit", "counselling_room", "paired", "special_schools", "resource_rooms", "programme_planned",
                    "programme_pipeline"},
     "assessment": {"certified", "ready_years"},
 }
 REQUIRED = {
-    "students": {"students", "student_entries", "junior_entries", "student_exits"},
+    "students": {"students", "student_entries", "junior_entries", "student_exits", "cohort_survival",
+                 "consolidation_completers", "consolidation_cohort"},
     "network": set(),  # the golden scenario closes nothing (size rule 0, the default)
     "classes": set(),  # the fixture's classes were formed from these pupils already (tests/test_classes.py)
     "teacher_exits": {"teachers", "special_post", "female_share", "exits"},
@@ -72,7 +75,7 @@ REQUIRED = {
     "recruitment": {"teachers", "qualified", "special_post", "hires"},
     "rotation": {"teachers", "rotated", "rotation_share"},
     "dispatch_arrivals": {"dispatched", "dispatched_backbone"},
-    "development": {"qualified", "backbone"},
+    "development": {"qualified", "backbone", "qualification_upgrades", "backbone_cultivated"},
     "facilities": {"floor_area_m2", "equipment_value_cny", "pipeline_cny", "gigabit", "programme_planned"},
     "assessment": set(),
 }

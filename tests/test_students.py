@@ -287,3 +287,74 @@ def test_drift_accepts_integer_and_broadcast_weights():
         np.testing.assert_array_equal(f.moved_in.sum(axis=1), f.moved_out.sum(axis=1))
         # arrivals in section 2 ~ Binomial(50, 0.1 · 3/4) in slot 0
         assert abs(f.moved_in[:, 2, 0].mean() - 3.75) < 4 * math.sqrt(50 * 0.075 * 0.925 / 4000)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# the dropout hazard and the consolidation rate measured from the flows (issue 16, T7)
+
+
+def test_dropout_hazard_anchored_in_2020_flat_before_and_falling_after():
+    h = S.hazard_from_consolidation(np.array([0.9569]))
+    assert h[0] == pytest.approx(1 - 0.9569 ** (1 / 8))  # 0.00549
+    m = np.array([[0.5, 1.0, 2.0]])
+    k = np.array([0.25])
+    np.testing.assert_allclose(S.dropout_hazard(2020, h, k, m), h[0] * m)
+    np.testing.assert_allclose(S.dropout_hazard(2012, h, k, m), h[0] * m)  # before 2020: the 2020 level
+    np.testing.assert_allclose(S.dropout_hazard(2024, h, k, m), h[0] * m * math.exp(-1.0))  # 4 years × 0.25
+    assert S.dropout_hazard(2020, np.array([0.6]), k, m)[0, 2] == 1.0  # capped at 1
+    with pytest.raises(ValueError):
+        S.dropout_hazard(2020, h, np.array([-0.1]), m)
+
+
+def test_county_multipliers_have_mean_one_and_no_spread_at_sd_zero():
+    rng = np.random.default_rng(5)
+    np.testing.assert_array_equal(S.county_dropout_multiplier(np.zeros(3), 4, rng), np.ones((3, 4)))
+    m = S.county_dropout_multiplier(np.full(200, 0.5), 500, rng)
+    # log-normal exp(0.5 z − 0.125): mean 1, sd sqrt(e^0.25 − 1) = 0.533; 100,000 values → se of the mean 0.0017
+    assert abs(m.mean() - 1.0) < 0.01
+    assert abs(np.log(m).std() - 0.5) < 0.01
+
+
+def test_start_cohort_survival_by_hand():
+    # hazards 0.1 one year before the step, 0.2 two years before, 0 earlier: grade 1 → 1, grade 2 → 0.9,
+    # grade 3 and later → 0.9 × 0.8 = 0.72
+    h = np.zeros((1, 1, 8))
+    h[..., 0], h[..., 1] = 0.1, 0.2
+    np.testing.assert_allclose(S.start_cohort_survival(h)[0, 0], [1, 0.9, 0.72, 0.72, 0.72, 0.72, 0.72, 0.72, 0.72])
+
+
+def test_advance_cohort_survival_by_hand():
+    surv = np.array([[[1.0, 0.9, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8, 0.7]]])
+    pupils = np.array([[[100, 50, 0, 10, 10, 10, 10, 10, 10]]], float)
+    drop = np.array([[[5, 10, 0, 0, 0, 0, 0, 1, 0]]], float)
+    out = S.advance_cohort_survival(surv, pupils, drop, np.array([[0.25]]))
+    # grade 2 ← 1 × 95/100; grade 3 ← 0.9 × 40/50; grade 4 ← 0.8 × (1 − 0.25): no pupils, the expected survival;
+    # grade 9 ← 0.8 × 9/10; grade 1 new → 1
+    np.testing.assert_allclose(out[0, 0], [1, 0.95, 0.72, 0.6, 0.8, 0.8, 0.8, 0.8, 0.72])
+
+
+def test_measured_consolidation_is_completers_over_entrants_for_a_simulated_cohort():
+    # one entry cohort followed through 9 years at per-section hazards that differ by section and year: the
+    # tracked share equals completers ÷ entrants exactly (county sums; the cohort moves to junior in its county)
+    rng = np.random.default_rng(8)
+    d, s, n = 4, 3, 2000
+    county = np.array([0, 0, 1])
+    stock = np.zeros((d, s, 9), dtype=np.int64)
+    stock[..., 0] = n
+    entrants = np.stack([stock[:, county == c, 0].sum(1) for c in (0, 1)], axis=1).astype(float)
+    surv = np.ones((d, 2, 9))
+    for year in range(9):
+        hazard = np.array([[0.01 * (year + 1), 0.03]] * d)
+        f = S.promote(stock, 1.0 - hazard[:, county], rng)
+        by_grade = np.stack([np.stack([stock[:, county == c, g].sum(1) for c in (0, 1)], axis=1)
+                             for g in range(9)], axis=-1)
+        dropped = np.stack([np.stack([f.dropouts[:, county == c, g].sum(1) for c in (0, 1)], axis=1)
+                            for g in range(9)], axis=-1)
+        if year == 8:
+            completers = np.stack([f.graduates[:, county == c, 8].sum(1) for c in (0, 1)], axis=1)
+            np.testing.assert_allclose(surv[..., 8], completers / entrants, rtol=1e-12)
+        surv = S.advance_cohort_survival(surv, by_grade, dropped, hazard)
+        stock = f.promoted.copy()
+        stock[..., 6] = f.graduates[..., 5]
+    # hazards of 0.01…0.08 over the 8 transitions of county 0 → expected completion ∏(1 − 0.01 j) = 0.7305
+    assert abs(float(np.mean(completers[:, 0] / entrants[:, 0])) - np.prod(1 - 0.01 * np.arange(1, 9))) < 0.01

@@ -1158,9 +1158,12 @@ def _promote_cells(rng: Any, stock: Any, p_drop: Any, last_primary: int, last: i
     tab = np.empty(_TABLE_MAX + 1, dtype=np.float64)
     inv = np.empty(_TABLE_MAX + 1, dtype=np.float64)
     for d in range(d_n):
-        p = p_drop[d]
-        top = _binomial_table(p, tab, inv)
+        p = -1.0
+        top = -1
         for s in range(s_n):
+            if p_drop[d, s] != p:  # a new table only where the probability changes (sections of one county)
+                p = p_drop[d, s]
+                top = _binomial_table(p, tab, inv)
             for g in range(g_n):
                 n = stock[d, s, g]
                 if n == 0:
@@ -1179,7 +1182,8 @@ def promote_cells(stock: npt.ArrayLike, p_drop: npt.ArrayLike, last_primary: int
                   rng: np.random.Generator) -> tuple[IntArray, IntArray, IntArray]:
     """One school year of ``(D, S, G)`` pupils in one pass: ``(promoted, dropouts, graduates)``.
 
-    Dropouts ``Binomial(n, p_drop[d])`` cell by cell in C order (grade ``last`` drops nobody), by the inversion
+    Dropouts ``Binomial(n, p_drop[d, s])`` (``p_drop`` ``(D,)`` per draw or ``(D, S)`` per section) cell by cell
+    in C order (grade ``last`` drops nobody), by the inversion
     of :func:`binomial` with per-draw tables (:func:`_tabled_inverse`); survivors of grades
     ``last_primary`` and ``last`` are ``graduates``, the others are ``promoted`` into the next grade. Empty
     cells use no random number. ``stock`` must be non-negative and ``p_drop`` in [0, 1] (checked by the
@@ -1189,7 +1193,8 @@ def promote_cells(stock: npt.ArrayLike, p_drop: npt.ArrayLike, last_primary: int
     promoted = np.zeros(st.shape, dtype=np.int64)
     dropouts = np.zeros(st.shape, dtype=np.int64)
     graduates = np.zeros(st.shape, dtype=np.int64)
-    p = np.ascontiguousarray(np.broadcast_to(np.asarray(p_drop, dtype=np.float64), (st.shape[0],)))
+    p = np.asarray(p_drop, dtype=np.float64)
+    p = np.array(np.broadcast_to(p if p.ndim == 2 else p.reshape(-1)[:, None], st.shape[:2]), order="C")  # writable
     _promote_cells(rng, st, p, last_primary, last, promoted, dropouts, graduates)
     return promoted, dropouts, graduates
 

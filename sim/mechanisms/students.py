@@ -475,6 +475,81 @@ def assign_intake(
 # promotion, dropout, junior entry, drift
 
 
+HAZARD_REFERENCE_YEAR = 2020
+"""Year of the first published Xinjiang consolidation rate (95.69%, SOURCES §1e): the dropout hazard of
+:func:`dropout_hazard` is anchored there and declines after it."""
+
+
+def county_dropout_multiplier(sd: ArrayLike, n_counties: int, rng: np.random.Generator) -> FloatArray:
+    """``(D, C)`` county multipliers of the dropout hazard, ``exp(σ z − σ²/2)`` with ``z ~ N(0, 1)`` per draw and
+    county and ``σ`` the draw's ``sd`` ``(D,)``: log-normal with mean 1, so the counties' spread leaves the
+    expected hazard unchanged. A draw keeps its multipliers for the whole run (the caller passes a stream that
+    does not change with the year)."""
+    sigma = np.asarray(sd, dtype=np.float64).reshape(-1, 1)
+    if np.any(sigma < 0):
+        raise ValueError(f"county dropout sd must be >= 0, got {np.min(sigma)}")
+    z = rng.standard_normal((sigma.shape[0], n_counties))
+    return np.asarray(np.exp(sigma * z - 0.5 * sigma**2), dtype=np.float64)
+
+
+def dropout_hazard(year: int, hazard_reference: ArrayLike, decline_per_year: ArrayLike,
+                   county_multiplier: ArrayLike) -> FloatArray:
+    """``(D, C)`` per-transition dropout hazard of each county in ``year``:
+    ``h_ref · m_c · exp(−k · max(year − 2020, 0))``, capped at 1.
+
+    ``h_ref`` ``(D,)`` is the region's hazard of :data:`HAZARD_REFERENCE_YEAR` (:func:`hazard_from_consolidation`
+    of the 2020 rate), ``k`` ``(D,)`` its yearly log decline after 2020 and ``m_c`` ``(D, C)`` the county
+    multipliers (:func:`county_dropout_multiplier`). Before 2020 the hazard stays at its 2020 level (assumption:
+    no Xinjiang rate before 2020 was found; the national rate moved 0.4 points a year in 2016–2019, SOURCES §5).
+    """
+    h = per_draw(hazard_reference, 2)
+    k = per_draw(decline_per_year, 2)
+    m = np.asarray(county_multiplier, dtype=np.float64)
+    check_probability("hazard_reference", h)
+    if np.any(k < 0) or np.any(m < 0):
+        raise ValueError("the hazard's decline and county multipliers must be >= 0")
+    return np.asarray(np.minimum(h * m * np.exp(-k * max(year - HAZARD_REFERENCE_YEAR, 0)), 1.0), dtype=np.float64)
+
+
+def hazard_from_consolidation(consolidation_rate: ArrayLike) -> FloatArray:
+    """Per-transition dropout hazard ``1 − c^(1/8)`` that leaves a share ``c`` of an entry cohort after the 8
+    transitions (:func:`survival_per_transition`)."""
+    return np.asarray(1.0 - survival_per_transition(consolidation_rate), dtype=np.float64)
+
+
+def start_cohort_survival(hazard_by_year: FloatArray) -> FloatArray:
+    """``(D, C, 9)`` share of its entry cohort that each grade's cohort still has at the first step of the run.
+
+    ``hazard_by_year[..., j]`` ``(D, C, 8)`` is the hazard of the year ``j + 1`` years before the first step; the
+    cohort in grade index ``g`` made its ``g`` transitions in the ``g`` years before the step, so its share is
+    ``∏_{j < g} (1 − h_j)`` (grade 1: 1). Assumption: before the run the cohorts dropped out at the mechanism's
+    expected hazard (no county histories were found)."""
+    h = np.asarray(hazard_by_year, dtype=np.float64)
+    check_probability("hazard_by_year", h)
+    out = np.ones((*h.shape[:2], N_GRADES))
+    out[..., 1:] = np.cumprod(1.0 - h[..., :TRANSITIONS], axis=-1)
+    return out
+
+
+def advance_cohort_survival(survival: FloatArray, pupils: FloatArray, dropouts: FloatArray,
+                            hazard: FloatArray) -> FloatArray:
+    """``(D, C, 9)`` cohort shares after one year of :func:`promote`, from the county's realised flows.
+
+    Each grade's cohort moves up a grade keeping the share of its pupils that did not drop out:
+    ``survival'[g + 1] = survival[g] · (n_g − x_g) / n_g`` with ``n_g`` ``(D, C, 9)`` pupils of the county in grade
+    ``g`` before the step and ``x_g`` their dropouts (the county's expected survival ``1 − h`` where it has no
+    such pupils); the new grade 1 has share 1. Pupils change sections only within their county (junior entry,
+    urbanisation), so at county level a cohort loses pupils only by dropout and ``survival[8]`` is exactly
+    completers ÷ entrants of the cohorts simulated from entry."""
+    n = np.asarray(pupils, dtype=np.float64)
+    x = np.asarray(dropouts, dtype=np.float64)
+    expected = (1.0 - np.asarray(hazard, dtype=np.float64))[..., None]
+    ratio = np.divide(n - x, n, out=np.broadcast_to(expected, n.shape).copy(), where=n > 0)
+    out = np.ones_like(np.asarray(survival, dtype=np.float64))
+    out[..., 1:] = survival[..., :-1] * ratio[..., :-1]
+    return out
+
+
 def survival_per_transition(consolidation_rate: ArrayLike) -> FloatArray:
     """Per-transition survival ``c^(1/8)`` from the nine-year consolidation rate ``c``.
 
@@ -520,15 +595,21 @@ def promote(
     students_by_grade
         ``(D, S, 9)`` pupils.
     survival_per_year
-        Scalar, ``(D,)`` or ``(D, 1)`` per-transition survival in [0, 1].
+        Scalar, ``(D,)``, ``(D, 1)`` or ``(D, S)`` (per section: the county's hazard, :func:`dropout_hazard`)
+        per-transition survival in [0, 1].
     rng
         Random generator.
     """
     stock = np.asarray(students_by_grade, dtype=np.int64)
     check_stock("students_by_grade", stock, N_GRADES)
-    s = per_draw(survival_per_year, 3)
-    check_probability("survival_per_year", s)
-    p_drop = np.broadcast_to(1.0 - s.reshape(-1), (stock.shape[0],))
+    raw = np.asarray(survival_per_year, dtype=np.float64)
+    if raw.ndim == 2 and raw.shape[1] > 1:  # per section
+        check_probability("survival_per_year", raw)
+        p_drop = np.broadcast_to(1.0 - raw, stock.shape[:2])
+    else:
+        s = per_draw(survival_per_year, 3)
+        check_probability("survival_per_year", s)
+        p_drop = np.broadcast_to(1.0 - s.reshape(-1), (stock.shape[0],))
     promoted, dropouts, graduates = kernels.promote_cells(stock, p_drop, LAST_PRIMARY_GRADE_INDEX,
                                                           LAST_GRADE_INDEX, rng)
     return PromotionFlows(promoted, dropouts, graduates)
