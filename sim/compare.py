@@ -330,9 +330,10 @@ def mover_ratio(theta1: float, l1: float, u1: float, theta2: float, l2: float, u
 
     Both fall strictly with ``R`` when ``l2 > 0`` (slope at most ``−l2``), so each has one root: the lower limit
     solves ``lower(R) = 0`` and the upper ``upper(R) = 0``, and ``theta1 / theta2`` lies between them
-    (``lower ≤ 0 ≤ upper`` there). For ``R ≥ 0`` and ``l1 ≥ 0`` the first root is the smaller root of
-    ``R²·u2(2θ2 − u2) − 2R·θ1θ2 + l1(2θ1 − l1) = 0`` (Newcombe 2016, eq. for L); the roots are found here by
-    bisection on the monotone functions, which needs no case analysis of the quadratic's signs. ``theta2 < 0`` is
+    (``lower ≤ 0 ≤ upper`` there). For ``R ≥ 0`` and ``l1 ≥ 0`` the lower limit is the root with
+    ``θ1 − R·θ2 ≥ 0`` of ``R²·u2(2θ2 − u2) − 2R·θ1θ2 + l1(2θ1 − l1) = 0``, the closed form of Newcombe 2016; the
+    roots are found here by bisection on the monotone functions, which needs no case analysis of the quadratic's
+    signs (its leading coefficient is 0 or negative when ``u2 ≥ 2θ2``). ``theta2 < 0`` is
     reflected: ``theta1 / theta2 = (−theta1) / (−theta2)``. With an exact ``theta1`` the limits are
     ``theta1 / u2`` and ``theta1 / l2``; with an exact ``theta2``, ``l1 / theta2`` and ``u1 / theta2``.
 
