@@ -8,11 +8,22 @@ paired proportions** (method 10 of Newcombe 1998), which stays inside [−1, 1] 
 probability is 0 or 1 (common here: many targets are met in all or no draws). Runs whose seeds, draw counts,
 start years, engines or county sets differ are refused: their draws are not pairs.
 
+The cost per percentage point gained is the paired cost difference over the paired probability difference, with
+the **MOVER-R** interval (Newcombe 2016) built from the cost difference's paired-bootstrap interval and the
+difference's Newcombe interval, the same construction (MOVER, Zou & Donner 2008) that method 10 applies to a
+difference. It is unbounded exactly when the Newcombe interval includes 0 and always contains its estimate.
+
 References
 ----------
 Newcombe, R. G. (1998). Improved confidence intervals for the difference between binomial proportions based on
 paired data. Statistics in Medicine 17(22), 2635–2650. (Worked example: Altman et al., *Statistics with
 Confidence*, 2nd ed., 2000, p. 52.)
+
+Newcombe, R. G. (2016). MOVER-R confidence intervals for ratios and products of two independently estimated
+quantities. Statistical Methods in Medical Research 25(5), 1774–1778.
+
+Zou, G. Y. & Donner, A. (2008). Construction of confidence limits about effect measures: a general approach.
+Statistics in Medicine 27(10), 1693–1702.
 """
 
 from __future__ import annotations
@@ -20,7 +31,7 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,12 +55,13 @@ __all__ = [
     "cost_effectiveness",
     "cost_markdown",
     "met_by_draw",
+    "mover_ratio",
     "paired_difference",
     "ratio_interval",
 ]
 
 BOOTSTRAP_REPLICATES = 2000
-"""Paired bootstrap replicates of the cost-effectiveness intervals (resampling draws, the same for every target)."""
+"""Paired bootstrap replicates of the cost difference's interval (resampling draws)."""
 
 
 @dataclass(frozen=True)
@@ -100,7 +112,7 @@ def paired_difference(met_a: np.ndarray, met_b: np.ndarray, confidence: float = 
     d = p_b - p_a
     low = d - math.sqrt(max((p_b - l_b) ** 2 - 2 * phi * (p_b - l_b) * (u_a - p_a) + (u_a - p_a) ** 2, 0.0))
     high = d + math.sqrt(max((p_a - l_a) ** 2 - 2 * phi * (p_a - l_a) * (u_b - p_b) + (u_b - p_b) ** 2, 0.0))
-    return Difference(d, max(-1.0, low), min(1.0, high), e, f, g, h)
+    return Difference(d, max(-1.0, low), min(1.0, high), both=e, only_a=g, only_b=f, neither=h)
 
 
 def met_by_draw(results: xr.Dataset, target: TargetLike, scope: str) -> np.ndarray | None:
@@ -305,29 +317,96 @@ def bootstrap_indices(n: int, seed: int, replicates: int = BOOTSTRAP_REPLICATES)
     return Streams(seed).draw_generator(0, "compare/bootstrap").integers(0, n, size=(replicates, n))
 
 
-def ratio_interval(cost: np.ndarray, gain: np.ndarray, index: np.ndarray) -> Interval | None:
-    """Cost per percentage point, ``mean(cost) / (100 · mean(gain))`` over paired draws, with the 95% percentile
-    interval of the paired bootstrap ``index``.
+def mover_ratio(theta1: float, l1: float, u1: float, theta2: float, l2: float, u2: float) -> tuple[float, float]:
+    """MOVER-R limits of ``theta1 / theta2`` from the intervals ``(l1, u1)`` of ``theta1`` and ``(l2, u2)`` of
+    ``theta2``, which must exclude 0 (Newcombe 2016; Fieller's construction with the variances recovered from the
+    two intervals, Zou & Donner 2008).
 
-    ``None`` when the mean gain is 0 (no point gained or lost). The interval is unbounded (``None`` ends) when more
-    than 2.5% of the replicates have a gain of the other sign or zero: the ratio then passes through infinity.
+    ``R`` is in the interval when the MOVER interval of ``theta1 − R·theta2`` contains 0. For ``theta2 > 0`` that
+    interval is, with the recovered half-widths taken on the side that ``R``'s sign selects,
 
-    >>> idx = np.tile(np.arange(4), (10, 1))  # every replicate = the sample itself
-    >>> ratio_interval(np.array([100.0, 100, 100, 100]), np.array([1.0, 0, 0, 0]), idx)
-    Interval(estimate=4.0, low=4.0, high=4.0)
+        lower(R) = theta1 − R·theta2 − sqrt((theta1 − l1)² + R²·(u2 − theta2 if R ≥ 0 else theta2 − l2)²)
+        upper(R) = theta1 − R·theta2 + sqrt((u1 − theta1)² + R²·(theta2 − l2 if R ≥ 0 else u2 − theta2)²)
+
+    Both fall strictly with ``R`` when ``l2 > 0`` (slope at most ``−l2``), so each has one root: the lower limit
+    solves ``lower(R) = 0`` and the upper ``upper(R) = 0``, and ``theta1 / theta2`` lies between them
+    (``lower ≤ 0 ≤ upper`` there). For ``R ≥ 0`` and ``l1 ≥ 0`` the lower limit is the root with
+    ``θ1 − R·θ2 ≥ 0`` of ``R²·u2(2θ2 − u2) − 2R·θ1θ2 + l1(2θ1 − l1) = 0``, the closed form of Newcombe 2016; the
+    roots are found here by bisection on the monotone functions, which needs no case analysis of the quadratic's
+    signs (its leading coefficient is 0 or negative when ``u2 ≥ 2θ2``). ``theta2 < 0`` is
+    reflected: ``theta1 / theta2 = (−theta1) / (−theta2)``. With an exact ``theta1`` the limits are
+    ``theta1 / u2`` and ``theta1 / l2``; with an exact ``theta2``, ``l1 / theta2`` and ``u1 / theta2``.
+
+    >>> [round(x, 9) for x in mover_ratio(10.0, 10.0, 10.0, 2.0, 1.0, 4.0)]
+    [2.5, 10.0]
     """
-    mean_gain = float(gain.mean())
-    if mean_gain == 0.0:
+    if not (l2 <= theta2 <= u2 and l1 <= theta1 <= u1):
+        raise ValueError(f"estimates outside their intervals: {theta1} ({l1}, {u1}), {theta2} ({l2}, {u2})")
+    if theta2 < 0:
+        theta1, l1, u1, theta2, l2, u2 = -theta1, -u1, -l1, -theta2, -u2, -l2
+    if l2 <= 0:
+        raise ValueError(f"the denominator's interval ({l2}, {u2}) includes 0: the ratio is unbounded")
+
+    def lower(r: float) -> float:
+        side = u2 - theta2 if r >= 0 else theta2 - l2
+        return theta1 - r * theta2 - math.hypot(theta1 - l1, r * side)
+
+    def upper(r: float) -> float:
+        side = theta2 - l2 if r >= 0 else u2 - theta2
+        return theta1 - r * theta2 + math.hypot(u1 - theta1, r * side)
+
+    estimate = theta1 / theta2
+    return _falling_root(lower, estimate, -1.0), _falling_root(upper, estimate, 1.0)
+
+
+def _falling_root(fn: Callable[[float], float], start: float, direction: float) -> float:
+    """The root of a strictly falling ``fn``, searched from ``start`` (where ``fn`` has the root's side) towards
+    ``direction`` (−1: down, +1: up) by doubling the step and then bisection to machine precision."""
+    if fn(start) == 0.0:
+        return start
+    step = max(abs(start), 1e-300)
+    far = start + direction * step
+    while (fn(far) > 0) == (fn(start) > 0):
+        step *= 2.0
+        far = start + direction * step
+    lo, hi = sorted((start, far))
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        if mid in (lo, hi):
+            break
+        if fn(mid) > 0:
+            lo = mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)
+
+
+def ratio_interval(cost: Interval, gain: Difference) -> Interval | None:
+    """Cost per percentage point of probability: the paired cost difference over the paired probability difference
+    (``cost.estimate / (100 · gain.estimate)``), with the MOVER-R interval (:func:`mover_ratio`) built from the two
+    intervals the comparison reports: the cost difference's paired-bootstrap interval and the probability
+    difference's Newcombe interval (:func:`paired_difference`).
+
+    ``None`` when the probability did not move. Unbounded (``None`` ends) exactly when the Newcombe interval of
+    the difference includes 0, the difference then being within Monte Carlo error, so the cost per point and the
+    difference never disagree. The interval always contains its estimate.
+
+    Assumption: MOVER-R treats the two estimates as independent; both come from the same draws, but the cost's
+    interval is narrow beside the probability's in these runs (``docs/findings.md``), so the probability's
+    interval dominates.
+
+    >>> i = ratio_interval(Interval(1e6, 1e6, 1e6), paired_difference(np.zeros(20), np.arange(20) < 10))
+    >>> round(i.estimate), round(i.low), round(i.high)
+    (20000, 14271, 41216)
+    """
+    if gain.estimate == 0.0:
         return None
-    estimate = float(cost.mean()) / (100.0 * mean_gain)
-    gains = gain[index].mean(axis=1)
-    costs = cost[index].mean(axis=1)
-    wrong = np.sign(gains) != np.sign(mean_gain)
-    if wrong.mean() > 0.025:
+    estimate = cost.estimate / (100.0 * gain.estimate)
+    if gain.ci_low <= 0.0 <= gain.ci_high or cost.low is None or cost.high is None:
         return Interval(estimate, None, None)
-    ratios = costs[~wrong] / (100.0 * gains[~wrong])
-    low, high = np.quantile(ratios, [0.025, 0.975])
-    return Interval(estimate, float(low), float(high))
+    low, high = mover_ratio(cost.estimate, cost.low, cost.high, 100.0 * gain.estimate, 100.0 * gain.ci_low,
+                            100.0 * gain.ci_high)
+    return Interval(estimate, low, high)
 
 
 def cost_effectiveness(runs: Sequence[RunFolder], rows: Sequence[Row],
@@ -335,7 +414,8 @@ def cost_effectiveness(runs: Sequence[RunFolder], rows: Sequence[Row],
     """For each run after the first: the paired cost difference and the cost per point of each target.
 
     ``None`` when a run has no cost (``cost_plan_total``, :mod:`sim.costs`; runs written before costs were
-    recorded). Intervals: paired bootstrap over draws (:func:`bootstrap_indices`, seeded by the runs' seed).
+    recorded). The cost difference's interval: paired bootstrap over draws (:func:`bootstrap_indices`, seeded by the
+    runs' seed); the cost per point's: MOVER-R from it and the Newcombe interval (:func:`ratio_interval`).
     """
     if any("cost_plan_total" not in r.results for r in runs):
         return None
@@ -349,13 +429,14 @@ def cost_effectiveness(runs: Sequence[RunFolder], rows: Sequence[Row],
         d_cost = run.results["cost_plan_total"].values.astype(float) - cost0
         boot = d_cost[index].mean(axis=1)
         low, high = np.quantile(boot, [0.025, 0.975])
+        cost = Interval(float(d_cost.mean()), float(low), float(high))
         per_point: dict[tuple[str, str], Interval | None] = {}
         for row in rows:
             a = met_by_draw(base.results, targets[row.target], row.scope)
             b = met_by_draw(run.results, targets[row.target], row.scope)
             per_point[(row.target, row.scope)] = (
-                None if a is None or b is None else ratio_interval(d_cost, b.astype(float) - a.astype(float), index))
-        out.append(CostEffect(run.name, Interval(float(d_cost.mean()), float(low), float(high)), per_point))
+                None if a is None or b is None else ratio_interval(cost, paired_difference(a, b)))
+        out.append(CostEffect(run.name, cost, per_point))
     return out
 
 
@@ -384,10 +465,11 @@ def cost_markdown(runs: Sequence[RunFolder], effects: Sequence[CostEffect] | Non
     first = runs[0]
     lines = ["", "## Cost-effectiveness", "",
              f"Total cost: {first.results['cost_plan_total'].attrs.get('long_name', '')}. Paired difference against "
-             f"{first.name} and cost per percentage point of probability gained, in million CNY, with 95% intervals "
-             f"from a paired bootstrap over draws ({BOOTSTRAP_REPLICATES} replicates). 'unbounded': the gain's "
-             "interval includes zero. A negative cost per point means the run costs more and loses probability "
-             "(dominated) or costs less and gains it (dominant). Not computed: "
+             f"{first.name} and cost per percentage point of probability gained, in million CNY, with 95% intervals: "
+             f"the cost difference's from a paired bootstrap over draws ({BOOTSTRAP_REPLICATES} replicates), the "
+             "cost per point's MOVER-R from it and the difference's Newcombe interval (Newcombe 2016). 'unbounded': "
+             "the difference's Newcombe interval includes zero. A negative cost per point means the run costs more and "
+             "loses probability (dominated) or costs less and gains it (dominant). Not computed: "
              f"{first.results['cost'].attrs.get('not_computed', '')}.", ""]
     for effect in effects:
         lines += [f"**{effect.run} − {first.name}**: cost difference {_interval(effect.cost)} million CNY", "",

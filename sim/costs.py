@@ -8,7 +8,7 @@ quantities of a results Dataset into CNY:
 programme          quantity (recorded)                                    unit cost
 =================  =====================================================  =============================================
 dispatch           ``dispatched_in_post`` (teachers in post in the year)  stipend + travel + housing per teacher-year
-rotation           ``rotated`` (teachers rotated in the year)             subsidy per rotated teacher-year
+rotation           teachers on rotation: ``rotated`` over their term      subsidy per rotated teacher-year
 retention          rural teachers (see below) × 12 months                 lever ``retention.rural_subsidy_cny_month``
 capital            the lever ``funding.capital_cny`` × pupil share        the appropriation itself
 gigabit            increase of ``gigabit_count`` over the year            per school connected
@@ -31,7 +31,14 @@ recorded by both engines (``sim.steps`` recruitment and development, and their a
 salaries themselves are not a programme cost: the special-post cost is the central subsidy only (the county pays the
 rest of the salary, as it pays every teacher's).
 
-Approximations (documented in the table's notes): rural teachers are not recorded, so the retention cost uses the
+Rotation is priced per teacher-year on rotation, the unit of ``calibration/data/unit_costs.csv`` ("CNY per
+rotated teacher-year", a monthly subsidy "for the year of rotation"): the ``rotated`` of a year (teachers starting
+a rotation) stay on it for the lever ``rotation.term_years`` of that year, so each is costed in each of those years
+(:func:`rotation_teacher_years`). A term of 0 (a permanent transfer, no return) is costed for its first year only.
+
+Approximations (documented in the table's notes): rotated teachers who leave during their term are still costed
+to its end (the engine does not record teachers on loan; attrition is a few percent a year); rural teachers are
+not recorded, so the retention cost uses the
 county's recorded teachers × its share of rural teachers in the 2020 registry; the capital cost is the
 appropriation (the engine places at most ``funding.execution_rate`` × it; the placed spend is not recorded).
 
@@ -64,6 +71,7 @@ __all__ = [
     "draw_item_costs",
     "draw_unit_costs",
     "load_unit_costs",
+    "rotation_teacher_years",
     "rural_teacher_share",
 ]
 
@@ -161,6 +169,20 @@ def _increase(count: np.ndarray) -> np.ndarray:
     return out
 
 
+def rotation_teacher_years(rotated: np.ndarray, terms: list[int]) -> np.ndarray:
+    """``(D, Y)`` teachers on rotation in each year: the ``rotated[:, j]`` starting in year ``j`` are on rotation
+    in years ``j … j + terms[j] − 1`` (a loan of term ``T`` returns at the start of year ``j + T``,
+    :meth:`sim.mechanisms.rotation.Loans.advance`); a term of 0 counts its first year only. Years are consecutive.
+
+    >>> rotation_teacher_years(np.array([[10.0, 0.0, 5.0, 0.0]]), [3, 3, 3, 3]).tolist()
+    [[10.0, 10.0, 15.0, 5.0]]
+    """
+    out = np.zeros_like(rotated, dtype=float)
+    for j, term in enumerate(terms):
+        out[:, j:j + max(term, 1)] += rotated[:, j:j + 1]
+    return out
+
+
 def cost_dataset(model: Model, ds: xr.Dataset, units: list[UnitCost] | None = None) -> xr.Dataset:
     """The cost variables of a results Dataset ``ds`` (region, i.e. all selected counties):
 
@@ -181,7 +203,8 @@ def cost_dataset(model: Model, ds: xr.Dataset, units: list[UnitCost] | None = No
 
     quantity = {
         "dispatch": county_total("dispatched_in_post"),
-        "rotation": county_total("rotated"),
+        "rotation": rotation_teacher_years(county_total("rotated"),
+                                           [lever_at(scenario, "rotation", y).term_years for y in years]),
         "gigabit": _increase(county_total("gigabit_count")),
         "counselling": _increase(county_total("counselling_count")),
         "pairing": county_total("pairing_count"),

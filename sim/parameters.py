@@ -504,7 +504,7 @@ _PARAMETER_LIST: tuple[Parameter, ...] = (
         "no Xinjiang figure after 2008 found (calibration/SEARCHES.md issue 16 T8b #1-#4): Xinjiang's 2014-16 "
         "plan aimed at ≥90% for the three categories by 2016 (e-chinaedu.cn 2014-10-08); nationally >95% in 2020 "
         "(MOE 2020-12-10, CDPF 2021-09-26); the 2025 plan's wording 保持在97%以上 (keep at ≥97%) implies the region "
-        "reports ≥97% by 2025. Uniform over 90-99% for a 2020 start (a history run from 2011 should override it: "
+        "reports ≥97% by 2025. Uniform over 90-99% for a 2020 start (scenarios/history.yaml overrides it for 2011: "
         "Xinjiang was below 60% in 2008, Xinhua 2008-01-27)",
     ),
     Parameter(

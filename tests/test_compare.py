@@ -13,7 +13,7 @@ import pytest
 from scenario_files import SCENARIOS, write_small
 
 from sim.cli import main
-from sim.compare import bootstrap_indices, met_by_draw, paired_difference, ratio_interval
+from sim.compare import Interval, bootstrap_indices, met_by_draw, mover_ratio, paired_difference, ratio_interval
 from sim.rundir import open_run
 
 
@@ -179,17 +179,66 @@ def test_scenario_files_run_with_the_first_runs_seed_and_draws(two_runs: tuple[P
     assert [r["probability"] for r in again] == [r["probability"] for r in open_run(two_runs[1]).rows]
 
 
+def test_mover_ratio_by_hand() -> None:
+    # theta1 = 10 (6, 14), theta2 = 2 (1, 4). Lower limit: R ≥ 0 since l1 > 0, so
+    # R²·u2(2θ2 − u2) − 2R·θ1θ2 + l1(2θ1 − l1) = 0·R² − 40R + 84 = 0 → R = 2.1.
+    # Upper limit: (Rθ2 − θ1)² = (u1 − θ1)² + R²(θ2 − l2)² → 3R² − 40R + 84 = 0, root with Rθ2 > θ1:
+    # R = (40 + sqrt(592)) / 6.
+    low, high = mover_ratio(10.0, 6.0, 14.0, 2.0, 1.0, 4.0)
+    assert low == pytest.approx(2.1, rel=1e-12)
+    assert high == pytest.approx((40 + math.sqrt(592)) / 6, rel=1e-12)
+    # a numerator interval through 0: theta1 = 2 (−2, 6), theta2 = 2 (1, 3). Lower limit on R < 0 (l1 < 0), with
+    # the denominator's lower side: (2 − 2R)² = (θ1 − l1)² + R²(θ2 − l2)² → 3R² − 8R − 12 = 0 → R = (8 − sqrt(208))/6.
+    # Upper limit on R > 0: (2R − 2)² = (u1 − θ1)² + R²(θ2 − l2)² → the same quadratic, other root.
+    low, high = mover_ratio(2.0, -2.0, 6.0, 2.0, 1.0, 3.0)
+    assert low == pytest.approx((8 - math.sqrt(208)) / 6, rel=1e-12)
+    assert high == pytest.approx((8 + math.sqrt(208)) / 6, rel=1e-12)
+    assert mover_ratio(-2.0, -6.0, 2.0, -2.0, -3.0, -1.0) == pytest.approx((low, high), rel=1e-12)  # reflection
+    # exact numerator: theta1/u2 and theta1/l2; exact denominator: l1/theta2 and u1/theta2
+    assert mover_ratio(10.0, 10.0, 10.0, 2.0, 1.0, 4.0) == pytest.approx((2.5, 10.0), rel=1e-12)
+    assert mover_ratio(10.0, 6.0, 14.0, 2.0, 2.0, 2.0) == pytest.approx((3.0, 7.0), rel=1e-12)
+    with pytest.raises(ValueError, match="includes 0"):
+        mover_ratio(10.0, 6.0, 14.0, 2.0, -1.0, 4.0)
+
+
 def test_ratio_interval_by_hand() -> None:
-    # every replicate is the sample itself: the interval collapses on the estimate
-    same = np.tile(np.arange(4), (50, 1))
-    # mean cost 1e6 CNY, mean gain 0.5 (50 points) → 20,000 CNY per point
-    i = ratio_interval(np.full(4, 1e6), np.array([1.0, 1.0, 0.0, 0.0]), same)
-    assert i is not None and (i.estimate, i.low, i.high) == (20_000.0, 20_000.0, 20_000.0)
-    assert ratio_interval(np.full(4, 1e6), np.zeros(4), same) is None  # no point gained: no ratio
-    # a gain whose replicates change sign has an unbounded ratio
-    mixed = ratio_interval(np.full(4, 1e6), np.array([1.0, -1.0, 1.0, 0.0]), bootstrap_indices(4, 1, 500))
-    assert mixed is not None and mixed.low is None and mixed.high is None
-    assert mixed.estimate == pytest.approx(1e6 / 25.0)
+    # 20 pairs: 10 met only in B, 10 in neither → D = 0.5. Wilson (z = 1.959964): 10/20 → 0.5 ± 0.200702,
+    # 0/20 → (0, z²/(n + z²)) = (0, 0.161125); φ = 0 (an empty margin). Newcombe: L = 0.5 − sqrt(0.200702² +
+    # 0.161125²) = 0.242624, U = 0.5 + sqrt(0 + 0.200702²) = 0.700702. A cost difference of exactly 1e8 CNY:
+    # 1e8 / 50 = 2e6 CNY per point, interval 1e8 / 70.0702 to 1e8 / 24.2624.
+    a, b = np.zeros(20, bool), np.arange(20) < 10
+    i = ratio_interval(Interval(1e8, 1e8, 1e8), paired_difference(a, b))
+    assert i is not None and i.low is not None and i.high is not None
+    assert i.estimate == pytest.approx(2e6, rel=1e-12)
+    assert i.low == pytest.approx(1e8 / 70.0702, rel=1e-5)
+    assert i.high == pytest.approx(1e8 / 24.2624, rel=1e-5)
+    assert ratio_interval(Interval(1e6, 1e6, 1e6), paired_difference(a, a)) is None  # no point gained: no ratio
+    # 64 pairs, 4 met only in B: +6.25 points, Newcombe interval (−0.57, +15.0) includes 0, so the cost per point
+    # is unbounded. (Before, a bootstrap gate that dropped the replicates with no gain reported [8, 64] million.)
+    a, b = np.zeros(64, bool), np.arange(64) < 4
+    d = paired_difference(a, b)
+    assert d.ci_low < 0 < d.ci_high
+    i = ratio_interval(Interval(1e8, 1e8, 1e8), d)
+    assert i is not None and (i.low, i.high) == (None, None) and i.estimate == pytest.approx(1e8 / 6.25)
+
+
+def test_ratio_interval_contains_its_estimate_and_agrees_with_the_difference() -> None:
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        n = int(rng.integers(8, 200))
+        a, b = rng.random(n) < rng.random(), rng.random(n) < rng.random()
+        d = paired_difference(a, b)
+        c = float(rng.normal(0, 1e8))
+        cost = Interval(c, c - abs(float(rng.normal(0, 5e7))), c + abs(float(rng.normal(0, 5e7))))
+        i = ratio_interval(cost, d)
+        if d.estimate == 0:
+            assert i is None
+            continue
+        assert i is not None
+        if d.ci_low <= 0 <= d.ci_high:
+            assert i.low is None and i.high is None
+        else:
+            assert i.low is not None and i.high is not None and i.low <= i.estimate <= i.high
 
 
 def test_bootstrap_is_seeded() -> None:

@@ -226,3 +226,18 @@ def test_teacher_programme_quantities_are_zero_when_their_levers_are_off(engine:
                                     "levers.development.backbone_cultivation_share": 0.2})), 0, 8)
     for name in ("special_post_in_post", "qualification_upgrades", "backbone_cultivated"):
         assert on[name][:, 1:].sum() > 0, name
+
+
+def test_rotation_is_priced_per_teacher_year_on_rotation() -> None:
+    # 7 teachers start a rotation in each of the 2 counties every year: 14 starts a year. The unit cost is
+    # "CNY per rotated teacher-year" (unit_costs.csv), 5,000 here. Term 3 from 2025 (before it the lever's
+    # default, 1): 2024's starts are on rotation in 2024 only, 2025's in 2025–2027, 2026's in 2026–2028 →
+    # 14, 14, 28 teacher-years → 70,000, 70,000, 140,000 CNY. With term 1 every year: 14 a year.
+    changes = {"levers.funding.capital_cny": 0.0, "levers.rotation.term_years": 3, "levers.rotation.from_year": 2025}
+    costs = cost_dataset(_model(changes), _results(rotated=7.0), FIXED)
+    assert costs["cost"].sel(programme="rotation", draw=0).values.tolist() == [70_000.0, 70_000.0, 140_000.0]
+    costs = cost_dataset(_model({**changes, "levers.rotation.term_years": 1}), _results(rotated=7.0), FIXED)
+    assert costs["cost"].sel(programme="rotation", draw=1).values.tolist() == [70_000.0] * 3
+    # a permanent transfer (term 0) is costed for its first year only
+    costs = cost_dataset(_model({**changes, "levers.rotation.term_years": 0}), _results(rotated=7.0), FIXED)
+    assert costs["cost"].sel(programme="rotation", draw=1).values.tolist() == [70_000.0] * 3

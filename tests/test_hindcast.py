@@ -311,3 +311,20 @@ def test_observed_history_for_plots() -> None:
     assert observed_for_variable("rotated", observations=obs).empty
     real = observed_history("fulltime_teachers", "compulsory")  # the shipped table: NBS 2011–2019 at least
     assert set(range(2011, 2020)) <= set(real.index)
+
+
+def test_history_overrides_the_start_years_disabled_enrolment_rate() -> None:
+    # history.yaml replaces the registry's 2020-start range U(0.90, 0.99) by U(0.55, 0.72) for its 2011 start
+    # (Xinjiang < 60% in 2008, national 72.1% in 2012): every draw's start rate is inside the new range, none inside
+    # the old one, and the hindcast's window keeps it
+    from sim.model import sample_parameters
+    from sim.rng import Streams
+
+    name = "disability.start_enrolment_rate"
+    history = load_scenario(HISTORY)
+    for s in (history, fit_window(history, 2011, 2019)):
+        rate = sample_parameters(s, Streams(s.seed), 0, 256)[name]
+        assert rate.min() >= 0.55 and rate.max() <= 0.72
+        assert rate.max() - rate.min() > 0.1  # a range, not a fixed value
+    baseline = load_scenario(ROOT / "scenarios" / "baseline.yaml")
+    assert sample_parameters(baseline, Streams(baseline.seed), 0, 256)[name].min() >= 0.90
