@@ -299,8 +299,8 @@ def step_teacher_exits(m: Model, st: State, p: Parameters, r: Random, year: int)
     st.special_post = contract.continuing
     if special_post_outside_establishment(m, year):
         counted = section_total(stock) + dispatched_counted_for_staffing(m, st)
-        st.section_quota = establishment_after_conversion(st.section_quota, counted,
-                                                          contract.continuing.sum(axis=2), contract.converted_to_regular)
+        st.section_quota = establishment_after_conversion(
+            st.section_quota, counted, contract.continuing.sum(axis=2), contract.converted_to_regular)
     st.teachers = stock
     st.exits = county_sum(left_total + leaving, s)
 
