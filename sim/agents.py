@@ -78,9 +78,12 @@ from sim.steps import (
     Random,
     assess,
     close_sections,
+    establishment_after_conversion,
     redeployment_acts,
     redeployment_flows,
     shortfalls,
+    special_post_outside_establishment,
+    special_post_room,
     step_classes,
     step_facilities,
     step_students,
@@ -543,6 +546,14 @@ class _Draw:
         converts = ending & (rng.random(len(t)) < self.par("special_post.retention_share"))
         t.contract[converts] = REGULAR
         leaving |= ending & ~converts
+        if special_post_outside_establishment(m, year):
+            stay = ~leaving
+            regular_stay = stay & (t.contract != DISPATCHED)
+            staffing_counts = "staffing" in m.scenario.levers.assessment.dispatched_count_toward
+            counted = self.section_count(stay if staffing_counts else regular_stay)
+            in_contract = self.section_count(stay & (t.contract == SPECIAL_POST))
+            self.st.section_quota = establishment_after_conversion(
+                self.st.section_quota, counted[None], in_contract[None], self.section_count(converts)[None])
         # float, as the cohort engine's county sums (so the raw dicts have the same dtypes)
         self.st.exits = self.county_count(leaving)[None, :].astype(np.float64)
         self.t = t.take(~leaving)
@@ -561,6 +572,8 @@ class _Draw:
         s, st = self.s, self.st
         q = self.m.scenario.levers.quota
         regular, _ = self.staffing()
+        if special_post_outside_establishment(self.m, year):  # in their contract they hold no post
+            regular = regular - self.section_count(self.t.contract == SPECIAL_POST)
         st.section_quota = verified_establishment(self.m, st.section_quota, regular[None], st.students.sum(axis=2),
                                                   self.p, year)
         if st.closed.any():  # a closed section has no posts (sim.mechanisms.network)
@@ -605,17 +618,21 @@ class _Draw:
         s, st, m = self.s, self.st, self.m
         r = self.r(year)
         _, counted = self.staffing()
-        vacancy = np.maximum(np.ceil(st.section_quota - 1e-9).astype(np.int64) - counted[None], 0)
         rec = lever_at(m.scenario, "recruitment", year)
+        outside = not rec.special_post_in_establishment
+        in_contract = self.section_count(self.t.contract == SPECIAL_POST) if outside else 0
+        vacancy = np.maximum(np.ceil(st.section_quota - 1e-9).astype(np.int64) - (counted - in_contract)[None], 0)
         hired = np.zeros_like(vacancy)
+        room = special_post_room(m, counted[None], st.students.sum(axis=2), self.p, year) if outside else vacancy
         special = r.apply("recruitment.special_post", recruitment.special_post_hires,
                           per_year_total=m.scale.count(rec.special_post_per_year, "pupils"),
                           section_location=s.location,
                           section_county=s.county, county_south=s.county_south, county_remote=s.county_remote,
-                          per_draw={"section_vacancy": vacancy,
+                          per_draw={"section_vacancy": room,
                                     "take_up": self.p["recruitment.special_post_take_up"][:, None]})
         self._hire(special[0], year, SPECIAL_POST, "special_post")
-        vacancy = vacancy - special
+        if not outside:  # outside the establishment they take none of its posts
+            vacancy = vacancy - special
         hired += special
         st.targeted_hires = np.zeros_like(st.targeted_hires)
         if year >= recruitment.TARGETED_GRADUATES_FIRST_YEAR:
@@ -630,6 +647,8 @@ class _Draw:
             hired += targeted
             st.targeted_hires = county_sum(targeted, s).astype(np.int64)
         regular, _ = self.staffing()
+        if outside:
+            regular = regular - self.section_count(self.t.contract == SPECIAL_POST)
         surplus_section = np.where(s.level == PRIMARY, np.maximum(regular - np.ceil(st.section_quota), 0), 0)
         junior_vacancy_section = np.where(s.level == JUNIOR, vacancy, 0)
         retrained = r.apply("recruitment.retrain", recruitment.retrain_for_junior,

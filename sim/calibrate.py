@@ -437,6 +437,10 @@ class _DeferredModel(pyabc.Model):
         return ModelResult(sum_stat={}, distance=np.inf, accepted=True, weight=1.0)
 
 
+class NoGenerationError(RuntimeError):
+    """ABC-SMC stopped before its first generation had a full population: there is no posterior to write."""
+
+
 SimulateRound = Callable[[list[dict[str, float]], int], list[dict[str, float]]]
 """``(parameter dicts, first draw) → summary dicts``, one per particle, draws ``first … first+len-1``."""
 
@@ -550,6 +554,13 @@ def run_abc(priors: Mapping[str, Distribution], simulate_round: SimulateRound, f
         history = abc.run(minimum_epsilon=settings.min_epsilon if settings.acceptance == "threshold" else None,
                           max_nr_populations=settings.generations, min_acceptance_rate=settings.min_acceptance_rate,
                           max_total_nr_simulations=settings.max_simulations)
+        if history.max_t < 0:  # pyabc stores nothing when generation 0 stops short of its population
+            raise NoGenerationError(
+                f"no ABC-SMC generation completed: generation 0 stopped after {sampler.simulated:,} simulated "
+                f"particles without accepting {settings.population_size:,} (its acceptance fell below "
+                f"min_acceptance_rate {settings.min_acceptance_rate:g} or the budget max_simulations "
+                f"{settings.max_simulations:,} ran out); raise max_simulations, lower min_acceptance_rate or "
+                "population_size. Nothing was written")
         generations = _generation_table(history, names)
         frame, weights = history.get_distribution(m=0, t=history.max_t)
         particles = frame[names].to_numpy(float)
@@ -577,7 +588,10 @@ def calibrate(config: CalibrationConfig, scenario: Scenario, priors: Mapping[str
     model = prepare(scenario)
     names = list(priors)
     simulate_round = _round_simulator(model, config, fit.keys, names, client)
-    posterior, generations, simulated = run_abc(priors, simulate_round, fit, config.abc)
+    try:
+        posterior, generations, simulated = run_abc(priors, simulate_round, fit, config.abc)
+    except NoGenerationError as exc:
+        raise InputError(str(exc), file=config_file, key="abc") from None
     seconds = time.perf_counter() - tic
     _, predictive = _predictive(model, config, posterior, fit, client)
     cpu = time.process_time() - cpu0

@@ -224,13 +224,24 @@ _PARAMETER_LIST: tuple[Parameter, ...] = (
         "(1:19), primary sections: the staffing quota is pupils / 19 × this.",
         0.5,
         3.0,
-        Uniform(low=1.28, high=1.42),
+        Uniform(low=1.18, high=1.58),
         "NBS primary pupil–teacher ratios of Xinjiang 13.39–14.75 in 2010–2016 "
         "(calibration/data/xinjiang_student_teacher_ratio_2004_2019.csv): 19 / ratio = 1.29–1.42 full-time "
-        "teachers per norm post, although the norm counts all staff (教職工), so the establishment is above it "
-        "(bilingual, boarding and small-school allowances of 中央編辦發〔2014〕72號; SOURCES §3d, UNVERIFIED); "
-        "assumption: uniform over that range, the held-out years 2017–2019 left out; to be inferred by "
-        "`edusim calibrate`",
+        "teachers IN POST per norm post; the establishment is that divided by the share of it filled "
+        "(teachers in post / establishment), which was not found for Xinjiang or nationally (calibration/"
+        "SEARCHES.md C1–C9); bounded instead: at most 1 (no vacancy), at least 0.90 = 269,915 / (269,915 + "
+        "31,000), the 2014 primary + junior + senior-high teachers in post (NBS) over those plus the 34,500 − "
+        "3,500 kindergarten recruitment vacancies Xinjiang listed for the next three years (Xinhua 2015-02-24, "
+        "http://en.chinagate.cn/2015-02/24/content_34877783.htm), taken as if all were open at once (three "
+        "years of replacement hiring too, so the true share is higher); and where special-post teachers stand "
+        "outside the establishment during their contract (levers.recruitment.special_post_in_establishment false, "
+        "as scenarios/history.yaml reads SEARCHES.md C14) the in-post count holds ~8.1% of them (3 cohorts × 6,660 "
+        "compulsory-level places of the 2013 plan × take-up 0.947 ≈ 18,900 of the 232,135 primary + junior "
+        "teachers of 2014; SEARCHES.md #32), so the floor is 1.29 × 0.919; the range spans both readings: "
+        "1.29 × 0.919 – 1.42 / 0.90 = 1.18–1.58 "
+        "(also above it: the norm counts all staff (教職工), with bilingual, boarding and small-school allowances "
+        "of 中央編辦發〔2014〕72號; SOURCES §3d, UNVERIFIED); assumption: uniform over that range, the held-out "
+        "years 2017–2019 left out; to be inferred by `edusim calibrate`",
     ),
     Parameter(
         "quota.establishment_multiplier_junior",
@@ -239,10 +250,14 @@ _PARAMETER_LIST: tuple[Parameter, ...] = (
         "sections: the staffing quota is pupils / 13.5 × this.",
         0.5,
         3.0,
-        Uniform(low=1.12, high=1.29),
+        Uniform(low=1.04, high=1.44),
         "NBS junior pupil–teacher ratios of Xinjiang 10.47–11.98 in 2010–2016 "
-        "(calibration/data/xinjiang_student_teacher_ratio_2004_2019.csv): 13.5 / ratio = 1.13–1.29; assumption: "
-        "uniform over that range, the held-out years 2017–2019 left out; to be inferred by `edusim calibrate`",
+        "(calibration/data/xinjiang_student_teacher_ratio_2004_2019.csv): 13.5 / ratio = 1.13–1.29 teachers IN "
+        "POST per norm post, divided by the filled share of the establishment, 0.90–1 (not found; bounded as for "
+        "`quota.establishment_multiplier_primary`), and times 0.919 at the floor where special-post teachers stand "
+        "outside the establishment (as for the primary multiplier): 1.13 × 0.919 – 1.29 / 0.90 = 1.04–1.44; "
+        "assumption: uniform over "
+        "that range, the held-out years 2017–2019 left out; to be inferred by `edusim calibrate`",
     ),
     Parameter(
         "quota.establishment_adjustment",

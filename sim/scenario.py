@@ -283,6 +283,17 @@ class RecruitmentLever(_Frozen):
         description="lower-grade teachers qualified for junior posts per year (persons/yr), plan §二(一)3; "
         "default 500 (assumption)",
     )
+    special_post_in_establishment: bool = Field(
+        default=True,
+        strict=True,
+        description="true (default): special-post teachers take vacant establishment (編制) posts, so their "
+        "places are capped at rural vacancies; false: they stand outside the establishment during the 3-year "
+        "contract (places capped at the rural shortfall below the verified target instead, other channels "
+        "fill the establishment's vacancies as if they were not there) and those who stay are taken into it at "
+        "the contract's end, the establishment growing where it has no free post (China Daily 2013-10-07: "
+        "'eligible to become regular teachers after three years'; calibration/SEARCHES.md C14; the 2006 notice "
+        "itself not found)",
+    )
     from_year: Year = Field(default=PLAN_YEAR, description="first school year the lever acts (default 2025)")
 
 

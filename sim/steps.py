@@ -345,8 +345,48 @@ def step_teacher_exits(m: Model, st: State, p: Parameters, r: Random, year: int)
     stock = stock - removed
     _remove_categories(st, before, leaving, r, "teachers.special_categories")
     st.special_post = contract.continuing
+    if special_post_outside_establishment(m, year):
+        counted = section_total(stock) + dispatched_counted_for_staffing(m, st)
+        st.section_quota = establishment_after_conversion(
+            st.section_quota, counted, contract.continuing.sum(axis=2), contract.converted_to_regular)
     st.teachers = stock
     st.exits = county_sum(left_total + leaving, s)
+
+
+def special_post_outside_establishment(m: Model, year: int) -> bool:
+    """Whether special-post teachers stand outside the establishment during their contract this year
+    (``levers.recruitment.special_post_in_establishment`` false)."""
+    return not lever_at(m.scenario, "recruitment", year).special_post_in_establishment
+
+
+def dispatched_counted_for_staffing(m: Model, st: State) -> np.ndarray:
+    """``(D, S)`` dispatched teachers counted toward staffing (zero unless ``assessment.dispatched_count_toward``
+    names it): the part of :func:`counted_teachers`' ``"staffing"`` that is not regular teachers."""
+    counted = counted_teachers(m, st, m.scenario.levers.assessment.dispatched_count_toward)
+    return np.asarray(counted["staffing"] - counted["regular"])
+
+
+def establishment_after_conversion(establishment: np.ndarray, counted: np.ndarray, in_contract: np.ndarray,
+                                   converted: np.ndarray) -> np.ndarray:
+    """``(D, S)`` establishment once the special-post teachers who stay at the end of their contract are taken
+    into it (with ``levers.recruitment.special_post_in_establishment`` false), shared by both engines.
+
+    ``counted`` are the teachers counted for staffing after the year's exits, the ``in_contract`` special-post
+    teachers still in their contract (outside the establishment) and the ``converted`` included. The converts
+    take the section's free posts first (``ceil(establishment)`` minus the other counted teachers); the
+    establishment grows by those it cannot hold (the local government is to find them a post: China Daily
+    2013-10-07, calibration/SEARCHES.md C14; assumption: in the same section).
+
+    Section 0: 14 counted, 2 still in contract and 3 converts, so 9 hold posts, 1 of 10 is free and the
+    establishment grows by 2; section 1: 5 hold posts, 5 are free for the 3 converts.
+
+    >>> establishment_after_conversion(np.array([[10.0, 10.0]]), np.array([[14, 8]]), np.array([[2, 0]]),
+    ...                                np.array([[3, 3]])).tolist()
+    [[12.0, 10.0]]
+    """
+    holding = counted - in_contract - converted
+    free = np.maximum(np.ceil(establishment - 1e-9).astype(np.int64) - holding, 0)
+    return np.asarray(establishment + np.maximum(converted - free, 0), dtype=np.float64)
 
 
 def step_dispatch_departures(m: Model, st: State, p: Parameters, r: Random, year: int) -> None:
@@ -459,14 +499,15 @@ def step_quota(m: Model, st: State, p: Parameters, r: Random, year: int) -> None
     redeployment acts this year (:func:`step_redeployment` replaces it)."""
     s = m.sections
     q = m.scenario.levers.quota
-    st.section_quota = verified_establishment(m, st.section_quota, section_total(st.teachers),
-                                              section_total(st.students), p, year)
+    # special-post teachers in their contract hold no post when they stand outside the establishment
+    holding = section_total(st.teachers) - (_in_contract(st) if special_post_outside_establishment(m, year) else 0)
+    st.section_quota = verified_establishment(m, st.section_quota, holding, section_total(st.students), p, year)
     if st.closed.any():  # a closed section has no posts (sim.mechanisms.network)
         st.section_quota = np.where(st.closed, 0.0, st.section_quota)
     if redeployment_acts(m.scenario, year):  # 縣管校聘 redeploys every year instead (step_redeployment)
         return
     out, into = quota.redeploy_surplus(
-        section_total(st.teachers), st.section_quota, s.county, s.level, s.n_counties, q.redeploy_surplus_share
+        holding, st.section_quota, s.county, s.level, s.n_counties, q.redeploy_surplus_share
     )
     if out.any():
         _move(m, st, out, into, r, "quota.redeploy")
@@ -505,19 +546,23 @@ def step_recruitment(m: Model, st: State, p: Parameters, r: Random, year: int) -
     scenario = m.scenario
     counts = scenario.levers.assessment.dispatched_count_toward
     staff = counted_teachers(m, st, counts)["staffing"]
-    vacancy = np.maximum(np.ceil(st.section_quota - 1e-9).astype(np.int64) - staff, 0)
     rec = lever_at(scenario, "recruitment", year)
+    outside = not rec.special_post_in_establishment
+    vacancy = np.maximum(np.ceil(st.section_quota - 1e-9).astype(np.int64)
+                         - (staff - _in_contract(st) if outside else staff), 0)
     aimed = targeting_on(m, year)
     hired = np.zeros_like(vacancy)
 
+    room = special_post_room(m, staff, section_total(st.students), p, year) if outside else vacancy
     special = r.apply("recruitment.special_post", recruitment.special_post_hires,
                       per_year_total=m.scale.count(rec.special_post_per_year, "pupils"), section_location=s.location,
                       section_county=s.county, county_south=s.county_south, county_remote=s.county_remote,
-                      per_draw={"section_vacancy": vacancy,
+                      per_draw={"section_vacancy": room,
                                 "take_up": p["recruitment.special_post_take_up"][:, None]})
     _add_hires(st, special, p, r, "recruitment.special_post", m if aimed else None)
     st.special_post[:, :, 0] += special
-    vacancy = vacancy - special
+    if not outside:  # outside the establishment they take none of its posts
+        vacancy = vacancy - special
     hired += special
 
     st.targeted_hires = np.zeros_like(st.targeted_hires)
@@ -534,7 +579,7 @@ def step_recruitment(m: Model, st: State, p: Parameters, r: Random, year: int) -
         st.targeted_hires = county_sum(targeted, s).astype(np.int64)  # costed (sim.costs)
 
     # retraining primary teachers for junior posts, within the county
-    staff_now = section_total(st.teachers)
+    staff_now = section_total(st.teachers) - (_in_contract(st) if outside else 0)
     surplus_section = np.where(s.level == PRIMARY, np.maximum(staff_now - np.ceil(st.section_quota), 0), 0)
     junior_vacancy_section = np.where(s.level == JUNIOR, vacancy, 0)
     primary_surplus = county_sum(surplus_section, s).astype(np.int64)
@@ -560,6 +605,25 @@ def step_recruitment(m: Model, st: State, p: Parameters, r: Random, year: int) -
         _add_hires(st, placed, p, r, "recruitment.open", m if aimed else None)
         hired += placed
     st.hires = county_sum(hired, s).astype(np.int64)
+
+
+def _in_contract(st: State) -> np.ndarray:
+    """``(D, S)`` special-post teachers in their contract (at most the section's teachers, :func:`_special_slots`)."""
+    return _special_slots(st, section_total(st.teachers)).sum(axis=2)
+
+
+def special_post_room(m: Model, staff: np.ndarray, students: np.ndarray, p: Parameters, year: int) -> np.ndarray:
+    """``(D, S)`` places special-post teachers may take when they stand outside the establishment, shared by both
+    engines: the shortfall of the counted teachers (``staff``) below the establishment a verification aims at,
+    the national norm's posts times the level's multiplier (:func:`sim.mechanisms.quota.establishment_quota`).
+    Assumption: special posts go where schools lack teachers by that standard (the programme is to "solve the
+    insufficient total number of rural teachers", SEARCHES.md C14; no rule tying them to vacant posts was
+    found, C13). None in the start year: its teachers in post are the published stock, which holds that year's
+    hires already (as the establishment anchored at them leaves the other channels no vacancy then)."""
+    if year == m.scenario.start_year:
+        return np.zeros(np.shape(staff), dtype=np.int64)
+    target = quota.establishment_quota(students, m.sections.level, m.students_per_staff, establishment_multiplier(p))
+    return np.maximum(np.ceil(target - 1e-9).astype(np.int64) - np.asarray(staff, dtype=np.int64), 0)
 
 
 def section_weakness(m: Model, st: State) -> np.ndarray:

@@ -244,7 +244,7 @@ def test_class_formation_acts_alike_in_both_engines_and_draws_no_random_numbers(
 AGREEMENT_DRAWS = 128
 AGREEMENT_HORIZON = 2027
 AGREEMENT_SCENARIOS = ("baseline.yaml", "rotation_plus.yaml", "dispatch_half.yaml", "rotation_terms.yaml",
-                       "small_schools_close.yaml")
+                       "small_schools_close.yaml", "baseline.yaml#special_post_outside")
 AGREEMENT_ROTATION = {"rotation_terms.yaml": {"term_years": 2}}
 """Rotation levers changed for the agreement run: a 2-year term, so that the 2025 loans return within the
 horizon (2027) and both engines' returns are compared."""
@@ -252,6 +252,11 @@ AGREEMENT_NETWORK = {"small_schools_close.yaml": {"size_rule_pupils": 300}}
 """School-network levers changed for the agreement run: sections under 300 pupils close, so that the three small
 counties close sections within the horizon (under 100 only a few close by 2027) and both engines' closures,
 moved teachers and the schools that remain are compared."""
+AGREEMENT_RECRUITMENT = {"baseline.yaml#special_post_outside": {"special_post_in_establishment": False,
+                                                                "special_post_per_year": 6000, "from_year": 2020}}
+"""Recruitment levers changed for an agreement run: special-post teachers outside the establishment from the
+start year (2020), so that the contracts of 2020–2024 end within the horizon and both engines' conversions into
+the establishment are compared; 6,000 places a year so that the three small counties get some."""
 SE_LIMIT = 4.0
 FAMILY_FALSE_ALARM = 0.001
 
@@ -332,15 +337,13 @@ def agreement(a: dict[str, np.ndarray], c: dict[str, np.ndarray]) -> tuple[list[
 def _agreement_runs() -> dict[str, tuple[dict[str, np.ndarray], dict[str, np.ndarray]]]:
     out = {}
     for name in AGREEMENT_SCENARIOS:
-        scenario = small(name, horizon=AGREEMENT_HORIZON, draws=AGREEMENT_DRAWS)
-        if name in AGREEMENT_ROTATION:
-            data = as_mapping(scenario)
-            data["levers"]["rotation"].update(AGREEMENT_ROTATION[name])
-            scenario = scenario_from_mapping(data, base_dir=SCENARIOS)
-        if name in AGREEMENT_NETWORK:
-            data = as_mapping(scenario)
-            data["levers"]["network"].update(AGREEMENT_NETWORK[name])
-            scenario = scenario_from_mapping(data, base_dir=SCENARIOS)
+        scenario = small(name.split("#")[0], horizon=AGREEMENT_HORIZON, draws=AGREEMENT_DRAWS)
+        for group, changes in (("rotation", AGREEMENT_ROTATION), ("recruitment", AGREEMENT_RECRUITMENT),
+                               ("network", AGREEMENT_NETWORK)):
+            if name in changes:
+                data = as_mapping(scenario)
+                data["levers"][group].update(changes[name])
+                scenario = scenario_from_mapping(data, base_dir=SCENARIOS)
         model = prepare(scenario)
         out[name] = (series(model, A.run_draws_agents(model, 0, AGREEMENT_DRAWS)),
                      series(model, run_draws(model, 0, AGREEMENT_DRAWS)))

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from sim.calibrate import AbcSettings, FitObservations, fit_observations, load_config, run_abc
+from sim.calibrate import AbcSettings, FitObservations, NoGenerationError, fit_observations, load_config, run_abc
 from sim.cli import main
 from sim.distributions import Normal, sample
 from sim.observations import COLUMNS, load_observations
@@ -81,6 +81,16 @@ def test_threshold_acceptance_runs_down_its_schedule() -> None:
     assert list(generations["epsilon"]) == [3.0, 1.5, 0.5]
     # |θ + noise − 1.5| / 0.4 < 0.5 keeps θ near 1.5 (shrunk a little to the prior)
     assert 0.9 < posterior.mean("theta") < 1.7
+
+
+def test_no_completed_generation_is_a_clear_error_not_a_key_error() -> None:
+    # y = 30 observed with sd 0.4 against θ ~ N(0, 1): about 30 observation SDs from anything the prior proposes,
+    # so generation 0 accepts far fewer than min_acceptance_rate 0.3 of its proposals and pyabc stops before it
+    # has a population; before the fix the run died reading the empty history (KeyError on the columns).
+    settings = AbcSettings(population_size=100, generations=3, batch_size=64, seed=4, max_simulations=1000,
+                           min_acceptance_rate=0.3)
+    with pytest.raises(NoGenerationError, match="no ABC-SMC generation completed"):
+        run_abc({"theta": Normal(mean=0.0, sd=1.0)}, _toy_round(0.3), _toy_fit(30.0, 0.4), settings)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -208,6 +218,18 @@ def test_calibrate_refuses_a_folder_it_did_not_write(tmp_path, capsys) -> None:
     assert main(["calibrate", str(path), "--out", str(tmp_path / "mine")]) == 2
     assert "was not written by edusim calibrate" in capsys.readouterr().err
     assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
+
+
+def test_calibrate_without_a_generation_exits_cleanly_and_writes_nothing(tmp_path, capsys) -> None:
+    # min_acceptance_rate 1: generation 0 may evaluate only population_size (16) particles and must accept all
+    # of them, which stochastic acceptance at the first temperature does not
+    body = TINY.replace("seed: 3}", "seed: 3, min_acceptance_rate: 1.0}")
+    path = _write_config(tmp_path, body)
+    assert main(["calibrate", str(path), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "config.yaml: abc: no ABC-SMC generation completed" in err, err
+    assert "Traceback" not in err and "internal error" not in err
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.slow
