@@ -41,6 +41,8 @@ GRID = (0, 2500, 5000, 7500, 15000)
 
 
 def _value(text: str) -> object:
+    if text in ("true", "false"):
+        return text == "true"
     try:
         return int(text)
     except ValueError:
