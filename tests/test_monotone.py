@@ -276,11 +276,12 @@ def dispatch_runs_term3(tmp_path_factory: pytest.TempPathFactory) -> dict[int, d
     "with 3-year terms more dispatched teachers displace regular teachers, who feed cross-level and section "
     "flows the dispatched do not (rural -> town drift into junior sections, primary -> junior retraining, "
     "vacancies counted section by section, dispatch weights reading the regular teachers), and the kernels "
-    "that place and move teachers still draw a count-dependent number of uniforms: T5 falls on 5 of 64 draws "
-    "(24 before 2026-12-06), docs/findings.md"))
-@pytest.mark.parametrize("variable", ["teachers_counted", "staffing_norm_met_by_county"])
-def test_more_dispatched_teachers_never_staff_a_draw_less_with_three_year_terms(dispatch_runs_term3, variable):
-    values = [dispatch_runs_term3[x][variable] for x in DISPATCH_GRID]
+    "that place and move teachers still draw a count-dependent number of uniforms: teachers counted fall on 8 "
+    "of 64 draws (33 before 2026-12-06), T5 on 1 (24), docs/findings.md"))
+def test_more_dispatched_teachers_never_staff_a_draw_less_with_three_year_terms(dispatch_runs_term3):
+    """Expected to fail (strict: it reports when the model becomes monotone here). T5 itself is not tested:
+    it falls on 1 to 5 draws depending on the streams, too few for a strict expectation either way."""
+    values = [dispatch_runs_term3[x]["teachers_counted"] for x in DISPATCH_GRID]
     assert _violations(values) == (0, 0)
 
 
