@@ -240,7 +240,10 @@ def _move_attributes(m: Model | None, st: Any, before: np.ndarray, out: np.ndarr
                      into: np.ndarray | None = None) -> None:
     """Categories (``carry``) and, with ``special``, special-post contracts of the ``out`` teachers leaving each
     section (of ``before``), drawn without replacement; with ``into``, placed among the arrivals of the same
-    county without replacement. One compiled pass (:func:`sim.mechanisms.kernels.move_attributes`), one stream.
+    county without replacement. One compiled pass (:func:`sim.mechanisms.kernels.move_attributes`) per category
+    and one for the contracts, each with its own stream (``NAME.CATEGORY``, ``NAME.special_post``): a lever that
+    changes one category's counts leaves the random numbers of the others unchanged (issue 16 item 5; until
+    2026-12-06 one pass drew them all from one stream).
 
     Each category's leavers: ``Hypergeometric(min(category, before), rest, out)``, category by category. Special
     posts (:func:`_special_slots`, capped at ``before``): one multivariate hypergeometric draw over the contract
@@ -249,20 +252,22 @@ def _move_attributes(m: Model | None, st: Any, before: np.ndarray, out: np.ndarr
     arrivals ``into`` of its sections; the contract years one after the other among the arrivals not yet given
     one.
     """
-    independent = np.stack([getattr(st, attr) for attr in carry], axis=-1) if carry else (
-        np.zeros((*before.shape, 0), dtype=np.int64))
-    exclusive = st.special_post if special else np.zeros((*before.shape, 0), dtype=np.int64)
-    if into is None:
-        moved = r.apply(name, kernels.move_attributes, before, out, independent, exclusive)
-    else:
-        if m is None:
-            raise ValueError("placing movers needs the model's sections")
-        moved = r.apply(name, kernels.move_attributes, before, out, independent, exclusive,
-                        per_draw={"into": into}, group=m.sections.county, n_groups=m.sections.n_counties)
-    for i, attr in enumerate(carry):
-        setattr(st, attr, np.ascontiguousarray(moved.independent[..., i]))
+    if into is not None and m is None:
+        raise ValueError("placing movers needs the model's sections")
+    none = np.zeros((*before.shape, 0), dtype=np.int64)
+
+    def one_pass(stream: str, independent: np.ndarray, exclusive: np.ndarray) -> kernels.Attributes:
+        if into is None:
+            return r.apply(stream, kernels.move_attributes, before, out, independent, exclusive)
+        assert m is not None
+        return r.apply(stream, kernels.move_attributes, before, out, independent, exclusive,
+                       per_draw={"into": into}, group=m.sections.county, n_groups=m.sections.n_counties)
+
+    for attr in carry:
+        moved = one_pass(f"{name}.{attr}", np.asarray(getattr(st, attr))[..., None], none)
+        setattr(st, attr, np.ascontiguousarray(moved.independent[..., 0]))
     if special:
-        st.special_post = moved.exclusive
+        st.special_post = one_pass(f"{name}.special_post", none, st.special_post).exclusive
 
 
 def _remove_categories(st: State, before: np.ndarray, leaving: np.ndarray, r: Random, name: str) -> None:

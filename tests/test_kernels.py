@@ -52,12 +52,31 @@ def test_binomial_broadcasts_p_per_draw_and_band() -> None:
         assert chi_square_pvalue(x[..., band].ravel(), stats.binom.pmf(np.arange(8), 7, pb)) > ALPHA
 
 
-def test_binomial_certain_cells_use_no_random_numbers() -> None:
+def test_binomial_uses_one_uniform_per_cell_whatever_the_count() -> None:
+    # certain cells (n = 0, p = 0, p = 1) and large means too: the generator advances by one uniform per cell
     rng = np.random.default_rng(11)
-    before = rng.bit_generator.state
-    out = kernels.binomial(np.array([[0, 5, 3], [0, 6, 2]]), np.array([0.4, 0.0, 1.0]), rng)
-    assert out.tolist() == [[0, 0, 3], [0, 0, 2]]
-    assert rng.bit_generator.state == before
+    out = kernels.binomial(np.array([[0, 5, 3], [0, 6, 2], [4000, 1, 1]]), np.array([0.4, 0.0, 1.0]), rng)
+    assert out[:2].tolist() == [[0, 0, 3], [0, 0, 2]]
+    after = np.random.default_rng(11)
+    after.random(9)
+    assert rng.bit_generator.state == after.bit_generator.state
+
+
+def test_binomial_is_the_quantile_of_its_cell_uniform() -> None:
+    """Common random numbers by construction (issue 16 item 5): cell ``i`` reads the ``i``-th uniform of the
+    generator through the binomial quantile, so its count equals ``scipy.stats.binom.ppf`` of that uniform (an
+    independent implementation), small means, ``p > 1/2`` and means above 30 alike; a cell's count does not
+    depend on the other cells' counts, and it never falls when ``n`` grows (by at most one per unit)."""
+    n = np.array([0, 1, 7, 40, 300, 1000, 5000, 20_000])
+    for p in (0.004, 0.3, 0.6, 0.97):
+        u = np.random.default_rng(4).random((64, n.size))
+        x = kernels.binomial(np.broadcast_to(n, u.shape), p, np.random.default_rng(4))
+        np.testing.assert_array_equal(x, stats.binom.ppf(u, n, p) if p <= 0.5 else n - stats.binom.ppf(u, n, 1 - p))
+    # the same uniforms, n growing by 3 across the threshold of the mode-based inversion (mean 30 at n = 150)
+    grow = np.stack([kernels.binomial(np.full((256, 1), k), 0.2, np.random.default_rng(8))[:, 0]
+                     for k in range(0, 400, 3)], axis=1)
+    steps = np.diff(grow, axis=1)
+    assert (steps >= 0).all() and (steps <= 3).all()
 
 
 def test_binomial_rows_do_not_depend_on_later_rows() -> None:
@@ -245,6 +264,25 @@ def test_exit_flows_retire_then_age_then_leave() -> None:
                                          for a in args), np.random.default_rng(5))
     for f, g in zip(full, part, strict=True):
         np.testing.assert_array_equal(g, f[:3])
+
+
+def test_exit_flows_are_monotone_in_the_stock() -> None:
+    """Same generator (common random numbers), more teachers in some (section, band) cells: no cell has fewer
+    leavers or fewer teachers left, and none changes where the stock is the same (three uniforms per cell,
+    each read through the binomial quantile, whatever the counts: issue 16 item 5). Counts up to 400 cross the
+    mode-based inversion of means above 30."""
+    rng = np.random.default_rng(4)
+    stock = rng.integers(0, 400, (64, 12, 4))
+    more = stock + rng.integers(0, 3, stock.shape) * (rng.random((1, 12, 1)) < 0.5)
+    args = (np.array([[0.0, 0.1, 0.3, 0.6]]), np.array([[0.2, 0.25, 0.2, 0.0]]), np.array([[0.05, 0.1, 0.2]]),
+            np.arange(12) % 3, np.array([[2.0, 1.0, 1.0, 1.0]]), np.array([0.5]), 2)
+    low = kernels.exit_flows(stock, *args, np.random.default_rng(7))
+    high = kernels.exit_flows(more, *args, np.random.default_rng(7))
+    assert (high[4] >= low[4]).all()
+    assert (high[3] >= low[3]).all()
+    same = (more == stock).all(axis=(0, 2))
+    np.testing.assert_array_equal(high[4][:, same], low[4][:, same])
+    assert (high[4] > low[4]).any()
 
 
 def test_pick_within_groups_is_multivariate_hypergeometric() -> None:
@@ -473,19 +511,38 @@ def test_drift_counties_is_binomial_then_multinomial() -> None:
     assert chi_square_pvalue(moved_in[:, 3, 0], stats.binom.pmf(np.arange(43), 42, rate * 0.75)) > ALPHA
 
 
-def test_drift_counties_rows_in_order_and_no_numbers_without_movers() -> None:
+def test_drift_counties_rows_in_order_and_numbers_fixed_by_the_layout() -> None:
     _, out_full, in_full = _one_county_drift(64, 0.2, 5)
     _, out_part, in_part = _one_county_drift(20, 0.2, 5)
     np.testing.assert_array_equal(out_part, out_full[:20])
     np.testing.assert_array_equal(in_part, in_full[:20])
+    # no receiving weight: nobody moves, but each draw still reads one uniform per rural cell and one per
+    # receiving section and slot (1 + 1 here), so that counts never shift the numbers of the cells after them
     rng = np.random.default_rng(1)
-    before = rng.bit_generator.state
     stock = np.full((3, 2, 1), 9)
     moved_out, moved_in = kernels.drift_counties(stock, np.full(3, 0.5), np.zeros((3, 2, 1)), np.array([0]),
                                                  np.array([0]), np.array([1]), np.array([1]), np.array([0]),
                                                  np.array([1]), rng)
     assert moved_out.sum() == 0 and moved_in.sum() == 0
-    assert rng.bit_generator.state == before
+    after = np.random.default_rng(1)
+    after.random(3 * 2)
+    assert rng.bit_generator.state == after.bit_generator.state
+
+
+def test_drift_counties_is_monotone_in_the_rural_stock() -> None:
+    """Same generator (common random numbers), one more teacher in some rural cells: no cell has fewer movers
+    and no receiving section fewer arrivals (each rural cell and each (slot, receiving section) reads its own
+    uniform through the binomial quantile, issue 16 item 5)."""
+    rng = np.random.default_rng(3)
+    stock = rng.integers(0, 60, (64, 5, 2))
+    more = stock + (rng.random(stock.shape) < 0.3) * np.array([1, 1, 0, 0, 0])[None, :, None]
+    weights = np.broadcast_to(np.array([0.0, 0.0, 1.0, 3.0, 0.5])[None, :, None], stock.shape)
+    args = (np.full(64, 0.3), weights, np.array([0, 1]), np.array([0]), np.array([2]), np.array([2, 3, 4]),
+            np.array([0]), np.array([3]))
+    out_low, in_low = kernels.drift_counties(stock, *args, np.random.default_rng(9))
+    out_high, in_high = kernels.drift_counties(more, *args, np.random.default_rng(9))
+    assert (out_high >= out_low).all() and (in_high >= in_low).all()
+    assert (in_high > in_low).any()
 
 
 @pytest.mark.parametrize("weights", [[1.0, 0.0, 2.0, 3.0, 0.0, 4.0, 0.5, 0.0], [0.0, 0.0, 1e-300, 5.0], [7.0]])

@@ -13,8 +13,11 @@ Laws (exact, up to the floating-point rounding of probabilities, as in numpy):
   ``u < P(X ≤ k)``, the probabilities built from ``P(X = 0) = (1 − p)^n`` (repeated squaring) by
   ``P(X = k + 1) = P(X = k) · (n − k)/(k + 1) · p/(1 − p)`` — no logarithm or exponential per cell, unlike
   numpy's per-cell set-up. ``p > 1/2`` is drawn as ``n − Binomial(n, 1 − p)``; cells with
-  ``n · min(p, 1 − p) > 30`` use ``Generator.binomial`` (numpy's BTPE). Cells with ``n = 0``, ``p = 0`` or
-  ``p = 1`` use no random number.
+  ``n · min(p, 1 − p) > 30`` are inverted from the mode (:func:`_binomial_at`). Every cell uses one uniform,
+  whatever its count (also ``n = 0``, ``p = 0`` or ``p = 1``), so that a cell's number is fixed by its place and
+  a count that changes with a lever moves no other cell's number (issue 16 item 5): the count is the quantile
+  of a fixed uniform, monotone in ``n`` and ``p``. (Before 2026-12-06 such cells used no number, and cells
+  with a larger mean numpy's BTPE, which uses a variable number of them.)
 
 * :func:`hypergeometric` — ``Hypergeometric(good, bad, sample)`` by drawing the ``min(sample, total − sample)``
   individuals one at a time without replacement (the method numpy uses below 10 draws,
@@ -45,6 +48,7 @@ not depend on the number of draws or the chunking).
 
 from __future__ import annotations
 
+import math
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -103,15 +107,58 @@ def _binomial_inverse(u: float, n: int, p: float) -> int:  # pragma: no cover - 
 
 
 @njit(cache=True)
+def _binomial_at(u: float, n: int, p: float) -> int:  # pragma: no cover - compiled
+    """``Binomial(n, p)`` as the quantile of the uniform ``u``, whatever the mean (inverse-CDF coupling).
+
+    The same function of ``u`` as :func:`_binomial_inverse` (``p > 1/2`` as ``n − Binomial(n, 1 − p)``): for a
+    mean ``n · min(p, 1 − p)`` up to :data:`BINOMIAL_GEOMETRIC_MAX_MEAN` by that recursion; above it from the
+    mode ``m = ⌊(n + 1) q⌋``, ``P(X = m)`` from ``math.lgamma``, ``P(X ≤ m)`` summed down from the mode until
+    the terms fall below ``1e-17`` of the sum, then walking down or up the CDF to the smallest ``k`` with
+    ``u < P(X ≤ k)``. With a fixed ``u`` the result never falls when ``n`` grows and grows by at most one per
+    unit of ``n`` (see :func:`binomial_quantile`): a cell's count follows a lever monotonically.
+    """
+    if n <= 0 or p <= 0.0:
+        return 0
+    if p >= 1.0:
+        return n
+    low = p <= 0.5
+    q = p if low else 1.0 - p
+    if n * q <= BINOMIAL_GEOMETRIC_MAX_MEAN:
+        return _binomial_inverse(u, n, p)
+    ratio = q / (1.0 - q)
+    m = min(int((n + 1) * q), n)
+    pm = math.exp(math.lgamma(n + 1.0) - math.lgamma(m + 1.0) - math.lgamma(n - m + 1.0)
+                  + m * math.log(q) + (n - m) * math.log1p(-q))
+    cdf = pm
+    t = pm
+    j = m
+    while j > 0 and t > 1e-17 * cdf:  # P(X ≤ m), the lower tail summed down from the mode
+        t *= j / ((n - j + 1) * ratio)
+        cdf += t
+        j -= 1
+    k = m
+    t = pm
+    if u < cdf:
+        while k > 0 and u < cdf - t:  # P(X ≤ k − 1) = P(X ≤ k) − P(X = k)
+            cdf -= t
+            t *= k / ((n - k + 1) * ratio)
+            k -= 1
+    else:
+        while u >= cdf and k < n:
+            t *= (n - k) / (k + 1) * ratio
+            k += 1
+            cdf += t
+    return k if low else n - k
+
+
+@njit(cache=True)
 def _binomial_cells(rng: Any, n: Any, p: Any, out: Any) -> None:  # pragma: no cover - compiled
     d_n, s_n, b_n = n.shape
     for d in range(d_n):
         for s in range(s_n):
             for b in range(b_n):
-                k = n[d, s, b]
-                q = p[d, s, b]
-                out[d, s, b] = _binomial_inverse(rng.random(), k, q) if _by_inversion(k, q) else (
-                    _binomial_one(rng, k, q))
+                # one uniform per cell whatever its count: a cell's number never depends on the others' counts
+                out[d, s, b] = _binomial_at(rng.random(), n[d, s, b], p[d, s, b])
 
 
 def binomial(n: npt.ArrayLike, p: npt.ArrayLike, rng: np.random.Generator) -> IntArray:
@@ -531,6 +578,7 @@ def _exit_cells(rng: Any, stock: Any, retirement: Any, ageing: Any, rate: Any, l
     n_draws, n_sections, n_bands = stock.shape
     n_locations = rate.shape[1]
     aged = np.empty(n_bands, dtype=np.int64)
+    u_leave = np.empty(n_bands)
     # per draw, the probability of each flow: retirement by band, ageing by band, attrition by location and band
     n_flows = (2 + n_locations) * n_bands
     prob = np.zeros(n_flows)
@@ -551,19 +599,21 @@ def _exit_cells(rng: Any, stock: Any, retirement: Any, ageing: Any, rate: Any, l
                 aged[b] = 0
             # each draw written out: a helper taking the generator costs more than the draw (reference counting)
             for b in range(n_bands):
+                # three uniforms per (section, band), used or not: a count that changes moves no other number
+                u_retire, u_up, u_leave[b] = rng.random(), rng.random(), rng.random()
                 n = stock[d, s, b]
                 p = prob[b]
                 r = 0
                 if n > 0 and p > 0.0:
-                    r = _from_table(rng.random(), n, p, cdf, b) if n < _TABLED and p < 1.0 else (
-                        _binomial_one(rng, n, p))
+                    r = _from_table(u_retire, n, p, cdf, b) if n < _TABLED and p < 1.0 else (
+                        _binomial_at(u_retire, n, p))
                 retired[d, s, b] = r
                 n -= r
                 p = prob[n_bands + b]
                 up = 0
                 if n > 0 and p > 0.0:
-                    up = _from_table(rng.random(), n, p, cdf, n_bands + b) if n < _TABLED and p < 1.0 else (
-                        _binomial_one(rng, n, p))
+                    up = _from_table(u_up, n, p, cdf, n_bands + b) if n < _TABLED and p < 1.0 else (
+                        _binomial_at(u_up, n, p))
                     aged[b + 1] += up
                 moved_up[d, s, b] = up
                 aged[b] += n - up
@@ -573,8 +623,8 @@ def _exit_cells(rng: Any, stock: Any, retirement: Any, ageing: Any, rate: Any, l
                 p = prob[first + b]
                 a = 0
                 if n > 0 and p > 0.0:
-                    a = _from_table(rng.random(), n, p, cdf, first + b) if n < _TABLED and p < 1.0 else (
-                        _binomial_one(rng, n, p))
+                    a = _from_table(u_leave[b], n, p, cdf, first + b) if n < _TABLED and p < 1.0 else (
+                        _binomial_at(u_leave[b], n, p))
                 attrition[d, s, b] = a
                 remaining[d, s, b] = aged[b] - a
                 left += retired[d, s, b] + a
@@ -589,8 +639,9 @@ def exit_flows(stock: npt.ArrayLike, retirement: npt.ArrayLike, ageing: npt.Arra
     For each cell ``(d, s)``, band by band: ``retired ~ Binomial(n, retirement[d, b])``, ``up ~ Binomial(n −
     retired, ageing[d, b])`` to band ``b + 1`` (none from the last band); then on the aged stock ``m``:
     ``attrition ~ Binomial(m, clip(rate[d, location[s]] · multiplier[d, b] · f, 0, 1))`` with ``f =
-    relief[d]`` in sections of ``relieved_location`` and 1 elsewhere. All by inversion as :func:`_binomial_one`
-    (one uniform per draw; none where the count is 0 or the probability 0 or 1); for counts below
+    relief[d]`` in sections of ``relieved_location`` and 1 elsewhere. All by inversion (:func:`_binomial_at`) of
+    three uniforms per ``(d, s, b)``, drawn whatever the counts (retirement, ageing, attrition), so that a count
+    that changes with a lever moves no other cell's numbers and each flow is monotone in its count; for counts below
     :data:`_TABLED` the CDF is read from a table built once per draw and flow (:func:`_fill_cdf`).
 
     Parameters are ``(D, S, B)`` counts, ``(D, B)`` retirement and ageing probabilities, ``(D, L)`` rates by
@@ -1359,31 +1410,29 @@ def _drift_counties(rng: Any, stock: Any, p: Any, w: Any, rural: Any, rural_star
             for j in range(rural_start[c], rural_start[c] + rural_size[c]):
                 s = rural[j]
                 for b in range(b_n):
+                    u = rng.random()  # one per rural cell, used or not: counts move no other cell's number
                     n = stock[d, s, b]
                     if n > 0 and cum[b, k] > 0.0:
-                        x = _tabled_inverse(rng.random(), n, rate, tab, inv) if n <= top else (
-                            _binomial_one(rng, n, rate))
+                        x = _tabled_inverse(u, n, rate, tab, inv) if n <= top else _binomial_at(u, n, rate)
                         moved_out[d, s, b] = x
                         movers[b] += x
             for b in range(b_n):
+                # sequential conditional binomials, one uniform per receiving section, used or not: each
+                # section's share never falls when the slot's movers grow (quantile coupling)
                 count = movers[b]
-                if count == 0:
-                    continue
-                if k == 1:
-                    moved_in[d, receiving[first], b] += count
-                elif count <= _UNIT_BY_UNIT * k:  # unit by unit, as _place_units_guided
-                    width = cum[b, k]
-                    for _ in range(count):
-                        moved_in[d, receiving[first + _section_at(cum, b, 0, k, rng.random() * width)], b] += 1
-                else:
-                    for j in range(k):
-                        local[b, j] = 0
-                    tot[b, 0] = count
-                    size[0] = k
-                    _split_rows(rng, tot, cum, start, size, False, local, stack)
-                    tot[b, 0] = 0
-                    for j in range(k):
-                        moved_in[d, receiving[first + j], b] += local[b, j]
+                width = cum[b, k]
+                for j in range(k):
+                    u = rng.random()
+                    if count == 0 or width <= 0.0:
+                        continue
+                    rest = width - cum[b, j]
+                    after = width - cum[b, j + 1]
+                    if after <= 1e-12 * width:
+                        x = count
+                    else:
+                        x = _binomial_at(u, count, min((cum[b, j + 1] - cum[b, j]) / rest, 1.0))
+                    moved_in[d, receiving[first + j], b] += x
+                    count -= x
 
 
 def drift_counties(stock: npt.ArrayLike, rate: npt.ArrayLike, weights: npt.ArrayLike, rural: npt.ArrayLike,
@@ -1396,8 +1445,13 @@ def drift_counties(stock: npt.ArrayLike, rate: npt.ArrayLike, weights: npt.Array
     rural_size[c]]`` and likewise ``receiving``), and every slot ``b`` where the receiving weights
     ``w[d, receiving sections, b]`` have a positive sum ``W``: each rural cell moves ``Binomial(stock, rate[d])``
     (cell by cell, sections then slots; :func:`_tabled_inverse`), and the movers of the slot are placed by
-    ``Multinomial(movers, w / W)`` over the receiving sections (binomial splitting down a tree,
-    :func:`_split_rows`). Slots with ``W = 0`` move nobody and use no random number, nor do empty cells.
+    ``Multinomial(movers, w / W)`` over the receiving sections, as successive binomials: section ``j`` takes
+    ``Binomial(left, w_j / (W − w_0 − … − w_{j−1}))`` of the movers not yet placed. Every rural cell and every
+    (slot, receiving section) reads one uniform through the binomial quantile (:func:`_binomial_at`), whatever
+    the counts, so more teachers in a rural cell never give fewer movers, nor a receiving section fewer arrivals
+    (issue 16 item 5; until 2026-12-06 empty cells used no number and the placement a splitting tree or unit
+    by unit, so a count that changed moved every later number). Counties without rural or receiving sections
+    use no random number.
     Arguments are checked by the caller: counts non-negative, ``rate`` ``(D,)`` in [0, 1], weights ``(D, S, B)``
     non-negative (a broadcast view is fine; integers are read as such, without a float copy). Random numbers:
     draw by draw, county by county.

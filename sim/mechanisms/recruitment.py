@@ -104,7 +104,7 @@ def open_recruitment(
     penalty = _per_draw(remote_penalty, n_draws, "remote_penalty")[:, :, None]
     remote = np.asarray(county_remote, dtype=bool)[None, :, None]
     p = fill * (1.0 - penalty * remote)
-    return rng.binomial(np.maximum(vac, 0), np.broadcast_to(p, vac.shape)).astype(np.int64)
+    return kernels.binomial(np.maximum(vac, 0), np.broadcast_to(p, vac.shape), rng)
 
 
 def allocate_hires_to_sections(
@@ -219,7 +219,7 @@ def special_post_hires(
     posts = np.minimum(split, capacity)
     # The remote multiplier can push a proportional share above a section's vacancy: water-fill under the cap.
     placed = _capped_allocation(posts, weight, eligible_vacancy, group, 2)
-    return rng.binomial(placed, _per_draw(take_up, n_draws, "take_up")).astype(np.int64)
+    return kernels.binomial(placed, _per_draw(take_up, n_draws, "take_up"), rng)
 
 
 def targeted_graduate_hires(
@@ -256,7 +256,7 @@ def targeted_graduate_hires(
     capacity = np.rint(group_sum(eligible_vacancy, group, 1)).astype(np.int64)
     posts = np.minimum(places[:, None], capacity)
     placed = allocate_largest_remainder(posts, eligible_vacancy, group, 1)
-    return rng.binomial(placed, _per_draw(take_up, n_draws, "take_up")).astype(np.int64)
+    return kernels.binomial(placed, _per_draw(take_up, n_draws, "take_up"), rng)
 
 
 def _capped_allocation(
@@ -329,7 +329,7 @@ def retrain_for_junior(
     places = _per_draw_count(per_year_total, n_draws, "per_year_total")
     posts = np.minimum(places[:, None], candidates.sum(axis=1, keepdims=True))
     trained = allocate_largest_remainder(posts, candidates, np.zeros(n_counties, dtype=np.int64), 1)
-    return rng.binomial(trained, _per_draw(pass_rate, n_draws, "pass_rate")).astype(np.int64)
+    return kernels.binomial(trained, _per_draw(pass_rate, n_draws, "pass_rate"), rng)
 
 
 def new_hire_attributes(
