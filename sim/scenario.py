@@ -284,10 +284,11 @@ class RecruitmentLever(_Frozen):
         "default 500 (assumption)",
     )
     special_post_in_establishment: bool = Field(
-        default=True,
+        default=False,
         strict=True,
-        description="true (default): special-post teachers take vacant establishment (編制) posts, so their "
-        "places are capped at rural vacancies; false: they stand outside the establishment during the 3-year "
+        description="true: special-post teachers take vacant establishment (編制) posts, so their "
+        "places are capped at rural vacancies (no source ties the places to vacant posts, SEARCHES.md C13); "
+        "false (default, the sourced reading): they stand outside the establishment during the 3-year "
         "contract (places capped at the rural shortfall below the verified target instead, other channels "
         "fill the establishment's vacancies as if they were not there) and those who stay are taken into it at "
         "the contract's end, the establishment growing where it has no free post (China Daily 2013-10-07: "
