@@ -897,7 +897,8 @@ def draw_school_values(frame: SchoolFrame, hyper: Mapping[str, np.ndarray], nois
 
 BASIC_BALANCE_CV_MAX = (0.65, 0.55)
 """Largest comprehensive difference coefficient (综合差异系数) of a county's primary / junior schools under the 2012
-basic-balance method (《县域义务教育均衡发展督导评估暂行办法》, 教督〔2012〕3号); see calibration/SEARCHES.md."""
+basic-balance method (《县域义务教育均衡发展督导评估暂行办法》, 教督〔2012〕3号), stated verbatim in
+https://www.jjq.gov.cn/openness/grassroots/6603441/38916753.html (calibration/SEARCHES.md S9, S11)."""
 BASIC_BALANCE_INDICATORS = ("floor_area", "sports_area", "equipment", "teachers", "qualified")
 """The 2012 indicators the registry holds (per student): teaching and auxiliary floor area, sports ground area,
 equipment value, teachers (师生比), teachers above the required qualification. The other three of the eight
