@@ -702,7 +702,7 @@ _REGISTRY_PARAMETERS: tuple[Parameter, ...] = (
         "teacher_ratio_spread", "log sd",
         "School-to-school spread of teachers per pupil beyond the fixed structure (sd of log; teachers are "
         "redistributed within each county and level, so the totals are kept).",
-        0.0, 0.65, "bounded by published county CVs of teachers per pupil (师生比) across schools, 21 county-levels "
+        0.0, 0.65, "bounded by published county CVs of teachers per pupil (师生比) across schools, 23 county-levels "
         "in Jilin, Anhui and Chongqing, 0.23–0.72 (calibration/data/basic_balance_county_cvs.csv; no Xinjiang "
         "county found, SEARCHES.md S1–S12): at 0.65 the factor alone has CV √(e^0.65²−1) = 0.72, the largest "
         "published; at 0 the structure alone gives county CVs of 0.05–0.23 (P10–P90, primary and junior), at or "
