@@ -208,7 +208,6 @@ def checks_table(draws: int) -> str:
     total = np.bincount(group, weights=w, minlength=ng)
     count = np.bincount(group, weights=ok.astype(float), minlength=ng)
     den = np.where(total > 0, total, 1.0)
-    teachers = s.teachers_by_age.sum(axis=1)
 
     def cv(x: np.ndarray) -> np.ndarray:
         mean = np.bincount(group, weights=w * x, minlength=ng) / den
@@ -234,7 +233,8 @@ def checks_table(draws: int) -> str:
         school_ok = (met == 7) | ((met == 6) & (ratio.min(axis=2) >= 0.85)) | ~ok[None, :]
         for d in range(stop - start):
             for name, x in zip(names, (v.floor_area_m2[d] / safe, v.sports_area_m2[d] / safe,
-                                       v.equipment_value_cny[d] / safe, teachers / safe, v.qualified[d] / safe),
+                                       v.equipment_value_cny[d] / safe, v.teachers[d] / safe,
+                                       v.qualified[d] / safe),
                                strict=True):
                 synthetic[name].append(cv(np.asarray(x, dtype=float)).reshape(s.n_counties, 2))
             cvs7 = np.stack([cv(per[d, :, k]) for k in range(7)], axis=-1)

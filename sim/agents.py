@@ -71,7 +71,6 @@ from sim.model import (
     level_county_sum,
     lever_at,
     sample_parameters,
-    split_registry_bands,
 )
 from sim.rng import Streams
 from sim.steps import (
@@ -410,7 +409,7 @@ class _Draw:
         )
 
     def _initial_teachers(self) -> Teachers:
-        """The registry's teachers as agents.
+        """The draw's start teachers (its start registry's, :func:`sim.model.initial_state`) as agents.
 
         Ages uniform within the engine's 5-year bands (:func:`sim.model.split_registry_bands`), in months;
         sex drawn with ``teachers.female_share``; qualified, backbone (among the qualified first) and PE/art
@@ -423,7 +422,7 @@ class _Draw:
         s, m = self.s, self.m
         year = m.scenario.start_year
         rng = self.rng("initial", year)
-        bands = split_registry_bands(s.teachers_by_age)  # (S, 9)
+        bands = self.st.teachers[0]  # (S, 9): the draw's start registry (sim.model.initial_state)
         cell = np.repeat(np.arange(bands.size), bands.ravel())
         section, band = cell // tmech.N_AGE_BANDS, cell % tmech.N_AGE_BANDS
         n = section.size

@@ -34,6 +34,7 @@ from sim.registry import (
     SchoolValues,
     basic_balance_pass,
     draw_school_values,
+    largest_remainder,
     single_year_ages,
     synthesize_registry,
 )
@@ -62,6 +63,25 @@ def split_registry_bands(teachers_by_age: np.ndarray) -> np.ndarray:
         out[..., 2 * i + 1] = t[..., i] - t[..., i] // 2
     out[..., 6:] = t[..., 3:]
     return out
+
+def registry_bands_for(teachers_by_age: np.ndarray, teachers: np.ndarray) -> np.ndarray:
+    """The registry's age bands ``(S, 6)`` of each section rescaled to a draw's teachers ``(D, S)``: ``(D, S, 6)``
+    in the section's own age profile, rounded by the largest remainder so that the bands sum to the teachers
+    exactly (:func:`sim.registry.largest_remainder`; ties to the younger band). A section without teachers in the
+    registry gets none (:func:`sim.registry.spread_teachers` never gives it any).
+
+    >>> registry_bands_for(np.array([[2, 2, 0, 0, 0, 0]]), np.array([[5]])).tolist()
+    [[[3, 2, 0, 0, 0, 0]]]
+    """
+    bands = np.asarray(teachers_by_age, dtype=np.float64)
+    s, k = bands.shape
+    d = teachers.shape[0]
+    own = bands.sum(axis=1)
+    profile = np.divide(bands, own[:, None], out=np.zeros_like(bands), where=own[:, None] > 0)
+    exact = (teachers[:, :, None] * profile[None]).reshape(d, s * k)
+    out = largest_remainder(exact, np.repeat(np.arange(s), k), np.where(own[None, :] > 0, teachers, 0))
+    return out.reshape(d, s, k)
+
 
 COUNSELLING_CENTRES_PER_COUNTY = 1
 """Township-centre schools per county for T9 (the largest town-or-rural school; assumption, see facilities)."""
@@ -508,7 +528,8 @@ def initial_state(model: Model, n_draws: int, female_share: np.ndarray | None = 
     if r is not None and r.qualified.shape != (d, s.n_sections):
         raise ValueError(f"registry values have shape {r.qualified.shape}, expected {(d, s.n_sections)}")
 
-    teachers = tile(split_registry_bands(s.teachers_by_age))
+    teachers = tile(split_registry_bands(s.teachers_by_age)) if r is None else split_registry_bands(
+        registry_bands_for(s.teachers_by_age, r.teachers))
     special = np.zeros((d, s.n_sections, tmech.SPECIAL_POST_CONTRACT_YEARS), dtype=np.int64)
     special[:, :, :] = tmech.special_post_by_contract_year(s.special_post if r is None else r.special_post)
     zeros3 = np.zeros((d, s.n_sections, dispatch.MAX_TERM_YEARS), dtype=np.int64)

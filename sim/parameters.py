@@ -742,6 +742,16 @@ _REGISTRY_PARAMETERS: tuple[Parameter, ...] = (
         "teacher_share_spread", "logit sd", "School-to-school spread of the teacher-category shares (sd of logit).",
         0.1, 1.0, "assumption: wide prior; 0.5 is about a Beta(a+b = 20) spread at a share of 0.2", upper=5.0),
     _registry_parameter(
+        "teacher_ratio_spread", "log sd",
+        "School-to-school spread of teachers per pupil beyond the fixed structure (sd of log; teachers are "
+        "redistributed within each county and level, so the totals are kept).",
+        0.0, 0.65, "bounded by published county CVs of teachers per pupil (师生比) across schools, 23 county-levels "
+        "in Jilin, Anhui and Chongqing, 0.23–0.72 (calibration/data/basic_balance_county_cvs.csv; no Xinjiang "
+        "county found, SEARCHES.md S1–S12): at 0.65 the factor alone has CV √(e^0.65²−1) = 0.72, the largest "
+        "published; at 0 the structure alone gives county CVs of 0.05–0.23 (P10–P90, primary and junior), at or "
+        "below the smallest published; "
+        "the 2012 basic-balance limits act on it through the acceptance condition", upper=5.0),
+    _registry_parameter(
         "facility_spread", "log sd", "School-to-school spread of facilities per student (sd of log).",
         0.1, 0.6, "assumption: wide prior; the 2012 basic-balance CV limits (passed by every county by 2021) "
         "bound it from above through the acceptance condition", upper=5.0),

@@ -718,7 +718,8 @@ class SchoolNoise:
 
     ``county (D, C)`` and ``school (D, n_schools)`` normals make the advantage factor; ``linked (D, 9,
     n_schools)`` and ``independent (D, 2, n_schools)`` normals are each resource's own part; ``rounding (D, 4, S)``
-    uniforms round teacher counts.
+    uniforms round teacher counts; ``teachers (D, n_schools)`` normals are the own part of the school's teachers
+    per pupil (generated last, so that the other numbers of a block are those drawn before it was added).
     """
 
     county: np.ndarray
@@ -726,6 +727,7 @@ class SchoolNoise:
     linked: np.ndarray
     independent: np.ndarray
     rounding: np.ndarray
+    teachers: np.ndarray
 
     @staticmethod
     def generate(rng: np.random.Generator, rows: int, frame: SchoolFrame) -> SchoolNoise:
@@ -736,24 +738,30 @@ class SchoolNoise:
             linked=rng.standard_normal((rows, len(LINKED), frame.n_schools)),
             independent=rng.standard_normal((rows, len(INDEPENDENT), frame.n_schools)),
             rounding=rng.random((rows, len(ROUNDED), frame.school.size)),
+            teachers=rng.standard_normal((rows, frame.n_schools)),
         )
 
     def take(self, rows: np.ndarray | slice) -> SchoolNoise:
         """The numbers of some draws (rows)."""
         return SchoolNoise(self.county[rows], self.school[rows], self.linked[rows], self.independent[rows],
-                           self.rounding[rows])
+                           self.rounding[rows], self.teachers[rows])
 
     @staticmethod
     def stack(parts: list[SchoolNoise]) -> SchoolNoise:
         """Rows of several blocks, in order."""
         return SchoolNoise(*(np.concatenate([getattr(p, k) for p in parts]) for k in
-                             ("county", "school", "linked", "independent", "rounding")))
+                             ("county", "school", "linked", "independent", "rounding", "teachers")))
 
 
 @dataclass(frozen=True)
 class SchoolValues:
-    """Per-draw start values of every section, ``(D, S)``: teacher counts (int64), facilities (float), flags."""
+    """Per-draw start values of every section, ``(D, S)``: teacher counts (int64), facilities (float), flags.
 
+    ``teachers`` is the section's full-time teachers in the draw: the structure's teachers redistributed among the
+    sections of the same county and level (:func:`spread_teachers`), so every county's and level's total is the
+    structure's."""
+
+    teachers: np.ndarray
     qualified: np.ndarray
     backbone: np.ndarray
     pe_art: np.ndarray
@@ -791,6 +799,71 @@ def _normal_quantile(p: np.ndarray) -> np.ndarray:
     return np.asarray(ndtri(np.clip(p, 0.0, 1.0)))
 
 
+def largest_remainder(exact: np.ndarray, group: np.ndarray, totals: np.ndarray) -> np.ndarray:
+    """Round ``exact (D, S)`` to integers whose sum over each group (``group (S,)`` of ``G``) is ``totals (D, G)``:
+    ⌊exact⌋, then one more to the members with the largest remainders (ties: the lower index). ``exact`` must be
+    non-negative and sum to the totals within each group (up to floating-point error).
+
+    >>> largest_remainder(np.array([[1.5, 1.4, 0.1, 2.0]]), np.array([0, 0, 0, 1]), np.array([[3, 2]])).tolist()
+    [[2, 1, 0, 2]]
+    """
+    d, s = exact.shape
+    n_groups = totals.shape[1]
+    exact = np.maximum(np.round(exact, 9), 0.0)  # an integer computed as 2.9999999999 is 3
+    base = np.floor(exact).astype(np.int64)
+    remainder = exact - base
+    cell = (np.arange(d)[:, None] * n_groups + group[None, :]).ravel()
+    have = np.bincount(cell, weights=base.ravel(), minlength=d * n_groups).round().astype(np.int64)
+    missing = np.maximum(totals.ravel() - have, 0)
+    order = np.lexsort((np.tile(np.arange(s), d), -remainder.ravel(), cell))
+    cell_sorted = cell[order]
+    first = np.searchsorted(cell_sorted, cell_sorted)  # where each member's group starts in the sorted order
+    rank = np.empty(d * s, dtype=np.int64)
+    rank[order] = np.arange(d * s) - first
+    return base + (rank < missing[cell]).reshape(d, s)
+
+
+def spread_teachers(frame: SchoolFrame, spread: np.ndarray, score: np.ndarray) -> np.ndarray:
+    r"""The draw's full-time teachers of every section, ``(D, S)`` int64.
+
+    The structure's teachers (published pupil–teacher ratio × location factor, at least a minimum per class;
+    :func:`synthesize_registry`) times :math:`e^{s\,g}` (``s`` = ``registry.teacher_ratio_spread``, ``g`` the
+    section's standard score), rescaled so that every county's teachers of each level are the structure's: a
+    section with students keeps one teacher, the rest of the county's teachers of that level is shared in
+    proportion to what the factor gives each section beyond that one, and rounded by the largest remainder
+    (:func:`largest_remainder`). With ``s = 0`` the structure's teachers come back exactly.
+
+    Parameters
+    ----------
+    frame
+        The sections' fixed structure (``teachers``, ``students``, ``county``, ``level``).
+    spread
+        ``(D, 1)`` log sd of the school-to-school factor.
+    score
+        ``(D, S)`` standard score of each section (the two sections of a nine-year school share their school's).
+    """
+    teachers = frame.teachers.astype(np.float64)
+    group = frame.county * 2 + frame.level
+    n_groups = frame.n_counties * 2
+    d = score.shape[0]
+    cell = (np.arange(d)[:, None] * n_groups + group[None, :]).ravel()
+
+    def group_sum(x: np.ndarray) -> np.ndarray:
+        return np.bincount(cell, weights=x.ravel(), minlength=d * n_groups).reshape(d, n_groups)
+
+    minimum = ((frame.students > 0) & (frame.teachers > 0)).astype(np.float64)
+    total = np.bincount(group, weights=teachers, minlength=n_groups)
+    rest = total - np.bincount(group, weights=minimum, minlength=n_groups)
+    weight = teachers[None, :] * np.exp(spread * score)
+    w_total = group_sum(weight)
+    weight *= np.divide(total[None, :], w_total, out=np.zeros_like(w_total), where=w_total > 0)[:, group]
+    extra = np.maximum(weight - minimum[None, :], 0.0)  # with s = 0: exactly teachers − minimum
+    e_total = group_sum(extra)
+    scale = np.divide(rest[None, :], e_total, out=np.zeros_like(e_total), where=e_total > 0)
+    exact = minimum[None, :] + extra * scale[:, group]
+    return largest_remainder(exact, group, np.broadcast_to(total.round().astype(np.int64), (d, n_groups)))
+
+
 def draw_school_values(frame: SchoolFrame, hyper: Mapping[str, np.ndarray], noise: SchoolNoise) -> SchoolValues:
     """The start values of every section in ``D`` draws from the registry hyperparameters and standard noise.
 
@@ -799,15 +872,20 @@ def draw_school_values(frame: SchoolFrame, hyper: Mapping[str, np.ndarray], nois
     point). Each linked resource ``k`` has the standard score :math:`g_k = \\sqrt{\\rho}\\,z + \\sqrt{1-\\rho}\\,e_k`
     (``ρ`` = ``registry.advantage_correlation``, so two resources of a school correlate by ρ on this scale):
 
+    - teachers: the structure's teachers × :math:`e^{s_r g_r}` rescaled to every county's and level's total
+      (:func:`spread_teachers`; ``s_r`` = ``registry.teacher_ratio_spread``, ``g_r`` the school's score for teachers
+      per pupil, tied to the advantage factor like the linked resources: a school the county favours has more
+      teachers per pupil too);
     - teacher shares: :math:`p = \\mathrm{expit}(\\mathrm{logit}(m) + s_t g_k)` with ``m`` the mean share of the
       school's location and region, ``s_t`` = ``registry.teacher_share_spread``; count = ⌊teachers · p + U⌋
-      (stochastic rounding, unbiased, never above the teachers);
+      (stochastic rounding, unbiased, never above the draw's teachers);
     - facilities: threshold × median ratio of the location × south factor × :math:`e^{s_f g_k}` × students
       (``s_f`` = ``registry.facility_spread``);
     - gigabit and counselling room: :math:`g_k < \\Phi^{-1}(p)`; special-post share and rural pairing are drawn
       independently of the factor.
 
-    With both spreads at 0 every section has exactly its mean share and median facilities per student.
+    With the three spreads at 0 every section has exactly the structure's teachers, its mean shares and its median
+    facilities per student.
 
     Parameters
     ----------
@@ -839,6 +917,8 @@ def draw_school_values(frame: SchoolFrame, hyper: Mapping[str, np.ndarray], nois
         + h("teaching_point_advantage") * tp_school[None, :]
     score = {k: (np.sqrt(rho) * z + np.sqrt(1 - rho) * noise.linked[:, i])[:, sch] for i, k in enumerate(LINKED)}
     d = z.shape[0]
+    teachers = spread_teachers(frame, h("teacher_ratio_spread"),
+                               (np.sqrt(rho) * z + np.sqrt(1 - rho) * noise.teachers)[:, sch])
 
     # teacher shares
     loc_factor = np.stack([np.ones(d), h("town_teacher_factor")[:, 0], h("rural_teacher_factor")[:, 0]], axis=1)
@@ -849,9 +929,9 @@ def draw_school_values(frame: SchoolFrame, hyper: Mapping[str, np.ndarray], nois
         return np.asarray(_expit(_logit(np.clip(mean, 0.0, 1.0)) + spread_t * g))
 
     def rounded(p: np.ndarray, k: int) -> np.ndarray:
-        exact = frame.teachers[None, :] * p
+        exact = teachers * p
         # spread 0: p is exactly the mean; the rounding keeps a count within one teacher of teachers × mean
-        return np.minimum(np.floor(exact + noise.rounding[:, k]), frame.teachers[None, :]).astype(np.int64)
+        return np.minimum(np.floor(exact + noise.rounding[:, k]), teachers).astype(np.int64)
 
     junior = frame.level[None, :] == 1
     q_mean = np.where(junior, h("qualified_share_junior"), h("qualified_share_primary")) * f
@@ -879,6 +959,7 @@ def draw_school_values(frame: SchoolFrame, hyper: Mapping[str, np.ndarray], nois
     rural = loc == LOCATIONS.index("rural")
     paired_p = h("paired_probability_rural")
     return SchoolValues(
+        teachers=teachers,
         qualified=qualified,
         backbone=backbone,
         pe_art=pe_art,
@@ -897,7 +978,8 @@ def draw_school_values(frame: SchoolFrame, hyper: Mapping[str, np.ndarray], nois
 
 BASIC_BALANCE_CV_MAX = (0.65, 0.55)
 """Largest comprehensive difference coefficient (综合差异系数) of a county's primary / junior schools under the 2012
-basic-balance method (《县域义务教育均衡发展督导评估暂行办法》, 教督〔2012〕3号); see calibration/SEARCHES.md."""
+basic-balance method (《县域义务教育均衡发展督导评估暂行办法》, 教督〔2012〕3号), stated verbatim in
+https://www.jjq.gov.cn/openness/grassroots/6603441/38916753.html (calibration/SEARCHES.md S9, S11)."""
 BASIC_BALANCE_INDICATORS = ("floor_area", "sports_area", "equipment", "teachers", "qualified")
 """The 2012 indicators the registry holds (per student): teaching and auxiliary floor area, sports ground area,
 equipment value, teachers (师生比), teachers above the required qualification. The other three of the eight
@@ -919,7 +1001,7 @@ def basic_balance_coefficients(frame: SchoolFrame, values: SchoolValues) -> np.n
         "floor_area": values.floor_area_m2 / safe,
         "sports_area": values.sports_area_m2 / safe,
         "equipment": values.equipment_value_cny / safe,
-        "teachers": np.broadcast_to(frame.teachers / safe, values.qualified.shape),
+        "teachers": values.teachers / safe,
         "qualified": values.qualified / safe,
     }
     group = frame.county * 2 + frame.level

@@ -166,7 +166,9 @@ def _with_stock(model, teachers_by_age: np.ndarray):
         s, teachers_by_age=teachers_by_age, qualified=np.minimum(s.qualified, total),
         backbone=np.minimum(s.backbone, total), pe_art=np.minimum(s.pe_art, total),
         special_post=np.zeros_like(s.special_post))
-    return dataclasses.replace(model, sections=sections)
+    # the given stock is used as it is, as real records are: no per-draw start registry, whose teachers per section
+    # would replace it (sim.model.draw_start_registry returns None without a school frame)
+    return dataclasses.replace(model, sections=sections, school_frame=None, frame_sections=None)
 
 
 @pytest.mark.parametrize(("female_share", "retiring_bands", "fifth_band"), [(0.0, [5], 4), (1.0, [4, 5], 3)])

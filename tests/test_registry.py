@@ -259,8 +259,9 @@ def test_every_registry_constant_is_a_documented_uncertainty():
 
 def test_zero_spread_gives_every_school_exactly_its_mean():
     frame, d = _frame(), 3
-    hyper = _hyper(d, teacher_share_spread=0.0, facility_spread=0.0)
+    hyper = _hyper(d, teacher_share_spread=0.0, facility_spread=0.0, teacher_ratio_spread=0.0)
     v = draw_school_values(frame, hyper, _noise(frame, d))
+    np.testing.assert_array_equal(v.teachers, np.broadcast_to(frame.teachers, v.teachers.shape))
     h = {k.removeprefix("registry."): float(x[0]) for k, x in hyper.items()}
     loc_t = [1.0, h["town_teacher_factor"], h["rural_teacher_factor"]]
     south = np.where(frame.south, h["south_teacher_factor"], 1.0)
@@ -282,8 +283,8 @@ def test_teacher_counts_stay_within_the_teachers_and_are_unbiased():
     frame, d = _frame(), 4000
     hyper = _hyper(d)
     v = draw_school_values(frame, hyper, _noise(frame, d, seed=3))
-    assert np.all((v.qualified >= 0) & (v.qualified <= frame.teachers))
-    assert np.all(v.backbone <= frame.teachers) and np.all(v.special_post <= frame.teachers)
+    assert np.all((v.qualified >= 0) & (v.qualified <= v.teachers))
+    assert np.all(v.backbone <= v.teachers) and np.all(v.special_post <= v.teachers)
     assert np.all(~v.paired[:, frame.location != 2])  # only rural schools are paired
 
 
@@ -322,7 +323,7 @@ def test_county_cv_equals_an_independent_computation():
         idx = [0, 1, 2]
         cvs = []
         for x in (v.floor_area_m2[row], v.sports_area_m2[row], v.equipment_value_cny[row],
-                  frame.teachers.astype(float), v.qualified[row].astype(float)):
+                  v.teachers[row].astype(float), v.qualified[row].astype(float)):
             p = [float(frame.students[i]) for i in idx]
             xs = [float(x[i]) / p[k] for k, i in enumerate(idx)]
             mean = sum(pi * xi for pi, xi in zip(p, xs, strict=True)) / sum(p)
@@ -334,6 +335,60 @@ def test_county_cv_equals_an_independent_computation():
     limit = np.array(BASIC_BALANCE_CV_MAX)
     expected = np.all(np.isnan(got) | (got <= limit), axis=(1, 2))
     np.testing.assert_array_equal(basic_balance_pass(frame, v), expected)
+
+
+def _equal_sections(n: int, teachers: int, students: int) -> SchoolFrame:
+    """One county of ``n`` identical primary schools."""
+    return SchoolFrame(
+        school=np.arange(n), county=np.zeros(n, np.int64), level=np.zeros(n, np.int64),
+        location=np.zeros(n, np.int64), teaching_point=np.zeros(n, bool), south=np.zeros(n, bool),
+        teachers=np.full(n, teachers), students=np.full(n, students),
+        facility_thresholds=np.array([PRIMARY_T] * n), n_schools=n, n_counties=1,
+    )
+
+
+def test_teacher_spread_keeps_every_county_total_and_one_teacher_per_school():
+    from sim.registry import spread_teachers
+
+    frame, d = _frame(), 500
+    score = np.random.default_rng(7).standard_normal((d, frame.school.size))
+    t = spread_teachers(frame, np.full((d, 1), 1.5), score)
+    group = frame.county * 2 + frame.level
+    for g in np.unique(group):
+        np.testing.assert_array_equal(t[:, group == g].sum(axis=1), frame.teachers[group == g].sum())
+    assert t.min() >= 1  # every section has students, so each keeps at least one teacher
+    assert np.ptp(t[:, 0]) > 0  # and the spread moves them
+    # spread 0: the structure's teachers exactly
+    np.testing.assert_array_equal(spread_teachers(frame, np.zeros((d, 1)), score),
+                                  np.broadcast_to(frame.teachers, (d, frame.school.size)))
+
+
+@pytest.mark.parametrize("spread", [0.2, 0.5])
+def test_teacher_spread_gives_the_lognormal_cv_among_equal_schools(spread: float):
+    # identical schools: teachers per pupil ∝ e^{s g} renormalised to the county total, so the CV across schools is
+    # the lognormal's √(e^{s²} − 1) (closed form; renormalisation divides every school by the same number)
+    from sim.registry import spread_teachers
+
+    n = 4000
+    frame = _equal_sections(n, teachers=1000, students=15000)
+    score = np.random.default_rng(11).standard_normal((1, n))
+    t = spread_teachers(frame, np.full((1, 1), spread), score)[0] / 15000
+    assert np.std(t) / np.mean(t) == pytest.approx(np.sqrt(np.expm1(spread**2)), rel=0.05)
+
+
+def test_teacher_spread_follows_the_advantage_factor():
+    # rho = 1: teachers per pupil has the school's advantage score, as the floor area does (closed form: both are
+    # log-linear in the same score; renormalisation within the county shifts every school by the same log amount)
+    frame = _equal_sections(300, teachers=1000, students=15000)
+    d = 2
+    hyper = _hyper(d, advantage_correlation=1.0, county_advantage_share=0.0, teacher_ratio_spread=0.3,
+                   facility_spread=0.3)
+    v = draw_school_values(frame, hyper, _noise(frame, d, seed=4))
+    r = np.corrcoef(np.log(v.teachers[0]), np.log(v.floor_area_m2[0]))[0, 1]
+    assert r > 0.999
+    v0 = draw_school_values(frame, _hyper(d, advantage_correlation=0.0, teacher_ratio_spread=0.3,
+                                          facility_spread=0.3), _noise(frame, d, seed=4))
+    assert abs(np.corrcoef(np.log(v0.teachers[0]), np.log(v0.floor_area_m2[0]))[0, 1]) < 0.25
 
 
 # ------------------------------------------------------------------------------------------ in the model
@@ -411,7 +466,51 @@ def test_accepted_draws_pass_on_the_whole_registry(baseline_model):
         noise = school_noise(streams, f"registry.schools/{attempt - 1}", 0, 64, frame).take(rows)
         values = draw_school_values(frame, {n: r.parameters[n][rows] for n in REGISTRY_NAMES}, noise)
         np.testing.assert_array_equal(values.qualified[:, model.frame_sections], r.values.qualified[rows])
+        np.testing.assert_array_equal(values.teachers[:, model.frame_sections], r.values.teachers[rows])
         np.testing.assert_array_equal(basic_balance_pass(frame, values), r.accepted[rows])
+
+
+def _teacher_cvs(model, teachers: np.ndarray) -> np.ndarray:
+    """``(D, C, 2)`` pupil-weighted CV of teachers per pupil across each county's sections of a level (selected
+    counties), written out independently of sim.registry."""
+    s = model.sections
+    students = s.students.sum(axis=1).astype(float)
+    out = np.full((teachers.shape[0], s.n_counties, 2), np.nan)
+    for c in range(s.n_counties):
+        for lv in (0, 1):
+            idx = np.flatnonzero((s.county == c) & (s.level == lv) & (students > 0))
+            if idx.size < 2:
+                continue
+            p = students[idx]
+            x = teachers[:, idx] / p
+            mean = (x * p).sum(axis=1) / p.sum()
+            out[:, c, lv] = np.sqrt(((x - mean[:, None]) ** 2 * p).sum(axis=1) / p.sum()) / mean
+    return out
+
+
+def test_teacher_ratio_spread_is_drawn_within_its_range_and_accepted(baseline_model):
+    # the spread is an uncertainty drawn per draw, within its documented range; accepted draws pass the 2012 limits
+    # (test_accepted_draws_pass_on_the_whole_registry recomputes the condition); county and level totals are the
+    # structure's in every draw; and the county CVs of teachers per pupil move with the drawn spread, which a fixed
+    # spread could not do
+    from scipy.stats import spearmanr
+
+    model = baseline_model
+    spec = PARAMETERS["registry.teacher_ratio_spread"].default
+    r = _start(model, 0, 64)
+    spread = r.parameters["registry.teacher_ratio_spread"]
+    assert np.all((spread >= spec.low) & (spread <= spec.high))  # type: ignore[union-attr]
+    assert np.unique(spread).size == spread.size
+    assert r.accepted.all()
+    s = model.sections
+    group = s.county * 2 + s.level
+    structure = s.teachers_by_age.sum(axis=1)
+    for g in np.unique(group):
+        np.testing.assert_array_equal(r.values.teachers[:, group == g].sum(axis=1), structure[group == g].sum())
+    median_cv = np.nanmedian(_teacher_cvs(model, r.values.teachers)[:, :, 0], axis=1)
+    assert spearmanr(spread, median_cv).statistic > 0.8
+    # and the structure alone (spread 0) is the floor of every draw's median: more spread, more inequality
+    assert np.all(median_cv >= np.nanmedian(_teacher_cvs(model, structure[None].astype(float))[0, :, 0]) - 0.02)
 
 
 def test_a_draw_that_cannot_pass_is_marked_not_accepted(baseline_model):
