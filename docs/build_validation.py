@@ -24,6 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from sim.hindcast import COVERAGE_90_BAR, MAPE_BARS, HindcastResult, run_hindcast, series_title
+from sim.parameters import PARAMETERS
 from sim.scenario import load_scenario, replace
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,8 +33,8 @@ FIGURES = ROOT / "docs" / "figures"
 SCENARIO = ROOT / "scenarios" / "history.yaml"
 RUNS = ((2011, 2019), (2015, 2019))
 FIT_UNTIL = 2016
-#: The calibration on the fitted years (``edusim calibrate calibration/config_v2.yaml``) compared with the priors.
-POSTERIOR = ROOT / "calibration" / "posterior" / "history_2011_2016_v2"
+#: The latest calibration on the fitted years (``edusim calibrate``, v3: population 64) compared with the priors.
+POSTERIOR = ROOT / "calibration" / "posterior" / "history_2011_2016_v3"
 POSTERIOR_RUN = (2011, 2019)
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
 
@@ -84,6 +85,15 @@ def census_cohorts() -> dict[int, float]:
 
     ages = census_single_years(load_counties(include_xpcc=True)).sum(axis=0)
     return {int(census_entry_year(age)): float(ages[age]) for age in range(ages.size)}
+
+
+def stale_parameters(folder: Path) -> list[str]:
+    """Names in a posterior's ``particles.csv`` that are no longer parameters of the model (empty if no file)."""
+    particles = folder / "particles.csv"
+    if not particles.is_file():
+        return []
+    header = particles.read_text(encoding="utf-8").split("\n", 1)[0].strip().split(",")
+    return [n for n in header if n != "weight" and n not in PARAMETERS]
 
 
 def posterior_status(folder: Path) -> str:
@@ -274,7 +284,8 @@ def main(argv: list[str] | None = None) -> int:
             shutil.copyfile(png, FIGURES / png.name.replace("hindcast-", f"validation-{start}-{until}-"))
     posterior: HindcastResult | None = None
     posterior_seconds = 0.0
-    if (POSTERIOR / "particles.csv").is_file():
+    stale = stale_parameters(POSTERIOR)
+    if (POSTERIOR / "particles.csv").is_file() and not stale:
         start, until = POSTERIOR_RUN
         began = time.perf_counter()
         posterior = run_hindcast(
@@ -285,7 +296,14 @@ def main(argv: list[str] | None = None) -> int:
             f"{POSTERIOR.relative_to(ROOT)}) --start {start} --until {until} --fit-until {FIT_UNTIL}"
             + (f" --draws {draws}" if args.draws else ""))
         posterior_seconds = time.perf_counter() - began
-    OUT.write_text(render(results, seconds, draws, scenario.seed, posterior, posterior_seconds), encoding="utf-8")
+    text = render(results, seconds, draws, scenario.seed, posterior, posterior_seconds)
+    if stale:
+        text += (f"\n## Calibrated posterior against the priors\n\nNot run: the latest posterior "
+                 f"(`{POSTERIOR.relative_to(ROOT)}`) holds parameters the model no longer has "
+                 f"({', '.join(f'`{n}`' for n in stale)}), so it was fitted to an older model; `edusim calibrate` "
+                 "must be run again on this one. Its scoreboard on the model it was fitted to is in "
+                 "`docs/findings.md` (sections on the calibration).\n")
+    OUT.write_text(text, encoding="utf-8")
     print(f"written: {OUT.relative_to(ROOT)} ({', '.join(f'{a}→{b}: {seconds[(a, b)]:.0f} s' for a, b in RUNS)})")
     return 0
 

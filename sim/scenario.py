@@ -27,6 +27,7 @@ listed) as YAML that loads back to an equal :class:`Scenario`.
 
 from __future__ import annotations
 
+import csv
 import itertools
 import math
 import os
@@ -702,6 +703,13 @@ def _cross_problems(s: Scenario) -> list[tuple[Path_, str]]:
         if why or not (s.posterior / "particles.csv").is_file():
             problems.append((("uncertainties", "posterior"),
                              why or f"not a posterior folder of edusim calibrate (no particles.csv): {s.posterior}"))
+        else:
+            stale = [n for n in _posterior_names(s.posterior / "particles.csv") if n not in PARAMETERS]
+            if stale:
+                problems.append((("uncertainties", "posterior"),
+                                 f"the posterior {s.posterior} holds parameters the model no longer has: "
+                                 f"{', '.join(stale)}; it was calibrated on an older model, run `edusim calibrate` "
+                                 "again"))
     why = path_problem(str(s.targets))
     if why or not s.targets.is_file():
         problems.append((("targets",), why or f"target-set file not found: {s.targets}"))
@@ -1057,6 +1065,13 @@ def _has_path(data: Any, path: Path_) -> bool:
         else:
             return False
     return True
+
+
+def _posterior_names(particles: Path) -> list[str]:
+    """The parameter names of a posterior's ``particles.csv``: its header without ``weight``."""
+    with particles.open(encoding="utf-8", newline="") as handle:
+        header = next(csv.reader(handle), [])
+    return [name for name in header if name != "weight"]
 
 
 def load_scenario(path: str | Path) -> Scenario:

@@ -126,7 +126,7 @@ def test_scenario_draws_take_particles_and_keep_other_priors(tmp_path: Path) -> 
     from sim.rng import Streams
     from sim.scenario import load_scenario, resolved_yaml
 
-    shutil.copytree(SHIPPED, tmp_path / "post")
+    _current_copy(SHIPPED, tmp_path / "post")
     with_post = load_scenario(_scenario_with_posterior(tmp_path, "post"))  # relative to the scenario file
     assert with_post.posterior == tmp_path / "post"
     plain = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "baseline.yaml")
@@ -146,6 +146,37 @@ def test_scenario_draws_take_particles_and_keep_other_priors(tmp_path: Path) -> 
     again = tmp_path / "again.yaml"
     again.write_text(text, encoding="utf-8")
     assert load_scenario(again) == with_post
+
+
+def _current_copy(source: Path, folder: Path) -> None:
+    """A copy of a shipped posterior without the columns of parameters the model no longer has (the shipped ones
+    predate the T7 mechanism, which replaced ``students.consolidation_rate``): the marginal of the others."""
+    import pandas as pd
+
+    from sim.parameters import PARAMETERS
+
+    shutil.copytree(source, folder)
+    particles = pd.read_csv(folder / "particles.csv")
+    keep = [c for c in particles.columns if c == "weight" or c in PARAMETERS]
+    assert len(keep) > 1
+    particles[keep].to_csv(folder / "particles.csv", index=False)
+
+
+def test_scenario_with_a_posterior_of_an_older_model_is_an_input_error(tmp_path: Path) -> None:
+    import pandas as pd
+
+    from sim.errors import InputErrors
+    from sim.scenario import load_scenario
+
+    _current_copy(SHIPPED, tmp_path / "post")
+    particles = pd.read_csv(tmp_path / "post" / "particles.csv")
+    particles["students.no_such_parameter"] = 0.5
+    particles.to_csv(tmp_path / "post" / "particles.csv", index=False)
+    with pytest.raises(InputErrors) as e:
+        load_scenario(_scenario_with_posterior(tmp_path, "post"))
+    (err,) = e.value.errors
+    assert err.key == "uncertainties.posterior" and err.line == 4
+    assert "students.no_such_parameter" in err.message and "edusim calibrate" in err.message
 
 
 def test_scenario_with_a_folder_that_is_no_posterior_is_an_input_error(tmp_path: Path) -> None:
