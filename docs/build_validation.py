@@ -172,8 +172,10 @@ def render(results: dict[tuple[int, int], HindcastResult], seconds: dict[tuple[i
         "entrants (`student_entries`) and grade-7 entrants (`junior_entries`): each is scored against its published "
         "figure (the sums against the sum of the published primary and junior figures, level `compulsory`). "
         "Grade-1 entrants are published for 2011–2014 and 2017 (NBS) and 2018 (bulletin), grade-7 entrants for "
-        "2011–2014 and 2018. Schools, pupil–teacher ratios as such and graduates are **not simulated** as outputs; "
-        "each run's `hindcast.md` lists them with the reason.\n",
+        "2011–2014 and 2018. Schools are compared as the open schools with pupils by level (`schools_junior`; "
+        "primary as the NBS counts them, `schools_primary_nbs`: primary-only schools, no teaching points or "
+        "nine-year schools). Pupil–teacher ratios as such and graduates are **not simulated** as outputs; each "
+        "run's `hindcast.md` lists them with the reason.\n",
         "## Verdict\n",
         "\n".join(verdict_rows(results)) + "\n",
     ]
