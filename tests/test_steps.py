@@ -5,6 +5,7 @@ pupil-weighted statistics use the weights; the step table is the order both engi
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import re
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,17 @@ from sim.model import (
 )
 from sim.rng import BLOCK_SIZE, Streams
 from sim.scenario import load_scenario, replace
-from sim.steps import STEPS, Random, assess, counted_teachers, step_table, steps_for, verification_year
+from sim.steps import (
+    STEPS,
+    Random,
+    _in_contract,
+    assess,
+    counted_teachers,
+    special_post_outside_establishment,
+    step_table,
+    steps_for,
+    verification_year,
+)
 from sim.vocabulary import ENGINES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,7 +59,9 @@ ALLOWED = {
     | TEACHER_STOCK,
     "classes": {"classes", "classrooms", "classroom_pipeline", "classrooms_started", "largest_class",
                 "classes_short_of_rooms"},
-    "teacher_exits": TEACHER_STOCK | {"special_post", "female_share", "exits"},
+    # special-post teachers who stay at the end of their contract are taken into the establishment, which grows
+    # where they find no free post (levers.recruitment.special_post_in_establishment false, the default)
+    "teacher_exits": TEACHER_STOCK | {"special_post", "female_share", "exits", "section_quota"},
     "dispatch_departures": {"dispatched", "dispatched_backbone", "dispatched_pe_art"},
     "quota": TEACHER_STOCK | {"section_quota"},
     "redeployment": TEACHER_STOCK | {"redeployed"},
@@ -302,7 +315,9 @@ def _sticky_run(adjustment: float, until: int, sticky: bool = True) -> tuple[Any
                                                                              dict[int, np.ndarray], State]:
     """The golden scenario's cohort steps from the start year to ``until`` with ``quota.establishment_adjustment``
     fixed; returns the model, the section establishment before and after each year's quota step (absent in the
-    years it does not act), and the final state."""
+    years it does not act; in the start year "before" is what it anchors on: the teachers holding posts, i.e. in
+    post minus the special-post teachers in their contract when these stand outside the establishment), and the
+    final state."""
     scenario = load_scenario(GOLDEN)
     if not sticky:
         levers = as_mapping_levers(scenario.levers)
@@ -320,12 +335,13 @@ def _sticky_run(adjustment: float, until: int, sticky: bool = True) -> tuple[Any
             if step.acts(scenario, year):
                 if step.name == "quota":
                     before[year] = st.section_quota.copy()
-                    in_post = section_total(st.teachers).copy()
+                    outside = special_post_outside_establishment(model, year)
+                    holding = section_total(st.teachers) - (_in_contract(st) if outside else 0)
                 step.function(model, st, params, Random(streams, 0, BLOCK_SIZE, year), year)
                 if step.name == "quota":
                     after[year] = st.section_quota.copy()
                     if year == scenario.start_year:
-                        before[year] = in_post  # what the start year anchors on
+                        before[year] = holding  # what the start year anchors on
     return model, before, after, st
 
 
@@ -341,12 +357,15 @@ def _norm_target(model: Any, st: State, params_mult: tuple[np.ndarray, np.ndarra
 def test_sticky_establishment_is_anchored_at_the_teachers_in_post_and_moves_only_at_verifications():
     # golden scenario: verified in 2020 (start), 2021, 2023, 2025 (every 2 years from 2025, the rhythm running
     # back); adjustment 0 keeps the start year's establishment, the teachers in post, through every verification
+    # with special-post teachers outside the establishment (the default), the anchor leaves out those in their
+    # contract, and a contract's end can only add posts between verifications (establishment_after_conversion)
     model, before, after, _ = _sticky_run(0.0, 2025)
     start = model.scenario.start_year
     np.testing.assert_array_equal(after[start], before[start])
     assert sorted(after) == [2020, 2021, 2023, 2025]  # nothing acts in 2022 and 2024
-    for year in (2021, 2023, 2025):
-        np.testing.assert_array_equal(after[year], after[start])
+    for last, year in itertools.pairwise((2020, 2021, 2023, 2025)):
+        np.testing.assert_array_equal(after[year], before[year])  # adjustment 0: a verification moves nothing
+        assert (before[year] >= after[last] - 1e-9).all()  # in between: contracts' ends only add posts
 
 
 @pytest.mark.parametrize("adjustment", [1.0, 0.5])
@@ -360,8 +379,9 @@ def test_a_verification_closes_the_given_share_of_the_gap_to_the_norm_times_the_
     gap_after = target - after[2025]
     assert np.abs(gap_before).max() > 1  # the test can see a move
     np.testing.assert_allclose(gap_after, (1 - adjustment) * gap_before, atol=1e-9)
-    # the years between verifications keep the last one's establishment
-    np.testing.assert_array_equal(before[2025], after[2023])
+    # the years between verifications keep the last one's establishment, plus posts for special-post teachers
+    # taken into it at their contract's end (the default: outside the establishment during the contract)
+    assert (before[2025] >= after[2023] - 1e-9).all()
 
 
 def test_without_the_sticky_switch_every_verification_sets_the_norm_times_the_multiplier():
