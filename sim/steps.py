@@ -458,10 +458,11 @@ def _move(m: Model, st: State, out: np.ndarray, into: np.ndarray, r: Random, nam
     Leavers are drawn from the age bands and, for each category in ``carry``, without replacement from the
     section's teachers (hypergeometric); the county's moving teachers of a category are then placed among the
     arrivals of its sections without replacement, so categories move with the teachers and are conserved per
-    county. Arrivals take the age mix of the year's leavers (assumption).
+    county. Arrivals take the age mix of the year's leavers of their county (assumption; the movers stay in it).
     """
     before = section_total(st.teachers)
-    st.teachers = r.apply(f"{name}.bands", tmech.move_between_sections, st.teachers, out, into)
+    st.teachers = r.apply(f"{name}.bands", tmech.move_between_sections, st.teachers, out, into,
+                          section_county=m.sections.county)
     _carry_categories(m, st, before, out, into, r, name, carry)
 
 

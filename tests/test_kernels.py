@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.mechanisms import kernels
+from sim.mechanisms import kernels, quota
 
 ALPHA = 0.001
 
@@ -322,13 +322,17 @@ def test_move_attributes_removal_is_hypergeometric() -> None:
         assert chi_square_pvalue(lost[:, j], pmf) > ALPHA
     # all contract years together: Hypergeometric(12, 8, 8)
     assert chi_square_pvalue(lost.sum(axis=1), stats.hypergeom.pmf(np.arange(9), 20, 12, 8)) > ALPHA
-    # contracts above the section's teachers are capped, earliest years first; nobody leaving draws nothing
+    # contracts above the section's teachers are capped, earliest years first. The generator gives one key per
+    # section and per group whatever the counts (the cells' substreams), so nobody leaving and 7 leaving use
+    # the same numbers of it
     rng = np.random.default_rng(0)
-    state = rng.bit_generator.state
     capped = kernels.move_attributes(np.array([[25]]), np.array([[0]]), np.zeros((1, 1, 0), np.int64),
                                      np.array([[[10, 20, 30]]]), rng)
     assert capped.exclusive.tolist() == [[[10, 15, 0]]]
-    assert rng.bit_generator.state == state
+    other = np.random.default_rng(0)
+    kernels.move_attributes(np.array([[25]]), np.array([[7]]), np.zeros((1, 1, 0), np.int64),
+                            np.array([[[10, 20, 30]]]), other)
+    assert rng.bit_generator.state == other.bit_generator.state
     with pytest.raises(ValueError, match="between 0 and the section's teachers"):
         kernels.move_attributes(np.array([[3]]), np.array([[4]]), np.zeros((1, 1, 1), np.int64),
                                 np.zeros((1, 1, 0), np.int64), rng)
@@ -380,10 +384,10 @@ def test_remove_checked_is_multivariate_hypergeometric(k: int) -> None:
     # a pair of slots together: Hypergeometric(slot_0 + slot_4, rest, k)
     pair = out[:, 0] + out[:, 4]
     assert chi_square_pvalue(pair, stats.hypergeom.pmf(np.arange(min(13, k) + 1), 22, 13, k)) > ALPHA
-    rng = np.random.default_rng(0)
-    state = rng.bit_generator.state
+    rng, other = np.random.default_rng(0), np.random.default_rng(0)
     np.testing.assert_array_equal(kernels.remove_checked(stock[None, :], np.array([0]), rng), 0)
-    assert rng.bit_generator.state == state  # nothing removed: no random number
+    kernels.remove_checked(stock[None, :], np.array([9]), other)
+    assert rng.bit_generator.state == other.bit_generator.state  # one key per row whatever the count
     with pytest.raises(ValueError, match="between 0 and"):
         kernels.remove_checked(stock[None, :], np.array([23]), rng)
 
@@ -556,3 +560,34 @@ def test_guided_placement_is_the_binary_search_placement(weights: list[float]) -
     kernels._place_units_guided(np.random.default_rng(6), cum, k, units, np.zeros(k, dtype=np.int64), guided)
     np.testing.assert_array_equal(guided, by_search)
     assert guided.sum() == units and (guided[0, np.array(weights) == 0] == 0).all()
+
+
+def test_a_sections_counts_never_move_another_sections_numbers() -> None:
+    """Cell-keyed substreams (:func:`kernels.cell_keys`): changing the leavers, arrivals or the count to place of
+    one section or group leaves every other one's result identical, on the same generator seed (before
+    2026-12-06 one generator served all cells in turn, so a count in section 0 shifted the numbers of all
+    later sections)."""
+    rng = np.random.default_rng(5)
+    stock = rng.integers(0, 30, (8, 6, 9))
+    group = np.array([0, 0, 0, 1, 1, 1])
+    out = np.minimum(rng.integers(0, 6, (8, 6)), stock.sum(axis=2))
+    into = out.copy()
+    into[:, [0, 3]] = out[:, [0, 3]] + out[:, [1, 4]]  # each group's arrivals equal its leavers
+    into[:, [1, 4]] = 0
+    base = kernels.move_teachers(stock, out, into, np.random.default_rng(1), fallback_band=4, group=group,
+                                 n_groups=2)
+    changed_out, changed_into = out.copy(), into.copy()
+    changed_out[:, 0] = np.minimum(out[:, 0] + 3, stock[:, 0].sum(axis=1))
+    changed_into[:, 0] += changed_out[:, 0] - out[:, 0]
+    moved = kernels.move_teachers(stock, changed_out, changed_into, np.random.default_rng(1), fallback_band=4,
+                                  group=group, n_groups=2)
+    np.testing.assert_array_equal(moved[:, 3:], base[:, 3:])  # the other county: untouched
+    np.testing.assert_array_equal(moved[:, 1], base[:, 1])  # a section of the county with no arrivals
+    # the placement tree: one group's total does not move another group's placement
+    weights = rng.random((8, 6)) + 0.1
+    totals = rng.integers(0, 40, (8, 2))
+    placed = quota.split_within_groups(totals, weights, group, 2, np.random.default_rng(2))
+    totals[:, 0] += 25
+    again = quota.split_within_groups(totals, weights, group, 2, np.random.default_rng(2))
+    np.testing.assert_array_equal(again[:, 3:], placed[:, 3:])
+    np.testing.assert_array_equal(again.reshape(8, 2, 3).sum(axis=2), totals)

@@ -304,6 +304,35 @@ def multinomial_rows(n: npt.ArrayLike, p: npt.ArrayLike, rng: np.random.Generato
     return out
 
 
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+
+
+@njit(cache=True)
+def _keyed_uniform(state: Any) -> float:  # pragma: no cover - compiled
+    """The next uniform in [0, 1) of a cell's own substream, ``state`` a one-word ``uint64`` array (SplitMix64:
+    Steele, Lea and Flood 2014, "Fast splittable pseudorandom number generators", OOPSLA; the generator of
+    Java's ``SplittableRandom``). The state is seeded by :func:`cell_keys` from the call's keyed generator, so
+    a cell's numbers depend on the seed, the component, the draw and the cell only, however many numbers the
+    other cells use."""
+    z = state[0] + _GOLDEN
+    state[0] = z
+    z = (z ^ (z >> np.uint64(30))) * _MIX1
+    z = (z ^ (z >> np.uint64(27))) * _MIX2
+    z = z ^ (z >> np.uint64(31))
+    return float(z >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+
+
+def cell_keys(rng: np.random.Generator, shape: tuple[int, ...]) -> npt.NDArray[np.uint64]:
+    """One 64-bit key per cell of ``shape``, drawn from ``rng`` (a fixed number of draws whatever the counts,
+    cells in C order): the seeds of :func:`_keyed_uniform`'s substreams. Kernels whose number of random numbers
+    depends on a cell's count draw them from the cell's substream, so one cell's count does not move the
+    numbers of another (a county's teachers do not move another county's draws, issue 16 item 5)."""
+    return rng.integers(0, np.iinfo(np.uint64).max, size=shape, dtype=np.uint64, endpoint=True)
+
+
 @njit(cache=True)
 def _hypergeometric_one(rng: Any, good: Any, bad: Any, sample: Any) -> Any:  # pragma: no cover - compiled
     if sample <= 0 or good <= 0:
@@ -423,19 +452,22 @@ def _stacks() -> IntArray:
 
 
 @njit(cache=True)
-def _split_rows(rng: Any, totals: Any, cum: Any, start: Any, size: Any, pools: bool, out: Any,
+def _split_rows(keys: Any, totals: Any, cum: Any, start: Any, size: Any, pools: bool, out: Any,
                 stack: Any) -> None:  # pragma: no cover - compiled
     """The tree of :func:`split_sorted` on the scratch ``stack`` of :func:`_stacks`. Every draw is written out
-    here (a helper taking the generator costs more than the draw): the binomial by :func:`_binomial_inverse`,
-    the hypergeometric as :func:`_hypergeometric_one`, the units as :func:`_place_units`; the same numbers."""
+    here (a helper taking the generator costs more than the draw): the binomial by :func:`_binomial_at`,
+    the hypergeometric as :func:`_hypergeometric_one`, the units as :func:`_place_units`; each row and group
+    from a substream of its own (:func:`cell_keys`), so one group's counts never move another's numbers."""
     n_rows, n_groups = totals.shape
     st_lo = stack[0]
     st_hi = stack[1]
     st_n = stack[2]
+    state = np.empty(1, dtype=np.uint64)
     for r in range(n_rows):
         for g in range(n_groups):
             if totals[r, g] <= 0:
                 continue
+            state[0] = keys[r, g]  # the row and group's own substream
             st_lo[0] = start[g]
             st_hi[0] = start[g] + size[g]
             st_n[0] = totals[r, g]
@@ -463,7 +495,7 @@ def _split_rows(rng: Any, totals: Any, cum: Any, start: Any, size: Any, pools: b
                     left_total = total
                     left_good = good
                     while picks > 0 and left_good > 0 and left_total > left_good:
-                        if rng.random() * left_total < left_good:
+                        if _keyed_uniform(state) * left_total < left_good:
                             left_good -= 1
                         left_total -= 1
                         picks -= 1
@@ -474,16 +506,11 @@ def _split_rows(rng: Any, totals: Any, cum: Any, start: Any, size: Any, pools: b
                     base = cum[r, lo]
                     width = cum[r, hi] - base
                     for _ in range(n):
-                        out[r, _section_at(cum, r, lo, hi, base + rng.random() * width)] += 1
+                        out[r, _section_at(cum, r, lo, hi, base + _keyed_uniform(state) * width)] += 1
                     continue
                 else:
                     p = min(max(w_left / (cum[r, hi] - cum[r, lo]), 0.0), 1.0)
-                    if _by_inversion(n, p):
-                        left = _binomial_inverse(rng.random(), n, p)
-                    elif 0.0 < p < 1.0:  # a mean above 30: numpy's BTPE, as in _binomial_one
-                        left = rng.binomial(n, p)
-                    else:
-                        left = n if p >= 1.0 else 0
+                    left = _binomial_at(_keyed_uniform(state), n, p)  # by its quantile, whatever the mean
                 right = n - left
                 if right > 0:  # pushed first: the left half is split first
                     st_lo[top] = mid
@@ -522,7 +549,7 @@ def split_sorted(totals: npt.ArrayLike, cum: npt.ArrayLike, start: npt.ArrayLike
     tot = np.ascontiguousarray(totals, dtype=np.int64)
     c = np.ascontiguousarray(cum, dtype=np.int64 if pools else np.float64)
     out = np.zeros((tot.shape[0], c.shape[1] - 1), dtype=np.int64)
-    _split_rows(rng, tot, c, np.ascontiguousarray(start, dtype=np.int64),
+    _split_rows(cell_keys(rng, tot.shape), tot, c, np.ascontiguousarray(start, dtype=np.int64),
                 np.ascontiguousarray(size, dtype=np.int64), pools, out, _stacks())
     return out
 
@@ -669,7 +696,7 @@ def exit_flows(stock: npt.ArrayLike, retirement: npt.ArrayLike, ageing: npt.Arra
 
 
 @njit(cache=True)
-def _remove_cells(rng: Any, stock: Any, k: Any, out: Any) -> int:  # pragma: no cover - compiled
+def _remove_cells(keys: Any, stock: Any, k: Any, out: Any) -> int:  # pragma: no cover - compiled
     """``k[i]`` individuals of row ``i`` picked one at a time without replacement, each uniformly among those left
     (slot ``b`` with probability ``left_b / total_left``): multivariate hypergeometric. When more than half the
     row goes, the ones who stay are picked instead. Checks ``0 ≤ k ≤ row total``: returns the first bad row,
@@ -677,6 +704,7 @@ def _remove_cells(rng: Any, stock: Any, k: Any, out: Any) -> int:  # pragma: no 
     n_rows, n_bands = stock.shape
     left = np.empty(n_bands, dtype=np.int64)
     picked = np.empty(n_bands, dtype=np.int64)
+    state = np.empty(1, dtype=np.uint64)
     for i in range(n_rows):
         remaining = k[i]
         if remaining == 0:
@@ -690,8 +718,9 @@ def _remove_cells(rng: Any, stock: Any, k: Any, out: Any) -> int:  # pragma: no 
             return i
         flip = remaining > total // 2
         picks = total - remaining if flip else remaining
+        state[0] = keys[i]
         for _ in range(picks):
-            j = min(int(rng.random() * total), total - 1)  # the j-th individual left, 0-based
+            j = min(int(_keyed_uniform(state) * total), total - 1)  # the j-th individual left, 0-based
             b = 0
             acc = left[0]
             while j >= acc:
@@ -719,14 +748,14 @@ def remove_checked(stock: npt.ArrayLike, k: npt.ArrayLike, rng: np.random.Genera
         raise ValueError(f"k must have shape {st.shape[:-1]}, got {kk.shape}")
     out = np.zeros(st.shape, dtype=np.int64)
     n_bands = st.shape[-1]
-    bad = _remove_cells(rng, st.reshape(-1, n_bands), kk.reshape(-1), out.reshape(-1, n_bands))
+    bad = _remove_cells(cell_keys(rng, (kk.size,)), st.reshape(-1, n_bands), kk.reshape(-1), out.reshape(-1, n_bands))
     if bad != _ERR_NONE:
         raise ValueError("k must be between 0 and the section's teachers")
     return out
 
 
 @njit(cache=True)
-def _split_pool(rng: Any, cum: Any, n: int, k: int, got: Any, st_lo: Any, st_hi: Any,
+def _split_pool(state: Any, cum: Any, n: int, k: int, got: Any, st_lo: Any, st_hi: Any,
                 st_n: Any) -> None:  # pragma: no cover - compiled
     """``n`` individuals without replacement from ``k`` pools with running sums ``cum[0 … k]`` (``cum[0] = 0``,
     ``n ≤ cum[k]``): ``got[j]`` += picks from pool ``j``, by hypergeometric halving (as :func:`_split_rows`)."""
@@ -749,14 +778,14 @@ def _split_pool(rng: Any, cum: Any, n: int, k: int, got: Any, st_lo: Any, st_hi:
             left = m
         elif w_left <= 0:
             left = 0
-        else:  # _hypergeometric_one(rng, w_left, w_right, m), written out (as in _split_rows)
+        else:  # _hypergeometric_one(w_left, w_right, m), written out (as in _split_rows)
             total = w_left + w_right
             flip = m > total // 2
             picks = total - m if flip else m
             left_total = total
             left_good = w_left
             while picks > 0 and left_good > 0 and left_total > left_good:
-                if rng.random() * left_total < left_good:
+                if _keyed_uniform(state) * left_total < left_good:
                     left_good -= 1
                 left_total -= 1
                 picks -= 1
@@ -777,7 +806,7 @@ def _split_pool(rng: Any, cum: Any, n: int, k: int, got: Any, st_lo: Any, st_hi:
 
 
 @njit(cache=True)
-def _pick_within_groups(rng: Any, totals: Any, pool: Any, order: Any, start: Any, size: Any,
+def _pick_within_groups(keys: Any, totals: Any, pool: Any, order: Any, start: Any, size: Any,
                         out: Any) -> int:  # pragma: no cover - compiled
     """``totals[r, g]`` picked without replacement from the pools of group ``g``'s sections (``order[start[g] …
     start[g] + size[g] − 1]``), only sections with a positive pool taking part. Returns the first row whose
@@ -790,6 +819,7 @@ def _pick_within_groups(rng: Any, totals: Any, pool: Any, order: Any, start: Any
     st_lo = np.empty(_STACK, dtype=np.int64)
     st_hi = np.empty(_STACK, dtype=np.int64)
     st_n = np.empty(_STACK, dtype=np.int64)
+    state = np.empty(1, dtype=np.uint64)
     for r in range(n_rows):
         for g in range(n_groups):
             n = totals[r, g]
@@ -809,7 +839,8 @@ def _pick_within_groups(rng: Any, totals: Any, pool: Any, order: Any, start: Any
                     m += 1
             if cum[m] < n:
                 return r
-            _split_pool(rng, cum, n, m, got, st_lo, st_hi, st_n)
+            state[0] = keys[r, g]
+            _split_pool(state, cum, n, m, got, st_lo, st_hi, st_n)
             for j in range(m):
                 out[r, idx[j]] = got[j]
     return _ERR_NONE
@@ -842,7 +873,7 @@ def pick_within_groups(totals: npt.ArrayLike, pool: npt.ArrayLike, group: npt.Ar
         raise ValueError("totals and pool must be non-negative")
     order, start, size = group_layout(group, n_groups)
     out = np.zeros((tot.shape[0], order.size), dtype=np.int64)
-    bad = _pick_within_groups(rng, tot, pl, order, start, size, out)
+    bad = _pick_within_groups(cell_keys(rng, (tot.shape[0], n_groups)), tot, pl, order, start, size, out)
     if bad != _ERR_NONE:
         if tot[bad].min() < 0:
             raise ValueError("totals and pool must be non-negative")
@@ -851,7 +882,8 @@ def pick_within_groups(totals: npt.ArrayLike, pool: npt.ArrayLike, group: npt.Ar
 
 
 @njit(cache=True)
-def _move_attributes(rng: Any, before: Any, out: Any, into: Any, independent: Any, exclusive: Any, group: Any,
+def _move_attributes(keys: Any, group_keys: Any, before: Any, out: Any, into: Any, independent: Any,
+                     exclusive: Any, group: Any,
                      order: Any, start: Any, size: Any, place: bool, ind_out: Any,
                      exc_out: Any) -> int:  # pragma: no cover - compiled
     n_draws, n_sections = before.shape
@@ -867,6 +899,7 @@ def _move_attributes(rng: Any, before: Any, out: Any, into: Any, independent: An
     st_lo = np.empty(_STACK, dtype=np.int64)
     st_hi = np.empty(_STACK, dtype=np.int64)
     st_n = np.empty(_STACK, dtype=np.int64)
+    state = np.empty(1, dtype=np.uint64)
     for d in range(n_draws):
         # the movers' attributes, section by section: without replacement among the section's teachers
         any_moving = False
@@ -876,6 +909,7 @@ def _move_attributes(rng: Any, before: Any, out: Any, into: Any, independent: An
             if b < 0 or k < 0 or k > b:
                 return d
             g = group[s]
+            state[0] = keys[d, s]
             picks = min(k, b - k)
             for a in range(n_ind):
                 have = min(independent[d, s, a], b)
@@ -890,7 +924,7 @@ def _move_attributes(rng: Any, before: Any, out: Any, into: Any, independent: An
                         left_good = have
                         todo = picks
                         while todo > 0 and left_good > 0 and left_total > left_good:
-                            if rng.random() * left_total < left_good:
+                            if _keyed_uniform(state) * left_total < left_good:
                                 left_good -= 1
                             left_total -= 1
                             todo -= 1
@@ -918,7 +952,7 @@ def _move_attributes(rng: Any, before: Any, out: Any, into: Any, independent: An
                         left_good = slot
                         todo = min(taken, rest - taken)
                         while todo > 0 and left_good > 0 and left_total > left_good:
-                            if rng.random() * left_total < left_good:
+                            if _keyed_uniform(state) * left_total < left_good:
                                 left_good -= 1
                             left_total -= 1
                             todo -= 1
@@ -942,6 +976,7 @@ def _move_attributes(rng: Any, before: Any, out: Any, into: Any, independent: An
                 busy = busy or moving_exc[g, j] > 0
             if not busy:
                 continue
+            state[0] = group_keys[d, g]
             m = 0
             cum[0] = 0
             for i in range(start[g], start[g] + size[g]):
@@ -962,7 +997,7 @@ def _move_attributes(rng: Any, before: Any, out: Any, into: Any, independent: An
                     return d
                 for j in range(m):
                     got[j] = 0
-                _split_pool(rng, cum, n, m, got, st_lo, st_hi, st_n)
+                _split_pool(state, cum, n, m, got, st_lo, st_hi, st_n)
                 for j in range(m):
                     ind_out[d, idx[j], a] += got[j]
                 moving_ind[g, a] = 0
@@ -975,7 +1010,7 @@ def _move_attributes(rng: Any, before: Any, out: Any, into: Any, independent: An
                     cum[j + 1] = cum[j] + left[j]
                 if n > cum[m]:
                     return d
-                _split_pool(rng, cum, n, m, got, st_lo, st_hi, st_n)
+                _split_pool(state, cum, n, m, got, st_lo, st_hi, st_n)
                 for j in range(m):
                     exc_out[d, idx[j], c] += got[j]
                     left[j] -= got[j]
@@ -1049,7 +1084,10 @@ def move_attributes(before: npt.ArrayLike, out: npt.ArrayLike, independent: npt.
         order, start, size = group_layout(grp, 1)
     ind_out = np.empty(ind.shape, dtype=np.int64)
     exc_out = np.empty(exc.shape, dtype=np.int64)
-    bad = _move_attributes(rng, bf, o, arrivals, ind, exc, grp, order, start, size, place, ind_out, exc_out)
+    keys = cell_keys(rng, bf.shape)
+    group_keys = cell_keys(rng, (bf.shape[0], start.size))
+    bad = _move_attributes(keys, group_keys, bf, o, arrivals, ind, exc, grp, order, start, size, place, ind_out,
+                           exc_out)
     if bad != _ERR_NONE:
         raise ValueError("movers must be between 0 and the section's teachers, and a group's arrivals at least "
                          "its leavers")
@@ -1057,15 +1095,20 @@ def move_attributes(before: npt.ArrayLike, out: npt.ArrayLike, independent: npt.
 
 
 @njit(cache=True)
-def _move_rows(rng: Any, stock: Any, out: Any, into: Any, fallback: int, new: Any) -> int:  # pragma: no cover
+def _move_rows(keys_out: Any, keys_in: Any, stock: Any, out: Any, into: Any, group: Any, n_groups: int,
+               fallback: int, new: Any) -> int:  # pragma: no cover - compiled
     n_draws, n_sections, n_bands = stock.shape
     left = np.empty(n_bands, dtype=np.int64)
     picked = np.empty(n_bands, dtype=np.int64)
-    mix = np.empty(n_bands, dtype=np.int64)
+    mix = np.empty((n_groups, n_bands), dtype=np.int64)
+    pool = np.empty(n_groups, dtype=np.int64)
+    state = np.empty(1, dtype=np.uint64)
     for d in range(n_draws):
-        # leavers: picked one at a time among the section's teachers (the stayers when more than half go)
-        for b in range(n_bands):
-            mix[b] = 0
+        # leavers: picked one at a time among the section's teachers (the stayers when more than half go),
+        # from the section's own substream
+        for g in range(n_groups):
+            for b in range(n_bands):
+                mix[g, b] = 0
         for s in range(n_sections):
             total = 0
             for b in range(n_bands):
@@ -1078,9 +1121,10 @@ def _move_rows(rng: Any, stock: Any, out: Any, into: Any, fallback: int, new: An
                 continue
             if k < 0 or k > total:
                 return d
+            state[0] = keys_out[d, s]
             flip = k > total // 2
             for _ in range(total - k if flip else k):
-                j = min(int(rng.random() * total), total - 1)
+                j = min(int(_keyed_uniform(state) * total), total - 1)
                 b = 0
                 acc = left[0]
                 while j >= acc:
@@ -1092,57 +1136,64 @@ def _move_rows(rng: Any, stock: Any, out: Any, into: Any, fallback: int, new: An
             for b in range(n_bands):
                 gone = stock[d, s, b] - picked[b] if flip else picked[b]
                 new[d, s, b] -= gone
-                mix[b] += gone
-        # arrivals: Multinomial(into, mix / mix total), everyone in the fallback band if nobody left
-        pool = 0
-        for b in range(n_bands):
-            pool += mix[b]
-        if pool == 0:
-            mix[fallback] = 1
-            pool = 1
+                mix[group[s], b] += gone
+        # arrivals: Multinomial(into, mix / mix total) of the section's group, everyone in the fallback band if
+        # nobody left the group
+        for g in range(n_groups):
+            pool[g] = 0
+            for b in range(n_bands):
+                pool[g] += mix[g, b]
+            if pool[g] == 0:
+                mix[g, fallback] = 1
+                pool[g] = 1
         for s in range(n_sections):
             k = into[d, s]
             if k == 0:
                 continue
             if k < 0:
                 return d
+            g = group[s]
+            state[0] = keys_in[d, s]
             if k <= n_bands:  # one by one: band b with probability mix_b / pool
                 for _ in range(k):
-                    j = min(int(rng.random() * pool), pool - 1)
+                    j = min(int(_keyed_uniform(state) * pool[g]), pool[g] - 1)
                     b = 0
-                    acc = mix[0]
+                    acc = mix[g, 0]
                     while j >= acc:
                         b += 1
-                        acc += mix[b]
+                        acc += mix[g, b]
                     new[d, s, b] += 1
                 continue
-            rest = pool
-            for b in range(n_bands - 1):  # conditional binomials
-                if mix[b] > 0:
-                    q = min(mix[b] / rest, 1.0)
-                    x = _binomial_inverse(rng.random(), k, q) if _by_inversion(k, q) else _binomial_one(rng, k, q)
+            rest = pool[g]
+            for b in range(n_bands - 1):  # conditional binomials, each by its quantile
+                if mix[g, b] > 0:
+                    q = min(mix[g, b] / rest, 1.0)
+                    x = _binomial_at(_keyed_uniform(state), k, q)
                     new[d, s, b] += x
                     k -= x
-                rest -= mix[b]
+                rest -= mix[g, b]
                 if k == 0 or rest == 0:
                     break
             if k > 0:  # the remainder goes to the last band with leavers
                 last = n_bands - 1
-                while mix[last] == 0:
+                while mix[g, last] == 0:
                     last -= 1
                 new[d, s, last] += k
     return _ERR_NONE
 
 
 def move_teachers(stock: npt.ArrayLike, out: npt.ArrayLike, into: npt.ArrayLike, rng: np.random.Generator, *,
-                  fallback_band: int) -> IntArray:
+                  fallback_band: int, group: npt.ArrayLike | None = None, n_groups: int = 1) -> IntArray:
     """``stock`` after ``out`` teachers leave each section and ``into`` arrive, by band, in one pass per draw.
 
     Leavers: picked uniformly without replacement among the section's teachers, one at a time (multivariate
     hypergeometric over the bands, as :func:`remove_checked`). Arrivals: ``Multinomial(into, mix / total)``
-    over the bands with ``mix`` the leavers of the draw by band (all sections), one at a time for at most ``B``
-    arrivals, else by conditional binomials; everyone in ``fallback_band`` if nobody left in the draw.
-    ``ValueError`` for a negative count or more leavers than a section holds.
+    over the bands with ``mix`` the leavers of the draw by band in the section's ``group`` (all sections when
+    ``group`` is not given), one at a time for at most ``B`` arrivals, else by conditional binomials (each by its
+    quantile, :func:`_binomial_at`); everyone in ``fallback_band`` if nobody left the group in the draw. Each
+    section draws its leavers and its arrivals from substreams of its own (:func:`cell_keys`), so the counts of
+    one section never move another's numbers. ``ValueError`` for a negative count or more leavers than a
+    section holds.
     """
     st = np.ascontiguousarray(stock, dtype=np.int64)
     o = np.ascontiguousarray(out, dtype=np.int64)
@@ -1151,8 +1202,17 @@ def move_teachers(stock: npt.ArrayLike, out: npt.ArrayLike, into: npt.ArrayLike,
         raise ValueError(f"stock must be (D, S, B) and out, into (D, S); got {st.shape}, {o.shape}, {i.shape}")
     if not 0 <= fallback_band < st.shape[2]:
         raise ValueError(f"fallback_band must be in [0, {st.shape[2]}), got {fallback_band}")
+    if group is None:
+        grp = np.zeros(st.shape[1], dtype=np.int64)
+        n_groups = 1
+    else:
+        grp = np.ascontiguousarray(group, dtype=np.int64)
+        if grp.shape != (st.shape[1],) or (grp.size and (grp.min() < 0 or grp.max() >= n_groups)):
+            raise ValueError(f"group must be ({st.shape[1]},) with values in [0, {n_groups})")
+    keys_out = cell_keys(rng, o.shape)
+    keys_in = cell_keys(rng, o.shape)
     new = np.empty(st.shape, dtype=np.int64)
-    if _move_rows(rng, st, o, i, fallback_band, new) != _ERR_NONE:
+    if _move_rows(keys_out, keys_in, st, o, i, grp, n_groups, fallback_band, new) != _ERR_NONE:
         raise ValueError("out and into must be non-negative, out at most the section's teachers")
     return new
 
@@ -1311,7 +1371,9 @@ def _split_weighted(rng: Any, count: int, w: Any, d: int, b: int, sections: Any,
     else:
         tot[0, 0] = count
         size[0] = k
-        _split_rows(rng, tot, cum, start, size, False, local, stack)
+        key = np.empty((1, 1), dtype=np.uint64)  # the tree's substream, seeded by one number of rng
+        key[0, 0] = np.uint64(rng.random() * 9007199254740992.0)
+        _split_rows(key, tot, cum, start, size, False, local, stack)
     for j in range(k):
         out[d, sections[lo + j], b] += local[0, j]
     return True

@@ -44,6 +44,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from sim.mechanisms import kernels
 from sim.mechanisms.quota import (
     group_sum,
     hypergeometric_within_groups,
@@ -116,7 +117,7 @@ def eligible_teachers(
     share = np.broadcast_to(np.asarray(eligible_share, dtype=np.float64), s.shape)
     if np.any((share < 0) | (share > 1)):
         raise ValueError("eligible_share must be in [0, 1]")
-    return rng.binomial(s, share).astype(np.int64)
+    return kernels.binomial(s, share, rng)  # one uniform per cell, by the quantile: counts move no other cell
 
 
 @dataclass(frozen=True)
@@ -316,14 +317,14 @@ def rotate(
         if np.any((q < 0) | (q > 1)):
             raise ValueError("eligible_share must be in [0, 1]")
         pool_bb, pool_reg = bb, reg
-        send_bb_g = rng.binomial(gsum(bb * sending), q)
-        send_reg_g = rng.binomial(gsum(reg * sending), q)
+        send_bb_g = kernels.binomial(gsum(bb * sending), q, rng)
+        send_reg_g = kernels.binomial(gsum(reg * sending), q, rng)
         if direction == "any":
             recv_reg_g = np.zeros_like(send_reg_g)
             eligible_g = send_bb_g + send_reg_g
         else:  # receiving = not sending
-            recv_reg_g = rng.binomial(gsum(reg * receiving), q)
-            eligible_g = send_bb_g + send_reg_g + recv_reg_g + rng.binomial(gsum(bb * receiving), q)
+            recv_reg_g = kernels.binomial(gsum(reg * receiving), q, rng)
+            eligible_g = send_bb_g + send_reg_g + recv_reg_g + kernels.binomial(gsum(bb * receiving), q, rng)
     else:
         pool_bb = eligible_teachers(bb, eligible_share, rng)
         pool_reg = eligible_teachers(reg, eligible_share, rng)
@@ -332,7 +333,7 @@ def rotate(
         send_reg_g = gsum(pool_reg * sending)
         recv_reg_g = gsum(pool_reg * receiving)
     active = (gsum(receiving) > 0) & (send_bb_g + send_reg_g > 0)
-    rotated_g = np.where(active, rng.binomial(eligible_g, share), 0)
+    rotated_g = np.where(active, kernels.binomial(eligible_g, share, rng), 0)
     returning_target = np.floor(rotated_g * return_share / (1.0 + return_share)).astype(np.int64)
     outgoing_target = rotated_g - returning_target
 

@@ -864,11 +864,13 @@ FALLBACK_BAND = 4
 teachers (SOURCES §4c)."""
 
 
-def move_between_sections(stock: IntArray, out: ArrayLike, into: ArrayLike, rng: np.random.Generator) -> IntArray:
+def move_between_sections(stock: IntArray, out: ArrayLike, into: ArrayLike, rng: np.random.Generator, *,
+                          section_county: ArrayLike | None = None) -> IntArray:
     """Teachers by band after ``out`` leave each section and ``into`` arrive (a move between sections).
 
     :func:`remove_from_bands` of the leavers, then :func:`add_by_composition` of the arrivals with the age mix of
-    the draw's leavers (all sections; :data:`FALLBACK_BAND` if nobody left), drawn in one compiled pass per draw
+    the draw's leavers in the section's county (all sections without ``section_county``; :data:`FALLBACK_BAND`
+    if nobody left), drawn in one compiled pass per draw
     (:func:`sim.mechanisms.kernels.move_teachers`): the same laws, without the intermediate arrays.
 
     Parameters
@@ -884,4 +886,8 @@ def move_between_sections(stock: IntArray, out: ArrayLike, into: ArrayLike, rng:
     -------
     ``(D, S, B)`` teachers after the move.
     """
-    return kernels.move_teachers(stock, out, into, rng, fallback_band=FALLBACK_BAND)
+    if section_county is None:
+        return kernels.move_teachers(stock, out, into, rng, fallback_band=FALLBACK_BAND)
+    county = np.asarray(section_county, dtype=np.int64)
+    return kernels.move_teachers(stock, out, into, rng, fallback_band=FALLBACK_BAND, group=county,
+                                 n_groups=int(county.max()) + 1 if county.size else 1)
