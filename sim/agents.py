@@ -500,7 +500,7 @@ class _Draw:
         teacher of a closing section (dispatched ones too) goes to its receiver, a rotated teacher owed to it
         returns to the receiver. A closure moves the school, not the teacher's service: years at the school and
         of rural or weak-school service are kept (assumption; the cohort engine has no tenure)."""
-        plan = close_sections(self.m, self.st)
+        plan = close_sections(self.m, self.st, self.p)
         if plan is None:
             return
         t = self.t

@@ -20,7 +20,15 @@ special_post       ``special_post_in_post`` (teachers in their contract)  centra
 targeted_graduates ``targeted_hires`` (graduates placed in the year)      training cost per graduate placed
 junior_retraining  ``retrained`` (teachers qualified for junior posts)    course per teacher retrained
 development        ``qualification_upgrades``, ``backbone_cultivated``    per upgrade; per newly recognised backbone
+classrooms         ``classrooms_started`` (classes beyond the classrooms,  m² per classroom × CNY per m² (a product)
+                   and rooms at receivers under 先建后撤)
 =================  =====================================================  =============================================
+
+Classrooms (issue 15 items 1–2): every classroom the engine starts (``classrooms_started``: the class-size norm's
+classes beyond a section's classrooms, :mod:`sim.mechanisms.classes`, and the rooms started at a receiving school
+before a closure, :mod:`sim.mechanisms.network` rule 4) is priced in its start year at its floor area times the
+floor cost (:data:`_PRODUCT_PROGRAMMES`: the items multiply). Nothing built, nothing costed. The capital
+programme's own building (floor area bought by ``funding.capital_cny``) is the appropriation, priced separately.
 
 Unit costs given as a range (``low``, ``high``) are uncertainties: each draw takes a uniform value from its own
 keyed stream ``cost/PROGRAMME.ITEM`` (:meth:`sim.rng.Streams.uniforms`), so two scenarios with the same seed price a
@@ -77,10 +85,12 @@ __all__ = [
 
 UNIT_COSTS = Path(__file__).resolve().parents[1] / "calibration" / "data" / "unit_costs.csv"
 PROGRAMMES = ("dispatch", "rotation", "retention", "capital", "gigabit", "counselling", "pairing", "special_education",
-              "resource_rooms", "special_post", "targeted_graduates", "junior_retraining", "development")
+              "resource_rooms", "special_post", "targeted_graduates", "junior_retraining", "development", "classrooms")
 """Programmes whose cost is computed, in the order of the ``programme`` coordinate."""
 NOT_COMPUTED: tuple[str, ...] = ()
 """Programmes whose quantity the engine does not record (their cost absent, not zero): none since issue 16."""
+_PRODUCT_PROGRAMMES = frozenset({"classrooms"})
+"""Programmes whose unit cost is the product of their items (m² per classroom × CNY per m²), not the sum."""
 # the items priced by their own recorded quantity (the other programmes price every item on one quantity)
 _ITEM_QUANTITY = {("development", "qualification upgrade"): "qualification_upgrades",
                   ("development", "backbone cultivation"): "backbone_cultivated"}
@@ -145,10 +155,13 @@ def draw_item_costs(seed: int, first_draw: int, n_draws: int,
 def draw_unit_costs(seed: int, first_draw: int, n_draws: int,
                     units: list[UnitCost] | None = None) -> dict[str, np.ndarray]:
     """Per programme, the summed unit cost of each draw ``(n_draws,)`` of the items priced on the programme's one
-    quantity (:func:`draw_item_costs`; the items with their own quantity, development's, are left out)."""
+    quantity (:func:`draw_item_costs`; the items with their own quantity, development's, are left out; the items of
+    a :data:`_PRODUCT_PROGRAMMES` programme multiply)."""
     out: dict[str, np.ndarray] = {}
     for (programme, item), value in draw_item_costs(seed, first_draw, n_draws, units).items():
-        if (programme, item) not in _ITEM_QUANTITY:
+        if programme in _PRODUCT_PROGRAMMES:
+            out[programme] = out.get(programme, np.ones(n_draws)) * value
+        elif (programme, item) not in _ITEM_QUANTITY:
             out[programme] = out.get(programme, np.zeros(n_draws)) + value
     return out
 
@@ -213,6 +226,7 @@ def cost_dataset(model: Model, ds: xr.Dataset, units: list[UnitCost] | None = No
         "special_post": county_total("special_post_in_post"),
         "targeted_graduates": county_total("targeted_hires"),
         "junior_retraining": county_total("retrained"),
+        "classrooms": county_total("classrooms_started"),
     }
     cost = np.zeros((n, len(years), len(PROGRAMMES)))
     for p, name in enumerate(PROGRAMMES):

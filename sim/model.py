@@ -211,6 +211,7 @@ class State:
     classrooms: np.ndarray  # (D, S) classrooms in use
     classroom_pipeline: np.ndarray  # (D, S, L + 1) classrooms under construction by years until in use
     classrooms_started: np.ndarray  # (D, C) classrooms started this year
+    receiver_rooms_started: np.ndarray  # (D, S) classrooms started this year at receivers under 先建后撤
     largest_class: np.ndarray  # (D, S) pupils in the largest class of each section this year
     classes_short_of_rooms: np.ndarray  # (D, C) classes the norm needs beyond the sections' classrooms
     # the school network (sim.mechanisms.network, step ``network``)
@@ -585,6 +586,7 @@ def initial_state(model: Model, n_draws: int, female_share: np.ndarray | None = 
         classrooms=tile(s.classes.astype(np.int64)),  # the registry's classes (sim.mechanisms.classes)
         classroom_pipeline=cmech.empty_construction(d, s.n_sections, lag_cap),
         classrooms_started=np.zeros((d, c), np.int64),
+        receiver_rooms_started=np.zeros((d, s.n_sections), np.int64),
         largest_class=np.zeros((d, s.n_sections), np.int64),
         classes_short_of_rooms=np.zeros((d, c), np.int64),
         closed=np.zeros((d, s.n_sections), dtype=bool),

@@ -368,6 +368,17 @@ _PARAMETER_LIST: tuple[Parameter, ...] = (
         usable_reason=_COST_REASON,
     ),
     Parameter(
+        "network.equipment_moved_share",
+        "share",
+        "Share of a closing section's teaching equipment (value) and multimedia rooms moved to its receiver.",
+        0.0,
+        1.0,
+        Uniform(low=0.5, high=1.0),
+        "assumption (no source found): movable equipment (instruments, books, computers, projectors) goes with the "
+        "pupils, as a planned closure under the 2012 guidance (先建后撤) implies; fixed installations (lab benches, "
+        "wall-mounted boards) and worn items stay, so at least half and at most all of it moves",
+    ),
+    Parameter(
         "facilities.equipment_depreciation_per_year",
         "share of value per year",
         "Yearly depreciation of teaching-equipment value.",

@@ -493,6 +493,14 @@ class NetworkLever(_Frozen):
         description="teaching points (教学点) stay open whatever their size (default: kept, the 2018 guidance's "
         "应留必留 for remote points); false: they close under the size rule like any section",
     )
+    build_before_close: Annotated[bool, Field(strict=True)] = Field(
+        default=True,
+        description="先建后撤 (build first, then close; 国办发〔2012〕48号): a section closes only when its receiver's "
+        "classrooms hold the norm's classes of its own and the closing sections' pupils; otherwise the closures "
+        "wait and the missing rooms are started at the receiver (classroom pipeline, construction lag, costed as "
+        "classrooms). Default true, the 2012 rule; false: close at once, the rooms stay in the closed building "
+        "(the model before this lever)",
+    )
 
 
 class Levers(_Frozen):

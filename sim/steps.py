@@ -222,7 +222,7 @@ def step_classes(m: Model, st: State, p: Parameters, r: Random, year: int) -> No
     lag = np.rint(p["facilities.construction_lag_years"]).astype(np.int64)
     arrived, st.classroom_pipeline = cmech.advance_construction(started, st.classroom_pipeline, lag)
     st.classrooms = st.classrooms + arrived
-    st.classrooms_started = county_sum(started, m.sections).astype(np.int64)
+    st.classrooms_started = county_sum(started + st.receiver_rooms_started, m.sections).astype(np.int64)
     # the classes and the largest class the assessment reads (the pupils do not change between here and it)
     if lever.follow_enrolment or year == m.scenario.start_year:
         st.classes, st.largest_class = cmech.form_and_measure(st.students, st.classrooms, limit)
@@ -696,18 +696,36 @@ def _intake_location_share(m: Model, st: State) -> np.ndarray:
     return nmech.open_location_share(m.intake_location_share, st.closed, s.county, s.location, s.level == PRIMARY)
 
 
-def close_sections(m: Model, st: State) -> nmech.Closures | None:
+def close_sections(m: Model, st: State, p: Parameters) -> nmech.Closures | None:
     """The year's closures (``levers.network``, :mod:`sim.mechanisms.network`), shared by both engines: the
-    closing sections are marked closed and their pupils, teaching posts and classes (kept only with fixed
-    classes; otherwise re-formed) go to their receivers. ``None`` when nothing closes. No random numbers."""
+    closing sections are marked closed and their pupils, teaching posts, classes (kept only with fixed classes;
+    otherwise re-formed) and a share ``network.equipment_moved_share`` of their equipment and multimedia rooms go
+    to their receivers. Under 先建后撤 (``build_before_close``) only the closures whose receiver has the classrooms
+    happen; the others wait and the receiver's missing rooms are started (``st.receiver_rooms_started``, counted
+    in ``classrooms_started`` by :func:`step_classes`). ``None`` when nothing closes. No random numbers."""
     lever = m.scenario.levers.network
     if lever.size_rule_pupils <= 0:
         return None
     s = m.sections
+    st.receiver_rooms_started = np.zeros_like(st.receiver_rooms_started)
     plan = nmech.closures(section_total(st.students), lever.size_rule_pupils, s.county, s.level, s.teaching_point,
                           keep_teaching_points=lever.keep_teaching_points, is_open=~st.closed)
+    if lever.build_before_close and plan.closing.any():
+        # the rooms finishing this year (pipeline slot 0) are in use this school year (step ``classes``)
+        plan, missing = nmech.wait_for_rooms(st.students, st.classrooms + st.classroom_pipeline[:, :, 0], plan,
+                                             class_size_limits(m))
+        started = cmech.classrooms_to_start(missing, np.zeros_like(missing),  # slot 0 already counted as rooms
+                                            st.classroom_pipeline[:, :, 1:].sum(axis=2),
+                                            m.scenario.levers.classes.build_share)
+        lag = np.rint(p["facilities.construction_lag_years"]).astype(np.int64)
+        st.classroom_pipeline[np.arange(started.shape[0])[:, None], np.arange(started.shape[1])[None, :],
+                              lag[:, None]] += started
+        st.receiver_rooms_started = started
     if not plan.closing.any():
         return None
+    share = p["network.equipment_moved_share"]
+    st.equipment_value_cny = nmech.move_share(st.equipment_value_cny, plan, share)
+    st.multimedia_rooms = nmech.move_share(st.multimedia_rooms, plan, share)
     st.closed = st.closed | plan.closing
     st.students = nmech.merge(st.students, plan)
     st.classes = nmech.merge(st.classes, plan)
@@ -720,7 +738,7 @@ def step_network(m: Model, st: State, p: Parameters, r: Random, year: int) -> No
     their pupils, teachers (with categories, special-post contracts, dispatched teachers and rotation loans),
     teaching posts and classes go to it; closed sections stay closed. With the default size rule (0) nothing
     happens."""
-    plan = close_sections(m, st)
+    plan = close_sections(m, st, p)
     if plan is None:
         return
     for attr in ("teachers", "qualified", "backbone", "pe_art", "special_post", "dispatched", "dispatched_backbone",

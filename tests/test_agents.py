@@ -244,14 +244,17 @@ def test_class_formation_acts_alike_in_both_engines_and_draws_no_random_numbers(
 AGREEMENT_DRAWS = 128
 AGREEMENT_HORIZON = 2027
 AGREEMENT_SCENARIOS = ("baseline.yaml", "rotation_plus.yaml", "dispatch_half.yaml", "rotation_terms.yaml",
-                       "small_schools_close.yaml", "baseline.yaml#special_post_outside")
+                       "small_schools_close.yaml", "small_schools_close.yaml#close_at_once",
+                       "baseline.yaml#special_post_outside")
 AGREEMENT_ROTATION = {"rotation_terms.yaml": {"term_years": 2}}
 """Rotation levers changed for the agreement run: a 2-year term, so that the 2025 loans return within the
 horizon (2027) and both engines' returns are compared."""
-AGREEMENT_NETWORK = {"small_schools_close.yaml": {"size_rule_pupils": 300}}
-"""School-network levers changed for the agreement run: sections under 300 pupils close, so that the three small
+AGREEMENT_NETWORK = {"small_schools_close.yaml": {"size_rule_pupils": 300},
+                     "small_schools_close.yaml#close_at_once": {"size_rule_pupils": 300, "build_before_close": False}}
+"""School-network levers changed for the agreement runs: sections under 300 pupils close, so that the three small
 counties close sections within the horizon (under 100 only a few close by 2027) and both engines' closures,
-moved teachers and the schools that remain are compared."""
+moved teachers and equipment, the rooms built at receivers and the schools that remain are compared, under
+先建后撤 (the default) and closing at once."""
 AGREEMENT_RECRUITMENT = {"baseline.yaml#special_post_outside": {"special_post_in_establishment": False,
                                                                 "special_post_per_year": 6000, "from_year": 2020}}
 """Recruitment levers changed for an agreement run: special-post teachers outside the establishment from the

@@ -135,6 +135,7 @@ def _hand_built(pupils_per_grade: int, rooms: int, lever: ClassesLever, lag: int
     students[0, 0, :6] = pupils_per_grade
     state = SimpleNamespace(students=students, classrooms=np.array([[rooms]]), classes=np.zeros((1, 1, 9), np.int64),
                             classroom_pipeline=cm.empty_construction(1, 1, 3), classrooms_started=np.zeros((1, 1)),
+                            receiver_rooms_started=np.zeros((1, 1), np.int64),
                             largest_class=np.zeros((1, 1)), classes_short_of_rooms=np.zeros((1, 1)))
     return m, state, {"facilities.construction_lag_years": np.array([float(lag)])}
 

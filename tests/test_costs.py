@@ -35,7 +35,8 @@ FIXED = [_fixed("dispatch", 10_000.0), _fixed("dispatch", 2_000.0, "travel"), _f
          _fixed("special_education", 10_000_000.0), _fixed("resource_rooms", 200_000.0),
          _fixed("special_post", 18_960.0), _fixed("targeted_graduates", 40_000.0), _fixed("junior_retraining", 6_000.0),
          _fixed("development", 5_000.0, "qualification upgrade"),
-         _fixed("development", 2_000.0, "backbone cultivation")]
+         _fixed("development", 2_000.0, "backbone cultivation"),
+         _fixed("classrooms", 100.0, "floor area"), _fixed("classrooms", 3_000.0, "floor cost")]
 TEACHER_PROGRAMMES = {"special_post": "special_post_in_post", "targeted_graduates": "targeted_hires",
                       "junior_retraining": "retrained"}
 
@@ -50,7 +51,8 @@ def _model(changes: dict | None = None, pupil_share: float = 1.0) -> SimpleNames
 
 
 def _results(dispatched: float = 50.0, rotated: float = 0.0, special: tuple[float, ...] = (1, 1, 1),
-             rooms: tuple[float, ...] = (0, 0, 0), teacher_programmes: float = 0.0) -> xr.Dataset:
+             rooms: tuple[float, ...] = (0, 0, 0), teacher_programmes: float = 0.0,
+             classrooms_started: tuple[float, ...] = (0, 0, 0)) -> xr.Dataset:
     """Two draws, three years, two counties; every count the same in both draws."""
     shape = (2, len(YEARS), 2)
 
@@ -68,6 +70,7 @@ def _results(dispatched: float = 50.0, rotated: float = 0.0, special: tuple[floa
         "pairing_count": const(0.0),
         "special_schools": (("draw", "year", "county"), by_year(special)),
         "resource_rooms": (("draw", "year", "county"), by_year(rooms)),
+        "classrooms_started": (("draw", "year", "county"), by_year(classrooms_started)),
         **{name: const(teacher_programmes) for name in (*TEACHER_PROGRAMMES.values(), "qualification_upgrades",
                                                          "backbone_cultivated")},
     }, coords={"draw": [0, 1], "year": YEARS, "county": [1, 2]})
@@ -90,7 +93,8 @@ def test_a_lever_at_zero_costs_nothing() -> None:
     model = _model({"levers.funding.capital_cny": 0.0, "levers.retention.rural_subsidy_cny_month": 0.0})
     costs = cost_dataset(model, _results(dispatched=0.0, rotated=0.0), FIXED)
     for programme in ("dispatch", "rotation", "retention", "capital", "counselling", "pairing", "special_education",
-                      "resource_rooms", "special_post", "targeted_graduates", "junior_retraining", "development"):
+                      "resource_rooms", "special_post", "targeted_graduates", "junior_retraining", "development",
+                      "classrooms"):
         assert float(np.abs(costs["cost"].sel(programme=programme)).sum()) == 0.0, programme
 
 
@@ -241,3 +245,23 @@ def test_rotation_is_priced_per_teacher_year_on_rotation() -> None:
     # a permanent transfer (term 0) is costed for its first year only
     costs = cost_dataset(_model({**changes, "levers.rotation.term_years": 0}), _results(rotated=7.0), FIXED)
     assert costs["cost"].sel(programme="rotation", draw=1).values.tolist() == [70_000.0] * 3
+
+
+def test_classrooms_started_cost_their_floor_area_times_the_floor_cost_by_hand() -> None:
+    # 2 counties × (0, 3, 1) rooms started = 0, 6, 2 rooms a year; 100 m² × 3,000 CNY/m² = 300,000 CNY a room
+    # (the two items multiply) → 0, 1,800,000 and 600,000 CNY; nothing built costs nothing
+    costs = cost_dataset(_model({"levers.funding.capital_cny": 0.0}), _results(classrooms_started=(0, 3, 1)), FIXED)
+    assert costs["cost"].sel(programme="classrooms", draw=0).values.tolist() == [0.0, 1_800_000.0, 600_000.0]
+    none = cost_dataset(_model({"levers.funding.capital_cny": 0.0}), _results(), FIXED)
+    assert float(none["cost"].sel(programme="classrooms").sum()) == 0.0
+
+
+def test_the_classroom_unit_cost_is_area_times_cost_within_the_table_ranges() -> None:
+    units = load_unit_costs()
+    rows = {u.item: u for u in units if u.programme == "classrooms"}
+    area, cost = rows["floor area"], rows["floor cost"]
+    assert (area.low, area.high, cost.low, cost.high) == (100.0, 398.0, 2500.0, 5000.0)
+    per_room = draw_unit_costs(20250126, 0, 500, units)["classrooms"]
+    assert per_room.min() >= 100 * 2500 and per_room.max() <= 398 * 5000
+    # the product of two independent uniforms: mean = mean(area) × mean(cost) = 249 × 3,750 = 933,750
+    assert abs(per_room.mean() / 933_750 - 1) < 0.06

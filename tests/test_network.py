@@ -199,6 +199,7 @@ def test_the_agent_engine_moves_every_teacher_of_a_closing_section_and_keeps_the
     from sim import agents as A
 
     scenario = replace(load_scenario(GOLDEN), {"levers.network.size_rule_pupils": 300, "horizon": 2026,
+                                               "levers.network.build_before_close": False,  # close at once
                                                "baseline.counties": ["653121"], "draws": 1})
     model = prepare(scenario)
     draw = A._Draw(model, Streams(scenario.seed), 0, False)
@@ -232,3 +233,55 @@ def test_closures_do_not_depend_on_the_chunking():
     assert whole["schools_primary"][:, -1].sum() < whole["schools_primary"][:, 0].sum()  # sections closed
     for name in whole:
         np.testing.assert_array_equal(whole[name], np.concatenate([p[name] for p in parts]), err_msg=name)
+
+
+def _copy(st0: State) -> State:
+    return State(**{f.name: np.array(getattr(st0, f.name), copy=True) for f in dataclasses.fields(st0)})
+
+
+def test_build_before_close_admits_a_closure_only_where_the_receiver_has_the_rooms(before_closing):
+    """先建后撤 (the default): recomputed by hand from the norm (ceil(pupils / 45 or 50) per grade) for every
+    receiver: its closures happen iff its classrooms (with those finishing this year) hold the classes of its own
+    and its closing sections' pupils; a waiting receiver starts the missing rooms less those under construction
+    (build share 1 in the golden scenario)."""
+    model, _, params, st0, year = before_closing
+    assert model.scenario.levers.network.build_before_close and model.scenario.levers.classes.build_share == 1.0
+    s = model.sections
+    candidates = nw.closures(section_total(st0.students), 100, s.county, s.level, s.teaching_point,
+                             keep_teaching_points=True, is_open=~st0.closed)
+    st = _copy(st0)
+    step_network(model, st, params, None, year)  # type: ignore[arg-type]  # no random numbers
+    limit = np.where(s.level == 0, 45, 50)
+    admitted = waited = 0
+    for d in range(st0.students.shape[0]):
+        for r in np.unique(candidates.receiver[d][candidates.closing[d]]):
+            into = np.flatnonzero(candidates.closing[d] & (candidates.receiver[d] == r))
+            pupils = st0.students[d, r] + st0.students[d, into].sum(axis=0)
+            wanted = int(sum(-(-int(n) // int(limit[r])) for n in pupils))
+            rooms = int(st0.classrooms[d, r] + st0.classroom_pipeline[d, r, 0])
+            if wanted <= rooms:
+                admitted += 1
+                assert st.closed[d, into].all() and st.receiver_rooms_started[d, r] == 0
+            else:
+                waited += 1
+                assert not st.closed[d, into].any()
+                expected = max(wanted - rooms - int(st0.classroom_pipeline[d, r, 1:].sum()), 0)
+                assert st.receiver_rooms_started[d, r] == expected
+    assert waited > 0, "some receivers lack the rooms in 2027: the rule is consulted"
+    assert not (st.closed & ~st0.closed & ~candidates.closing).any()
+
+
+def test_equipment_moves_with_a_closure_and_county_totals_are_kept(before_closing):
+    model, _, params, st0, year = before_closing
+    off = replace(model.scenario, {"levers.network.build_before_close": False})
+    st = _copy(st0)
+    m = dataclasses.replace(model, scenario=off)
+    step_network(m, st, params, None, year)  # type: ignore[arg-type]
+    closing = st.closed & ~st0.closed
+    assert closing.any()
+    share = params["network.equipment_moved_share"]
+    assert ((share >= 0.5) & (share <= 1.0)).all()
+    for name in ("equipment_value_cny", "multimedia_rooms"):
+        np.testing.assert_allclose(_county_totals(model, st, name), _county_totals(model, st0, name), err_msg=name)
+        left = np.asarray(getattr(st0, name)) * (1.0 - share[:, None])
+        np.testing.assert_allclose(np.asarray(getattr(st, name))[closing], left[closing], err_msg=name)

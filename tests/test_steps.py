@@ -53,9 +53,11 @@ ALLOWED = {
     # the cohorts' shares of their entrants and the year's completers and cohorts: T7 measured from the flows
     "students": {"students", "student_entries", "junior_entries", "student_exits", "cohort_survival",
                  "consolidation_completers", "consolidation_cohort"},
-    # a closing section's pupils, teachers (categories, contracts, dispatched, loans), posts and classes move
+    # a closing section's pupils, teachers (categories, contracts, dispatched, loans), posts, classes and a share of
+    # its equipment move; under 先建后撤 rooms are started at receivers that wait
     "network": {"students", "classes", "section_quota", "closed", "special_post", "dispatched", "dispatched_backbone",
-                "dispatched_pe_art", "loan_host", "loan_host_backbone", "loan_home", "loan_home_backbone"}
+                "dispatched_pe_art", "loan_host", "loan_host_backbone", "loan_home", "loan_home_backbone",
+                "equipment_value_cny", "multimedia_rooms", "classroom_pipeline", "receiver_rooms_started"}
     | TEACHER_STOCK,
     "classes": {"classes", "classrooms", "classroom_pipeline", "classrooms_started", "largest_class",
                 "classes_short_of_rooms"},

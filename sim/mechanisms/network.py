@@ -21,8 +21,24 @@ Rules (all per draw, within a county and level):
    level that does not close (an assumption: the township-centre school takes them; the registry has no
    geography below the county). Its teaching posts go with them (the receiver's quota grows by the closed
    section's until the next verification), as do its dispatched teachers, its rotation loans (teachers it hosts
-   or is owed) and, with fixed classes, its classes. Its classrooms and facilities stay in the closed building.
+   or is owed) and, with fixed classes, its classes. Its classrooms, floor area and sports ground stay in the
+   closed building.
 3. **Conservation.** Pupils by grade and teachers move whole; county totals are kept.
+4. **先建后撤 (build first, then close; lever ``build_before_close``, default on).** The 2012 guidance [2]_ asks
+   that the receiving school be built before a school closes. A receiver admits its closing sections only when
+   its classrooms hold the class-size norm's classes (primary 45, junior 50) of its own pupils and theirs
+   (:func:`wait_for_rooms`); otherwise they all wait (they stay open and are tested again next year) and the
+   missing classrooms, less those already under construction, are started at the receiver through the classroom
+   pipeline (``levers.classes.build_share`` of them, in use after ``facilities.construction_lag_years``, costed
+   with every classroom started, :mod:`sim.costs`). Floor area per pupil is not a condition (a documented
+   choice): the engine builds floor area only through the capital programme, which funds the gaps of the pupils a
+   school has, so a floor-area condition would hold a closure until capital filled a gap the receiver does not yet
+   have, i.e. for ever; the places the 2012 text asks for are read as classrooms, and the receiver's floor area
+   per pupil falls with the move (its gap is then funded like any other). Off: sections close at once (the model
+   before the lever).
+5. **Equipment.** A share ``network.equipment_moved_share`` (an uncertainty, 0.5–1; no source found: movable
+   teaching equipment goes with the pupils, fixed installations stay) of a closing section's equipment value and
+   multimedia rooms moves to its receiver (:func:`move_share`), whatever ``build_before_close``.
 
 References
 ----------
@@ -128,6 +144,57 @@ def merge_float(values: npt.ArrayLike, plan: Closures) -> npt.NDArray[np.float64
     d_idx, s_idx = np.nonzero(plan.closing)
     np.add.at(v, (d_idx, plan.receiver[d_idx, s_idx]), v[d_idx, s_idx])
     v[d_idx, s_idx] = 0.0
+    return v
+
+
+def wait_for_rooms(pupils_by_grade: npt.ArrayLike, classrooms: npt.ArrayLike, plan: Closures,
+                   limit: npt.ArrayLike) -> tuple[Closures, IntArray]:
+    """先建后撤 (rule 4 of the module notes): the closures whose receiver has the classrooms for the norm's classes
+    of its own pupils and of every section closing into it; the others wait. Returns the admitted plan and the
+    ``(D, S)`` classrooms missing at each receiver whose closures wait (0 elsewhere).
+
+    The norm's classes of a section are ``Σ_grades ceil(pupils / limit)`` (:func:`sim.mechanisms.classes.
+    wanted_classes`); a receiver admits all its closing sections or none (a closure is planned with its receiver's
+    building, not one village at a time).
+
+    >>> plan = Closures(np.array([[True, False, True, False]]), np.array([[1, -1, 3, -1]]))
+    >>> pupils = np.array([[[40, 10], [45, 40], [10, 0], [30, 30]]])  # (D, S, G): receiver 1 needs 2+2 rooms
+    >>> ok, missing = wait_for_rooms(pupils, np.array([[2, 2, 2, 2]]), plan, np.array([45, 45, 45, 45]))
+    >>> ok.closing.tolist(), ok.receiver.tolist(), missing.tolist()
+    ([[False, False, True, False]], [[-1, -1, 3, -1]], [[0, 2, 0, 0]])
+    """
+    merged = merge(pupils_by_grade, plan)
+    lim = np.asarray(limit, dtype=np.int64)
+    if np.any(lim <= 0):
+        raise ValueError("limit: class-size limits must be positive")
+    wanted = (-(-merged // lim[None, :, None])).sum(axis=-1)
+    short = np.maximum(wanted - np.asarray(classrooms, dtype=np.int64), 0)
+    d_idx, s_idx = np.nonzero(plan.closing)
+    receiving = np.zeros(plan.closing.shape, dtype=bool)
+    receiving[d_idx, plan.receiver[d_idx, s_idx]] = True
+    room = short == 0
+    admitted = plan.closing.copy()
+    admitted[d_idx, s_idx] = room[d_idx, plan.receiver[d_idx, s_idx]]
+    missing = np.where(receiving & ~room, short, 0).astype(np.int64)
+    return Closures(admitted, np.where(admitted, plan.receiver, -1)), missing
+
+
+def move_share(values: npt.ArrayLike, plan: Closures, share: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """``(D, S)`` real stock (equipment value, multimedia rooms) after a share ``(D,)`` of each closing section's
+    went to its receiver (rule 5); the rest stays in the closed building. County totals are kept.
+
+    >>> c = Closures(np.array([[True, False]]), np.array([[1, -1]]))
+    >>> move_share(np.array([[100.0, 50.0]]), c, np.array([0.75])).tolist()
+    [[25.0, 125.0]]
+    """
+    v = np.array(values, dtype=np.float64)  # a copy
+    f = np.asarray(share, dtype=np.float64).reshape(-1)
+    if np.any((f < 0) | (f > 1)):
+        raise ValueError("share: must be in [0, 1]")
+    d_idx, s_idx = np.nonzero(plan.closing)
+    moved = v[d_idx, s_idx] * f[d_idx]
+    np.add.at(v, (d_idx, plan.receiver[d_idx, s_idx]), moved)
+    v[d_idx, s_idx] -= moved
     return v
 
 
