@@ -547,12 +547,10 @@ class _Draw:
         leaving |= ending & ~converts
         if special_post_outside_establishment(m, year):
             stay = ~leaving
-            regular_stay = stay & (t.contract != DISPATCHED)
-            staffing_counts = "staffing" in m.scenario.levers.assessment.dispatched_count_toward
-            counted = self.section_count(stay if staffing_counts else regular_stay)
+            regular_count = self.section_count(stay & (t.contract != DISPATCHED))  # the dispatched hold no post
             in_contract = self.section_count(stay & (t.contract == SPECIAL_POST))
             self.st.section_quota = establishment_after_conversion(
-                self.st.section_quota, counted[None], in_contract[None], self.section_count(converts)[None])
+                self.st.section_quota, regular_count[None], in_contract[None], self.section_count(converts)[None])
         # float, as the cohort engine's county sums (so the raw dicts have the same dtypes)
         self.st.exits = self.county_count(leaving)[None, :].astype(np.float64)
         self.t = t.take(~leaving)
@@ -588,14 +586,24 @@ class _Draw:
         """縣管校聘: the counts of :func:`sim.steps.redeployment_flows`, the movers picked at random among the
         regular teachers of each releasing section, the places shared at random among them."""
         regular, counted = self.staffing()
+        # special-post teachers in their contract hold no post when outside the establishment: neither a surplus
+        # of it nor movers (their contract binds them to their school)
+        outside = special_post_outside_establishment(self.m, year)
+        if outside:
+            contract = self.section_count(self.t.contract == SPECIAL_POST)
+            regular, counted = regular - contract, counted - contract
         flows = redeployment_flows(self.m, regular[None], counted[None], self.st.section_quota, self.p)
         if flows.outflow.any():
-            self._redeploy(flows.outflow[0], flows.inflow[0], self.rng("redeployment", year))
+            self._redeploy(flows.outflow[0], flows.inflow[0], self.rng("redeployment", year),
+                           exclude_contract=outside)
         self.st.redeployed = county_sum(flows.inflow, self.s).astype(np.int64)
 
-    def _redeploy(self, out: IntArray, into: IntArray, rng: np.random.Generator) -> None:
-        """Move ``out[s]`` teachers picked at random out of each section into the ``into`` places (same group)."""
-        movers = pick_within_sections(np.flatnonzero(self.regular()), self.t.section, out, rng)
+    def _redeploy(self, out: IntArray, into: IntArray, rng: np.random.Generator,
+                  exclude_contract: bool = False) -> None:
+        """Move ``out[s]`` teachers picked at random out of each section into the ``into`` places (same group);
+        with ``exclude_contract`` not the special-post teachers in their contract."""
+        eligible = self.regular() & (self.t.contract != SPECIAL_POST) if exclude_contract else self.regular()
+        movers = pick_within_sections(np.flatnonzero(eligible), self.t.section, out, rng)
         group = self.group[self.t.section[movers]]
         self._move(movers, assign_destinations(group, into, self.group, rng))
 

@@ -351,9 +351,9 @@ def step_teacher_exits(m: Model, st: State, p: Parameters, r: Random, year: int)
     _remove_categories(st, before, leaving, r, "teachers.special_categories")
     st.special_post = contract.continuing
     if special_post_outside_establishment(m, year):
-        counted = section_total(stock) + dispatched_counted_for_staffing(m, st)
+        # dispatched teachers hold no post of the county's establishment (theirs stays in the sending province)
         st.section_quota = establishment_after_conversion(
-            st.section_quota, counted, contract.continuing.sum(axis=2), contract.converted_to_regular)
+            st.section_quota, section_total(stock), contract.continuing.sum(axis=2), contract.converted_to_regular)
     st.teachers = stock
     st.exits = county_sum(left_total + leaving, s)
 
@@ -364,32 +364,27 @@ def special_post_outside_establishment(m: Model, year: int) -> bool:
     return not lever_at(m.scenario, "recruitment", year).special_post_in_establishment
 
 
-def dispatched_counted_for_staffing(m: Model, st: State) -> np.ndarray:
-    """``(D, S)`` dispatched teachers counted toward staffing (zero unless ``assessment.dispatched_count_toward``
-    names it): the part of :func:`counted_teachers`' ``"staffing"`` that is not regular teachers."""
-    counted = counted_teachers(m, st, m.scenario.levers.assessment.dispatched_count_toward)
-    return np.asarray(counted["staffing"] - counted["regular"])
-
-
-def establishment_after_conversion(establishment: np.ndarray, counted: np.ndarray, in_contract: np.ndarray,
+def establishment_after_conversion(establishment: np.ndarray, regular: np.ndarray, in_contract: np.ndarray,
                                    converted: np.ndarray) -> np.ndarray:
     """``(D, S)`` establishment once the special-post teachers who stay at the end of their contract are taken
     into it (with ``levers.recruitment.special_post_in_establishment`` false), shared by both engines.
 
-    ``counted`` are the teachers counted for staffing after the year's exits, the ``in_contract`` special-post
-    teachers still in their contract (outside the establishment) and the ``converted`` included. The converts
-    take the section's free posts first (``ceil(establishment)`` minus the other counted teachers); the
+    ``regular`` are the section's regular teachers after the year's exits, the ``in_contract`` special-post
+    teachers still in their contract (outside the establishment) and the ``converted`` included; dispatched
+    teachers are not among them, as they hold no post of the county's establishment (theirs stays with the
+    sending province), so the conversions do not depend on dispatch. The converts take the section's free posts
+    first (``ceil(establishment)`` minus the other regular teachers); the
     establishment grows by those it cannot hold (the local government is to find them a post: China Daily
     2013-10-07, calibration/SEARCHES.md C14; assumption: in the same section).
 
-    Section 0: 14 counted, 2 still in contract and 3 converts, so 9 hold posts, 1 of 10 is free and the
+    Section 0: 14 regular teachers, 2 still in contract and 3 converts, so 9 hold posts, 1 of 10 is free and the
     establishment grows by 2; section 1: 5 hold posts, 5 are free for the 3 converts.
 
     >>> establishment_after_conversion(np.array([[10.0, 10.0]]), np.array([[14, 8]]), np.array([[2, 0]]),
     ...                                np.array([[3, 3]])).tolist()
     [[12.0, 10.0]]
     """
-    holding = counted - in_contract - converted
+    holding = regular - in_contract - converted
     free = np.maximum(np.ceil(establishment - 1e-9).astype(np.int64) - holding, 0)
     return np.asarray(establishment + np.maximum(converted - free, 0), dtype=np.float64)
 
@@ -539,7 +534,10 @@ def step_redeployment(m: Model, st: State, p: Parameters, r: Random, year: int) 
     """縣管校聘: a share of each county's surplus teachers moves to its short-staffed sections of the same level,
     largest shortfall first, before hiring (:mod:`sim.mechanisms.redeployment`)."""
     counted = counted_teachers(m, st, m.scenario.levers.assessment.dispatched_count_toward)
-    flows = redeployment_flows(m, counted["regular"], counted["staffing"], st.section_quota, p)
+    # special-post teachers in their contract hold no post when outside the establishment: not a surplus of it
+    contract = _in_contract(st) if special_post_outside_establishment(m, year) else 0
+    flows = redeployment_flows(m, counted["regular"] - contract, counted["staffing"] - contract, st.section_quota,
+                               p)
     if flows.outflow.any():
         _move(m, st, flows.outflow, flows.inflow, r, "redeployment.move")
     st.redeployed = county_sum(flows.inflow, m.sections).astype(np.int64)

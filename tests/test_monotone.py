@@ -272,6 +272,12 @@ def dispatch_runs_term3(tmp_path_factory: pytest.TempPathFactory) -> dict[int, d
     return out
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "5 cells on 3 of 64 draws fall (benchmarks/monotone_steps.py --term 3, 2026-12-06 night) since special-post "
+    "conversions no longer count dispatched teachers as holding posts (they hold none in the county's "
+    "establishment): before, the establishment grew with dispatch and masked the model's own non-monotone law, "
+    "dispatched teachers leaving at the end of their term are refilled at the fill rate (< 1); the steps that "
+    "create the falls are dispatch departures (171 cells over the grid) and recruitment (179)"))
 def test_more_dispatched_teachers_never_staff_a_draw_less_with_three_year_terms(dispatch_runs_term3):
     """With three-year terms the dispatched teachers stay through recruitment and displace regular hires, so
     monotonicity rests on every kernel moving a cell's numbers only with its own counts. It failed (strict
