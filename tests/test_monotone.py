@@ -279,8 +279,8 @@ def test_more_dispatched_teachers_never_staff_a_draw_less_with_three_year_terms(
     with the cell-keyed arrivals every section then has at least as many dispatched teachers, hence counted, on
     the same draw. Until 2026-12-07 vacancies subtracted the dispatched teachers counted for staffing: they
     displaced regular hires and, leaving at the end of their term, left a gap refilled at the fill rate (< 1), and
-    the changed regular teachers moved the dispatch weights and the rural → town drift of other sections; T5 by
-    county fell on 2 of 64 draws (塔什库尔干, 2027) and teachers counted on 1 (``docs/findings.md``)."""
+    the changed regular teachers moved the dispatch weights of another county and the age mix of rotation's
+    movers; T5 by county fell on 2 of 64 draws (塔什库尔干, 2027) and teachers counted on 1 (``docs/findings.md``)."""
     values = [dispatch_runs_term3[x][variable] for x in DISPATCH_GRID]
     assert _violations(values) == (0, 0)
 
