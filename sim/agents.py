@@ -88,6 +88,7 @@ from sim.steps import (
     step_students,
     steps_for,
     targeting_on,
+    vacant_posts,
     verified_establishment,
 )
 from sim.vocabulary import INDICATORS, JUNIOR, N_LEVELS, PRIMARY, RURAL
@@ -585,14 +586,13 @@ class _Draw:
     def redeployment(self, year: int) -> None:
         """縣管校聘: the counts of :func:`sim.steps.redeployment_flows`, the movers picked at random among the
         regular teachers of each releasing section, the places shared at random among them."""
-        regular, counted = self.staffing()
+        regular, _ = self.staffing()
         # special-post teachers in their contract hold no post when outside the establishment: neither a surplus
-        # of it nor movers (their contract binds them to their school)
+        # of it nor movers (their contract binds them to their school); dispatched teachers hold none either
         outside = special_post_outside_establishment(self.m, year)
         if outside:
-            contract = self.section_count(self.t.contract == SPECIAL_POST)
-            regular, counted = regular - contract, counted - contract
-        flows = redeployment_flows(self.m, regular[None], counted[None], self.st.section_quota, self.p)
+            regular = regular - self.section_count(self.t.contract == SPECIAL_POST)
+        flows = redeployment_flows(self.m, regular[None], self.st.section_quota, self.p)
         if flows.outflow.any():
             self._redeploy(flows.outflow[0], flows.inflow[0], self.rng("redeployment", year),
                            exclude_contract=outside)
@@ -624,13 +624,13 @@ class _Draw:
     def recruitment_season(self, year: int) -> None:
         s, st, m = self.s, self.st, self.m
         r = self.r(year)
-        _, counted = self.staffing()
+        local, _ = self.staffing()  # dispatched teachers hold no post and are not the county's own (vacant_posts)
         rec = lever_at(m.scenario, "recruitment", year)
         outside = not rec.special_post_in_establishment
         in_contract = self.section_count(self.t.contract == SPECIAL_POST) if outside else 0
-        vacancy = np.maximum(np.ceil(st.section_quota - 1e-9).astype(np.int64) - (counted - in_contract)[None], 0)
+        vacancy = vacant_posts(st.section_quota, (local - in_contract)[None])
         hired = np.zeros_like(vacancy)
-        room = special_post_room(m, counted[None], st.students.sum(axis=2), self.p, year) if outside else vacancy
+        room = special_post_room(m, local[None], st.students.sum(axis=2), self.p, year) if outside else vacancy
         special = r.apply("recruitment.special_post", recruitment.special_post_hires,
                           per_year_total=m.scale.count(rec.special_post_per_year, "pupils"),
                           section_location=s.location,

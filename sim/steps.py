@@ -520,24 +520,26 @@ def redeployment_acts(scenario: Scenario, year: int) -> bool:
     return redeployment.acts(lever.enabled, lever.from_year, year)
 
 
-def redeployment_flows(m: Model, regular: np.ndarray, staffing: np.ndarray, establishment: np.ndarray,
+def redeployment_flows(m: Model, holders: np.ndarray, establishment: np.ndarray,
                        p: Parameters) -> redeployment.Redeployment:
     """The year's 縣管校聘 moves per section, shared by both engines
-    (:func:`sim.mechanisms.redeployment.redeploy_by_need`)."""
+    (:func:`sim.mechanisms.redeployment.redeploy_by_need`): the surplus and the shortfall both read the teachers
+    holding the establishment's posts (``holders``; the shortfall is :func:`vacant_posts`, as recruitment counts
+    it: dispatched teachers hold no post)."""
     s = m.sections
     return redeployment.redeploy_by_need(
-        regular, staffing, establishment, s.county, s.level, s.n_counties,
+        holders, holders, establishment, s.county, s.level, s.n_counties,
         p["redeployment.surplus_release_share"][:, None], m.scenario.levers.redeployment.placement)
 
 
 def step_redeployment(m: Model, st: State, p: Parameters, r: Random, year: int) -> None:
     """縣管校聘: a share of each county's surplus teachers moves to its short-staffed sections of the same level,
     largest shortfall first, before hiring (:mod:`sim.mechanisms.redeployment`)."""
-    counted = counted_teachers(m, st, m.scenario.levers.assessment.dispatched_count_toward)
-    # special-post teachers in their contract hold no post when outside the establishment: not a surplus of it
+    # special-post teachers in their contract hold no post when outside the establishment: not a surplus of it;
+    # the shortfall is the posts no teacher holds (vacant_posts: dispatched teachers hold none)
     contract = _in_contract(st) if special_post_outside_establishment(m, year) else 0
-    flows = redeployment_flows(m, counted["regular"] - contract, counted["staffing"] - contract, st.section_quota,
-                               p)
+    holders = section_total(st.teachers) - contract
+    flows = redeployment_flows(m, holders, st.section_quota, p)
     if flows.outflow.any():
         _move(m, st, flows.outflow, flows.inflow, r, "redeployment.move")
     st.redeployed = county_sum(flows.inflow, m.sections).astype(np.int64)
@@ -545,19 +547,21 @@ def step_redeployment(m: Model, st: State, p: Parameters, r: Random, year: int) 
 
 def step_recruitment(m: Model, st: State, p: Parameters, r: Random, year: int) -> None:
     """Special-post and targeted-graduate channels, retraining of primary teachers for junior posts, then open
-    recruitment on the remaining vacancies."""
+    recruitment on the remaining vacancies.
+
+    The vacancies are the establishment's posts that no teacher holds (:func:`vacant_posts`), and the special
+    posts' room is the shortfall of the county's own teachers: dispatched teachers are in neither, as they hold no
+    post of the establishment, so dispatch never changes a hire."""
     s = m.sections
     scenario = m.scenario
-    counts = scenario.levers.assessment.dispatched_count_toward
-    staff = counted_teachers(m, st, counts)["staffing"]
+    local = section_total(st.teachers)  # regular teachers, special-post teachers in their contract included
     rec = lever_at(scenario, "recruitment", year)
     outside = not rec.special_post_in_establishment
-    vacancy = np.maximum(np.ceil(st.section_quota - 1e-9).astype(np.int64)
-                         - (staff - _in_contract(st) if outside else staff), 0)
+    vacancy = vacant_posts(st.section_quota, local - _in_contract(st) if outside else local)
     aimed = targeting_on(m, year)
     hired = np.zeros_like(vacancy)
 
-    room = special_post_room(m, staff, section_total(st.students), p, year) if outside else vacancy
+    room = special_post_room(m, local, section_total(st.students), p, year) if outside else vacancy
     special = r.apply("recruitment.special_post", recruitment.special_post_hires,
                       per_year_total=m.scale.count(rec.special_post_per_year, "pupils"), section_location=s.location,
                       section_county=s.county, county_south=s.county_south, county_remote=s.county_remote,
@@ -611,6 +615,30 @@ def step_recruitment(m: Model, st: State, p: Parameters, r: Random, year: int) -
     st.hires = county_sum(hired, s).astype(np.int64)
 
 
+def vacant_posts(establishment: np.ndarray, holders: np.ndarray) -> np.ndarray:
+    """``(D, S)`` posts of the establishment that no teacher holds, ``ceil(establishment) − holders`` at least 0:
+    the vacancies recruitment fills and 縣管校聘 redeployment fills first, shared by both engines.
+
+    ``holders`` are the section's regular teachers (special-post teachers in their contract left out when they
+    stand outside the establishment). Dispatched teachers are not holders, whether or not the assessment counts
+    them toward the staffing norm (``assessment.dispatched_count_toward``, an option of what the 2017 assessment
+    counts, not of the county's posts): they hold no post of the county's establishment, theirs stays with the
+    sending province (as for the establishment's anchor and the special-post conversions, commit 9edf929), and
+    they come for a fixed term (plan of 2025-01-26, §二(一)3: "選派…到中小學任教", a supplement to the county's
+    teachers). So a county advertises its free posts whatever the dispatched teachers present, and their leaving
+    at the end of a term opens no post. Before 2026-12-07 recruitment and redeployment subtracted the dispatched
+    teachers counted for staffing: with terms longer than a year they crowded out local hires and left a gap
+    refilled at the fill rate (< 1) when they left, while the establishment, the conversions and the dispatch
+    weights read the holders only; with one-year terms recruitment never saw them (they arrive after it and leave
+    before the next), so the hiring law depended on the term through the order of the steps (issue 16 item 5,
+    ``docs/findings.md``).
+
+    >>> vacant_posts(np.array([[10.0, 9.5, 4.0]]), np.array([[7, 9, 6]])).tolist()
+    [[3, 1, 0]]
+    """
+    return np.maximum(np.ceil(establishment - 1e-9).astype(np.int64) - np.asarray(holders, dtype=np.int64), 0)
+
+
 def _in_contract(st: State) -> np.ndarray:
     """``(D, S)`` special-post teachers in their contract (at most the section's teachers, :func:`_special_slots`)."""
     return _special_slots(st, section_total(st.teachers)).sum(axis=2)
@@ -618,8 +646,10 @@ def _in_contract(st: State) -> np.ndarray:
 
 def special_post_room(m: Model, staff: np.ndarray, students: np.ndarray, p: Parameters, year: int) -> np.ndarray:
     """``(D, S)`` places special-post teachers may take when they stand outside the establishment, shared by both
-    engines: the shortfall of the counted teachers (``staff``) below the establishment a verification aims at,
-    the national norm's posts times the level's multiplier (:func:`sim.mechanisms.quota.establishment_quota`).
+    engines: the shortfall of the county's own teachers (``staff``: regular teachers, special-post teachers in
+    their contract included, dispatched teachers not, see :func:`vacant_posts`) below the establishment a
+    verification aims at, the national norm's posts times the level's multiplier
+    (:func:`sim.mechanisms.quota.establishment_quota`).
     Assumption: special posts go where schools lack teachers by that standard (the programme is to "solve the
     insufficient total number of rural teachers", SEARCHES.md C14; no rule tying them to vacant posts was
     found, C13). None in the start year: its teachers in post are the published stock, which holds that year's

@@ -109,8 +109,7 @@ def test_more_dispatched_teachers_never_staff_a_draw_less(dispatch_runs, variabl
 def test_regular_teachers_by_section_do_not_depend_on_dispatch_here(dispatch_runs, tmp_path):
     """The baseline's one-year term: dispatched teachers arrive after the year's recruitment and leave before the
     next one (the order of :data:`sim.steps.STEPS`), so recruitment never sees them and the regular teachers are
-    the same whatever the lever. With longer terms they are not (vacancies count the dispatched teachers): a
-    feedback of the model, see ``docs/findings.md``."""
+    the same whatever the lever; with longer terms too, as they hold no post (the three-year test below)."""
     assert load_scenario(_scenario(tmp_path)).levers.dispatch.term_years == 1
     first = dispatch_runs[DISPATCH_GRID[0]]["teachers_by_section"]
     for per_year in DISPATCH_GRID[1:]:
@@ -266,26 +265,34 @@ def dispatch_runs_term3(tmp_path_factory: pytest.TempPathFactory) -> dict[int, d
                    {"levers.dispatch.term_years": 3})
     out = {}
     for per_year in DISPATCH_GRID:
-        ds = run(replace(base, {"levers.dispatch.per_year": per_year}))
-        out[per_year] = {name: ds[name].values for name in ("dispatched_in_post", "teachers_counted",
-                                                            "staffing_norm_met_by_county", "staffing_norm_met")}
+        results, sections = _run_with_sections(replace(base, {"levers.dispatch.per_year": per_year}))
+        out[per_year] = {**results, **sections}
     return out
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "5 cells on 3 of 64 draws fall (benchmarks/monotone_steps.py --term 3, 2026-12-06 night) since special-post "
-    "conversions no longer count dispatched teachers as holding posts (they hold none in the county's "
-    "establishment): before, the establishment grew with dispatch and masked the model's own non-monotone law, "
-    "dispatched teachers leaving at the end of their term are refilled at the fill rate (< 1); the steps that "
-    "create the falls are dispatch departures (171 cells over the grid) and recruitment (179)"))
-def test_more_dispatched_teachers_never_staff_a_draw_less_with_three_year_terms(dispatch_runs_term3):
-    """With three-year terms the dispatched teachers stay through recruitment and displace regular hires, so
-    monotonicity rests on every kernel moving a cell's numbers only with its own counts. It failed (strict
-    xfail) until the kernels that place hires, move teachers, remove them from bands, carry their categories
-    and draw rotation's pools took their random numbers from substreams of their own cell (2026-12-06,
-    ``docs/findings.md``): teachers counted fell on 8 of 64 draws before, 33 before the first conversion."""
-    values = [dispatch_runs_term3[x]["teachers_counted"] for x in DISPATCH_GRID]
+@pytest.mark.parametrize("variable", ["dispatched_in_post", "teachers_counted", "staffing_norm_met_by_county",
+                                      "staffing_norm_met", "teachers_counted_by_section"])
+def test_more_dispatched_teachers_never_staff_a_draw_less_with_three_year_terms(dispatch_runs_term3, variable):
+    """With three-year terms the dispatched teachers are in post through two recruitment seasons. They hold no
+    post of the establishment, so the vacancies recruitment and redeployment fill are the posts no regular
+    teacher holds (:func:`sim.steps.vacant_posts`) and the regular teachers do not depend on dispatch (next test);
+    with the cell-keyed arrivals every section then has at least as many dispatched teachers, hence counted, on
+    the same draw. Until 2026-12-07 vacancies subtracted the dispatched teachers counted for staffing: they
+    displaced regular hires and, leaving at the end of their term, left a gap refilled at the fill rate (< 1), and
+    the changed regular teachers moved the dispatch weights of another county and the age mix of rotation's
+    movers; T5 by county fell on 2 of 64 draws (塔什库尔干, 2027) and teachers counted on 1 (``docs/findings.md``)."""
+    values = [dispatch_runs_term3[x][variable] for x in DISPATCH_GRID]
     assert _violations(values) == (0, 0)
+
+
+def test_regular_teachers_do_not_depend_on_dispatch_with_three_year_terms(dispatch_runs_term3):
+    """The law behind the monotonicity above, tested directly where it used to fail: dispatched teachers in post
+    during recruitment (three-year terms) change no hire, no redeployment and no move, so the regular teachers of
+    every section, draw and year are the same whatever the lever (as with one-year terms, where recruitment never
+    sees them). Failed before 2026-12-07 (vacancies counted the dispatched teachers)."""
+    first = dispatch_runs_term3[DISPATCH_GRID[0]]["teachers_by_section"]
+    for per_year in DISPATCH_GRID[1:]:
+        np.testing.assert_array_equal(dispatch_runs_term3[per_year]["teachers_by_section"], first)
 
 
 def test_the_three_year_grid_moves_t5(dispatch_runs_term3):

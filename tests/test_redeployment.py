@@ -39,7 +39,7 @@ def test_surplus_and_shortfall_count_whole_teachers_and_posts():
     # establishment 10.4: 13 teachers → surplus floor(2.6) = 2; 9 counted → ceil(10.4) − 9 = 2 posts short
     surplus, shortfall = surplus_and_shortfall(_one([13, 9, 10]), _one([13, 9, 12]), _one([10.4, 10.4, 10.4]))
     assert surplus.tolist() == [[2, 0, 0]]
-    assert shortfall.tolist() == [[0, 2, 0]]  # the third: 10 regular + 2 dispatched counted fill 11 posts
+    assert shortfall.tolist() == [[0, 2, 0]]  # the third: 12 counted against the shortfall fill 11 posts
 
 
 def test_surplus_goes_to_the_largest_shortfall_first():
@@ -90,9 +90,11 @@ def test_surplus_splits_between_releasing_sections_by_their_surplus():
     assert flows.outflow.tolist() == [[2, 0, 0]] and flows.inflow.tolist() == [[0, 0, 2]]
 
 
-def test_dispatched_teachers_counted_for_staffing_reduce_the_shortfall_not_the_surplus():
+def test_teachers_counted_apart_from_the_regular_reduce_the_shortfall_not_the_surplus():
+    """The mechanism's ``staffing`` argument, apart from ``regular``: the engines pass the holders of the posts for
+    both (dispatched teachers hold none, ``sim.steps.vacant_posts``), other callers may count more."""
     regular = _one([14, 7])
-    counted = _one([14, 9])  # two dispatched teachers counted in B
+    counted = _one([14, 9])  # two more teachers counted in B
     quota = _one([10, 10])
     zeros = np.zeros(2, int)
     flows = redeploy_by_need(regular, counted, quota, zeros, zeros, 1, 1.0)

@@ -9,8 +9,9 @@ hiring (:func:`redeploy_by_need`):
 
 1. **Surplus and shortfall.** A section's surplus is the whole regular teachers above its verified teaching
    establishment (編制, ``State.section_quota``), ``floor(teachers − establishment)``; its shortfall is the
-   vacancy recruitment would advertise, ``ceil(establishment) − teachers counted for staffing`` (dispatched
-   teachers included where ``assessment.dispatched_count_toward`` says), at least 0.
+   vacancy recruitment would advertise, ``ceil(establishment) − teachers holding its posts``, at least 0
+   (:func:`sim.steps.vacant_posts`: dispatched teachers hold no post, so they neither fill a shortfall nor
+   change a move; before 2026-12-07 the engines subtracted those the assessment counts for staffing).
 2. **Pool.** Each county and level releases a share ``redeployment.surplus_release_share`` (an uncertainty: the
    pace of the reform was not found, calibration/SEARCHES.md, issue 15 item 3) of its sections' surplus, rounded
    down: ``pool = floor(share × Σ surplus)``; ``moved = min(pool, Σ shortfall)`` teachers move. Released
@@ -151,7 +152,8 @@ def redeploy_by_need(regular: npt.ArrayLike, staffing: npt.ArrayLike, establishm
     regular
         ``(D, S)`` regular teachers in post per section (after the exits, before hiring).
     staffing
-        ``(D, S)`` teachers counted for staffing (regular plus the dispatched where they count).
+        ``(D, S)`` teachers whose posts fill the shortfall (the engines pass the holders of the establishment's
+        posts, as ``regular``).
     establishment
         ``(D, S)`` verified teaching establishment in posts (``State.section_quota``).
     section_county, section_level, n_counties
