@@ -214,7 +214,7 @@ def cost_dataset(model: Model, ds: xr.Dataset, units: list[UnitCost] | None = No
     out["cost_plan_total"] = xr.DataArray(total[:, plan].sum(axis=1), dims=("draw",), attrs={
         "units": "CNY", "long_name": f"cost of the computed programmes summed over {PLAN_YEAR}–{scenario.horizon}"})
     out["programme"].attrs.update(long_name="costed programme (lever)")
-    if model.budget is not None:
+    if getattr(model, "budget", None) is not None:
         out = out.merge(budget_dataset(model, cost))
     return out
 
@@ -222,7 +222,7 @@ def cost_dataset(model: Model, ds: xr.Dataset, units: list[UnitCost] | None = No
 def budget_dataset(model: Model, cost: np.ndarray) -> xr.Dataset:
     """The recurrent budget rule's accounting by year (:mod:`sim.mechanisms.budget`), present only when the scenario
     sets ``levers.funding.recurrent_cny``; ``cost`` is :func:`cost_dataset`'s ``(draw, year, programme)`` array."""
-    plan = model.budget
+    plan = getattr(model, "budget", None)
     if plan is None:
         raise ValueError("the scenario sets no recurrent budget (levers.funding.recurrent_cny)")
     inside = [PROGRAMMES.index(p) for p in BUDGETED]
