@@ -50,11 +50,16 @@ not recorded, so the retention cost uses the
 county's recorded teachers × its share of rural teachers in the 2020 registry; the capital cost is the
 appropriation (the engine places at most ``funding.execution_rate`` × it; the placed spend is not recorded).
 
-Budget rule: the engine already enforces the one budget it has (capital: ``Σ spend ≤ budget``, money that cannot
-be placed lapses, :func:`sim.mechanisms.facilities.allocate`). The teacher and programme levers are quantities,
-not money: nothing in the engine limits them by a budget, and doing so needs an engine change (issue 16 item 2,
-left open). :func:`cost_dataset` reports what the quantities cost; ``edusim optimize --budget`` is where a budget
-constrains a choice of levers.
+Budget rules: the capital budget is enforced in the engine (``Σ spend ≤ budget``, money that cannot be placed
+lapses, :func:`sim.mechanisms.facilities.allocate`). The teacher levers and the T6–T10 programmes (the programmes of
+:data:`sim.mechanisms.budget.BUDGETED`) are limited by the recurrent budget ``levers.funding.recurrent_cny`` when a
+scenario sets one (none by default: no limit, and every result as without the key): the year's planned spend at the
+planning prices of the same table (:func:`sim.unitcosts.planning_prices`) is cut back by
+:mod:`sim.mechanisms.budget` (commitments first, then one proportional scale on the year's new quantities), and
+:func:`budget_dataset` records, per year, the budget, the spend committed, requested and allowed and the scale
+(CNY; the scale unitless), with ``cost_budgeted`` (draw, year), the realised cost of those programmes. Outside the
+recurrent budget: establishment salaries (not costed here), ``capital`` and ``classrooms``. ``edusim optimize
+--budget`` constrains a choice of levers by their realised cost instead.
 """
 
 from __future__ import annotations
