@@ -1135,7 +1135,8 @@ class Step:
         exits or arrivals flow into it, but the quota is set, vacancies are filled, teachers rotate and the year
         is assessed.
     levers
-        Lever groups (``levers.GROUP`` of the scenario) the step reads, in either engine.
+        Lever groups (``levers.GROUP`` of the scenario) the step reads, in either engine (``funding`` where the
+        recurrent budget ``funding.recurrent_cny`` scales its levers, :func:`sim.model.budgeted_lever`).
     shared
         Whether the agent engine calls the same function (students and schools are counts there too) or runs its
         own per-teacher version of the step (``sim.agents``, the method of the same name).
@@ -1176,21 +1177,22 @@ STEPS: tuple[Step, ...] = (
     Step("students", step_students, start_year=False, levers=(), shared=True),
     Step("network", step_network, start_year=False, levers=("network",), shared=False),
     Step("classes", step_classes, start_year=True, levers=("classes",), shared=True),
-    Step("teacher_exits", step_teacher_exits, start_year=False, levers=("retention",), shared=False),
+    Step("teacher_exits", step_teacher_exits, start_year=False, levers=("retention", "funding"), shared=False),
     Step("dispatch_departures", step_dispatch_departures, start_year=False, levers=(), shared=False),
     Step("quota", step_quota, start_year=True, levers=("quota",), shared=False, when=verification_year),
     Step("redeployment", step_redeployment, start_year=True, levers=("redeployment",), shared=False,
          when=redeployment_acts),
-    Step("recruitment", step_recruitment, start_year=True, levers=("recruitment", "assessment", "targeting"),
+    Step("recruitment", step_recruitment, start_year=True, levers=("recruitment", "assessment", "targeting", "funding"),
          shared=False),
-    Step("rotation", step_rotation, start_year=True, levers=("rotation", "targeting"), shared=False),
-    Step("dispatch_arrivals", step_dispatch_arrivals, start_year=False, levers=("dispatch",), shared=False),
+    Step("rotation", step_rotation, start_year=True, levers=("rotation", "targeting", "funding"), shared=False),
+    Step("dispatch_arrivals", step_dispatch_arrivals, start_year=False, levers=("dispatch", "funding"), shared=False),
     # the agent engine's senior-title rule applies from rotation.from_year (plan §二(三)2)
-    Step("development", step_development, start_year=False, levers=("development", "rotation", "targeting"),
+    Step("development", step_development, start_year=False, levers=("development", "rotation", "targeting", "funding"),
          shared=False),
     Step("facilities", step_facilities, start_year=False,
          levers=("funding", "digital", "counselling", "special_education", "pairing", "targeting"), shared=True),
-    Step("assessment", assess, start_year=True, levers=("assessment", "rotation"), shared=True, records=True),
+    Step("assessment", assess, start_year=True, levers=("assessment", "rotation", "funding"), shared=True,
+         records=True),
 )
 """The steps of a school year in order (DESIGN §3). Both engines follow it; nothing else lists the order."""
 
