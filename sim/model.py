@@ -472,7 +472,10 @@ def recurrent_budget_plan(m: Model) -> budget_rule.BudgetPlan | None:
     teachers = s.teachers_by_age.sum(axis=1).astype(float)
     planning = budget_rule.PlanningBase(
         teachers=float(teachers.sum()), rural_teachers=float(teachers[m.rural].sum()),
-        rural_sections=float(np.count_nonzero(m.rural)), pupils_share=m.scale.pupils, schools_share=m.scale.schools,
+        rural_sections=float(np.count_nonzero(m.rural)),
+        unqualified=float(teachers.sum() - s.qualified.sum()),
+        qualified_non_backbone=float(s.qualified.sum() - s.backbone.sum()),
+        pupils_share=m.scale.pupils, schools_share=m.scale.schools,
         large_counties_share=m.scale.large_counties)
     return budget_rule.plan_budget(m.years, functools.partial(lever_at, m.scenario), planning, _planning_prices())
 

@@ -258,3 +258,19 @@ def test_engines_zero_budget_delivers_nothing_and_exact_budget_is_bit_identical(
     assert costs["budget_allowed"].attrs["units"] == "CNY"
     budgeted = costs["cost"].sel(programme=list(BUDGETED)).sum("programme")
     np.testing.assert_allclose(costs["cost_budgeted"].values, budgeted.values)
+
+
+def test_development_is_planned_on_the_teachers_each_share_applies_to() -> None:
+    # 200 unqualified × 0.1 × 12,500 (midpoint of 5,000–20,000) + 500 qualified non-backbone × 0.04 × 6,000
+    # (midpoint of 2,000–10,000) = 250,000 + 120,000 = 370,000 CNY a year
+    base = PlanningBase(teachers=1_000.0, rural_teachers=400.0, rural_sections=20.0, unqualified=200.0,
+                        qualified_non_backbone=500.0)
+    plan = _plan({"levers.dispatch.per_year": 0, "levers.digital.gigabit_schools_per_year": 0,
+                  "levers.development.qualification_upgrade_share": 0.1,
+                  "levers.development.backbone_cultivation_share": 0.04, "levers.funding.recurrent_cny": 185_000.0},
+                 base)
+    assert plan.requested_cny[0] == pytest.approx(370_000.0)
+    assert plan.scale[1] == pytest.approx(0.5)
+    lever = plan.lever("development", 2025, None)
+    assert lever.qualification_upgrade_share == pytest.approx(0.05)
+    assert lever.backbone_cultivation_share == pytest.approx(0.02)

@@ -31,12 +31,16 @@ capital funds).
 **Planned quantities and prices** (the bureau's view, not the draw's): prices are the planning prices of
 ``calibration/data/unit_costs.csv`` (:func:`sim.unitcosts.planning_prices`: the fixed value or the midpoint of the
 range); quantities are the levers' region-wide numbers × the selection's share (:class:`sim.model.LeverScale`), and
-for the share levers the start registry's headcount (:class:`PlanningBase`): rotation ``share × teachers``,
-development ``share × teachers`` (an upper bound: only the unqualified can upgrade and only the qualified
-non-backbone be recognised; the registry does not split them before a draw), retention ``rural teachers × subsidy ×
-12``, pairing ``coverage × rural sections``. The budget of a selection is ``recurrent_cny × pupils share``, as for
-capital. What a draw realises (``cost`` of :func:`sim.costs.cost_dataset`, priced at the draw's unit costs) differs
-from the plan: the rule limits what is planned, not what a draw's prices turn out to be.
+for the share levers the start registry's headcount (:class:`PlanningBase`): rotation ``share × teachers`` (an upper
+bound: the share applies to the teachers eligible by their years at the school, which the registry does not give),
+development ``share × unqualified teachers`` and ``share × qualified non-backbone teachers``, retention ``rural
+teachers × subsidy × 12``, pairing ``coverage × rural sections``. Multi-year commitments are counted from the start
+year on (the registry's special-post teachers already in contract at the start are not).
+A unit of a delivered programme (gigabit, counselling, special-education school, resource room) is paid in the year it
+is planned; :func:`sim.costs.cost_dataset` prices it when it comes into use, after the draw's lead time. The budget of
+a selection is ``recurrent_cny × pupils share``, as for capital. What a draw realises (``cost`` of
+:func:`sim.costs.cost_dataset`, priced at the draw's unit costs and realised quantities: ``cost_budgeted``) differs
+from the plan: the rule limits what is planned, not what a draw's prices and flows turn out to be.
 """
 
 from __future__ import annotations
@@ -69,6 +73,10 @@ class PlanningBase:
     """of them in rural sections (persons)"""
     rural_sections: float
     """rural sections (the schools pairing covers)"""
+    unqualified: float = 0.0
+    """teachers below the required qualification (those an upgrade share applies to)"""
+    qualified_non_backbone: float = 0.0
+    """qualified teachers not recognised as backbone (those the cultivation share applies to)"""
     pupils_share: float = 1.0
     schools_share: float = 1.0
     large_counties_share: float = 1.0
@@ -158,8 +166,8 @@ def plan_budget(years: np.ndarray, lever_of: Callable[[str, int], Any], base: Pl
                   ("special_education", "resource_rooms_per_year"): (base.schools_share, price["resource_rooms"])}
         shares = {("rotation", "share"): (base.teachers, price["rotation"]),
                   ("retention", "rural_subsidy_cny_month"): (base.rural_teachers * 12.0, 1.0),
-                  ("development", "qualification_upgrade_share"): (base.teachers, price["upgrade"]),
-                  ("development", "backbone_cultivation_share"): (base.teachers, price["backbone"])}
+                  ("development", "qualification_upgrade_share"): (base.unqualified, price["upgrade"]),
+                  ("development", "backbone_cultivation_share"): (base.qualified_non_backbone, price["backbone"])}
         new_pairs = max(pairing_target - paired, 0.0)
         committed = future[i] + paired * price["pairing"]
         requested_new = (sum(getattr(lv[g], k) * q * c for (g, k), (q, c) in counts.items())
