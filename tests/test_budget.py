@@ -274,3 +274,14 @@ def test_development_is_planned_on_the_teachers_each_share_applies_to() -> None:
     lever = plan.lever("development", 2025, None)
     assert lever.qualification_upgrade_share == pytest.approx(0.05)
     assert lever.backbone_cultivation_share == pytest.approx(0.02)
+
+
+def test_an_unset_budget_cannot_be_swept_but_a_set_one_can() -> None:
+    from sim.errors import InputError
+    from sim.levers import lever_info
+
+    scenario = load_scenario(SCENARIOS / "baseline.yaml")
+    with pytest.raises(InputError, match="unset in this scenario"):
+        lever_info(scenario, "levers.funding.recurrent_cny")
+    info = lever_info(replace(scenario, {"levers.funding.recurrent_cny": 5e8}), "levers.funding.recurrent_cny")
+    assert info.value == 5e8 and not info.integer
