@@ -65,6 +65,7 @@ from sim.mechanisms.rotation import weak_sections
 from sim.model import (
     Model,
     State,
+    budgeted_lever,
     county_sum,
     draw_start_registry,
     initial_state,
@@ -524,7 +525,7 @@ class _Draw:
         t.rural_years += (regular & hard_last_year[t.section]).astype(np.int32)
         rng = self.rng("exits", year)
         leaving = regular & retiring(t.retirement_month, year - 1)  # the school year that ends this autumn
-        retention = lever_at(m.scenario, "retention", year)
+        retention = budgeted_lever(m, "retention", year)
         rates = np.array([[self.par("attrition.urban_rate"), self.par("attrition.town_rate"),
                            self.par("attrition.rural_rate")]])
         prob = tmech.attrition_probability(
@@ -625,7 +626,7 @@ class _Draw:
         s, st, m = self.s, self.st, self.m
         r = self.r(year)
         local, _ = self.staffing()  # dispatched teachers hold no post and are not the county's own (vacant_posts)
-        rec = lever_at(m.scenario, "recruitment", year)
+        rec = budgeted_lever(m, "recruitment", year)
         outside = not rec.special_post_in_establishment
         in_contract = self.section_count(self.t.contract == SPECIAL_POST) if outside else 0
         vacancy = vacant_posts(st.section_quota, (local - in_contract)[None])
@@ -705,7 +706,7 @@ class _Draw:
 
     def rotation_round(self, year: int) -> None:
         s, st, t = self.s, self.st, self.t
-        lever = lever_at(self.m.scenario, "rotation", year)
+        lever = budgeted_lever(self.m, "rotation", year)
         back = np.flatnonzero((t.return_year > 0) & (t.return_year <= year))
         if back.size:  # loans whose term ends go home first (rotation.term_years)
             self._move(back, t.home_section[back].astype(np.int64))
@@ -760,7 +761,7 @@ class _Draw:
     def dispatch_arrivals(self, year: int) -> int:
         """Arrivals of the year; returns the term (years) of this batch."""
         s, st = self.s, self.st
-        lever = lever_at(self.m.scenario, "dispatch", year)
+        lever = budgeted_lever(self.m, "dispatch", year)
         teachers, _ = self.staffing()
         weight = np.maximum(np.ceil(st.section_quota) - teachers, 0) + 0.1 * (st.students.sum(axis=2) > 0)
 
@@ -783,7 +784,7 @@ class _Draw:
 
     def development(self, year: int) -> None:
         t = self.t
-        lever = self.m.scenario.levers.development
+        lever = budgeted_lever(self.m, "development", year)
         rng = self.rng("development", year)
         regular = self.regular()
         n = len(t)

@@ -50,31 +50,35 @@ not recorded, so the retention cost uses the
 county's recorded teachers × its share of rural teachers in the 2020 registry; the capital cost is the
 appropriation (the engine places at most ``funding.execution_rate`` × it; the placed spend is not recorded).
 
-Budget rule: the engine already enforces the one budget it has (capital: ``Σ spend ≤ budget``, money that cannot
-be placed lapses, :func:`sim.mechanisms.facilities.allocate`). The teacher and programme levers are quantities,
-not money: nothing in the engine limits them by a budget, and doing so needs an engine change (issue 16 item 2,
-left open). :func:`cost_dataset` reports what the quantities cost; ``edusim optimize --budget`` is where a budget
-constrains a choice of levers.
+Budget rules: the capital budget is enforced in the engine (``Σ spend ≤ budget``, money that cannot be placed
+lapses, :func:`sim.mechanisms.facilities.allocate`). The teacher levers and the T6–T10 programmes (the programmes of
+:data:`sim.mechanisms.budget.BUDGETED`) are limited by the recurrent budget ``levers.funding.recurrent_cny`` when a
+scenario sets one (none by default: no limit, and every result as without the key): the year's planned spend at the
+planning prices of the same table (:func:`sim.unitcosts.planning_prices`) is cut back by
+:mod:`sim.mechanisms.budget` (commitments first, then one proportional scale on the year's new quantities), and
+:func:`budget_dataset` records, per year, the budget, the spend committed, requested and allowed and the scale
+(CNY; the scale unitless), with ``cost_budgeted`` (draw, year), the realised cost of those programmes. Outside the
+recurrent budget: establishment salaries (not costed here), ``capital`` and ``classrooms``. ``edusim optimize
+--budget`` constrains a choice of levers by their realised cost instead.
 """
 
 from __future__ import annotations
 
-import csv
-from dataclasses import dataclass
-from pathlib import Path
-
 import numpy as np
 import xarray as xr
 
+from sim.mechanisms.budget import BUDGETED
 from sim.model import Model, lever_at
 from sim.rng import Streams
 from sim.scenario import PLAN_YEAR
+from sim.unitcosts import UNIT_COSTS, UnitCost, load_unit_costs
 
 __all__ = [
     "NOT_COMPUTED",
     "PROGRAMMES",
     "UNIT_COSTS",
     "UnitCost",
+    "budget_dataset",
     "cost_dataset",
     "draw_item_costs",
     "draw_unit_costs",
@@ -83,7 +87,6 @@ __all__ = [
     "rural_teacher_share",
 ]
 
-UNIT_COSTS = Path(__file__).resolve().parents[1] / "calibration" / "data" / "unit_costs.csv"
 PROGRAMMES = ("dispatch", "rotation", "retention", "capital", "gigabit", "counselling", "pairing", "special_education",
               "resource_rooms", "special_post", "targeted_graduates", "junior_retraining", "development", "classrooms")
 """Programmes whose cost is computed, in the order of the ``programme`` coordinate."""
@@ -94,44 +97,6 @@ _PRODUCT_PROGRAMMES = frozenset({"classrooms"})
 # the items priced by their own recorded quantity (the other programmes price every item on one quantity)
 _ITEM_QUANTITY = {("development", "qualification upgrade"): "qualification_upgrades",
                   ("development", "backbone cultivation"): "backbone_cultivated"}
-
-
-@dataclass(frozen=True)
-class UnitCost:
-    """One row of ``unit_costs.csv``: a fixed ``value``, a range ``low``–``high``, or ``lever`` (the lever is the
-    unit cost)."""
-
-    programme: str
-    item: str
-    unit: str
-    value: float | None
-    low: float | None
-    high: float | None
-    lever: bool
-    computed: bool
-
-    @property
-    def component(self) -> str:
-        """Name of the draw's random stream of this unit cost."""
-        return f"cost/{self.programme}.{self.item}"
-
-
-def _number(text: str) -> float | None:
-    return float(text) if text.strip() else None
-
-
-def load_unit_costs(path: Path = UNIT_COSTS) -> list[UnitCost]:
-    """The rows of ``unit_costs.csv``; a range must have ``low ≤ high``."""
-    rows = []
-    with path.open(encoding="utf-8", newline="") as f:
-        for line, row in enumerate(csv.DictReader(f), start=2):
-            lever = row["value"].strip() == "lever"
-            unit = UnitCost(row["programme"], row["item"], row["unit"], None if lever else _number(row["value"]),
-                            _number(row["low"]), _number(row["high"]), lever, row["computed"].strip() == "yes")
-            if unit.low is not None and (unit.high is None or unit.high < unit.low):
-                raise ValueError(f"{path}:{line}: {unit.programme}.{unit.item}: need low <= high")
-            rows.append(unit)
-    return rows
 
 
 def draw_item_costs(seed: int, first_draw: int, n_draws: int,
@@ -254,4 +219,32 @@ def cost_dataset(model: Model, ds: xr.Dataset, units: list[UnitCost] | None = No
     out["cost_plan_total"] = xr.DataArray(total[:, plan].sum(axis=1), dims=("draw",), attrs={
         "units": "CNY", "long_name": f"cost of the computed programmes summed over {PLAN_YEAR}–{scenario.horizon}"})
     out["programme"].attrs.update(long_name="costed programme (lever)")
+    if getattr(model, "budget", None) is not None:
+        out = out.merge(budget_dataset(model, cost))
+    return out
+
+
+def budget_dataset(model: Model, cost: np.ndarray) -> xr.Dataset:
+    """The recurrent budget rule's accounting by year (:mod:`sim.mechanisms.budget`), present only when the scenario
+    sets ``levers.funding.recurrent_cny``; ``cost`` is :func:`cost_dataset`'s ``(draw, year, programme)`` array."""
+    plan = getattr(model, "budget", None)
+    if plan is None:
+        raise ValueError("the scenario sets no recurrent budget (levers.funding.recurrent_cny)")
+    inside = [PROGRAMMES.index(p) for p in BUDGETED]
+    note = "planned quantities at planning prices (sim/mechanisms/budget.py), all selected counties"
+    out = xr.Dataset(coords={"year": plan.years})
+    out["budget_recurrent"] = xr.DataArray(plan.budget_cny, dims=("year",), attrs={
+        "units": "CNY", "long_name": "recurrent budget of the year (levers.funding.recurrent_cny × the selection's "
+        "pupil share; NaN: no limit)"})
+    out["budget_committed"] = xr.DataArray(plan.committed_cny, dims=("year",), attrs={
+        "units": "CNY", "long_name": f"spend committed by earlier years' terms, contracts and pairs; {note}"})
+    out["budget_requested"] = xr.DataArray(plan.requested_cny, dims=("year",), attrs={
+        "units": "CNY", "long_name": f"spend the levers request (committed + new quantities); {note}"})
+    out["budget_allowed"] = xr.DataArray(plan.allowed_cny, dims=("year",), attrs={
+        "units": "CNY", "long_name": f"spend the rule allows (committed + new quantities as applied); {note}"})
+    out["budget_scale"] = xr.DataArray(plan.scale, dims=("year",), attrs={
+        "units": "1", "long_name": "factor applied to the year's new quantities of the budgeted levers (1: none cut)"})
+    out["cost_budgeted"] = xr.DataArray(cost[:, :, inside].sum(axis=-1), dims=("draw", "year"), attrs={
+        "units": "CNY", "long_name": "cost of the programmes inside the recurrent budget at the draw's unit costs "
+        f"and realised quantities ({', '.join(BUDGETED)})"})
     return out

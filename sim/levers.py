@@ -248,6 +248,9 @@ def lever_info(scenario: Scenario, key: str, sections: Sequence[str] = LEVER_SEC
         raise InputError(f"not a single number but a list ({node!r}); only numeric keys can vary", key=key)
     if isinstance(node, bool):
         raise InputError("a switch (true/false), not a number; run both settings and use edusim compare", key=key)
+    if node is None:
+        raise InputError("unset in this scenario (null: e.g. no recurrent budget, no limit); write a number for it in "
+                         "the scenario to vary it", key=key)
     if not isinstance(node, int | float):
         raise InputError(f"a choice ({node!r}), not a number; run each choice and use edusim compare", key=key)
     info = _field(parts)

@@ -24,6 +24,7 @@ import pandas as pd
 from sim import baseline as base
 from sim.distributions import sample
 from sim.mechanisms import assessment, dispatch, facilities, programmes, quota, rotation, segments, students
+from sim.mechanisms import budget as budget_rule
 from sim.mechanisms import classes as cmech
 from sim.mechanisms import teachers as tmech
 from sim.posterior import Posterior
@@ -41,6 +42,7 @@ from sim.registry import (
 from sim.rng import BLOCK_SIZE, Streams, block_slices
 from sim.scenario import Levers, Scenario
 from sim.sections import Sections, build_sections
+from sim.unitcosts import planning_prices
 from sim.vocabulary import FACILITY_INDICATORS, INDICATORS, LEVELS, N_LOCATIONS, PRIMARY, RURAL, URBAN
 
 N_BANDS = 9
@@ -152,6 +154,11 @@ class Model:
     age_multiplier_young: Callable[[np.ndarray], np.ndarray] = field(default=tmech.age_multiplier)
     school_frame: SchoolFrame | None = None  # every section of the synthetic registry (all 106 units), or None
     frame_sections: np.ndarray | None = None  # (S,) positions of the selected sections in ``school_frame``
+    # the recurrent budget rule's plan (None: no recurrent budget), derived from the fields above (__post_init__)
+    budget: budget_rule.BudgetPlan | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "budget", recurrent_budget_plan(self))
 
 
 @dataclass
@@ -442,6 +449,35 @@ def lever_at(scenario: Scenario, group: str, year: int) -> Any:
     chosen = getattr(scenario.levers, group)
     start = getattr(chosen, "from_year", None)
     return chosen if start is None or year >= start else getattr(Levers(), group)
+
+
+def budgeted_lever(m: Model, group: str, year: int) -> Any:
+    """The lever group of ``year`` the engines apply: :func:`lever_at`, scaled back where the recurrent budget binds
+    (:mod:`sim.mechanisms.budget`; the lever itself, unchanged, where it does not or no budget is set)."""
+    lever = lever_at(m.scenario, group, year)
+    return lever if m.budget is None else m.budget.lever(group, year, lever)
+
+
+@functools.lru_cache(maxsize=1)
+def _planning_prices() -> dict[tuple[str, str], float]:
+    return planning_prices()
+
+
+def recurrent_budget_plan(m: Model) -> budget_rule.BudgetPlan | None:
+    """The recurrent budget rule over the run's years (:func:`sim.mechanisms.budget.plan_budget`), planned on the
+    start registry's headcount and the selection's lever shares; ``None`` without a recurrent budget."""
+    if all(getattr(lever_at(m.scenario, "funding", int(y)), "recurrent_cny", None) is None for y in m.years):
+        return None
+    s = m.sections
+    teachers = s.teachers_by_age.sum(axis=1).astype(float)
+    planning = budget_rule.PlanningBase(
+        teachers=float(teachers.sum()), rural_teachers=float(teachers[m.rural].sum()),
+        rural_sections=float(np.count_nonzero(m.rural)),
+        unqualified=float(teachers.sum() - s.qualified.sum()),
+        qualified_non_backbone=float(s.qualified.sum() - s.backbone.sum()),
+        pupils_share=m.scale.pupils, schools_share=m.scale.schools,
+        large_counties_share=m.scale.large_counties)
+    return budget_rule.plan_budget(m.years, functools.partial(lever_at, m.scenario), planning, _planning_prices())
 
 
 def section_total(values: np.ndarray) -> np.ndarray:

@@ -235,7 +235,27 @@ class FundingLever(_Frozen):
     )
     from_year: Year = Field(default=PLAN_YEAR, description="first school year the lever acts (default 2025)")
 
+    recurrent_cny: float | dict[int, float] | None = Field(
+        default=None,
+        description="recurrent (non-capital) budget of the teacher levers and the T6–T10 programmes in CNY per "
+        "year: a number, or a mapping year → CNY/yr read as a step function (the value of the latest year ≤ y; "
+        "years before the first key have no limit); default null: no limit (the levers' quantities are delivered "
+        "whatever they cost). When the year's planned spend exceeds it, the year's new quantities are scaled back "
+        "in proportion (sim/mechanisms/budget.py); establishment salaries, the capital budget and classrooms are "
+        "outside it",
+    )
+
     _check_shape = field_validator("capital_cny", mode="before")(_capital_shape)
+    _check_recurrent = field_validator("recurrent_cny", mode="before")(
+        lambda value: value if value is None else _capital_shape(value))
+
+    def recurrent_cny_in(self, year: int) -> float | None:
+        """This lever's recurrent budget of ``year`` in CNY, or ``None`` (no limit): the scalar, or the step function
+        of a mapping (the value of the latest key ``≤ year``; no limit before the first key)."""
+        if self.recurrent_cny is None or not isinstance(self.recurrent_cny, dict):
+            return None if self.recurrent_cny is None else float(self.recurrent_cny)
+        keys = [k for k in sorted(self.recurrent_cny) if k <= year]
+        return float(self.recurrent_cny[keys[-1]]) if keys else None
 
     def capital_cny_in(self, year: int) -> float:
         """This lever's capital budget of ``year`` in CNY: the scalar, or the step function of a mapping (the value
@@ -664,28 +684,31 @@ def _cross_problems(s: Scenario) -> list[tuple[Path_, str]]:
         # the year checks below would only repeat this one
         return [(("horizon",), f"must be after start_year ({s.start_year}), got {s.horizon}")]
     lv = s.levers
-    capital = lv.funding.capital_cny
     amounts: list[tuple[Path_, float]] = []
-    if isinstance(capital, dict):
-        if not capital:
-            problems.append((("levers", "funding", "capital_cny"), "the year → CNY mapping is empty"))
-        for year, amount in capital.items():
-            path: Path_ = ("levers", "funding", "capital_cny", year)
+    for key in ("capital_cny", "recurrent_cny"):
+        value = getattr(lv.funding, key)
+        if value is None:
+            continue
+        if not isinstance(value, dict):
+            amounts.append((("levers", "funding", key), value))
+            continue
+        if not value:
+            problems.append((("levers", "funding", key), "the year → CNY mapping is empty"))
+        for year, amount in value.items():
+            path: Path_ = ("levers", "funding", key, year)
             if not START_YEAR_RANGE[0] <= year <= MAX_HORIZON:
                 problems.append((path, f"year must be within [{START_YEAR_RANGE[0]}, {MAX_HORIZON}], got {year}"))
             amounts.append((path, amount))
         first_acting = max(lv.funding.from_year, s.start_year)
-        if capital and min(capital) > first_acting:
+        if key == "capital_cny" and value and min(value) > first_acting:
             problems.append(
                 (
                     ("levers", "funding", "capital_cny"),
-                    f"the first year given is {min(capital)} but funding acts from {first_acting} "
+                    f"the first year given is {min(value)} but funding acts from {first_acting} "
                     f"(from_year {lv.funding.from_year}, start_year {s.start_year}): years "
-                    f"{first_acting}–{min(capital) - 1} would get no capital; add a key for {first_acting}",
+                    f"{first_acting}–{min(value) - 1} would get no capital; add a key for {first_acting}",
                 )
             )
-    else:
-        amounts.append((("levers", "funding", "capital_cny"), capital))
     for path, amount in amounts:
         if not (math.isfinite(amount) and 0 <= amount <= MAX_CAPITAL_CNY):
             problems.append(
@@ -964,7 +987,8 @@ def errors_from_validation(
 
 
 #: Mappings keyed by year: a child that writes one replaces the parent's mapping whole (docs/scenario.md).
-YEAR_MAPPINGS: tuple[Path_, ...] = (("levers", "funding", "capital_cny"), ("levers", "pairing", "coverage_by_year"))
+YEAR_MAPPINGS: tuple[Path_, ...] = (("levers", "funding", "capital_cny"), ("levers", "funding", "recurrent_cny"),
+                                    ("levers", "pairing", "coverage_by_year"))
 #: Longest chain of ``extends`` (a scenario, its parent, its grandparent, …).
 MAX_EXTENDS = 20
 

@@ -43,6 +43,7 @@ from sim.model import (
     SPECIAL_EDUCATION_POPULATION,
     Model,
     State,
+    budgeted_lever,
     county_sum,
     level_county_sum,
     lever_at,
@@ -299,7 +300,6 @@ def _remove_special(st: Any, before: np.ndarray, leaving: np.ndarray, r: Random,
 def step_teacher_exits(m: Model, st: State, p: Parameters, r: Random, year: int) -> None:
     """Retirement, ageing, voluntary attrition, rural → town drift, end of special-post contracts."""
     s = m.sections
-    scenario = m.scenario
     # retirement first, then the others age. The step into the autumn of `year` covers the school year that
     # started in `year - 1`: those reaching the statutory age between the two autumns retire.
     # Women and men retire at different ages: the share of women of each band is tracked per draw.
@@ -307,7 +307,7 @@ def step_teacher_exits(m: Model, st: State, p: Parameters, r: Random, year: int)
     share, ageing_p = tmech.mixed_retirement_and_ageing(st.female_share, h_f, h_m)
     st.female_share = tmech.female_share_after_year(st.female_share, st.teachers.sum(axis=1), h_f, h_m)
     # retirement, ageing and voluntary attrition in one pass (teachers.retire_age_and_leave)
-    retention = lever_at(scenario, "retention", year)
+    retention = budgeted_lever(m, "retention", year)
     rates = np.stack([p["attrition.urban_rate"], p["attrition.town_rate"], p["attrition.rural_rate"]], axis=1)
     exits = r.apply(
         "teachers.exits", tmech.retire_age_and_leave, st.teachers,
@@ -553,9 +553,8 @@ def step_recruitment(m: Model, st: State, p: Parameters, r: Random, year: int) -
     posts' room is the shortfall of the county's own teachers: dispatched teachers are in neither, as they hold no
     post of the establishment, so dispatch never changes a hire."""
     s = m.sections
-    scenario = m.scenario
     local = section_total(st.teachers)  # regular teachers, special-post teachers in their contract included
-    rec = lever_at(scenario, "recruitment", year)
+    rec = budgeted_lever(m, "recruitment", year)
     outside = not rec.special_post_in_establishment
     vacancy = vacant_posts(st.section_quota, local - _in_contract(st) if outside else local)
     aimed = targeting_on(m, year)
@@ -670,7 +669,7 @@ def step_rotation(m: Model, st: State, p: Parameters, r: Random, year: int) -> N
     """A share of eligible teachers rotates within county and level, backbone first, towards rural and weak
     sections (the lever's direction)."""
     s = m.sections
-    lever = lever_at(m.scenario, "rotation", year)
+    lever = budgeted_lever(m, "rotation", year)
     if st.loans.host.shape[2]:
         _return_loans(m, st, r)
     stock = section_total(st.teachers)
@@ -797,7 +796,7 @@ def _rotate(stock: np.ndarray, backbone: np.ndarray, weakness: np.ndarray, *, rn
 def step_dispatch_arrivals(m: Model, st: State, p: Parameters, r: Random, year: int) -> None:
     """Dispatched teachers arrive by south share and level, for the lever's fixed term."""
     s = m.sections
-    lever = lever_at(m.scenario, "dispatch", year)
+    lever = budgeted_lever(m, "dispatch", year)
     staff = section_total(st.teachers)
     weight = np.maximum(np.ceil(st.section_quota) - staff, 0) + 0.1 * (section_total(st.students) > 0)
     arrivals = r.apply("dispatch.arrivals", _dispatch_arrivals, weight,
@@ -824,7 +823,7 @@ def _dispatch_attributes(arrivals: np.ndarray, shares: np.ndarray, rng: np.rando
 
 def step_development(m: Model, st: State, p: Parameters, r: Random, year: int) -> None:
     """Qualification upgrades, backbone cultivation and loss."""
-    lever = m.scenario.levers.development
+    lever = budgeted_lever(m, "development", year)
     staff = section_total(st.teachers)
     st.qualified = np.minimum(st.qualified, staff)
     upgraded = r.apply("development.upgrade", development.qualification_upgrade, staff - st.qualified,
@@ -877,12 +876,11 @@ def step_facilities(m: Model, st: State, p: Parameters, r: Random, year: int) ->
     arrived, st.pipeline_cny = facilities.construction_pipeline(spend, st.pipeline_cny, lag)
     stock = facilities.apply(st.floor_area_m2, st.sports_area_m2, equipment, st.multimedia_rooms, arrived, *costs)
     st.floor_area_m2, st.sports_area_m2, st.equipment_value_cny, st.multimedia_rooms = stock
-    lv = scenario.levers
     gigabit, counselling, special, rooms = _programme_arrivals(m, st, p, (
-        m.scale.count(lv.digital.gigabit_schools_per_year, "schools"),
-        m.scale.count(lv.counselling.rooms_per_year, "schools"),
-        m.scale.count(lv.special_education.schools_per_year, "large_counties"),
-        m.scale.count(lv.special_education.resource_rooms_per_year, "schools")))
+        m.scale.count(budgeted_lever(m, "digital", year).gigabit_schools_per_year, "schools"),
+        m.scale.count(budgeted_lever(m, "counselling", year).rooms_per_year, "schools"),
+        m.scale.count(budgeted_lever(m, "special_education", year).schools_per_year, "large_counties"),
+        m.scale.count(budgeted_lever(m, "special_education", year).resource_rooms_per_year, "schools")))
     st.gigabit = facilities.roll_out_gigabit(st.gigabit, gigabit, m.priority, section_school=s.school)
     st.counselling_room = facilities.build_counselling_rooms(
         st.counselling_room, counselling, s.location, m.township_centre, m.priority, section_school=s.school)
@@ -891,7 +889,8 @@ def step_facilities(m: Model, st: State, p: Parameters, r: Random, year: int) ->
     # resource rooms for inclusive classes (T8b): region-wide rooms spread over counties by their start pupils
     st.resource_rooms = st.resource_rooms + programmes.spread_by_weight(rooms, _start_pupils_by_county(m))
     # paired support: the lever's coverage of rural schools within what the county's town schools can support
-    st.paired = _paired(m, lv.pairing.coverage_in(year), st.paired, p["programmes.pairing_rural_per_town_school"])
+    coverage = budgeted_lever(m, "pairing", year).coverage_in(year)
+    st.paired = _paired(m, coverage, st.paired, p["programmes.pairing_rural_per_town_school"])
 
 
 def _programme_arrivals(m: Model, st: State, p: Parameters, planned: tuple[int, ...]) -> list[np.ndarray]:
@@ -983,7 +982,7 @@ def _guarantee_rules(m: Model, st: State, pupils: np.ndarray, year: int) -> asse
     # The rotation rule is a policy the county sets: it is judged on the lever's share of eligible teachers
     # (the realised share scatters binomially around it), and on the realised backbone share of the rotated,
     # which falls short where the county lacks eligible backbone teachers (assumption, docs/parameters.md).
-    policy_share = np.where(np.isnan(st.rotation_share), 0.0, lever_at(m.scenario, "rotation", year).share)
+    policy_share = np.where(np.isnan(st.rotation_share), 0.0, budgeted_lever(m, "rotation", year).share)
     return assessment.guarantee_rules(
         policy_share, np.nan_to_num(st.backbone_share_of_rotated, nan=0.0),
         st.largest_class, pupils, s.level, s.school, s.county, s.n_counties,
@@ -1165,7 +1164,8 @@ class Step:
         exits or arrivals flow into it, but the quota is set, vacancies are filled, teachers rotate and the year
         is assessed.
     levers
-        Lever groups (``levers.GROUP`` of the scenario) the step reads, in either engine.
+        Lever groups (``levers.GROUP`` of the scenario) the step reads, in either engine (``funding`` where the
+        recurrent budget ``funding.recurrent_cny`` scales its levers, :func:`sim.model.budgeted_lever`).
     shared
         Whether the agent engine calls the same function (students and schools are counts there too) or runs its
         own per-teacher version of the step (``sim.agents``, the method of the same name).
@@ -1206,21 +1206,22 @@ STEPS: tuple[Step, ...] = (
     Step("students", step_students, start_year=False, levers=(), shared=True),
     Step("network", step_network, start_year=False, levers=("network",), shared=False),
     Step("classes", step_classes, start_year=True, levers=("classes",), shared=True),
-    Step("teacher_exits", step_teacher_exits, start_year=False, levers=("retention",), shared=False),
+    Step("teacher_exits", step_teacher_exits, start_year=False, levers=("retention", "funding"), shared=False),
     Step("dispatch_departures", step_dispatch_departures, start_year=False, levers=(), shared=False),
     Step("quota", step_quota, start_year=True, levers=("quota",), shared=False, when=verification_year),
     Step("redeployment", step_redeployment, start_year=True, levers=("redeployment",), shared=False,
          when=redeployment_acts),
-    Step("recruitment", step_recruitment, start_year=True, levers=("recruitment", "assessment", "targeting"),
+    Step("recruitment", step_recruitment, start_year=True, levers=("recruitment", "assessment", "targeting", "funding"),
          shared=False),
-    Step("rotation", step_rotation, start_year=True, levers=("rotation", "targeting"), shared=False),
-    Step("dispatch_arrivals", step_dispatch_arrivals, start_year=False, levers=("dispatch",), shared=False),
+    Step("rotation", step_rotation, start_year=True, levers=("rotation", "targeting", "funding"), shared=False),
+    Step("dispatch_arrivals", step_dispatch_arrivals, start_year=False, levers=("dispatch", "funding"), shared=False),
     # the agent engine's senior-title rule applies from rotation.from_year (plan §二(三)2)
-    Step("development", step_development, start_year=False, levers=("development", "rotation", "targeting"),
+    Step("development", step_development, start_year=False, levers=("development", "rotation", "targeting", "funding"),
          shared=False),
     Step("facilities", step_facilities, start_year=False,
          levers=("funding", "digital", "counselling", "special_education", "pairing", "targeting"), shared=True),
-    Step("assessment", assess, start_year=True, levers=("assessment", "rotation"), shared=True, records=True),
+    Step("assessment", assess, start_year=True, levers=("assessment", "rotation", "funding"), shared=True,
+         records=True),
 )
 """The steps of a school year in order (DESIGN §3). Both engines follow it; nothing else lists the order."""
 
