@@ -410,10 +410,10 @@ def describe(result: OptimizeResult, spaces: Sequence[LeverSpace], targets: Sequ
                      f"[95% Wilson {100 * low:.1f}–{100 * high:.1f}%]")
         if budget is None:
             opt, est = result.cost_interval
-            est_text = f"{est / 1e9:,.3f}" if est is not None else "above every candidate tried"
-            opt_text = f"{opt / 1e9:,.3f}" if opt is not None else "n/a"
+            est_text = f"{est / 1e9:,.3f} bn CNY" if est is not None else "above every candidate tried"
+            opt_text = f"{opt / 1e9:,.3f} bn CNY" if opt is not None else "n/a"
             lines.append(f"interval of the answer's cost (95% Wilson bounds reaching {100 * level:g}% among the "
-                         f"candidates tried): {opt_text} to {est_text} bn CNY")
+                         f"candidates tried): {opt_text} to {est_text}")
     uncosted = sorted({s.info.key for s in spaces
                        if not (s.info.key.startswith("levers.") and s.info.key.split(".")[1] in COSTED_GROUPS)})
     if uncosted:

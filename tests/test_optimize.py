@@ -15,7 +15,7 @@ from scenario_files import write_small
 from sim.cli import main
 from sim.errors import InputError
 from sim.levers import LeverInfo
-from sim.optimize import Candidate, LeverSpace, Point, pareto_front, search
+from sim.optimize import Candidate, LeverSpace, OptimizeResult, Point, describe, pareto_front, search
 
 DRAWS = 100
 
@@ -74,6 +74,21 @@ def test_answer_interval_from_the_wilson_bounds() -> None:
     k_low = min(k for k in range(0, 101, 10) if wilson_interval(k, DRAWS)[0] >= 0.6)
     assert optimistic == 3 * k_up / 10 and established == 3 * k_low / 10
     assert optimistic <= 18.0 <= established
+
+
+def test_the_answer_interval_text_puts_units_on_numbers_only() -> None:
+    # an interval whose established end no candidate reached reads "… bn CNY to above every candidate tried",
+    # not "… to above every candidate tried bn CNY"
+    from sim.targets import load_target_set
+
+    t5 = [t for t in load_target_set().targets if t.id == "T5"]
+    a = Candidate(1, {"x": 6.0}, (60,), DRAWS, 18e9, 17e9, 19e9)
+    text = describe(OptimizeResult([a], a, (17e9, None), "brute force"), [_space("x", True)], t5, "region", 0.6,
+                    None, DRAWS)
+    assert "17.000 bn CNY to above every candidate tried\n" in text
+    both = describe(OptimizeResult([a], a, (17e9, 19e9), "brute force"), [_space("x", True)], t5, "region", 0.6,
+                    None, DRAWS)
+    assert "17.000 bn CNY to 19.000 bn CNY\n" in both
 
 
 def test_an_unreachable_level_and_a_budget_below_the_floor_are_refused() -> None:
