@@ -453,9 +453,22 @@ def _interval(i: Interval | None) -> str:
 
 
 def _sign_note(i: Interval | None, cost: float) -> str:
+    """A negative cost per point is a verdict (dominated or dominant) only when its whole interval is below zero,
+    i.e. both the cost difference and the probability difference are established; otherwise it is the point
+    estimates' sign, said as such.
+
+    >>> _sign_note(Interval(-2.0, -3.0, -1.0), 5.0)
+    ' (dominated: costs more, loses probability)'
+    >>> _sign_note(Interval(-0.04, -0.17, 0.06), -1.0)
+    ' (point estimates cost less and gain; not established at these draws)'
+    """
     if i is None or i.estimate >= 0:
         return ""
-    return " (dominated: costs more, loses probability)" if cost > 0 else " (dominant: costs less, gains probability)"
+    if i.low is not None and i.high is not None and i.high < 0:
+        return (" (dominated: costs more, loses probability)" if cost > 0
+                else " (dominant: costs less, gains probability)")
+    return (" (point estimates cost more and lose; not established at these draws)" if cost > 0
+            else " (point estimates cost less and gain; not established at these draws)")
 
 
 def cost_markdown(runs: Sequence[RunFolder], effects: Sequence[CostEffect] | None) -> str:
@@ -469,7 +482,8 @@ def cost_markdown(runs: Sequence[RunFolder], effects: Sequence[CostEffect] | Non
              f"the cost difference's from a paired bootstrap over draws ({BOOTSTRAP_REPLICATES} replicates), the "
              "cost per point's MOVER-R from it and the difference's Newcombe interval (Newcombe 2016). 'unbounded': "
              "the difference's Newcombe interval includes zero. A negative cost per point means the run costs more and "
-             "loses probability (dominated) or costs less and gains it (dominant). Not computed: "
+             "loses probability (dominated) or costs less and gains it (dominant), a verdict only where its whole "
+             "interval is below zero. Not computed: "
              f"{first.results['cost'].attrs.get('not_computed', '')}.", ""]
     for effect in effects:
         lines += [f"**{effect.run} − {first.name}**: cost difference {_interval(effect.cost)} million CNY", "",
