@@ -305,6 +305,67 @@ def entry_cohort_weights(year: int, data_dir: Any = None) -> np.ndarray | None:
     return weights
 
 
+RETENTION_POOL_YEARS = 3
+"""Completing cohorts pooled by :func:`retention_since_entry` (the latest published up to the start year)."""
+
+
+def _pooled_completion(pairs: list[tuple[float, float]]) -> float:
+    """Σ completers ÷ Σ entrants over the latest :data:`RETENTION_POOL_YEARS` pairs; NaN without any."""
+    chosen = pairs[:RETENTION_POOL_YEARS]
+    if not chosen:
+        return float("nan")
+    return sum(c for c, _ in chosen) / sum(e for _, e in chosen)
+
+
+def retention_since_entry(year: int, data_dir: Any = None) -> np.ndarray:
+    """Share of each grade's entry cohort still enrolled in autumn ``year`` (grades 1–9), from the published
+    completion of the cohorts that finished a level up to ``year`` (no later year is read).
+
+    Primary: completion ``r_p`` = NBS primary graduates of year ``y`` ÷ grade-1 entrants of ``y − 6``, pooled over
+    the latest :data:`RETENTION_POOL_YEARS` years ``y ≤ year`` with both published (2011: 2009–2011, r_p = 0.969).
+    Junior: ``r_j`` = NBS junior graduates of ``y`` ÷ grade-7 entrants of ``y − 3`` (the primary graduates of that
+    year where junior entrants are not published, as in :func:`entry_cohort_weights`), pooled likewise (2011: 2011
+    only, 328,466 ÷ 349,300 = 0.940). The losses are placed where the engine's dropout acts
+    (:func:`sim.mechanisms.students.promote`: before each promotion out of grades 1–8, none in grade 9): six
+    steps from grade-1 entry to primary graduation, two from grade-7 entry to junior completion, so grade ``g``
+    keeps ``r_p^((g−1)/6)`` (``g ≤ 6``) or ``r_j^((g−7)/2)`` (``g ≥ 7``) of its entrants. Assumption: the losses
+    (dropout, net migration, transfers out of the NBS count; repetition nets out) are spread evenly over those
+    steps and the cohorts in school lose at the pace of the latest completed ones. A level without a published
+    pair keeps its entrants' ratios (ones). Only ratios within a level matter, as for
+    :func:`entry_cohort_weights`.
+
+    Without it the 2011 registry put fewer pupils in grade 7 (318,268) than the 2011 grade-7 entrants (325,953)
+    and more in grade 9 (331,823) than the 2012 junior graduates (319,501), docs/findings.md ("Junior pupils,
+    grade-7 entrants and junior teachers 2012–2016").
+    """
+    directory = DATA_DIR if data_dir is None else data_dir
+    primary = pd.read_csv(directory / PRIMARY_NBS, index_col="year")
+    junior = pd.read_csv(directory / JUNIOR_NBS, index_col="year")
+
+    def value(table: pd.DataFrame, column: str, y: int) -> float:
+        if column not in table.columns:
+            return float("nan")
+        v = table[column].get(y, np.nan)
+        return float(v) if pd.notna(v) else float("nan")
+
+    def junior_entry(y: int) -> float:
+        w = value(junior, "new_entrants_10k", y)
+        return w if not math.isnan(w) else value(primary, "graduates_10k", y)
+
+    first = int(min(primary.index.min(), junior.index.min()))
+    primary_pairs = [(value(primary, "graduates_10k", y), value(primary, "new_entrants_10k", y - 6))
+                     for y in range(year, first - 1, -1)]
+    junior_pairs = [(value(junior, "graduates_10k", y), junior_entry(y - 3)) for y in range(year, first - 1, -1)]
+    r_p = _pooled_completion([(c, e) for c, e in primary_pairs if c > 0 and e > 0])
+    r_j = _pooled_completion([(c, e) for c, e in junior_pairs if c > 0 and e > 0])
+    out = np.ones(9)
+    if not math.isnan(r_p):
+        out[:6] = r_p ** (np.arange(6) / 6.0)
+    if not math.isnan(r_j):
+        out[6:] = r_j ** (np.arange(3) / 2.0)
+    return out
+
+
 def _allocate_schools(
     total: int, pupils: np.ndarray, size_factor: np.ndarray, county: np.ndarray, min_pupils: int
 ) -> np.ndarray:
@@ -432,7 +493,8 @@ def synthesize_registry(
     cohorts = grade_cohorts(ages, year)
     if year < CENSUS_YEAR:  # before the census: the grades' region sizes from the entrants of their entry years
         entrants = entry_cohort_weights(year)
-        if entrants is not None:
+        if entrants is not None:  # less each cohort's published losses since entry
+            entrants = entrants * retention_since_entry(year)
             region = cohorts.sum(axis=0)
             cohorts = cohorts * np.where(region > 0, entrants / np.where(region > 0, region, 1.0), 0.0)[None, :]
 

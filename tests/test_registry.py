@@ -22,6 +22,7 @@ from sim.registry import (
     apportion,
     entry_cohort_weights,
     grade_cohorts,
+    retention_since_entry,
     single_year_ages,
     synthesize_registry,
 )
@@ -560,3 +561,24 @@ def test_entry_cohort_weights_take_each_grade_from_its_entry_year(tmp_path):
     assert w.tolist() == [11, 10, 9, 8, 7, 6, 7.5, 100, 90]
     # autumn 2012: grade 1 entered in 2012, not in the table; grade 7's 2012 entrants are blank -> census kept
     assert entry_cohort_weights(2012, tmp_path) is None
+
+
+def test_retention_since_entry_spreads_published_completion_over_the_engines_dropout_steps(tmp_path):
+    # primary: graduates of 2009-2011 over the grade-1 entrants six years before, pooled: (90+80+70)/(100+100+100)
+    # = 0.8 -> grade g keeps 0.8^((g-1)/6); the 2008 pair (100 over 100) is older than the latest three and the
+    # 2012 pair (10 over 100) later than the start: neither is read. Junior: graduates of 2011 over the grade-7
+    # entry of 2008 (junior entrants not published: the primary graduates of 2008) = 50/100 -> grades 7, 8, 9
+    # keep 1, 0.5^0.5, 0.5
+    (tmp_path / "xinjiang_primary_nbs_2000_2019.csv").write_text(
+        "year,new_entrants_10k,graduates_10k\n2002,100,\n2003,100,\n2004,100,\n2005,100,\n2006,100,\n"
+        "2008,,100\n2009,,90\n2010,,80\n2011,,70\n2012,,10\n", encoding="utf-8")
+    (tmp_path / "xinjiang_junior_nbs_2011_2019.csv").write_text(
+        "year,new_entrants_10k,graduates_10k\n2011,7.5,50\n2012,,10\n", encoding="utf-8")
+    r = retention_since_entry(2011, tmp_path)
+    expected = [0.8 ** (k / 6) for k in range(6)] + [1.0, 0.5 ** 0.5, 0.5]
+    assert r.tolist() == pytest.approx(expected)
+    # no later year is read: 2012's junior graduates (10) would change the junior ratio
+    assert retention_since_entry(2011, tmp_path)[8] == pytest.approx(0.5)
+    # a level without any published pair keeps its entrants' ratios
+    (tmp_path / "xinjiang_junior_nbs_2011_2019.csv").write_text("year,new_entrants_10k\n2011,7.5\n", encoding="utf-8")
+    assert retention_since_entry(2011, tmp_path)[6:].tolist() == [1.0, 1.0, 1.0]
