@@ -178,8 +178,11 @@ def test_stale_temporaries_are_swept_by_the_next_writer(tmp_path):
 
 
 _HOLDER = textwrap.dedent("""
-    import sys, time
+    import signal, sys, time
     from pathlib import Path
+    # a shell starting a job in the background (`cmd &`, no job control) makes it ignore SIGINT, and Python then
+    # installs no KeyboardInterrupt handler: restore it so that the test measures the writer, not how pytest was run
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     from sim.output import folder_lock, write_folder_atomically
     out = Path(sys.argv[1])
     if sys.argv[2] == "lock":
