@@ -82,6 +82,7 @@ from sim.steps import (
     redeployment_acts,
     redeployment_flows,
     shortfalls,
+    special_post_brings_post,
     special_post_outside_establishment,
     special_post_room,
     step_classes,
@@ -552,7 +553,8 @@ class _Draw:
             regular_count = self.section_count(stay & (t.contract != DISPATCHED))  # the dispatched hold no post
             in_contract = self.section_count(stay & (t.contract == SPECIAL_POST))
             self.st.section_quota = establishment_after_conversion(
-                self.st.section_quota, regular_count[None], in_contract[None], self.section_count(converts)[None])
+                self.st.section_quota, regular_count[None], in_contract[None], self.section_count(converts)[None],
+                own_post=special_post_brings_post(m, year))
         # float, as the cohort engine's county sums (so the raw dicts have the same dtypes)
         self.st.exits = self.county_count(leaving)[None, :].astype(np.float64)
         self.t = t.take(~leaving)
@@ -627,7 +629,7 @@ class _Draw:
         r = self.r(year)
         local, _ = self.staffing()  # dispatched teachers hold no post and are not the county's own (vacant_posts)
         rec = budgeted_lever(m, "recruitment", year)
-        outside = not rec.special_post_in_establishment
+        outside = rec.special_post_post != "in_establishment"  # outside or reserve: no post of the county's
         in_contract = self.section_count(self.t.contract == SPECIAL_POST) if outside else 0
         vacancy = vacant_posts(st.section_quota, (local - in_contract)[None])
         hired = np.zeros_like(vacancy)

@@ -304,19 +304,34 @@ class RecruitmentLever(_Frozen):
         description="lower-grade teachers qualified for junior posts per year (persons/yr), plan §二(一)3; "
         "default 500 (assumption)",
     )
-    special_post_in_establishment: bool = Field(
-        default=False,
-        strict=True,
-        description="true: special-post teachers take vacant establishment (編制) posts, so their "
-        "places are capped at rural vacancies (no source ties the places to vacant posts, SEARCHES.md C13); "
-        "false (default, the sourced reading): they stand outside the establishment during the 3-year "
-        "contract (places capped at the rural shortfall below the verified target instead, other channels "
-        "fill the establishment's vacancies as if they were not there) and those who stay are taken into it at "
-        "the contract's end, the establishment growing where it has no free post (China Daily 2013-10-07: "
-        "'eligible to become regular teachers after three years'; calibration/SEARCHES.md C14; the 2006 notice "
-        "itself not found)",
+    special_post_post: Literal["outside", "in_establishment", "reserve"] = Field(
+        default="outside",
+        description="which post special-post teachers hold. 'outside' (default, the national programme): none "
+        "of the county's establishment (編制) during the 3-year contract (places capped at the rural shortfall "
+        "below the verified target, other channels fill the establishment's vacancies as if they were not "
+        "there); those who stay are taken into it at the contract's end, taking the section's free posts first "
+        "and the establishment growing by those it cannot hold (China Daily 2013-10-07: 'eligible to become "
+        "regular teachers after three years'; calibration/SEARCHES.md C14; the 2006 notice itself not found). "
+        "'reserve' (Xinjiang's 人才儲備編制): as 'outside' during the contract, where they hold a post of the "
+        "region's reserve establishment, not one of the county's; those who stay bring that post along at the "
+        "contract's end, so the establishment grows by every convert and no free post is taken (Tianshan Net "
+        "2009-05-27: '納入自治區人才儲備編制管理 … 三年後 … 編制由自治區統籌解決'; press conference 2013-05-19; "
+        "calibration/SEARCHES.md #32, J4, R1). 'in_establishment': they take vacant posts of the county's "
+        "establishment, so their places are capped at rural vacancies (no source ties the places to vacant "
+        "posts, SEARCHES.md C13)",
     )
     from_year: Year = Field(default=PLAN_YEAR, description="first school year the lever acts (default 2025)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _removed_in_establishment(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "special_post_in_establishment" in data:
+            raise ValueError(
+                "special_post_in_establishment was replaced on 2026-12-07 by special_post_post: write "
+                "special_post_post: in_establishment (for true) or special_post_post: outside (for false), or "
+                "special_post_post: reserve (Xinjiang's reserve establishment)"
+            )
+        return data
 
 
 class DevelopmentLever(_Frozen):

@@ -353,37 +353,61 @@ def step_teacher_exits(m: Model, st: State, p: Parameters, r: Random, year: int)
     if special_post_outside_establishment(m, year):
         # dispatched teachers hold no post of the county's establishment (theirs stays in the sending province)
         st.section_quota = establishment_after_conversion(
-            st.section_quota, section_total(stock), contract.continuing.sum(axis=2), contract.converted_to_regular)
+            st.section_quota, section_total(stock), contract.continuing.sum(axis=2), contract.converted_to_regular,
+            own_post=special_post_brings_post(m, year))
     st.teachers = stock
     st.exits = county_sum(left_total + leaving, s)
 
 
 def special_post_outside_establishment(m: Model, year: int) -> bool:
-    """Whether special-post teachers stand outside the establishment during their contract this year
-    (``levers.recruitment.special_post_in_establishment`` false)."""
-    return not lever_at(m.scenario, "recruitment", year).special_post_in_establishment
+    """Whether special-post teachers hold no post of the county's establishment during their contract this year
+    (``levers.recruitment.special_post_post`` ``outside`` or ``reserve``)."""
+    return lever_at(m.scenario, "recruitment", year).special_post_post != "in_establishment"
+
+
+def special_post_brings_post(m: Model, year: int) -> bool:
+    """Whether the special-post teachers who stay at the end of their contract bring a post of their own into the
+    county's establishment this year (``levers.recruitment.special_post_post: reserve``, Xinjiang's
+    人才儲備編制: the region holds their post during the contract and provides it at the end, "編制由自治區統籌解決",
+    Tianshan Net 2009-05-27, calibration/SEARCHES.md R1)."""
+    return lever_at(m.scenario, "recruitment", year).special_post_post == "reserve"
 
 
 def establishment_after_conversion(establishment: np.ndarray, regular: np.ndarray, in_contract: np.ndarray,
-                                   converted: np.ndarray) -> np.ndarray:
+                                   converted: np.ndarray, *, own_post: bool = False) -> np.ndarray:
     """``(D, S)`` establishment once the special-post teachers who stay at the end of their contract are taken
-    into it (with ``levers.recruitment.special_post_in_establishment`` false), shared by both engines.
+    into it (with ``levers.recruitment.special_post_post`` ``outside`` or ``reserve``), shared by both engines.
 
     ``regular`` are the section's regular teachers after the year's exits, the ``in_contract`` special-post
     teachers still in their contract (outside the establishment) and the ``converted`` included; dispatched
     teachers are not among them, as they hold no post of the county's establishment (theirs stays with the
-    sending province), so the conversions do not depend on dispatch. The converts take the section's free posts
-    first (``ceil(establishment)`` minus the other regular teachers); the
-    establishment grows by those it cannot hold (the local government is to find them a post: China Daily
-    2013-10-07, calibration/SEARCHES.md C14; assumption: in the same section).
+    sending province), so the conversions do not depend on dispatch.
+
+    ``own_post`` false (``outside``, the national programme): the converts take the section's free posts first
+    (``ceil(establishment)`` minus the other regular teachers); the establishment grows by those it cannot hold
+    (the local government is to find them a post: China Daily 2013-10-07, calibration/SEARCHES.md C14;
+    assumption: in the same section).
+
+    ``own_post`` true (``reserve``, Xinjiang's 人才儲備編制): each convert brings the reserve post the region held
+    for them during the contract ("三年後…編制由自治區統籌解決", Tianshan Net 2009-05-27; "定編定崗在招聘學校",
+    press conference 2013-05-19; calibration/SEARCHES.md #32, J4, R1), so the establishment grows by every
+    convert and the free posts stay free for the other channels. A special-post teacher who leaves, during the
+    contract or at its end, takes no county post along (theirs was the region's; assumption: the reserve post
+    lapses with its holder, no rule for it found, R1).
 
     Section 0: 14 regular teachers, 2 still in contract and 3 converts, so 9 hold posts, 1 of 10 is free and the
-    establishment grows by 2; section 1: 5 hold posts, 5 are free for the 3 converts.
+    establishment grows by 2 (by 3 with their own posts); section 1: 5 hold posts, 5 are free for the 3 converts
+    (with their own posts the establishment grows by 3 and the 5 stay free).
 
     >>> establishment_after_conversion(np.array([[10.0, 10.0]]), np.array([[14, 8]]), np.array([[2, 0]]),
     ...                                np.array([[3, 3]])).tolist()
     [[12.0, 10.0]]
+    >>> establishment_after_conversion(np.array([[10.0, 10.0]]), np.array([[14, 8]]), np.array([[2, 0]]),
+    ...                                np.array([[3, 3]]), own_post=True).tolist()
+    [[13.0, 13.0]]
     """
+    if own_post:
+        return np.asarray(establishment + converted, dtype=np.float64)
     holding = regular - in_contract - converted
     free = np.maximum(np.ceil(establishment - 1e-9).astype(np.int64) - holding, 0)
     return np.asarray(establishment + np.maximum(converted - free, 0), dtype=np.float64)
@@ -555,7 +579,7 @@ def step_recruitment(m: Model, st: State, p: Parameters, r: Random, year: int) -
     s = m.sections
     local = section_total(st.teachers)  # regular teachers, special-post teachers in their contract included
     rec = budgeted_lever(m, "recruitment", year)
-    outside = not rec.special_post_in_establishment
+    outside = rec.special_post_post != "in_establishment"  # outside or reserve: no post of the county's
     vacancy = vacant_posts(st.section_quota, local - _in_contract(st) if outside else local)
     aimed = targeting_on(m, year)
     hired = np.zeros_like(vacancy)

@@ -245,7 +245,7 @@ AGREEMENT_DRAWS = 128
 AGREEMENT_HORIZON = 2027
 AGREEMENT_SCENARIOS = ("baseline.yaml", "rotation_plus.yaml", "dispatch_half.yaml", "rotation_terms.yaml",
                        "small_schools_close.yaml", "small_schools_close.yaml#close_at_once",
-                       "baseline.yaml#special_post_outside")
+                       "baseline.yaml#special_post_outside", "baseline.yaml#special_post_reserve")
 AGREEMENT_ROTATION = {"rotation_terms.yaml": {"term_years": 2}}
 """Rotation levers changed for the agreement run: a 2-year term, so that the 2025 loans return within the
 horizon (2027) and both engines' returns are compared."""
@@ -255,11 +255,14 @@ AGREEMENT_NETWORK = {"small_schools_close.yaml": {"size_rule_pupils": 300},
 counties close sections within the horizon (under 100 only a few close by 2027) and both engines' closures,
 moved teachers and equipment, the rooms built at receivers and the schools that remain are compared, under
 先建后撤 (the default) and closing at once."""
-AGREEMENT_RECRUITMENT = {"baseline.yaml#special_post_outside": {"special_post_in_establishment": False,
+AGREEMENT_RECRUITMENT = {"baseline.yaml#special_post_outside": {"special_post_post": "outside",
+                                                                "special_post_per_year": 6000, "from_year": 2020},
+                         "baseline.yaml#special_post_reserve": {"special_post_post": "reserve",
                                                                 "special_post_per_year": 6000, "from_year": 2020}}
-"""Recruitment levers changed for an agreement run: special-post teachers outside the establishment from the
-start year (2020), so that the contracts of 2020–2024 end within the horizon and both engines' conversions into
-the establishment are compared; 6,000 places a year so that the three small counties get some."""
+"""Recruitment levers changed for agreement runs: special-post teachers outside the establishment (the national
+programme) and on Xinjiang's reserve posts (converts bring their post), from the start year (2020), so that the
+contracts of 2020–2024 end within the horizon and both engines' conversions into the establishment are compared;
+6,000 places a year so that the three small counties get some."""
 SE_LIMIT = 4.0
 FAMILY_FALSE_ALARM = 0.001
 

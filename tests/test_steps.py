@@ -62,7 +62,7 @@ ALLOWED = {
     "classes": {"classes", "classrooms", "classroom_pipeline", "classrooms_started", "largest_class",
                 "classes_short_of_rooms"},
     # special-post teachers who stay at the end of their contract are taken into the establishment, which grows
-    # where they find no free post (levers.recruitment.special_post_in_establishment false, the default)
+    # where they find no free post (levers.recruitment.special_post_post outside, the default)
     "teacher_exits": TEACHER_STOCK | {"special_post", "female_share", "exits", "section_quota"},
     "dispatch_departures": {"dispatched", "dispatched_backbone", "dispatched_pe_art"},
     "quota": TEACHER_STOCK | {"section_quota"},
