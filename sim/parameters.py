@@ -97,9 +97,10 @@ _PARAMETER_LIST: tuple[Parameter, ...] = (
     Parameter(
         "students.consolidation_2020",
         "share of an entry cohort",
-        "Region's nine-year consolidation rate (鞏固率) of 2020, the anchor of the dropout hazard: the per-transition "
-        "hazard of 2020 is 1 − c^(1/8) (sim.mechanisms.students.dropout_hazard). The reported consolidation rate "
-        "is measured from the simulated flows, not this parameter.",
+        "Region's nine-year consolidation rate (鞏固率) of 2020, the anchor of the dropout hazard: the cohort "
+        "completing grade 9 in 2020 keeps this share along the hazard's path by level (1 − c^(1/8) per transition "
+        "when the levels and years are equal; sim.mechanisms.students.level_hazards). The reported consolidation "
+        "rate is measured from the simulated flows, not this parameter.",
         0.0,
         1.0,
         Beta(mean=0.9569, sd=0.005),

@@ -140,7 +140,7 @@ def _dropout_hazards(m: Model, p: Parameters, r: Random, first: int, last: int) 
         "students.dropout_county", students.county_dropout_multiplier, p["students.dropout_county_sd"],
         n_counties=m.sections.n_counties)
     reference = students.level_hazards(p["students.consolidation_2020"], p["students.transition_hazard_ratio"],
-                                       p["students.junior_hazard_ratio"])
+                                       p["students.junior_hazard_ratio"], p["students.dropout_rise_before_2020"])
     step = -1 if last < first else 1
     return np.stack([students.dropout_hazard(y, reference, p["students.dropout_decline_per_year"], multiplier,
                                              p["students.dropout_rise_before_2020"])

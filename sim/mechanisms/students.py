@@ -508,28 +508,40 @@ def county_dropout_multiplier(sd: ArrayLike, n_counties: int, rng: np.random.Gen
 
 
 def level_hazards(consolidation_rate: ArrayLike, transition_ratio: ArrayLike, junior_ratio: ArrayLike,
-                  ) -> FloatArray:
-    """``(D, 3)`` per-transition hazards by level (:data:`LEVELS`) whose product over the 8 transitions leaves the
-    share ``c`` of an entry cohort: ``(1 − h)^5 (1 − r_t h) (1 − r_j h)^2 = c`` with ``h`` the primary hazard,
-    ``r_t h`` the transition's and ``r_j h`` the junior steps' (``r_t``, ``r_j`` ≥ 0, per draw).
+                  rise_before_per_year: ArrayLike = 0.0) -> FloatArray:
+    """``(D, 3)`` hazards of :data:`HAZARD_REFERENCE_YEAR` by level (:data:`LEVELS`): ``h`` for a primary step,
+    ``r_t h`` for the transition and ``r_j h`` for a junior step (``r_t``, ``r_j`` ≥ 0, per draw), such that the
+    cohort completing grade 9 in 2020 keeps the share ``c`` of its entrants along the path of
+    :func:`dropout_hazard`::
 
-    The left side falls strictly in ``h`` on ``[0, 1 / max(1, r_t, r_j)]`` from 1 to 0, so ``h`` is unique; it is
-    found by bisection (60 halvings: below 1e-18). With ``r_t = r_j = 1`` it is :func:`hazard_from_consolidation`.
-    Sources of the ratios: ``students.transition_hazard_ratio`` and ``students.junior_hazard_ratio``.
+        ∏_{j=0..7} (1 − min(1, r_{level(j)} · h · exp(k_b · (8 − j)))) = c
+
+    The consolidation rate is a cohort rate (graduates ÷ the cohort's grade-1 entrants, SEARCHES.md "Issue 16: T7"),
+    and the model's completers of year ``y`` made their transition ``j`` (:data:`LEVEL_OF_TRANSITION`) in year
+    ``y − 8 + j`` (:func:`promote` before the intake), so the published 2020 rate is met by the hazards of
+    2012–2019, ``8 − j`` years before 2020 on the path rising backwards at ``k_b`` (``rise_before_per_year``).
+    With ``k_b = 0`` this is the product over 8 steps of the 2020 hazards; with ``r_t = r_j = 1`` too it is
+    :func:`hazard_from_consolidation`.
+
+    The left side falls strictly in ``h`` from 1 (at 0) to 0 (where the largest factor reaches 1), so ``h`` is
+    unique; it is found by bisection (60 halvings: below 1e-18). Sources of the ratios and ``k_b``:
+    ``students.transition_hazard_ratio``, ``students.junior_hazard_ratio``, ``students.dropout_rise_before_2020``.
     """
     c = np.asarray(consolidation_rate, dtype=np.float64).reshape(-1)
     check_probability("consolidation_rate", c)
     r_t = np.asarray(transition_ratio, dtype=np.float64).reshape(-1)
     r_j = np.asarray(junior_ratio, dtype=np.float64).reshape(-1)
-    if np.any(r_t < 0) or np.any(r_j < 0):
-        raise ValueError("hazard ratios must be >= 0")
-    c, r_t, r_j = np.broadcast_arrays(c, r_t, r_j)
+    k_b = np.asarray(rise_before_per_year, dtype=np.float64).reshape(-1)
+    if np.any(r_t < 0) or np.any(r_j < 0) or np.any(k_b < 0):
+        raise ValueError("hazard ratios and the rise before 2020 must be >= 0")
+    c, r_t, r_j, k_b = np.broadcast_arrays(c, r_t, r_j, k_b)
+    ratio = np.stack([np.ones_like(c), r_t, r_j], axis=-1)[:, list(LEVEL_OF_TRANSITION)]  # (D, 8)
+    weight = ratio * np.exp(k_b[:, None] * (TRANSITIONS - np.arange(TRANSITIONS))[None, :])
     lo = np.zeros(c.shape)
-    hi = 1.0 / np.maximum(1.0, np.maximum(r_t, r_j))
+    hi = 1.0 / np.maximum(weight.max(axis=1), 1.0)
     for _ in range(60):
         mid = 0.5 * (lo + hi)
-        kept = (1.0 - mid) ** STEPS_BY_LEVEL[0] * (1.0 - r_t * mid) ** STEPS_BY_LEVEL[1] \
-            * (1.0 - r_j * mid) ** STEPS_BY_LEVEL[2]
+        kept = np.prod(1.0 - np.minimum(weight * mid[:, None], 1.0), axis=1)
         too_high = kept < c
         hi = np.where(too_high, mid, hi)
         lo = np.where(too_high, lo, mid)
