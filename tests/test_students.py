@@ -381,6 +381,8 @@ def test_level_hazards_keep_the_anchor_and_the_ratios():
     np.testing.assert_allclose(h[3], [1 - 0.9569 ** (1 / 5), 0, 0], rtol=1e-12, atol=1e-15)
     # the junior steps carry more than the primary ones: first-order h ≈ −ln c / (5 + r_t + 2 r_j)
     assert h[1, 0] == pytest.approx(-math.log(0.9569) / (5 + 2.0 + 6.2), rel=0.02)
+    # a rate of 1 is no dropout at all, exactly, on any path
+    assert (S.level_hazards(np.ones(2), r_t[1:3], r_j[1:3], np.array([0.0, 0.164])) == 0.0).all()
     with pytest.raises(ValueError):
         S.level_hazards(c, -r_t, r_j)
 

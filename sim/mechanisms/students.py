@@ -545,7 +545,7 @@ def level_hazards(consolidation_rate: ArrayLike, transition_ratio: ArrayLike, ju
         too_high = kept < c
         hi = np.where(too_high, mid, hi)
         lo = np.where(too_high, lo, mid)
-    h = 0.5 * (lo + hi)
+    h = np.where(c >= 1.0, 0.0, 0.5 * (lo + hi))  # c = 1: no dropout, exactly (bisection stops at rounding)
     return np.stack([h, r_t * h, r_j * h], axis=-1)
 
 
