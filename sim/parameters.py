@@ -97,9 +97,10 @@ _PARAMETER_LIST: tuple[Parameter, ...] = (
     Parameter(
         "students.consolidation_2020",
         "share of an entry cohort",
-        "Region's nine-year consolidation rate (鞏固率) of 2020, the anchor of the dropout hazard: the per-transition "
-        "hazard of 2020 is 1 − c^(1/8) (sim.mechanisms.students.dropout_hazard). The reported consolidation rate "
-        "is measured from the simulated flows, not this parameter.",
+        "Region's nine-year consolidation rate (鞏固率) of 2020, the anchor of the dropout hazard: the cohort "
+        "completing grade 9 in 2020 keeps this share along the hazard's path by level (1 − c^(1/8) per transition "
+        "when the levels and years are equal; sim.mechanisms.students.level_hazards). The reported consolidation "
+        "rate is measured from the simulated flows, not this parameter.",
         0.0,
         1.0,
         Beta(mean=0.9569, sd=0.005),
@@ -118,6 +119,48 @@ _PARAMETER_LIST: tuple[Parameter, ...] = (
         "transition, a fall of 0.43 a year (SOURCES §1e); the national rates, 93.4% (2016) to 95.9% (2024), fall "
         "0.06 a year (SOURCES §5, calibration/data/national_compulsory_2000_2024.csv); assumption: uniform between "
         "the national pace and Xinjiang's 2020–2024 pace",
+    ),
+    Parameter(
+        "students.junior_hazard_ratio",
+        "ratio",
+        "Dropout hazard of a junior step (7→8, 8→9; they carry grade 9's losses too) ÷ that of a primary step "
+        "(1→2 … 5→6), every year (sim.mechanisms.students.level_hazards).",
+        0.0,
+        _INF,
+        Uniform(low=3.1, high=6.4),
+        "not found for Xinjiang (SEARCHES.md J3, L1–L3); national stock-flow losses per pupil-year (NBS, "
+        "calibration/data/national_compulsory_2000_2024.csv: enrolled(y−1) + new − graduates − enrolled(y)), "
+        "junior (×3/2: three grades' losses on two steps) ÷ primary, in 2009–2011 and 2014–2017: 4.04, 4.28, 3.53, "
+        "3.11, 4.22, 6.37, 6.35; left out 2012–2013 (the 2013 student-register clean-up, J6–J7) and 2018–2019 "
+        "(primary net loss 0.05% and −0.01%: net gains, no ratio); assumption: uniform over that range",
+    ),
+    Parameter(
+        "students.transition_hazard_ratio",
+        "ratio",
+        "Dropout hazard of the grade-6 step (leaving grade 6 and entering grade 7) ÷ that of a primary step, every "
+        "year (sim.mechanisms.students.level_hazards).",
+        0.0,
+        _INF,
+        Uniform(low=2.0, high=6.9),
+        "not found for Xinjiang (SEARCHES.md J3, L1–L3); national NBS series "
+        "(calibration/data/national_compulsory_2000_2024.csv): (primary loss per pupil-year + 1 − junior new ÷ "
+        "primary graduates) ÷ primary loss, in 2009–2011 and 2014–2017: 2.03, 2.61, 2.90, 3.00, 4.42, 6.34, 6.92 "
+        "(years left out as for students.junior_hazard_ratio); assumption: uniform over that range",
+    ),
+    Parameter(
+        "students.dropout_rise_before_2020",
+        "log change per year",
+        "Yearly rise of the log dropout hazard going back from 2020 to 2011 (the same for every level and county; "
+        "before 2011 the 2011 value; sim.mechanisms.students.dropout_hazard).",
+        0.0,
+        _INF,
+        Uniform(low=0.066, high=0.164),
+        "Xinjiang's rates before 2020 not found (SEARCHES.md J1–J2); national: low end, the consolidation rate "
+        "91.8% (2012, i.e. 95.4% of 2021 less 3.6 points, MOE press conference 2022-09-09, SEARCHES.md L4) to "
+        "95.4% (2021), hazards 1.064% → 0.588% per transition, 0.066 a year (2016–2020, 93.4% → 95.2%: 0.082); "
+        "high end, the national stock-flow nine-year survival (losses by level, "
+        "calibration/data/national_compulsory_2000_2024.csv) 0.875 (2011) → 0.951 (2017), hazards 1.66% → 0.62%, "
+        "0.164 a year (2018–2019 left out: net primary gains); assumption: uniform between the two measures",
     ),
     Parameter(
         "students.dropout_county_sd",

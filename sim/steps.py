@@ -132,15 +132,18 @@ def _fill(out: Any, piece: Any, rows: slice) -> None:
 
 
 def _dropout_hazards(m: Model, p: Parameters, r: Random, first: int, last: int) -> np.ndarray:
-    """``(D, C, n)`` per-transition dropout hazard of each county in the years ``first, first ∓ 1, …, last``
-    (:func:`sim.mechanisms.students.dropout_hazard`); the county multipliers come from one stream per draw that
-    does not change with the year."""
+    """``(D, C, 3, n)`` per-transition dropout hazard of each county and level (primary steps, the primary→junior
+    transition, junior steps) in the years ``first, first ∓ 1, …, last`` (:func:`sim.mechanisms.students.
+    dropout_hazard` of :func:`sim.mechanisms.students.level_hazards`); the county multipliers come from one
+    stream per draw that does not change with the year."""
     multiplier = Random(r.streams, r.start, r.stop, 0).apply(
         "students.dropout_county", students.county_dropout_multiplier, p["students.dropout_county_sd"],
         n_counties=m.sections.n_counties)
-    reference = students.hazard_from_consolidation(p["students.consolidation_2020"])
+    reference = students.level_hazards(p["students.consolidation_2020"], p["students.transition_hazard_ratio"],
+                                       p["students.junior_hazard_ratio"], p["students.dropout_rise_before_2020"])
     step = -1 if last < first else 1
-    return np.stack([students.dropout_hazard(y, reference, p["students.dropout_decline_per_year"], multiplier)
+    return np.stack([students.dropout_hazard(y, reference, p["students.dropout_decline_per_year"], multiplier,
+                                             p["students.dropout_rise_before_2020"])
                      for y in range(first, last + step, step)], axis=-1)
 
 
@@ -167,7 +170,7 @@ def step_students(m: Model, st: State, p: Parameters, r: Random, year: int) -> N
         st.cohort_survival = students.start_cohort_survival(
             _dropout_hazards(m, p, r, year - 1, year - students.TRANSITIONS))
     flows = r.apply("students.promote", students.promote, st.students,
-                    per_draw={"survival_per_year": 1.0 - hazard[:, s.county]})
+                    per_draw={"survival_per_year": 1.0 - hazard[:, s.county, :]})
     _record_consolidation(m, st, flows, hazard)
     grads = students.primary_graduates_by_county(flows.graduates, s.county, s.n_counties)
     expected = students.expected_intake_from_births(year, m.census_by_age, p["births.trend_per_year"],

@@ -591,3 +591,28 @@ def test_a_sections_counts_never_move_another_sections_numbers() -> None:
     again = quota.split_within_groups(totals, weights, group, 2, np.random.default_rng(2))
     np.testing.assert_array_equal(again[:, 3:], placed[:, 3:])
     np.testing.assert_array_equal(again.reshape(8, 2, 3).sum(axis=2), totals)
+
+
+def test_promote_cells_by_level_by_hand() -> None:
+    # three grades on two levels: level 0 (grades 0 and 2) never drops, level 1 (grade 1) drops everyone; a second
+    # section with the levels swapped. Grade 2 is the last: nobody drops there whatever its level's probability
+    stock = np.array([[[5, 6, 7], [5, 6, 7]]])
+    p = np.array([[[0.0, 1.0], [1.0, 0.0]]])
+    promoted, dropouts, graduates = kernels.promote_cells(stock, p, 0, 2, np.random.default_rng(0),
+                                                          level_of_grade=np.array([0, 1, 0]))
+    assert dropouts.tolist() == [[[0, 6, 0], [5, 0, 0]]]
+    assert promoted.tolist() == [[[0, 0, 0], [0, 0, 6]]]
+    assert graduates.tolist() == [[[5, 0, 7], [0, 0, 7]]]
+    with pytest.raises(ValueError):
+        kernels.promote_cells(stock, p, 0, 2, np.random.default_rng(0), level_of_grade=np.array([0, 2, 0]))
+
+
+def test_promote_cells_one_level_draws_the_numbers_of_one_probability() -> None:
+    # the same probability given per section or per section and (one) level: the same random numbers
+    stock = np.random.default_rng(4).integers(0, 300, (3, 5, 4))
+    p = np.random.default_rng(5).uniform(0.0, 0.2, (3, 5))
+    one = kernels.promote_cells(stock, p, 1, 3, np.random.default_rng(6))
+    by_level = kernels.promote_cells(stock, p[..., None], 1, 3, np.random.default_rng(6),
+                                     level_of_grade=np.zeros(4, dtype=np.int64))
+    for a, b in zip(one, by_level, strict=True):
+        np.testing.assert_array_equal(a, b)

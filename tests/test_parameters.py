@@ -132,3 +132,48 @@ def test_establishment_priors_contain_the_fitted_years_pupil_teacher_ratios() ->
         assert isinstance(prior, Uniform)
         for r in rows:
             assert prior.low - 0.005 <= norm / float(r[f"{level}_ratio"]) <= prior.high + 0.005
+
+
+def test_level_ratio_and_pre_2020_priors_are_the_national_series_ranges() -> None:
+    # the national NBS file read independently: losses per pupil-year by level, enrolled(y−1) + new − graduates −
+    # enrolled(y); the years 2009–2011 and 2014–2017 (2012–2013: the 2013 register; 2018–2019: net primary gains)
+    import csv
+    import math
+    from pathlib import Path
+
+    data = Path(__file__).resolve().parents[1] / "calibration" / "data" / "national_compulsory_2000_2024.csv"
+    with data.open(encoding="utf-8") as f:
+        rows = {int(r["year"]): r for r in csv.DictReader(f)}
+
+    def v(y: int, k: str) -> float:
+        return float(rows[y][k])
+
+    def losses(y: int) -> tuple[float, float, float]:
+        lp = (v(y - 1, "primary_enrolled_10k") + v(y, "primary_new_10k") - v(y, "primary_graduates_10k")
+              - v(y, "primary_enrolled_10k")) / v(y - 1, "primary_enrolled_10k")
+        lt = 1 - v(y, "junior_new_10k") / v(y, "primary_graduates_10k")
+        lj = (v(y - 1, "junior_enrolled_10k") + v(y, "junior_new_10k") - v(y, "junior_graduates_10k")
+              - v(y, "junior_enrolled_10k")) / v(y - 1, "junior_enrolled_10k")
+        return lp, lt, lj
+
+    years = (2009, 2010, 2011, 2014, 2015, 2016, 2017)
+    junior = [1.5 * losses(y)[2] / losses(y)[0] for y in years]
+    transition = [(losses(y)[0] + losses(y)[1]) / losses(y)[0] for y in years]
+    for name, ratios in (("students.junior_hazard_ratio", junior), ("students.transition_hazard_ratio", transition)):
+        prior = get_parameter(name).default
+        assert isinstance(prior, Uniform)
+        assert abs(prior.low - min(ratios)) < 0.05 and abs(prior.high - max(ratios)) < 0.05, (name, ratios)
+
+    def hazard(c: float) -> float:
+        return 1 - c ** (1 / 8)
+
+    def survival(y: int) -> float:
+        lp, lt, lj = losses(y)
+        return (1 - lp) ** 6 * (1 - lt) * (1 - lj) ** 3
+
+    rise = get_parameter("students.dropout_rise_before_2020").default
+    assert isinstance(rise, Uniform)
+    consolidation = math.log(hazard(0.954 - 0.036) / hazard(0.954)) / 9  # 2012 → 2021, MOE 2022-09-09
+    stock_flow = math.log(hazard(survival(2011)) / hazard(survival(2017))) / 6
+    assert abs(survival(2011) - 0.875) < 0.001 and abs(survival(2017) - 0.951) < 0.001  # quoted in the source
+    assert abs(rise.low - consolidation) < 0.001 and abs(rise.high - stock_flow) < 0.001

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -358,3 +359,104 @@ def test_measured_consolidation_is_completers_over_entrants_for_a_simulated_coho
         stock[..., 6] = f.graduates[..., 5]
     # hazards of 0.01…0.08 over the 8 transitions of county 0 → expected completion ∏(1 − 0.01 j) = 0.7305
     assert abs(float(np.mean(completers[:, 0] / entrants[:, 0])) - np.prod(1 - 0.01 * np.arange(1, 9))) < 0.01
+
+
+# ------------------------------------------------------------------------------------------------------------
+# the dropout hazard by level and its path before 2020 (issue 13 item 5)
+
+
+def test_level_hazards_keep_the_anchor_and_the_ratios():
+    c = np.array([0.9569, 0.9569, 0.90, 0.9569])
+    r_t = np.array([1.0, 2.0, 6.9, 0.0])
+    r_j = np.array([1.0, 3.1, 6.4, 0.0])
+    h = S.level_hazards(c, r_t, r_j)
+    assert h.shape == (4, 3)
+    # the product over the 8 transitions (5 primary, 1 transition, 2 junior) is the consolidation rate
+    np.testing.assert_allclose((1 - h[:, 0]) ** 5 * (1 - h[:, 1]) * (1 - h[:, 2]) ** 2, c, rtol=1e-12)
+    np.testing.assert_allclose(h[:, 1], r_t * h[:, 0], rtol=1e-12)
+    np.testing.assert_allclose(h[:, 2], r_j * h[:, 0], rtol=1e-12)
+    # equal ratios: the single hazard 1 − c^(1/8); no transition or junior hazard: the primary steps alone,
+    # 1 − c^(1/5)
+    np.testing.assert_allclose(h[0], 1 - 0.9569 ** (1 / 8), rtol=1e-12)
+    np.testing.assert_allclose(h[3], [1 - 0.9569 ** (1 / 5), 0, 0], rtol=1e-12, atol=1e-15)
+    # the junior steps carry more than the primary ones: first-order h ≈ −ln c / (5 + r_t + 2 r_j)
+    assert h[1, 0] == pytest.approx(-math.log(0.9569) / (5 + 2.0 + 6.2), rel=0.02)
+    # a rate of 1 is no dropout at all, exactly, on any path
+    assert (S.level_hazards(np.ones(2), r_t[1:3], r_j[1:3], np.array([0.0, 0.164])) == 0.0).all()
+    with pytest.raises(ValueError):
+        S.level_hazards(c, -r_t, r_j)
+
+
+def test_dropout_hazard_rises_backwards_to_2011_and_holds_before():
+    h = np.array([[0.002, 0.006, 0.01]])  # by level
+    m = np.array([[0.5, 2.0]])
+    k, k_b = np.array([0.25]), np.array([0.1])
+    at = {y: S.dropout_hazard(y, h, k, m, k_b) for y in range(2005, 2025)}
+    assert at[2020].shape == (1, 2, 3)
+    np.testing.assert_allclose(at[2020], h[:, None, :] * m[..., None])
+    # closed form: 9 years × 0.1 back to 2011, held before; 4 years × 0.25 down after 2020
+    np.testing.assert_allclose(at[2012], h[:, None, :] * m[..., None] * math.exp(0.8))
+    np.testing.assert_allclose(at[2011], h[:, None, :] * m[..., None] * math.exp(0.9))
+    np.testing.assert_allclose(at[2005], at[2011])
+    np.testing.assert_allclose(at[2024], h[:, None, :] * m[..., None] * math.exp(-1.0))
+    # monotone: never rising from one year to the next
+    years = sorted(at)
+    assert all((at[b] <= at[a]).all() for a, b in itertools.pairwise(years))
+    # without a rise the path before 2020 is flat (the former mechanism), capped at 1
+    np.testing.assert_allclose(S.dropout_hazard(2012, h, k, m), h[:, None, :] * m[..., None])
+    assert S.dropout_hazard(2011, h, k, m, np.array([1.0]))[0, 1, 2] == 1.0
+    with pytest.raises(ValueError):
+        S.dropout_hazard(2012, h, k, m, np.array([-0.1]))
+
+
+def test_start_cohort_survival_by_level_by_hand():
+    # hazards by level (primary, transition, junior) and year before the step (index 0 = one year before): the
+    # cohort in grade index g made transition g − 1 − j in year j, whose level is LEVEL_OF_TRANSITION
+    h = np.zeros((1, 1, 3, 8))
+    h[0, 0, 0, :] = 0.01   # primary, every year
+    h[0, 0, 1, 0] = 0.10   # transition, one year before
+    h[0, 0, 1, 1] = 0.20   # transition, two years before
+    h[0, 0, 2, 0] = 0.30   # junior, one year before
+    out = S.start_cohort_survival(h)[0, 0]
+    p = 0.99
+    expected = [1, p, p**2, p**3, p**4, p**5,
+                p**5 * 0.9,        # grade 7: transition 5 one year before, primary 4…0 before that
+                p**5 * 0.8 * 0.7,  # grade 8: junior 6 one year before (0.3), transition two years before (0.2)
+                p**5 * 0.7]        # grade 9: junior 7 one year before (0.3), junior 6 (0), transition (0)
+    np.testing.assert_allclose(out, expected, rtol=1e-12)
+
+
+def test_promote_by_level_drops_only_where_the_level_says():
+    # survival 1 in primary and at the transition, 0 at the junior steps: grades 7 and 8 all drop, grade 9 never
+    stock = np.full((2, 3, 9), 4)
+    surv = np.broadcast_to(np.array([1.0, 1.0, 0.0]), (2, 3, 3))
+    f = S.promote(stock, surv, np.random.default_rng(0))
+    np.testing.assert_array_equal(f.dropouts[0, 0], [0, 0, 0, 0, 0, 0, 4, 4, 0])
+    np.testing.assert_array_equal(f.graduates[0, 0], [0, 0, 0, 0, 0, 4, 0, 0, 4])
+    # the transition level alone: grade 6 drops, no primary completers
+    f = S.promote(stock, np.broadcast_to(np.array([1.0, 0.0, 1.0]), (2, 3, 3)), np.random.default_rng(0))
+    np.testing.assert_array_equal(f.dropouts[1, 2], [0, 0, 0, 0, 0, 4, 0, 0, 0])
+    with pytest.raises(ValueError):
+        S.promote(stock, np.ones((2, 3, 2)), np.random.default_rng(0))
+
+
+def test_advance_cohort_survival_by_level_uses_each_grades_level():
+    surv = np.ones((1, 1, 9))
+    pupils = np.zeros((1, 1, 9))  # no pupils anywhere: every grade keeps its level's expected survival
+    out = S.advance_cohort_survival(surv, pupils, pupils, np.array([[[0.1, 0.2, 0.3]]]))
+    np.testing.assert_allclose(out[0, 0], [1, 0.9, 0.9, 0.9, 0.9, 0.9, 0.8, 0.7, 0.7])
+
+
+def test_level_hazards_anchor_the_cohort_completing_in_2020_on_the_path():
+    # the cohort completing in 2020 made transition j in 2012 + j: rebuild its hazards from dropout_hazard (one
+    # county, multiplier 1) and multiply the survivals; the product is the consolidation rate
+    c, r_t, r_j, k_b = np.array([0.9569, 0.90]), np.array([2.0, 6.9]), np.array([3.1, 6.4]), np.array([0.066, 0.164])
+    ref = S.level_hazards(c, r_t, r_j, k_b)
+    kept = np.ones(2)
+    for j in range(S.TRANSITIONS):
+        h = S.dropout_hazard(2012 + j, ref, np.zeros(2), np.ones((2, 1)), k_b)[:, 0, S.LEVEL_OF_TRANSITION[j]]
+        kept *= 1 - h
+    np.testing.assert_allclose(kept, c, rtol=1e-12)
+    # the 2020 hazard is then below the one of a flat path (the cohort's hazards were higher before 2020)
+    assert (ref < S.level_hazards(c, r_t, r_j)).all()
+    np.testing.assert_allclose(S.level_hazards(c, r_t, r_j, 0.0), S.level_hazards(c, r_t, r_j), rtol=1e-12)

@@ -1263,25 +1263,32 @@ def _tabled_inverse(u: float, n: int, p: float, tab: Any, inv: Any) -> int:  # p
 
 
 @njit(cache=True)
-def _promote_cells(rng: Any, stock: Any, p_drop: Any, last_primary: int, last: int, promoted: Any,
+def _promote_cells(rng: Any, stock: Any, p_drop: Any, level: Any, last_primary: int, last: int, promoted: Any,
                    dropouts: Any, graduates: Any) -> None:  # pragma: no cover - compiled
     d_n, s_n, g_n = stock.shape
-    tab = np.empty(_TABLE_MAX + 1, dtype=np.float64)
-    inv = np.empty(_TABLE_MAX + 1, dtype=np.float64)
+    l_n = p_drop.shape[2]
+    tab = np.empty((l_n, _TABLE_MAX + 1), dtype=np.float64)
+    inv = np.empty((l_n, _TABLE_MAX + 1), dtype=np.float64)
+    p = np.empty(l_n, dtype=np.float64)
+    top = np.empty(l_n, dtype=np.int64)
     for d in range(d_n):
-        p = -1.0
-        top = -1
+        p[:] = -1.0
+        top[:] = -1
         for s in range(s_n):
-            if p_drop[d, s] != p:  # a new table only where the probability changes (sections of one county)
-                p = p_drop[d, s]
-                top = _binomial_table(p, tab, inv)
+            for lv in range(l_n):  # a new table only where a level's probability changes (sections of one county)
+                if p_drop[d, s, lv] != p[lv]:
+                    p[lv] = p_drop[d, s, lv]
+                    top[lv] = _binomial_table(p[lv], tab[lv], inv[lv])
             for g in range(g_n):
                 n = stock[d, s, g]
                 if n == 0:
                     continue
+                lv = level[g]
+                pg = p[lv]
                 x = 0
-                if g != last and p > 0.0:
-                    x = _tabled_inverse(rng.random(), n, p, tab, inv) if n <= top else _binomial_one(rng, n, p)
+                if g != last and pg > 0.0:
+                    x = (_tabled_inverse(rng.random(), n, pg, tab[lv], inv[lv]) if n <= top[lv]
+                         else _binomial_one(rng, n, pg))
                 dropouts[d, s, g] = x
                 if g == last_primary or g == last:
                     graduates[d, s, g] = n - x
@@ -1290,23 +1297,35 @@ def _promote_cells(rng: Any, stock: Any, p_drop: Any, last_primary: int, last: i
 
 
 def promote_cells(stock: npt.ArrayLike, p_drop: npt.ArrayLike, last_primary: int, last: int,
-                  rng: np.random.Generator) -> tuple[IntArray, IntArray, IntArray]:
+                  rng: np.random.Generator, level_of_grade: npt.ArrayLike | None = None,
+                  ) -> tuple[IntArray, IntArray, IntArray]:
     """One school year of ``(D, S, G)`` pupils in one pass: ``(promoted, dropouts, graduates)``.
 
-    Dropouts ``Binomial(n, p_drop[d, s])`` (``p_drop`` ``(D,)`` per draw or ``(D, S)`` per section) cell by cell
+    Dropouts ``Binomial(n, p_drop[d, s])`` (``p_drop`` ``(D,)`` per draw or ``(D, S)`` per section; or
+    ``(D, S, L)`` per section and level, grade ``g`` reading level ``level_of_grade[g]``) cell by cell
     in C order (grade ``last`` drops nobody), by the inversion
-    of :func:`binomial` with per-draw tables (:func:`_tabled_inverse`); survivors of grades
+    of :func:`binomial` with per-draw tables, one per level (:func:`_tabled_inverse`); survivors of grades
     ``last_primary`` and ``last`` are ``graduates``, the others are ``promoted`` into the next grade. Empty
     cells use no random number. ``stock`` must be non-negative and ``p_drop`` in [0, 1] (checked by the
-    caller).
+    caller). With one level the random numbers are those of a single probability per section.
     """
     st = np.ascontiguousarray(stock, dtype=np.int64)
     promoted = np.zeros(st.shape, dtype=np.int64)
     dropouts = np.zeros(st.shape, dtype=np.int64)
     graduates = np.zeros(st.shape, dtype=np.int64)
     p = np.asarray(p_drop, dtype=np.float64)
-    p = np.array(np.broadcast_to(p if p.ndim == 2 else p.reshape(-1)[:, None], st.shape[:2]), order="C")  # writable
-    _promote_cells(rng, st, p, last_primary, last, promoted, dropouts, graduates)
+    if level_of_grade is None:
+        if p.ndim == 3:
+            raise ValueError("a (D, S, L) p_drop needs level_of_grade")
+        level = np.zeros(st.shape[2], dtype=np.int64)
+        p = np.broadcast_to(p if p.ndim == 2 else p.reshape(-1)[:, None], st.shape[:2])[..., None]
+    else:
+        level = np.ascontiguousarray(level_of_grade, dtype=np.int64)
+        if p.ndim != 3 or level.shape != (st.shape[2],) or level.min() < 0 or level.max() >= p.shape[2]:
+            raise ValueError(f"p_drop by level must be (D, S, L) with level_of_grade ({st.shape[2]},) in 0 … L − 1")
+        p = np.broadcast_to(p, (*st.shape[:2], p.shape[2]))
+    p = np.array(p, order="C")  # writable, contiguous
+    _promote_cells(rng, st, p, level, last_primary, last, promoted, dropouts, graduates)
     return promoted, dropouts, graduates
 
 

@@ -477,7 +477,22 @@ def assign_intake(
 
 HAZARD_REFERENCE_YEAR = 2020
 """Year of the first published Xinjiang consolidation rate (95.69%, SOURCES §1e): the dropout hazard of
-:func:`dropout_hazard` is anchored there and declines after it."""
+:func:`dropout_hazard` is anchored there, declines after it and rises backwards before it."""
+PATH_FIRST_YEAR = 2011
+"""First year of the hazard's pre-2020 path; earlier years keep its 2011 value. Source: the national stock-flow
+nine-year survival (``calibration/data/national_compulsory_2000_2024.csv``, losses by level combined as in
+:data:`LEVEL_OF_GRADE`) is flat before 2011: 0.872, 0.874, 0.875 in 2009–2011."""
+
+LEVELS = ("primary", "transition", "junior")
+"""Levels of the dropout hazard: the primary steps, the primary→junior transition, the junior steps."""
+LEVEL_OF_GRADE = (0, 0, 0, 0, 0, 1, 2, 2, 2)
+"""Level of the hazard each grade's pupils drop out at (:func:`promote`): grades 1–5 (steps 1→2 … 5→6) primary;
+grade 6 (leaving grade 6 and entering grade 7) the transition; grades 7–8 (7→8, 8→9) junior. Grade 9 drops
+nobody (the model completes all of it), so the junior steps carry the junior losses of grade 9 too."""
+LEVEL_OF_TRANSITION = LEVEL_OF_GRADE[:TRANSITIONS]
+"""Level of each of the 8 transitions (1→2, …, 8→9)."""
+STEPS_BY_LEVEL = (5, 1, 2)
+"""Transitions of each level in :data:`LEVEL_OF_TRANSITION`."""
 
 
 def county_dropout_multiplier(sd: ArrayLike, n_counties: int, rng: np.random.Generator) -> FloatArray:
@@ -492,23 +507,76 @@ def county_dropout_multiplier(sd: ArrayLike, n_counties: int, rng: np.random.Gen
     return np.asarray(np.exp(sigma * z - 0.5 * sigma**2), dtype=np.float64)
 
 
-def dropout_hazard(year: int, hazard_reference: ArrayLike, decline_per_year: ArrayLike,
-                   county_multiplier: ArrayLike) -> FloatArray:
-    """``(D, C)`` per-transition dropout hazard of each county in ``year``:
-    ``h_ref · m_c · exp(−k · max(year − 2020, 0))``, capped at 1.
+def level_hazards(consolidation_rate: ArrayLike, transition_ratio: ArrayLike, junior_ratio: ArrayLike,
+                  rise_before_per_year: ArrayLike = 0.0) -> FloatArray:
+    """``(D, 3)`` hazards of :data:`HAZARD_REFERENCE_YEAR` by level (:data:`LEVELS`): ``h`` for a primary step,
+    ``r_t h`` for the transition and ``r_j h`` for a junior step (``r_t``, ``r_j`` ≥ 0, per draw), such that the
+    cohort completing grade 9 in 2020 keeps the share ``c`` of its entrants along the path of
+    :func:`dropout_hazard`::
 
-    ``h_ref`` ``(D,)`` is the region's hazard of :data:`HAZARD_REFERENCE_YEAR` (:func:`hazard_from_consolidation`
-    of the 2020 rate), ``k`` ``(D,)`` its yearly log decline after 2020 and ``m_c`` ``(D, C)`` the county
-    multipliers (:func:`county_dropout_multiplier`). Before 2020 the hazard stays at its 2020 level (assumption:
-    no Xinjiang rate before 2020 was found; the national rate moved 0.4 points a year in 2016–2019, SOURCES §5).
+        ∏_{j=0..7} (1 − min(1, r_{level(j)} · h · exp(k_b · (8 − j)))) = c
+
+    The consolidation rate is a cohort rate (graduates ÷ the cohort's grade-1 entrants, SEARCHES.md "Issue 16: T7"),
+    and the model's completers of year ``y`` made their transition ``j`` (:data:`LEVEL_OF_TRANSITION`) in year
+    ``y − 8 + j`` (:func:`promote` before the intake), so the published 2020 rate is met by the hazards of
+    2012–2019, ``8 − j`` years before 2020 on the path rising backwards at ``k_b`` (``rise_before_per_year``).
+    With ``k_b = 0`` this is the product over 8 steps of the 2020 hazards; with ``r_t = r_j = 1`` too it is
+    :func:`hazard_from_consolidation`.
+
+    The left side falls strictly in ``h`` from 1 (at 0) to 0 (where the largest factor reaches 1), so ``h`` is
+    unique; it is found by bisection (60 halvings: below 1e-18). Sources of the ratios and ``k_b``:
+    ``students.transition_hazard_ratio``, ``students.junior_hazard_ratio``, ``students.dropout_rise_before_2020``.
     """
-    h = per_draw(hazard_reference, 2)
+    c = np.asarray(consolidation_rate, dtype=np.float64).reshape(-1)
+    check_probability("consolidation_rate", c)
+    r_t = np.asarray(transition_ratio, dtype=np.float64).reshape(-1)
+    r_j = np.asarray(junior_ratio, dtype=np.float64).reshape(-1)
+    k_b = np.asarray(rise_before_per_year, dtype=np.float64).reshape(-1)
+    if np.any(r_t < 0) or np.any(r_j < 0) or np.any(k_b < 0):
+        raise ValueError("hazard ratios and the rise before 2020 must be >= 0")
+    c, r_t, r_j, k_b = np.broadcast_arrays(c, r_t, r_j, k_b)
+    ratio = np.stack([np.ones_like(c), r_t, r_j], axis=-1)[:, list(LEVEL_OF_TRANSITION)]  # (D, 8)
+    weight = ratio * np.exp(k_b[:, None] * (TRANSITIONS - np.arange(TRANSITIONS))[None, :])
+    lo = np.zeros(c.shape)
+    hi = 1.0 / np.maximum(weight.max(axis=1), 1.0)
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        kept = np.prod(1.0 - np.minimum(weight * mid[:, None], 1.0), axis=1)
+        too_high = kept < c
+        hi = np.where(too_high, mid, hi)
+        lo = np.where(too_high, lo, mid)
+    h = np.where(c >= 1.0, 0.0, 0.5 * (lo + hi))  # c = 1: no dropout, exactly (bisection stops at rounding)
+    return np.stack([h, r_t * h, r_j * h], axis=-1)
+
+
+def dropout_hazard(year: int, hazard_reference: ArrayLike, decline_per_year: ArrayLike,
+                   county_multiplier: ArrayLike, rise_before_per_year: ArrayLike = 0.0) -> FloatArray:
+    """Per-transition dropout hazard of each county in ``year``:
+    ``h_ref · m_c · exp(−k · max(year − 2020, 0) + k_b · (2020 − max(year, 2011))⁺)``, capped at 1.
+
+    ``h_ref`` is the region's hazard of :data:`HAZARD_REFERENCE_YEAR`, ``(D,)`` (:func:`hazard_from_consolidation`
+    of the 2020 rate; result ``(D, C)``) or ``(D, L)`` by level (:func:`level_hazards`; result ``(D, C, L)``).
+    ``k`` ``(D,)`` is its yearly log decline after 2020, ``k_b`` ``(D,)`` the yearly log rise backwards from 2020
+    to :data:`PATH_FIRST_YEAR` (the same for every level; earlier years hold the 2011 value) and ``m_c`` ``(D, C)``
+    the county multipliers (:func:`county_dropout_multiplier`). Assumptions: no Xinjiang rate before 2020 was
+    found (SEARCHES.md J1–J3), so the path before 2020 is the national one (``students.dropout_rise_before_2020``);
+    the levels' ratios do not change with the year.
+    """
+    h = np.asarray(hazard_reference, dtype=np.float64)
+    by_level = h.ndim == 2 and h.shape[1] > 1
+    h = h[:, None, :] if by_level else per_draw(h, 2)
     k = per_draw(decline_per_year, 2)
+    k_b = per_draw(rise_before_per_year, 2)
     m = np.asarray(county_multiplier, dtype=np.float64)
     check_probability("hazard_reference", h)
-    if np.any(k < 0) or np.any(m < 0):
-        raise ValueError("the hazard's decline and county multipliers must be >= 0")
-    return np.asarray(np.minimum(h * m * np.exp(-k * max(year - HAZARD_REFERENCE_YEAR, 0)), 1.0), dtype=np.float64)
+    if np.any(k < 0) or np.any(k_b < 0) or np.any(m < 0):
+        raise ValueError("the hazard's decline, rise before 2020 and county multipliers must be >= 0")
+    log_factor = (-k * max(year - HAZARD_REFERENCE_YEAR, 0)
+                  + k_b * max(HAZARD_REFERENCE_YEAR - max(year, PATH_FIRST_YEAR), 0))
+    scale = m * np.exp(log_factor)
+    if by_level:
+        scale = scale[..., None]
+    return np.asarray(np.minimum(h * scale, 1.0), dtype=np.float64)
 
 
 def hazard_from_consolidation(consolidation_rate: ArrayLike) -> FloatArray:
@@ -517,17 +585,31 @@ def hazard_from_consolidation(consolidation_rate: ArrayLike) -> FloatArray:
     return np.asarray(1.0 - survival_per_transition(consolidation_rate), dtype=np.float64)
 
 
+def by_grade(hazard: ArrayLike) -> FloatArray:
+    """``(…, 9)`` hazard of each grade's pupils from a hazard by level ``(…, 3)`` (:data:`LEVEL_OF_GRADE`), or from
+    one hazard ``(…)`` for all grades."""
+    h = np.asarray(hazard, dtype=np.float64)
+    if h.ndim >= 3:
+        return np.asarray(h[..., list(LEVEL_OF_GRADE)], dtype=np.float64)
+    return np.repeat(h[..., None], N_GRADES, axis=-1)
+
+
 def start_cohort_survival(hazard_by_year: FloatArray) -> FloatArray:
     """``(D, C, 9)`` share of its entry cohort that each grade's cohort still has at the first step of the run.
 
-    ``hazard_by_year[..., j]`` ``(D, C, 8)`` is the hazard of the year ``j + 1`` years before the first step; the
-    cohort in grade index ``g`` made its ``g`` transitions in the ``g`` years before the step, so its share is
-    ``∏_{j < g} (1 − h_j)`` (grade 1: 1). Assumption: before the run the cohorts dropped out at the mechanism's
-    expected hazard (no county histories were found)."""
+    ``hazard_by_year`` is ``(D, C, 8)`` (one hazard for every transition) or ``(D, C, 3, 8)`` (by level,
+    :data:`LEVELS`); its last index ``j`` is the year ``j + 1`` years before the first step. The cohort in grade
+    index ``g`` made its transition ``g − 1 − j`` (level :data:`LEVEL_OF_TRANSITION`) ``j + 1`` years before the
+    step, so its share is ``∏_{j < g} (1 − h[level(g − 1 − j), j])`` (grade 1: 1). Assumption: before the run the
+    cohorts dropped out at the mechanism's expected hazard (no county histories were found)."""
     h = np.asarray(hazard_by_year, dtype=np.float64)
     check_probability("hazard_by_year", h)
+    if h.ndim == 3:
+        h = np.repeat(h[:, :, None, :], len(LEVELS), axis=2)
     out = np.ones((*h.shape[:2], N_GRADES))
-    out[..., 1:] = np.cumprod(1.0 - h[..., :TRANSITIONS], axis=-1)
+    for g in range(1, N_GRADES):
+        for j in range(g):
+            out[..., g] *= 1.0 - h[:, :, LEVEL_OF_TRANSITION[g - 1 - j], j]
     return out
 
 
@@ -537,13 +619,14 @@ def advance_cohort_survival(survival: FloatArray, pupils: FloatArray, dropouts: 
 
     Each grade's cohort moves up a grade keeping the share of its pupils that did not drop out:
     ``survival'[g + 1] = survival[g] · (n_g − x_g) / n_g`` with ``n_g`` ``(D, C, 9)`` pupils of the county in grade
-    ``g`` before the step and ``x_g`` their dropouts (the county's expected survival ``1 − h`` where it has no
-    such pupils); the new grade 1 has share 1. Pupils change sections only within their county (junior entry,
+    ``g`` before the step and ``x_g`` their dropouts (the county's expected survival ``1 − h`` of the grade's
+    level where it has no such pupils; ``hazard`` ``(D, C)`` or by level ``(D, C, 3)``); the new grade 1 has share
+    1. Pupils change sections only within their county (junior entry,
     urbanisation), so at county level a cohort loses pupils only by dropout and ``survival[8]`` is exactly
     completers ÷ entrants of the cohorts simulated from entry."""
     n = np.asarray(pupils, dtype=np.float64)
     x = np.asarray(dropouts, dtype=np.float64)
-    expected = (1.0 - np.asarray(hazard, dtype=np.float64))[..., None]
+    expected = 1.0 - by_grade(hazard)
     ratio = np.divide(n - x, n, out=np.broadcast_to(expected, n.shape).copy(), where=n > 0)
     out = np.ones_like(np.asarray(survival, dtype=np.float64))
     out[..., 1:] = survival[..., :-1] * ratio[..., :-1]
@@ -596,13 +679,21 @@ def promote(
         ``(D, S, 9)`` pupils.
     survival_per_year
         Scalar, ``(D,)``, ``(D, 1)`` or ``(D, S)`` (per section: the county's hazard, :func:`dropout_hazard`)
-        per-transition survival in [0, 1].
+        per-transition survival in [0, 1]; or ``(D, S, 3)`` per section and level (:data:`LEVEL_OF_GRADE`).
     rng
         Random generator.
     """
     stock = np.asarray(students_by_grade, dtype=np.int64)
     check_stock("students_by_grade", stock, N_GRADES)
     raw = np.asarray(survival_per_year, dtype=np.float64)
+    if raw.ndim == 3:  # per section and level
+        check_probability("survival_per_year", raw)
+        if raw.shape[2] != len(LEVELS):
+            raise ValueError(f"survival by level must have {len(LEVELS)} levels, got {raw.shape}")
+        promoted, dropouts, graduates = kernels.promote_cells(
+            stock, np.broadcast_to(1.0 - raw, (*stock.shape[:2], len(LEVELS))), LAST_PRIMARY_GRADE_INDEX,
+            LAST_GRADE_INDEX, rng, level_of_grade=LEVEL_OF_GRADE)
+        return PromotionFlows(promoted, dropouts, graduates)
     if raw.ndim == 2 and raw.shape[1] > 1:  # per section
         check_probability("survival_per_year", raw)
         p_drop = np.broadcast_to(1.0 - raw, stock.shape[:2])
