@@ -250,13 +250,16 @@ SYNTHETIC_YEARS = range(2012, 2017)
 NOMINAL = 0.90
 
 #: The ABC settings of a repetition: the calibration's own budget keys (``abc.max_simulations``,
-#: ``abc.min_acceptance_rate``), so that the recovery exercises the shipped stopping rules. Sized for ~1–3 min of
-#: CPU a repetition on the project's 2-core machine (about 15–25 ms of CPU a particle on three small counties,
-#: measured 2026-12-07 with chunks of 64 and 256 draws): at most population / 0.03 = 3,334 particles in one
-#: generation, and no new generation once 4,000 have been simulated. Without them (the settings before
-#: 2026-12-07: no floor, a budget of 100,000) a truth in the prior's tail cost 55,040 particles and 22 min.
+#: ``abc.min_acceptance_rate``, the 3% floor of ``calibration/config_v2.yaml`` … ``config_v4.yaml``), so that the
+#: recovery exercises the shipped stopping rules. Sized for ~1–3 min of CPU a repetition on the project's 2-core
+#: machine (about 25 ms of CPU a particle, pyabc included, on three small counties; measured 2026-12-07): at most
+#: population / 0.03 = 3,334 particles in one generation, and no new generation once 4,000 have been simulated.
+#: Five generations: pyabc's temperature schedule then steps down by about 0.6 a generation and the first four
+#: cost ~3,500 particles, so that the last (temperature 1) starts inside the budget. With six, repetition 0 spent
+#: 5,298 particles on generations 0–4 and stopped at temperature 1.55 (151 s); without floor and budget (the
+#: settings before 2026-12-07: none, and 100,000) a truth in the prior's tail cost 55,040 particles and 22 min.
 #: Chunks of one random block (64 draws) cost less per draw than chunks of 256 (15 against 24 ms, same date).
-SYNTHETIC_ABC: dict[str, int | float] = {"population_size": 100, "generations": 6, "batch_size": 64,
+SYNTHETIC_ABC: dict[str, int | float] = {"population_size": 100, "generations": 5, "batch_size": 64,
                                          "batches_per_round": 2, "max_simulations": 4000,
                                          "min_acceptance_rate": 0.03}
 
