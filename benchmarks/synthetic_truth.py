@@ -21,8 +21,8 @@ Usage (from the repository's folder; one process)::
     PYTHONPATH=. nice -n 15 .venv/bin/python benchmarks/synthetic_truth.py --repetitions 20 --out /tmp/synth
 
 Repetitions already in ``OUT/reps/`` are read, not rerun: an interrupted run continues where it stopped, and
-``--report`` only summarises what is there. ``OUT/summary.md`` and ``OUT/summary.json`` are rewritten after every
-repetition.
+``--report`` only prints a summary of what is there. ``OUT/summary.md`` and ``OUT/summary.json`` are rewritten
+after every repetition.
 """
 
 from __future__ import annotations
@@ -76,6 +76,9 @@ def summary(reps: list[SyntheticRepetition], command: str) -> tuple[dict, str]:
              "|---|---|---|---|---|---|"]
     for subset, row in table.items():
         for n, c in row.items():
+            if not c.trials:
+                lines.append(f"| {subset} | {n} | 0/0 | – | – | no repetition |")
+                continue
             lines.append(f"| {subset} | {n} | {c.covered}/{c.trials} | {c.rate:.3f} | {c.low:.3f}–{c.high:.3f} | "
                          f"{'yes' if c.contains(NOMINAL) else 'no'} |")
     lines += ["", "| rep | final T | generations | particles | wall s | CPU s | "
@@ -87,6 +90,10 @@ def summary(reps: list[SyntheticRepetition], command: str) -> tuple[dict, str]:
         lines.append(f"| {r.rep} | {r.final_temperature:.3g} | {r.generations} | {r.simulated:,} | "
                      f"{r.wall_seconds:.0f} | {r.cpu_seconds:.0f} | " + " | ".join(cells) + " |")
     if reps:
+        ratios = {n: sum(r.width_ratio[n] for r in reps) / len(reps) for n in SYNTHETIC_PARAMETERS}
+        lines += ["", "Mean width ratio (posterior 90% interval over the prior's; 1 = the data said nothing): "
+                  + ", ".join(f"{n} {v:.2f}" for n, v in ratios.items()) + "."]
+        doc["mean_width_ratio"] = ratios
         walls = sorted(r.wall_seconds for r in reps)
         parts = sorted(r.simulated for r in reps)
         lines += ["", f"Wall time per repetition: median {walls[len(walls) // 2]:.0f} s, range {walls[0]:.0f}–"
@@ -128,8 +135,9 @@ def main(argv: list[str] | None = None) -> int:
         (args.out / "summary.json").write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
         (args.out / "summary.md").write_text(text, encoding="utf-8")
     doc, text = summary(reps, command)
-    (args.out / "summary.json").write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
-    (args.out / "summary.md").write_text(text, encoding="utf-8")
+    if not args.report:  # --report prints, and leaves the run's own summary (and its command) as written
+        (args.out / "summary.json").write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+        (args.out / "summary.md").write_text(text, encoding="utf-8")
     print(text)
     return 0
 
