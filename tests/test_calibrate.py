@@ -422,6 +422,23 @@ def test_coverage_check_rejects_overconfident_intervals() -> None:
     assert not coverage([]).contains(0.90)
 
 
+def test_coverage_table_separates_the_repetitions_at_temperature_1() -> None:
+    # two repetitions by hand: one exact (temperature 1) covering all three truths, one tempered (2.5) missing
+    # the first; the pooled counts are 5/6 over all and 3/3 over the exact one
+    def rep(i: int, temperature: float, miss: bool) -> SyntheticRepetition:
+        truth = dict.fromkeys(SYNTHETIC_PARAMETERS, 0.5)
+        interval = {n: ((0.6, 0.9) if miss and j == 0 else (0.4, 0.6)) for j, n in enumerate(SYNTHETIC_PARAMETERS)}
+        return SyntheticRepetition(i, truth, interval, dict.fromkeys(SYNTHETIC_PARAMETERS, 0.5), temperature, 3,
+                                   1000, 1.0, 1.0)
+
+    table = coverage_table([rep(0, 1.0, False), rep(1, 2.5, True)])
+    assert (table["all"]["pooled"].covered, table["all"]["pooled"].trials) == (5, 6)
+    assert (table["temperature_1"]["pooled"].covered, table["temperature_1"]["pooled"].trials) == (3, 3)
+    first = SYNTHETIC_PARAMETERS[0]
+    assert (table["all"][first].covered, table["all"][first].trials) == (1, 2)
+    assert table["temperature_1"][first].covered == 1
+
+
 @pytest.mark.slow
 @pytest.mark.long
 def test_synthetic_truth_credible_intervals_cover_at_their_nominal_rate(tmp_path) -> None:
