@@ -55,13 +55,13 @@ def _load(path: Path) -> SyntheticRepetition:
     return SyntheticRepetition(**data)
 
 
-def summary(reps: list[SyntheticRepetition], command: str) -> tuple[dict, str]:
+def summary(reps: list[SyntheticRepetition], command: str, settings: dict[str, int | float]) -> tuple[dict, str]:
     """The coverage tables and per-repetition rows, as JSON and as markdown."""
     table = coverage_table(reps)
     exact = sum(r.exact for r in reps)
     doc = {
         "command": command,
-        "settings": SYNTHETIC_ABC,
+        "settings": settings,
         "repetitions": len(reps),
         "reached_temperature_1": exact,
         "stopped_short": len(reps) - exact,
@@ -107,7 +107,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repetitions", type=int, default=20, help="repetitions 0 … N-1 (default 20)")
     parser.add_argument("--out", type=Path, default=Path("/tmp/synth"), help="output folder")
     parser.add_argument("--report", action="store_true", help="only summarise the repetitions already in OUT")
+    parser.add_argument("--max-simulations", type=int, default=None,
+                        help=f"abc.max_simulations (default the test's {SYNTHETIC_ABC['max_simulations']:,})")
+    parser.add_argument("--min-acceptance-rate", type=float, default=None,
+                        help=f"abc.min_acceptance_rate (default the test's {SYNTHETIC_ABC['min_acceptance_rate']:g})")
     args = parser.parse_args(argv)
+    overrides: dict[str, int | float] = {
+        k: v for k, v in (("max_simulations", args.max_simulations),
+                          ("min_acceptance_rate", args.min_acceptance_rate)) if v is not None}
     command = "PYTHONPATH=. nice -n 15 .venv/bin/python benchmarks/synthetic_truth.py " + " ".join(
         sys.argv[1:] if argv is None else argv)
     reps_dir = args.out / "reps"
@@ -124,17 +131,17 @@ def main(argv: list[str] | None = None) -> int:
         if args.report:
             continue
         if config is None:
-            config, scenario, priors = synthetic_setup(work)
+            config, scenario, priors = synthetic_setup(work, **overrides)
         tic = time.perf_counter()
         r = synthetic_repetition(work, config, scenario, priors, rep)
         path.write_text(json.dumps(asdict(r), indent=1) + "\n", encoding="utf-8")
         reps.append(r)
         print(f"rep {rep}: T {r.final_temperature:.3g}, {r.simulated:,} particles, {time.perf_counter() - tic:.0f} s, "
               f"covered {r.covered}", flush=True)
-        doc, text = summary(reps, command)
+        doc, text = summary(reps, command, {**SYNTHETIC_ABC, **overrides})
         (args.out / "summary.json").write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
         (args.out / "summary.md").write_text(text, encoding="utf-8")
-    doc, text = summary(reps, command)
+    doc, text = summary(reps, command, {**SYNTHETIC_ABC, **overrides})
     if not args.report:  # --report prints, and leaves the run's own summary (and its command) as written
         (args.out / "summary.json").write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
         (args.out / "summary.md").write_text(text, encoding="utf-8")
