@@ -70,7 +70,7 @@ def summary(reps: list[SyntheticRepetition], command: str, settings: dict[str, i
         "per_repetition": [{**asdict(r), "exact": r.exact, "covered": r.covered} for r in reps],
     }
     lines = [f"# Synthetic truth: {len(reps)} repetitions", "", f"Command: `{command}`", "",
-             f"ABC settings: {SYNTHETIC_ABC}", "",
+             f"ABC settings: {settings}", "",
              f"Reached temperature 1: {exact} of {len(reps)} ({len(reps) - exact} stopped short: tempered posterior)",
              "", "| subset | parameter | covered | coverage | Clopper–Pearson 95% | contains 0.90 |",
              "|---|---|---|---|---|---|"]
