@@ -452,5 +452,14 @@ def test_synthetic_truth_credible_intervals_cover_at_their_nominal_rate(tmp_path
     print(f"{sum(r.exact for r in reps)} of {len(reps)} repetitions reached temperature 1; "
           f"particles {[r.simulated for r in reps]}")
     # nominal 0.90 must lie inside the exact binomial interval of the pooled coverage over all repetitions
-    # (a repetition stopped short of temperature 1 has tempered, wider intervals: it counts as it is)
+    # (a repetition stopped short of temperature 1 has tempered, wider intervals: it counts as it is); this
+    # catches over-confident intervals
     assert table["all"]["pooled"].contains(NOMINAL)
+    # item 7 asks for credible intervals, i.e. those of the exact posterior (temperature 1), over >= 20
+    # repetitions; tempered intervals near the prior's cover ~90% whatever the calibration does. Measured
+    # 2026-12-07: 0 of 20 reached temperature 1 at this budget (docs/findings.md, "Synthetic truth with a budget").
+    exact = table["temperature_1"]["pooled"]
+    if exact.trials < 20 * len(SYNTHETIC_PARAMETERS):
+        pytest.xfail(f"only {sum(r.exact for r in reps)} of {len(reps)} repetitions reached temperature 1: the "
+                     "coverage of exact credible intervals is not shown (issue 13 item 7)")
+    assert exact.contains(NOMINAL)
