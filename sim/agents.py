@@ -629,7 +629,7 @@ class _Draw:
         r = self.r(year)
         local, _ = self.staffing()  # dispatched teachers hold no post and are not the county's own (vacant_posts)
         rec = budgeted_lever(m, "recruitment", year)
-        outside = rec.special_post_post != "in_establishment"  # outside or reserve: no post of the county's
+        outside = special_post_outside_establishment(m, year)
         in_contract = self.section_count(self.t.contract == SPECIAL_POST) if outside else 0
         vacancy = vacant_posts(st.section_quota, (local - in_contract)[None])
         hired = np.zeros_like(vacancy)

@@ -582,7 +582,7 @@ def step_recruitment(m: Model, st: State, p: Parameters, r: Random, year: int) -
     s = m.sections
     local = section_total(st.teachers)  # regular teachers, special-post teachers in their contract included
     rec = budgeted_lever(m, "recruitment", year)
-    outside = rec.special_post_post != "in_establishment"  # outside or reserve: no post of the county's
+    outside = special_post_outside_establishment(m, year)
     vacancy = vacant_posts(st.section_quota, local - _in_contract(st) if outside else local)
     aimed = targeting_on(m, year)
     hired = np.zeros_like(vacancy)
