@@ -26,6 +26,12 @@ observations of ``calibration/data/observations.csv`` (:mod:`sim.observations`),
   the model does not record (pupil–teacher ratios as such, graduates) are listed as **not simulated**, never
   approximated.
 
+Flows are scored where only a bound is published: the teachers recruited over a period, at every level
+(preschool and senior high included), bound the model's compulsory-level hires from above
+(:data:`PERIOD_BOUNDS`); ``hindcast.md`` gives the model's sum over the period (median, 90% band), the bound and
+the share of draws within it, the published yearly recruitment plans as context (plans, not hires), and the
+model's hires and exits by year.
+
 The scoreboard gives, per series and for the fitted years (start < year ≤ ``fit_until``) and the held-out years
 (year > ``fit_until``) separately, the mean absolute percentage error of the median (MAPE) and the share of
 observations inside the 50% (25–75th percentile) and 90% (5–95th) bands of the draws (DESIGN §9).
@@ -520,8 +526,9 @@ def _span(a: int, b: int) -> str:
     return "none" if b < a else str(a) if a == b else f"{a}–{b}"
 
 
-def report_markdown(table: pd.DataFrame, board: pd.DataFrame, info: dict[str, Any]) -> str:
-    """``hindcast.md``: settings, conventions, the scoreboard, the year-by-year table, what is not compared."""
+def report_markdown(table: pd.DataFrame, board: pd.DataFrame, info: dict[str, Any], flows: str | None = None) -> str:
+    """``hindcast.md``: settings, conventions, the scoreboard, the year-by-year table, the flows against published
+    totals (``flows``, from :func:`flows_markdown`, when given), what is not compared."""
     start, until, fit_until = info["start"], info["until"], info["fit_until"]
     fitted = _span(start + 1, fit_until)
     held = _span(fit_until + 1, until)
@@ -542,9 +549,197 @@ def report_markdown(table: pd.DataFrame, board: pd.DataFrame, info: dict[str, An
         "\nPupils and teachers are compared by level and as primary + junior (the published primary and junior "
         "figures summed: rows of level `compulsory`, derived). The bars are set by level.\n\n"
         "## Year by year\n\n" + years_markdown(table) +
+        ("\n## Flows against published totals\n\n" + flows if flows else "") +
         "\n## Observations not compared\n\n" + not_compared_markdown(table) +
         "\nObservations of other series (births, population, county status, programme counts) are not scored here.\n"
     )
+
+
+# ------------------------------------------------------------------------------------------------ flows
+
+
+@dataclass(frozen=True)
+class PeriodBound:
+    """A published period total that bounds a flow of the model from above.
+
+    The observation is the row ``(series, level="all", area="region", year)`` of ``observations.csv``; its
+    ``year`` is the last school year of the period and ``first_year`` the first. The model's flow ``variable``
+    (per county, ``results.nc``) is summed over the region and over the period's years the run simulates (the
+    start year is the model's input and has no flows), so a window that covers only part of the period gives a
+    smaller sum that the total still bounds (flows are never negative).
+    """
+
+    series: str
+    year: int
+    first_year: int
+    variable: str
+    label: str
+    why: str
+    """Why the published total is an upper bound of the model's flow, not a value to match."""
+
+
+PERIOD_BOUNDS: tuple[PeriodBound, ...] = (
+    PeriodBound("teachers_recruited_period", 2015, 2011, "hires", "teachers hired, compulsory level (model)",
+                "the published total counts the teachers recruited in 2011–2015 at every level, preschool and senior "
+                "high included (62,400 of them bilingual; Xinhua 2016-05-25), so it is an upper bound of the "
+                "primary and junior hires, not their value"),
+    PeriodBound("teachers_recruited_period", 2025, 2021, "hires", "teachers hired, compulsory level (model)",
+                "the published total counts the primary, secondary and kindergarten teachers recruited from 2021 to "
+                "2025-09 (China Daily 2025-10-13), so it is an upper bound of the primary and junior hires"),
+)
+"""Published period totals scored as upper bounds of the model's flows (issue 13 follow-up, teacher exits vs
+hiring plans)."""
+
+PLAN_LEVER = "recruitment.special_post_per_year"
+"""The lever of ``calibration/data/history_levers.csv`` whose published yearly values are the region's
+compulsory-level recruitment plans: shown next to the model's hires as context (plans, not hires)."""
+
+FLOW_COLUMNS = ("series", "period", "years_summed", "bound", "median", "p5", "p95", "draws", "within",
+                "share_within", "status", "source", "note")
+
+
+def load_plans(path: str | Path | None = None) -> pd.DataFrame:
+    """The published compulsory-level recruitment plans (:data:`PLAN_LEVER` rows with a value) of
+    ``calibration/data/history_levers.csv``: columns ``year``, ``value``, ``source``, ``note``."""
+    from sim.observations import DATA_DIR
+
+    levers = pd.read_csv(DATA_DIR / "history_levers.csv" if path is None else path)
+    rows = levers[(levers["lever"] == PLAN_LEVER) & levers["value"].notna()]
+    return rows[["year", "value", "source", "note"]].astype({"year": int, "value": float}).reset_index(drop=True)
+
+
+def _region_flow(results: xr.Dataset, variable: str) -> xr.DataArray:
+    """``variable`` summed over the run's counties, dims (draw, year)."""
+    return results[f"{variable}_area"].sel(area="region").transpose("draw", "year")
+
+
+def period_bound_rows(results: xr.Dataset, observations: pd.DataFrame, *, start: int, until: int,
+                      include_xpcc: bool, all_counties: bool,
+                      bounds: Sequence[PeriodBound] = PERIOD_BOUNDS) -> pd.DataFrame:
+    """Each published period total of ``bounds`` against the model's sum over the period (:data:`FLOW_COLUMNS`).
+
+    ``status``: ``compared``; ``not published`` (no such observation); ``other scope`` / ``other area`` (as in
+    :func:`classify`); ``outside the run`` (no year of the period after ``start`` and up to ``until``). For a
+    compared bound: the median and 5–95th percentiles over draws of the sum, and the draws whose sum is within
+    the bound (sum ≤ bound).
+    """
+    rows = []
+    for b in bounds:
+        found = observations[(observations["series"] == b.series) & (observations["level"] == "all")
+                             & (observations["area"] == "region") & (observations["year"] == b.year)]
+        row: dict[str, Any] = {"series": b.series, "period": f"{b.first_year}–{b.year}", "years_summed": "",
+                               "bound": float("nan"), "median": float("nan"), "p5": float("nan"),
+                               "p95": float("nan"), "draws": int(results.sizes["draw"]), "within": pd.NA,
+                               "share_within": float("nan"), "source": "", "note": b.why}
+        years = [y for y in range(max(b.first_year, start + 1), min(b.year, until) + 1)]
+        if found.empty:
+            rows.append({**row, "status": "not published"})
+            continue
+        obs = found.iloc[0]
+        row.update(bound=float(obs["value"]), source=str(obs["source"]))
+        if not scope_matches(str(obs["scope"]), include_xpcc):
+            status = "other scope"
+        elif not all_counties:
+            status = "other area"
+        elif not years:
+            status = "outside the run"
+        else:
+            status = "compared"
+            total = _region_flow(results, b.variable).sel(year=years).sum("year").values.astype(np.float64)
+            p5, p50, p95 = np.percentile(total, [5, 50, 95])
+            within = int(np.count_nonzero(total <= row["bound"]))
+            row.update(years_summed=_span(years[0], years[-1]), median=p50, p5=p5, p95=p95, within=within,
+                       share_within=within / total.size)
+        rows.append({**row, "status": status})
+    return pd.DataFrame(rows, columns=list(FLOW_COLUMNS))
+
+
+def yearly_flow_rows(results: xr.Dataset, variables: Sequence[str] = ("hires", "exits")) -> pd.DataFrame:
+    """Median and 5–95th percentiles over draws of each flow, summed over the run's counties, for every year
+    after the start year (the start year has no flows); ``exit_rate``: exits over the previous autumn's
+    teachers, per draw."""
+    years = [int(y) for y in results["year"].values][1:]
+    out = []
+    teachers = _region_flow(results, "teachers").values.astype(np.float64)
+    for i, year in enumerate(years, start=1):
+        row: dict[str, Any] = {"year": year}
+        for name in variables:
+            values = _region_flow(results, name).values[:, i].astype(np.float64)
+            row[name], row[f"{name}_p5"], row[f"{name}_p95"] = (
+                np.percentile(values, 50), np.percentile(values, 5), np.percentile(values, 95))
+            if name == "exits":
+                rate = np.divide(values, teachers[:, i - 1], out=np.full(values.shape, np.nan),
+                                 where=teachers[:, i - 1] > 0)
+                row["exit_rate"] = float(np.nanmedian(rate)) if np.isfinite(rate).any() else float("nan")
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def plan_rows(results: xr.Dataset, plans: pd.DataFrame, *, start: int, until: int) -> pd.DataFrame:
+    """The published yearly plans next to the model's hires of the same year (median, 5–95th percentiles), or
+    why there is none (the start year is the model's input; years outside the run)."""
+    hires = _region_flow(results, "hires")
+    out = []
+    for _, plan in plans.sort_values("year").iterrows():
+        year = int(plan["year"])
+        row: dict[str, Any] = {"year": year, "plan": float(plan["value"]), "source": str(plan["source"]),
+                               "median": float("nan"), "p5": float("nan"), "p95": float("nan")}
+        if year == start:
+            row["status"] = "start year (the model's input: no flows)"
+        elif not start < year <= until:
+            row["status"] = "outside the run"
+        else:
+            values = hires.sel(year=year).values.astype(np.float64)
+            row.update(status="compared", median=np.percentile(values, 50), p5=np.percentile(values, 5),
+                       p95=np.percentile(values, 95))
+        out.append(row)
+    return pd.DataFrame(out, columns=["year", "plan", "status", "median", "p5", "p95", "source"])
+
+
+def flows_markdown(bounds: pd.DataFrame, plans: pd.DataFrame, yearly: pd.DataFrame) -> str:
+    """The section "Flows against published totals" of ``hindcast.md``."""
+    lines = [
+        "Teachers hired by the model (all channels: open recruitment, special-post, targeted graduates; "
+        "compulsory level, the run's counties) against published recruitment totals. A published period total "
+        "is an **upper bound**, not a value to match: it counts every level, preschool and senior high included. "
+        "The model's sum runs over the years of the period that the run simulates (the start year has no "
+        "flows), so it too counts fewer years than the total when the run starts inside the period. Persons.\n",
+        "| published total | period | model years summed | bound (published) | model: median | model: 90% band | "
+        "draws within the bound | status | source |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for _, r in bounds.iterrows():
+        compared = r["status"] == "compared"
+        band = f"{_number(r['p5'])}–{_number(r['p95'])}" if compared else ""
+        within = f"{int(r['within'])} of {int(r['draws'])} ({100 * r['share_within']:.0f}%)" if compared else ""
+        lines.append(f"| {r['series']} (all levels) | {r['period']} | {r['years_summed']} | {_number(r['bound'])} | "
+                     f"{_number(r['median']) if compared else ''} | {band} | {within} | {r['status']} | "
+                     f"{r['source']} |")
+    notes = list(dict.fromkeys(str(n) for n in bounds["note"]))
+    lines += ["", *(f"- {n}." for n in notes)]
+    lines += [
+        "", "Published compulsory-level recruitment **plans** (calibration/data/history_levers.csv, "
+        f"`{PLAN_LEVER}`), context only: plans are not hires (the 2011 figure may include senior-high posts).\n",
+        "| year | plan (published) | model hires: median | model hires: 90% band | status | source |",
+        "|---|---|---|---|---|---|",
+    ]
+    for _, r in plans.iterrows():
+        compared = r["status"] == "compared"
+        median = _number(r["median"]) if compared else ""
+        band = f"{_number(r['p5'])}–{_number(r['p95'])}" if compared else ""
+        lines.append(f"| {r['year']} | {_number(r['plan'])} | {median} | {band} | {r['status']} | {r['source']} |")
+    lines += [
+        "", "The model's teacher flows by year (median and 90% band over draws; exit rate: exits over the previous "
+        "autumn's teachers, median over draws). Exits are retirements, voluntary attrition and special-post "
+        "contract leavers.\n",
+        "| year | hires: median | hires: 90% band | exits: median | exits: 90% band | exit rate |",
+        "|---|---|---|---|---|---|",
+    ]
+    for _, r in yearly.iterrows():
+        lines.append(f"| {int(r['year'])} | {_number(r['hires'])} | "
+                     f"{_number(r['hires_p5'])}–{_number(r['hires_p95'])} | {_number(r['exits'])} | "
+                     f"{_number(r['exits_p5'])}–{_number(r['exits_p95'])} | {_pct(100 * r['exit_rate'])} |")
+    return "\n".join(lines) + "\n"
 
 
 # ------------------------------------------------------------------------------------------------ figures
@@ -681,6 +876,7 @@ def run_hindcast(
     out_dir: str | Path | None = None,
     observations: pd.DataFrame | None = None,
     observations_file: str | None = None,
+    plans: pd.DataFrame | None = None,
     progress: bool = True,
     stream: TextIO | None = None,
     figures: bool = True,
@@ -693,7 +889,8 @@ def run_hindcast(
     Everything is validated before the first draw; the run folder (default
     ``outputs/hindcast-NAME-START-UNTIL``) is written whole or not at all (``sim.output``): ``hindcast.csv``,
     ``hindcast.md``, ``figures/*.png``, ``scenario.resolved.yaml`` and ``provenance.json``. An earlier edusim
-    output there is replaced only with ``overwrite``; the folder is checked before the first draw.
+    output there is replaced only with ``overwrite``; the folder is checked before the first draw. ``plans``
+    (default :func:`load_plans`) are the published yearly recruitment plans shown next to the model's hires.
     """
     from tqdm import tqdm
 
@@ -735,7 +932,13 @@ def run_hindcast(
         else ", ".join(scenario.baseline.counties),
         "command": command or f"edusim hindcast {scenario.name} --start {start} --until {until}",
     }
-    markdown = report_markdown(table, board, info)
+    flows = flows_markdown(
+        period_bound_rows(results, observations, start=start, until=until,
+                          include_xpcc=scenario.baseline.include_xpcc,
+                          all_counties=scenario.baseline.counties == "all"),
+        plan_rows(results, load_plans() if plans is None else plans, start=start, until=until),
+        yearly_flow_rows(results))
+    markdown = report_markdown(table, board, info, flows)
     obs_hash = hashlib.sha256(observations.to_csv(index=False).encode("utf-8")).hexdigest()
     record = provenance(text, seed=scenario.seed, draws=scenario.draws, engine="cohort", started=started,
                         scenario_name=scenario.name, start_year=start, horizon=until, fit_until=last_fitted,

@@ -19,12 +19,17 @@ from sim.hindcast import (
     check_window,
     classify,
     fit_window,
+    flows_markdown,
     hindcast_table,
+    load_plans,
     observed_for_variable,
     observed_history,
+    period_bound_rows,
+    plan_rows,
     run_hindcast,
     scoreboard,
     with_compulsory_sums,
+    yearly_flow_rows,
 )
 from sim.observations import COLUMNS, load_observations
 from sim.scenario import load_scenario, replace
@@ -263,6 +268,8 @@ def test_end_to_end_two_counties(tmp_path: Path, capsys: pytest.CaptureFixture[s
         assert float(next(r for r in compared if r["area"] == code and r["year"] == "2016"
                           and r["level"] == "compulsory")["observed"]) == 31_500
     assert "2015→2018" in text and "fitted years 2016, held-out years 2017–2018" in text
+    # two counties: the published recruitment totals (region, none in this observation file) are not compared
+    assert "## Flows against published totals" in text and "| not published |" in text
 
 
 def test_failed_write_leaves_nothing_half_written(tmp_path: Path) -> None:
@@ -328,3 +335,94 @@ def test_history_overrides_the_start_years_disabled_enrolment_rate() -> None:
         assert rate.max() - rate.min() > 0.1  # a range, not a fixed value
     baseline = load_scenario(ROOT / "scenarios" / "baseline.yaml")
     assert sample_parameters(baseline, Streams(baseline.seed), 0, 256)[name].min() >= 0.90
+
+
+# ----------------------------------------------------------------------------------------------- flows against bounds
+
+
+def flow_results() -> xr.Dataset:
+    """Five draws over 2011–2016: draw d (1..5) hires d teachers a year in 2012–2015, 100 in 2016 and (which the
+    engine never does: the start year has no flows) 1,000 in the start year 2011; exits d a year from a stock of
+    100 teachers. The south holds nothing."""
+    years = np.arange(2011, 2017)
+    d = np.arange(1, 6, dtype=float)[:, None]
+    hires = np.where(years == 2011, 1000.0, np.where(years == 2016, 100.0, d))
+    exits = np.where(years == 2011, 0.0, d + 0 * years)
+    teachers = np.full((5, years.size), 100.0)
+    dims = ("draw", "year", "area")
+
+    def area(x: np.ndarray) -> np.ndarray:
+        return np.stack([x, np.zeros_like(x)], axis=-1)
+
+    return xr.Dataset({"hires_area": (dims, area(hires)), "exits_area": (dims, area(exits)),
+                       "teachers_area": (dims, area(teachers))},
+                      coords={"draw": np.arange(5), "year": years, "area": ["region", "south"]})
+
+
+def recruited(year: int, value: float, scope: str = "unknown") -> dict[str, object]:
+    return obs_row("teachers_recruited_period", "all", year, value, scope=scope)
+
+
+def test_period_bound_by_hand() -> None:
+    # 2012–2015 sums (start year 2011 and 2016 left out): 4d = 4, 8, 12, 16, 20. Bound 12: draws 4, 8, 12 are within
+    # (≤), 3 of 5. Linear percentiles of 4..20 in steps of 4: p5 = 4 + 0.05·16 = 4.8, median 12, p95 = 19.2.
+    out = period_bound_rows(flow_results(), frame(recruited(2015, 12)), start=2011, until=2016, include_xpcc=True,
+                            all_counties=True).set_index("period")
+    row = out.loc["2011–2015"]
+    assert row["status"] == "compared" and row["years_summed"] == "2012–2015" and row["bound"] == 12
+    assert [row["p5"], row["median"], row["p95"]] == pytest.approx([4.8, 12, 19.2])
+    assert row["within"] == 3 and row["share_within"] == pytest.approx(0.6)
+    assert "preschool and senior high" in row["note"]
+    assert out.loc["2021–2025", "status"] == "not published"  # no 2025 row in this table
+
+
+def test_period_bound_partial_window_scope_and_area() -> None:
+    obs = frame(recruited(2015, 12), recruited(2025, 5))
+    # a run from 2013 simulates 2014–2015 only: sums 2d = 2..10, all within 12; the 2021–2025 total is outside it
+    out = period_bound_rows(flow_results(), obs, start=2013, until=2016, include_xpcc=True,
+                            all_counties=True).set_index("period")
+    assert out.loc["2011–2015", "years_summed"] == "2014–2015"
+    assert out.loc["2011–2015", "median"] == pytest.approx(6) and out.loc["2011–2015", "within"] == 5
+    assert out.loc["2021–2025", "status"] == "outside the run" and pd.isna(out.loc["2021–2025", "median"])
+    # a region total of unknown scope is read as including the XPCC (like every region series)
+    assert period_bound_rows(flow_results(), obs, start=2011, until=2016, include_xpcc=False,
+                             all_counties=True)["status"].tolist() == ["other scope", "other scope"]
+    assert period_bound_rows(flow_results(), obs, start=2011, until=2016, include_xpcc=True,
+                             all_counties=False)["status"].iloc[0] == "other area"
+
+
+def test_plans_and_yearly_flows_by_hand() -> None:
+    plans = pd.DataFrame({"year": [2016, 2011, 2013], "value": [4589.0, 11502.0, 6660.0],
+                          "source": ["c", "a", "b"], "note": ["", "", ""]})
+    out = plan_rows(flow_results(), plans, start=2011, until=2015).set_index("year")
+    assert out.index.tolist() == [2011, 2013, 2016]
+    assert out.loc[2011, "status"].startswith("start year") and out.loc[2016, "status"] == "outside the run"
+    assert out.loc[2013, "status"] == "compared" and out.loc[2013, "median"] == 3  # draws hire 1..5 in 2013
+    assert [out.loc[2013, "p5"], out.loc[2013, "p95"]] == pytest.approx([1.2, 4.8])
+    yearly = yearly_flow_rows(flow_results()).set_index("year")
+    assert yearly.index.tolist() == [2012, 2013, 2014, 2015, 2016]  # the start year has no flows
+    assert yearly.loc[2016, "hires"] == 100 and yearly.loc[2013, "exits"] == 3
+    assert yearly.loc[2013, "exit_rate"] == pytest.approx(0.03)  # 3 of the previous autumn's 100, median
+
+
+def test_flows_section_says_bound_and_share() -> None:
+    results = flow_results()
+    text = flows_markdown(
+        period_bound_rows(results, frame(recruited(2015, 12)), start=2011, until=2016, include_xpcc=True,
+                          all_counties=True),
+        plan_rows(results, pd.DataFrame({"year": [2013], "value": [6660.0], "source": ["plan source"],
+                                         "note": [""]}), start=2011, until=2016),
+        yearly_flow_rows(results))
+    line = next(x for x in text.splitlines() if x.startswith("| teachers_recruited_period"))
+    cells = [c.strip() for c in line.split("|")][1:-1]
+    assert cells[1:8] == ["2011–2015", "2012–2015", "12", "12", "4.8–19.2", "3 of 5 (60%)", "compared"]
+    assert "upper bound" in text and "plans are not hires" in text and "| 2013 | 6,660 | 3 | 1.2–4.8 |" in text
+
+
+def test_published_hiring_figures_are_in_the_shipped_data() -> None:
+    # the hindcast's flow section reads these; if a rebuild dropped them, the section would say "not published"
+    plans = load_plans().set_index("year")["value"].to_dict()
+    assert plans == {2011: 11502, 2013: 6660, 2016: 4589}
+    obs = load_observations()
+    row = obs[(obs["series"] == "teachers_recruited_period") & (obs["year"] == 2015)]
+    assert row["value"].tolist() == [72600] and row["level"].tolist() == ["all"]
