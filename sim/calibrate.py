@@ -443,7 +443,7 @@ class _DeferredModel(pyabc.Model):
 
 
 class GaussianMixtureTransition(pyabc.transition.Transition):
-    """A pyabc proposal fitted to the whole population: an equal mixture of ``N(μ, full·Σ)`` and
+    """A pyabc proposal fitted to the whole population: an equal mixture of the prior, ``N(μ, full·Σ)`` and
     ``N(μ, diagonal·diag(Σ))``, with ``μ`` and ``Σ`` the weighted mean and covariance of the population.
 
     Why not pyabc's default (a normal kernel around every particle, Silverman's bandwidth). A particle's
@@ -452,22 +452,25 @@ class GaussianMixtureTransition(pyabc.transition.Transition):
     between the particles' neighbourhoods and the gaps between them, and so do the weights. Measured on v5's
     design (docs/findings.md, "The sampler"): after the first step the acceptance weights alone leave an ESS of
     95.9 of 96, the prior / proposal weights 18.9, so the collapse of the ESS came from the proposal, not from the
-    acceptance. A single normal is smooth, but its covariance estimated from an ESS of ~30 in 13 dimensions has
-    its smallest eigenvalues biased low (Marchenko–Pastur), so its tails are too light where the target is wide
-    and the weights there have infinite variance. The second, diagonal component is a defensive mixture
-    (Hesterberg 1995): it bounds prior / proposal in every direction the marginal spreads reach. ``full = 1.2``
-    and ``diagonal = 1.5`` widen each component a little beyond the population, the usual guard against a
-    proposal narrower than the target (they are settings of the sampler, not of the model: any proposal that
-    covers the target gives the same posterior; they change only its variance).
+    acceptance. Two normals alone do not cure it (v6's first start: ESS 17.0 of 96 after the first step): early
+    on the population is nearly the prior, a box of uniform priors, and a normal fitted to a box has a density
+    e^(1.25·13) ≈ 10^7 times lower in its corners than at its centre, so the few particles proposed there carry
+    the weight. The prior as a third component is Hesterberg's (1995) defensive mixture: prior / proposal ≤ 3
+    for every particle, whatever the normals miss; it costs at most a third of the proposals once the posterior
+    is much narrower than the prior. The diagonal component covers the directions in which a covariance estimated
+    from a few tens of effective particles is too narrow (its smallest eigenvalues are biased low). ``full = 1.2``
+    and ``diagonal = 1.5`` widen each normal a little beyond the population, the usual guard against a proposal
+    narrower than the target. These are settings of the sampler, not of the model: any proposal that covers the
+    target gives the same posterior; they change only its Monte Carlo variance.
 
     Hesterberg T (1995). Weighted average importance sampling and defensive mixture distributions. Technometrics
     37:185–194.
     """
 
-    def __init__(self, full: float = 1.2, diagonal: float = 1.5):
+    def __init__(self, prior: Any = None, full: float = 1.2, diagonal: float = 1.5):
+        self.prior = prior
         self.full = full
         self.diagonal = diagonal
-        self.mean: np.ndarray | None = None
         self.components: list[Any] = []
 
     def fit(self, X: pd.DataFrame, w: np.ndarray) -> None:
@@ -475,24 +478,33 @@ class GaussianMixtureTransition(pyabc.transition.Transition):
             raise pyabc.transition.NotEnoughParticles("Fitting not possible.")
         x = X.to_numpy(float)
         w = np.asarray(w, float) / np.sum(w)
-        self.mean = w @ x
-        d = x - self.mean
+        mean = w @ x
+        d = x - mean
         cov = np.atleast_2d((w[:, None] * d).T @ d / max(1.0 - float(np.sum(w**2)), 1e-12))
         var = np.maximum(np.diag(cov), 1e-24)  # a parameter all particles share keeps a (negligible) spread
-        self.components = [st.multivariate_normal(self.mean, self.full * cov, allow_singular=True),
-                           st.multivariate_normal(self.mean, self.diagonal * np.diag(var))]
+        self.components = [st.multivariate_normal(mean, self.full * cov, allow_singular=True),
+                           st.multivariate_normal(mean, self.diagonal * np.diag(var))]
 
     def rvs_single(self) -> pyabc.Parameter:
-        part = self.components[int(np.random.random() < 0.5)]  # noqa: NPY002 - pyabc's global RandomState
-        value = np.atleast_1d(part.rvs())
+        k = int(np.random.randint(3 if self.prior is not None else 2))  # noqa: NPY002 - pyabc's global RandomState
+        if k == 2:
+            return pyabc.Parameter(dict(self.prior.rvs()))
+        value = np.atleast_1d(self.components[k].rvs())
         return pyabc.Parameter(dict(zip(self.X.columns, value.tolist(), strict=True)))
 
+    def _density(self, arr: np.ndarray, rows: list[dict[str, float]]) -> np.ndarray:
+        normal = self.components[0].pdf(arr) + self.components[1].pdf(arr)
+        if self.prior is None:
+            return np.atleast_1d(normal) / 2.0
+        return (np.atleast_1d(normal) + np.array([self.prior.pdf(r) for r in rows])) / 3.0
+
     def pdf(self, x: Any) -> float | np.ndarray:
+        columns = list(self.X.columns)
         if isinstance(x, pd.DataFrame):
-            arr = x[self.X.columns].to_numpy(float)
-            return 0.5 * (self.components[0].pdf(arr) + self.components[1].pdf(arr))
-        point = np.array([x[key] for key in self.X.columns], float)
-        return float(0.5 * (self.components[0].pdf(point) + self.components[1].pdf(point)))
+            frame = x[columns]
+            return self._density(frame.to_numpy(float), frame.to_dict("records"))
+        row = {key: float(x[key]) for key in columns}
+        return float(self._density(np.array([row[k] for k in columns]), [row])[0])
 
 
 class NoGenerationError(RuntimeError):
@@ -608,7 +620,7 @@ def run_abc(priors: Mapping[str, Distribution], simulate_round: SimulateRound, f
     with tempfile.TemporaryDirectory(prefix="edusim-abc-") as tmp, _pyabc_random_state(settings.seed):
         abc = pyabc.ABCSMC(_DeferredModel(name="edusim"), prior, distance,
                            population_size=settings.population_size, sampler=sampler, eps=eps, acceptor=acceptor,
-                           transitions=(GaussianMixtureTransition() if settings.transition == "gaussian"
+                           transitions=(GaussianMixtureTransition(prior) if settings.transition == "gaussian"
                                         else pyabc.MultivariateNormalTransition()))
         abc.new(f"sqlite:///{Path(tmp) / 'abc.db'}", fit.x0)
         history = abc.run(minimum_epsilon=settings.min_epsilon if settings.acceptance == "threshold" else None,
