@@ -492,7 +492,7 @@ class GaussianMixtureTransition(pyabc.transition.Transition):
         value = np.atleast_1d(self.components[k].rvs())
         return pyabc.Parameter(dict(zip(self.X.columns, value.tolist(), strict=True)))
 
-    def _density(self, arr: np.ndarray, rows: list[dict[str, float]]) -> np.ndarray:
+    def _density(self, arr: np.ndarray, rows: Sequence[Mapping[Any, float]]) -> np.ndarray:
         normal = self.components[0].pdf(arr) + self.components[1].pdf(arr)
         if self.prior is None:
             return np.atleast_1d(normal) / 2.0
