@@ -152,6 +152,9 @@ class AbcSettings(_Frozen):
     batch_size: Annotated[int, Field(strict=True, ge=BLOCK_SIZE, le=65_536)] = 128
     batches_per_round: Annotated[int, Field(strict=True, ge=1, le=1024)] = 1
     seed: Annotated[int, Field(strict=True, ge=0)] = 20250126
+    final_importance: Annotated[int, Field(strict=True, ge=0, le=1_000_000)] = Field(
+        default=0, description="stochastic only: if the generations stop above temperature 1, this many further "
+        "simulations make an importance-sampling step to temperature 1 (0: none)")
     transition: Literal["gaussian", "kde"] = Field(
         default="gaussian", description="proposal of generations after the first: gaussian, a defensive mixture of "
         "two normals fitted to the whole population (GaussianMixtureTransition); kde, pyabc's default "
@@ -636,8 +639,58 @@ def run_abc(priors: Mapping[str, Distribution], simulate_round: SimulateRound, f
         generations = _generation_table(history, names)
         frame, weights = history.get_distribution(m=0, t=history.max_t)
         particles = frame[names].to_numpy(float)
+        weights = np.asarray(weights, float)
         del abc, history
-    return Posterior.from_arrays(names, particles, np.asarray(weights, float)), generations, int(sampler.simulated)
+        if (settings.acceptance == "stochastic" and settings.final_importance > 0
+                and float(generations["epsilon"].iloc[-1]) > 1.0 + 1e-9):
+            particles, weights, row = _importance_step(prior, names, frame[names], weights, sampler, fit,
+                                                       settings.final_importance)
+            row["generation"] = int(generations["generation"].iloc[-1]) + 1
+            generations = pd.concat([generations, pd.DataFrame([row])], ignore_index=True)
+    return Posterior.from_arrays(names, particles, weights), generations, int(sampler.simulated)
+
+
+def _importance_step(prior: Any, names: list[str], frame: pd.DataFrame, weights: np.ndarray, sampler: BatchSampler,
+                     fit: FitObservations, n: int) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """Importance sampling at temperature 1 from the last population: particles, weights, generation row.
+
+    ``n`` proposals from :class:`GaussianMixtureTransition` fitted to the population (prior included, so
+    prior / proposal ≤ 3), each simulated once on the next draws of the calibration's keyed streams and weighted
+    by ``prior(θ) · K(y − x) / q(θ)``, ``K`` the normal density of the observation errors (temperature 1).
+    Because ``K(y − x)`` of one simulation is an unbiased estimate of the likelihood under the error model, the
+    self-normalised weights target the same exact posterior as pyabc's stochastic acceptance at temperature 1
+    (Wilkinson 2013; the pseudo-marginal argument of Andrieu & Roberts 2009); accepting with probability
+    ``K / max K`` instead would keep, in expectation, fewer particles than the effective sample size of these
+    weights. Used when the generations stop above temperature 1 (the acceptance at temperature 1 of v5's design
+    is ~0.3%, docs/findings.md).
+    """
+    transition = GaussianMixtureTransition(prior)
+    transition.fit(frame, weights / weights.sum())
+    proposals: list[dict[str, float]] = []
+    while len(proposals) < n:  # as pyabc: draw again until the prior density is positive
+        proposal = transition.rvs_single()
+        if prior.pdf(proposal) > 0:
+            proposals.append({k: float(proposal[k]) for k in names})
+    stats: list[dict[str, float]] = []
+    for a in range(0, n, sampler.round_size):
+        part = proposals[a:a + sampler.round_size]
+        stats += sampler.simulate_round(part, sampler.next_draw)
+        sampler.next_draw += len(part)
+        sampler.simulated += len(part)
+    keys = fit.keys
+    x = np.array([[st_[k] for k in keys] for st_ in stats], float)
+    y = np.array([fit.x0[k] for k in keys], float)
+    log_k = -0.5 * np.sum(((x - y) / fit.sd) ** 2, axis=1)
+    table = pd.DataFrame(proposals, columns=names)
+    log_q = np.log(np.asarray(transition.pdf(table), float))
+    log_p = np.log([prior.pdf(row) for row in proposals])
+    log_w = log_p + log_k - log_q
+    w = np.exp(log_w - log_w.max())
+    w /= w.sum()
+    particles = table.to_numpy(float)
+    row = {"generation": 0, "epsilon": 1.0, "simulations": n, "accepted": n, "acceptance_rate": float("nan"),
+           "ess": float(1.0 / np.sum(w**2)), **{f"mean:{k}": float(w @ table[k].to_numpy(float)) for k in names}}
+    return particles, w, row
 
 
 def calibrate(config: CalibrationConfig, scenario: Scenario, priors: Mapping[str, Distribution],
@@ -852,8 +905,15 @@ def _markdown(meta: dict, posterior: Posterior, priors: Mapping[str, Distributio
               "## Generations", "", "| generation | epsilon / temperature | simulations | acceptance rate | ESS |",
               "|---|---|---|---|---|"]
     for _, g in generations.iterrows():
-        lines.append(f"| {int(g['generation'])} | {_fmt(g['epsilon'])} | {int(g['simulations'])} | "
-                     f"{g['acceptance_rate']:.3f} | {g['ess']:.1f} |")
+        rate = ("importance step (every particle weighted)" if pd.isna(g["acceptance_rate"])
+                else f"{g['acceptance_rate']:.3f}")
+        lines.append(f"| {int(g['generation'])} | {_fmt(g['epsilon'])} | {int(g['simulations'])} | {rate} | "
+                     f"{g['ess']:.1f} |")
+    if len(generations) and pd.isna(generations["acceptance_rate"].iloc[-1]):
+        lines += ["", "The last row is the importance-sampling step to temperature 1 (`abc.final_importance`): "
+                  "proposals from the defensive mixture fitted to the population before it, each simulated once "
+                  "and weighted by prior × likelihood of its simulation under the observation errors / proposal "
+                  "density; the particles of `particles.csv` are these, with their weights."]
     last = generations.iloc[-1] if len(generations) else None
     if last is not None and abc["acceptance"] == "stochastic" and float(last["epsilon"]) > 1.0 + 1e-9:
         lines += ["", f"**The run stopped at temperature {float(last['epsilon']):.4g}, not 1** (generation "

@@ -80,6 +80,29 @@ def test_the_gaussian_proposal_recovers_a_posterior_cut_by_the_prior_edge() -> N
     assert abs(sd - exact.std()) < 0.03
 
 
+@pytest.mark.parametrize(("prior", "y", "exact"), [
+    (Normal(mean=0.0, sd=1.0), 1.5, stats.norm(1.2, np.sqrt(0.2))),
+    (Uniform(low=0.0, high=10.0), 0.2, stats.truncnorm(-0.4, 19.6, loc=0.2, scale=0.5))])
+def test_the_final_importance_step_reaches_the_exact_posterior(prior, y, exact) -> None:
+    # The generations stop at generation 0 (budget 1,024 simulations; temperature 3.8 and 28.4), far from the
+    # posterior; 4,000 more simulations weighted by prior × likelihood of their one simulation / proposal give
+    # the posterior at temperature 1: the conjugate normal of the tests above, and N(0.2, 0.5²) cut by the prior's
+    # edge at 0. Measured ESS of the step: 1,695 and 571 of 4,000; the tolerances are 4 Monte Carlo SEs at 400.
+    settings = AbcSettings(population_size=500, generations=6, batch_size=512, seed=9, max_simulations=1024,
+                           final_importance=4000)
+    posterior, generations, simulated = run_abc({"theta": prior}, _toy_round(0.3), _toy_fit(y, 0.4), settings)
+    assert float(generations["epsilon"].iloc[-2]) > 1.5  # the generations themselves stopped above temperature 1
+    assert generations["epsilon"].iloc[-1] == 1.0 and pd.isna(generations["acceptance_rate"].iloc[-1])
+    assert len(posterior.weights) == 4000 and simulated >= 4000 + generations["simulations"].iloc[:-1].sum()
+    theta = posterior.particles[:, 0]
+    mean = posterior.mean("theta")
+    sd = float(np.sqrt(np.sum(posterior.weights * (theta - mean) ** 2)))
+    ess = float(generations["ess"].iloc[-1])
+    assert ess > 400
+    assert abs(mean - exact.mean()) < 0.05
+    assert abs(sd - exact.std()) < 0.03
+
+
 @pytest.mark.parametrize("with_prior", [True, False])
 def test_the_defensive_prior_component_bounds_the_importance_weights(with_prior) -> None:
     # A population that is still the prior (a box of 13 uniform priors, v5's dimension) is where two normals
