@@ -73,8 +73,13 @@ def generations_figure(generations: pd.DataFrame) -> Any:
     axes[1].plot(g, generations["acceptance_rate"], "o-")
     axes[1].set_title("acceptance rate", fontsize=9)
     axes[1].set_ylim(0, None)
-    axes[2].plot(g, generations["ess"], "o-", label="ESS")
-    axes[2].plot(g, generations["accepted"], "--", color="0.5", label="population")
+    smc = generations["acceptance_rate"].notna()  # the importance step to temperature 1 has no acceptance rate
+    axes[2].plot(g[smc], generations["ess"][smc], "o-", label="ESS")
+    axes[2].plot(g[smc], generations["accepted"][smc], "--", color="0.5", label="population")
+    if (~smc).any():
+        step = generations[~smc].iloc[-1]
+        axes[2].plot([step["generation"]], [step["ess"]], "s", color="C3",
+                     label=f"ESS, importance step ({int(step['simulations']):,} proposals)")
     axes[2].set_title("effective sample size", fontsize=9)
     axes[2].set_ylim(0, None)
     axes[2].legend(fontsize=7)
