@@ -35,7 +35,7 @@ RUNS = ((2011, 2019), (2015, 2019))
 FIT_UNTIL = 2016
 #: The latest calibration on the fitted years (``edusim calibrate calibration/config_v4.yaml``, population 96)
 #: compared with the priors.
-POSTERIOR = ROOT / "calibration" / "posterior" / "history_2011_2016_v5"
+POSTERIOR = ROOT / "calibration" / "posterior" / "history_2011_2016_v7"
 POSTERIOR_RUN = (2011, 2019)
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
 

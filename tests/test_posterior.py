@@ -129,7 +129,11 @@ def test_scenario_draws_take_particles_and_keep_other_priors(tmp_path: Path) -> 
     _current_copy(SHIPPED, tmp_path / "post")
     with_post = load_scenario(_scenario_with_posterior(tmp_path, "post"))  # relative to the scenario file
     assert with_post.posterior == tmp_path / "post"
-    plain = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "baseline.yaml")
+    plain_file = tmp_path / "plain.yaml"  # the baseline on the priors (it draws from the shipped v7 posterior)
+    plain_file.write_text(f"name: plain\nextends: {Path(__file__).resolve().parents[1] / 'scenarios' / 'baseline.yaml'}"
+                          "\nuncertainties:\n  posterior: null\n", encoding="utf-8")
+    plain = load_scenario(plain_file)
+    assert plain.posterior is None
     streams = Streams(with_post.seed)
     got = sample_parameters(with_post, streams, 64, 128)
     prior = sample_parameters(plain, streams, 64, 128)
@@ -188,3 +192,24 @@ def test_scenario_with_a_folder_that_is_no_posterior_is_an_input_error(tmp_path:
         load_scenario(_scenario_with_posterior(tmp_path, "empty"))
     (err,) = e.value.errors
     assert err.key == "uncertainties.posterior" and err.line == 4 and "particles.csv" in err.message
+
+
+def test_a_distribution_for_a_parameter_the_posterior_holds_is_an_input_error(tmp_path: Path) -> None:
+    # The particle's value wins over a written distribution (sim.model.sample_parameters), so a scenario that
+    # extends the baseline (which draws from the shipped posterior) and writes a prior for one of its parameters
+    # would silently not use it. It is refused, naming the line; `posterior: null` restores the priors.
+    from sim.errors import InputErrors
+    from sim.scenario import load_scenario
+
+    base = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.yaml"
+    path = tmp_path / "child.yaml"
+    path.write_text(f"name: child\nextends: {base}\nuncertainties:\n"
+                    "  attrition.rural_rate: {dist: beta, mean: 0.06, sd: 0.015}\n", encoding="utf-8")
+    with pytest.raises(InputErrors) as e:
+        load_scenario(path)
+    (err,) = e.value.errors
+    assert err.key == "uncertainties.attrition.rural_rate" and err.line == 4 and "posterior: null" in err.message
+    path.write_text(f"name: child\nextends: {base}\nuncertainties:\n  posterior: null\n"
+                    "  attrition.rural_rate: {dist: beta, mean: 0.06, sd: 0.015}\n", encoding="utf-8")
+    scenario = load_scenario(path)
+    assert scenario.posterior is None and scenario.uncertainties["attrition.rural_rate"].mean == 0.06
