@@ -524,8 +524,14 @@ def sample_parameters(
 
     With a posterior (``uncertainties: {posterior: PATH}``), each draw takes one whole particle for the parameters
     the posterior holds, through the draw's own keyed stream (:mod:`sim.posterior`); the others keep their priors.
+    A parameter whose distribution the scenario writes (one that differs from the registry's default, e.g. a test
+    or a what-if fixing it) keeps that distribution: what the scenario says explicitly wins over the posterior.
     """
-    overrides = posterior_values(scenario.posterior, streams, start, stop) if scenario.posterior else {}
+    from sim.parameters import PARAMETERS
+
+    posterior = posterior_values(scenario.posterior, streams, start, stop) if scenario.posterior else {}
+    overrides = {name: v for name, v in posterior.items()
+                 if name not in PARAMETERS or scenario.uncertainties.get(name) == PARAMETERS[name].default}
     overrides.update(parameters or {})  # explicit overrides (a sensitivity design) win over the posterior
     unknown = sorted(set(overrides) - set(scenario.uncertainties))
     if unknown:

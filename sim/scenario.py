@@ -756,14 +756,6 @@ def _cross_problems(s: Scenario) -> list[tuple[Path_, str]]:
                                  f"the posterior {s.posterior} holds parameters the model no longer has: "
                                  f"{', '.join(stale)}; it was calibrated on an older model, run `edusim calibrate` "
                                  "again"))
-            # A distribution written for a parameter the posterior holds would be silently ignored (the particle's
-            # value wins, sim.model.sample_parameters): say so instead.
-            held = [n for n in _posterior_names(s.posterior / "particles.csv")
-                    if n in PARAMETERS and s.uncertainties.get(n) != PARAMETERS[n].default]
-            problems += [(("uncertainties", n),
-                          f"{n} is drawn from the posterior {s.posterior}, so this distribution would be ignored; "
-                          "remove it, or write `posterior: null` under uncertainties to draw every parameter from "
-                          "its distribution") for n in held]
     why = path_problem(str(s.targets))
     if why or not s.targets.is_file():
         problems.append((("targets",), why or f"target-set file not found: {s.targets}"))

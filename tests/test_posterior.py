@@ -194,22 +194,25 @@ def test_scenario_with_a_folder_that_is_no_posterior_is_an_input_error(tmp_path:
     assert err.key == "uncertainties.posterior" and err.line == 4 and "particles.csv" in err.message
 
 
-def test_a_distribution_for_a_parameter_the_posterior_holds_is_an_input_error(tmp_path: Path) -> None:
-    # The particle's value wins over a written distribution (sim.model.sample_parameters), so a scenario that
-    # extends the baseline (which draws from the shipped posterior) and writes a prior for one of its parameters
-    # would silently not use it. It is refused, naming the line; `posterior: null` restores the priors.
-    from sim.errors import InputErrors
+def test_a_distribution_the_scenario_writes_wins_over_the_posterior(tmp_path: Path) -> None:
+    # A scenario extending the baseline (which draws from the shipped posterior) that writes a distribution for one
+    # of the posterior's parameters (a what-if, or a test fixing it) gets that distribution; the other parameters
+    # still come from the particles. Without the rule the particle's value would silently win.
+    from sim.model import sample_parameters
+    from sim.rng import Streams
     from sim.scenario import load_scenario
 
     base = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.yaml"
     path = tmp_path / "child.yaml"
     path.write_text(f"name: child\nextends: {base}\nuncertainties:\n"
-                    "  attrition.rural_rate: {dist: beta, mean: 0.06, sd: 0.015}\n", encoding="utf-8")
-    with pytest.raises(InputErrors) as e:
-        load_scenario(path)
-    (err,) = e.value.errors
-    assert err.key == "uncertainties.attrition.rural_rate" and err.line == 4 and "posterior: null" in err.message
-    path.write_text(f"name: child\nextends: {base}\nuncertainties:\n  posterior: null\n"
-                    "  attrition.rural_rate: {dist: beta, mean: 0.06, sd: 0.015}\n", encoding="utf-8")
-    scenario = load_scenario(path)
-    assert scenario.posterior is None and scenario.uncertainties["attrition.rural_rate"].mean == 0.06
+                    "  attrition.rural_rate: {dist: fixed, value: 0.123}\n", encoding="utf-8")
+    child = load_scenario(path)
+    baseline = load_scenario(base)
+    assert child.posterior is not None and child.posterior == baseline.posterior
+    streams = Streams(child.seed)
+    got = sample_parameters(child, streams, 0, 64)
+    ref = sample_parameters(baseline, streams, 0, 64)
+    assert np.all(got["attrition.rural_rate"] == 0.123)
+    assert not np.all(ref["attrition.rural_rate"] == ref["attrition.rural_rate"][0])  # the baseline's: particles
+    for name in ("attrition.town_rate", "recruitment.fill_rate", "quota.establishment_adjustment"):
+        assert np.array_equal(got[name], ref[name]), name  # still the particles of the same draws
