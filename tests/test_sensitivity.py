@@ -178,8 +178,15 @@ def test_override_absent_samples_as_before(small_model) -> None:
     scenario = small_model.scenario
     streams = Streams(scenario.seed)
     values = sample_parameters(scenario, streams, 0, 64)
-    for name, spec in scenario.uncertainties.items():  # the sampling rule, written out independently
-        np.testing.assert_array_equal(values[name], sample(spec, streams.uniforms(f"uncertainty/{name}", 0, 64)))
+    # the sampling rule, written out independently: the posterior's particles for the parameters it holds (the
+    # baseline draws from the shipped posterior), each parameter's own stream for the others
+    from sim.model import posterior_values
+
+    held = posterior_values(scenario.posterior, streams, 0, 64) if scenario.posterior else {}
+    assert len(held) == 13
+    for name, spec in scenario.uncertainties.items():
+        expected = held[name] if name in held else sample(spec, streams.uniforms(f"uncertainty/{name}", 0, 64))
+        np.testing.assert_array_equal(values[name], expected)
 
 
 def test_override_changes_only_the_parameter(small_model) -> None:
