@@ -111,10 +111,14 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"abc.max_simulations (default the test's {SYNTHETIC_ABC['max_simulations']:,})")
     parser.add_argument("--min-acceptance-rate", type=float, default=None,
                         help=f"abc.min_acceptance_rate (default the test's {SYNTHETIC_ABC['min_acceptance_rate']:g})")
+    parser.add_argument("--final-importance", type=int, default=None,
+                        help="abc.final_importance: simulations of an importance step to temperature 1 when the "
+                        "generations stop above it (default the test's: none)")
     args = parser.parse_args(argv)
     overrides: dict[str, int | float] = {
         k: v for k, v in (("max_simulations", args.max_simulations),
-                          ("min_acceptance_rate", args.min_acceptance_rate)) if v is not None}
+                          ("min_acceptance_rate", args.min_acceptance_rate),
+                          ("final_importance", args.final_importance)) if v is not None}
     command = "PYTHONPATH=. nice -n 15 .venv/bin/python benchmarks/synthetic_truth.py " + " ".join(
         sys.argv[1:] if argv is None else argv)
     reps_dir = args.out / "reps"
