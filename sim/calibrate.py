@@ -156,9 +156,9 @@ class AbcSettings(_Frozen):
         default=0, description="stochastic only: if the generations stop above temperature 1, this many further "
         "simulations make an importance-sampling step to temperature 1 (0: none)")
     transition: Literal["gaussian", "kde"] = Field(
-        default="gaussian", description="proposal of generations after the first: gaussian, a defensive mixture of "
-        "two normals fitted to the whole population (GaussianMixtureTransition); kde, pyabc's default "
-        "MultivariateNormalTransition (a normal kernel around every particle, Silverman's bandwidth)")
+        default="gaussian", description="proposal of generations after the first: gaussian, a defensive mixture in "
+        "equal thirds of the prior and two normals fitted to the population (GaussianMixtureTransition); kde, "
+        "pyabc's default MultivariateNormalTransition (a normal kernel around every particle, Silverman's bandwidth)")
 
 
 class DistanceSettings(_Frozen):
@@ -644,14 +644,15 @@ def run_abc(priors: Mapping[str, Distribution], simulate_round: SimulateRound, f
         if (settings.acceptance == "stochastic" and settings.final_importance > 0
                 and float(generations["epsilon"].iloc[-1]) > 1.0 + 1e-9):
             particles, weights, row = _importance_step(prior, names, frame[names], weights, sampler, fit,
-                                                       settings.final_importance)
-            row["generation"] = int(generations["generation"].iloc[-1]) + 1
+                                                       settings.final_importance,
+                                                       int(generations["generation"].iloc[-1]) + 1)
             generations = pd.concat([generations, pd.DataFrame([row])], ignore_index=True)
     return Posterior.from_arrays(names, particles, weights), generations, int(sampler.simulated)
 
 
 def _importance_step(prior: Any, names: list[str], frame: pd.DataFrame, weights: np.ndarray, sampler: BatchSampler,
-                     fit: FitObservations, n: int) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+                     fit: FitObservations, n: int, generation: int
+                     ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """Importance sampling at temperature 1 from the last population: particles, weights, generation row.
 
     ``n`` proposals from :class:`GaussianMixtureTransition` fitted to the population (prior included, so
@@ -688,7 +689,7 @@ def _importance_step(prior: Any, names: list[str], frame: pd.DataFrame, weights:
     w = np.exp(log_w - log_w.max())
     w /= w.sum()
     particles = table.to_numpy(float)
-    row = {"generation": 0, "epsilon": 1.0, "simulations": n, "accepted": n, "acceptance_rate": float("nan"),
+    row = {"generation": generation, "epsilon": 1.0, "simulations": n, "accepted": n, "acceptance_rate": float("nan"),
            "ess": float(1.0 / np.sum(w**2)), **{f"mean:{k}": float(w @ table[k].to_numpy(float)) for k in names}}
     return particles, w, row
 

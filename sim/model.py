@@ -27,6 +27,7 @@ from sim.mechanisms import assessment, dispatch, facilities, programmes, quota, 
 from sim.mechanisms import budget as budget_rule
 from sim.mechanisms import classes as cmech
 from sim.mechanisms import teachers as tmech
+from sim.parameters import PARAMETERS
 from sim.posterior import Posterior
 from sim.registry import (
     REGISTRY_PARAMETER_PREFIX,
@@ -527,8 +528,6 @@ def sample_parameters(
     A parameter whose distribution the scenario writes (one that differs from the registry's default, e.g. a test
     or a what-if fixing it) keeps that distribution: what the scenario says explicitly wins over the posterior.
     """
-    from sim.parameters import PARAMETERS
-
     posterior = posterior_values(scenario.posterior, streams, start, stop) if scenario.posterior else {}
     overrides = {name: v for name, v in posterior.items()
                  if name not in PARAMETERS or scenario.uncertainties.get(name) == PARAMETERS[name].default}
