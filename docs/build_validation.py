@@ -33,7 +33,7 @@ FIGURES = ROOT / "docs" / "figures"
 SCENARIO = ROOT / "scenarios" / "history.yaml"
 RUNS = ((2011, 2019), (2015, 2019))
 FIT_UNTIL = 2016
-#: The latest calibration on the fitted years (``edusim calibrate calibration/config_v4.yaml``, population 96)
+#: The latest calibration on the fitted years (``edusim calibrate calibration/config_v7.yaml``, population 96)
 #: compared with the priors.
 POSTERIOR = ROOT / "calibration" / "posterior" / "history_2011_2016_v7"
 POSTERIOR_RUN = (2011, 2019)
@@ -86,6 +86,116 @@ def census_cohorts() -> dict[int, float]:
 
     ages = census_single_years(load_counties(include_xpcc=True)).sum(axis=0)
     return {int(census_entry_year(age)): float(ages[age]) for age in range(ages.size)}
+
+
+#: The 2020 census's age bands (start age, width) below age 20, as ``calibration/data`` holds them per county.
+CENSUS_BANDS = {"age0": (0, 1), "age1_4": (1, 4), "age5_9": (5, 5), "age10_14": (10, 5), "age15_19": (15, 5)}
+
+
+def census_readings() -> dict[str, dict[int, float]]:
+    """The region's census cohort entering grade 1 in each year under three readings of the 2020 census bands
+    (every band total kept; the single years inside a band are what no public table gives: calibration/SEARCHES.md
+    E7–E8):
+
+    - ``linear``: the model's (:func:`census_cohorts`: per county, linear inside a band with the slope between the
+      neighbouring bands' means);
+    - ``monotone``: a monotone cubic (``scipy.interpolate.PchipInterpolator``, Fritsch–Carlson) through the
+      cumulative counts at the band edges, differenced to single years: the demographers' smooth graduation
+      (DemoTools' ``graduate_mono`` is the same family); region totals;
+    - ``births``: each band shared among its single years in proportion to the registered births of their birth
+      years (NBS birth rate × year-end population, ``xinjiang_population_births_2000_2021.csv``; a child aged ``a``
+      on 2020-11-01 was born 10/12 in ``2020 − a`` and 2/12 in ``2019 − a``); region totals.
+    """
+    from scipy.interpolate import PchipInterpolator
+
+    from sim.baseline import load_counties
+    from sim.mechanisms.students import census_entry_year
+
+    counties = load_counties(include_xpcc=True)
+    totals = {band: float(counties[band].sum()) for band in CENSUS_BANDS}
+    edges = [0.0] + [float(start + width) for start, width in CENSUS_BANDS.values()]
+    cumulative = [0.0]
+    for band in CENSUS_BANDS:
+        cumulative.append(cumulative[-1] + totals[band])
+    monotone = PchipInterpolator(edges, cumulative)
+    by_age_monotone = [float(monotone(a + 1) - monotone(a)) for a in range(20)]
+    table = pd.read_csv(ROOT / "calibration" / "data" / "xinjiang_population_births_2000_2021.csv")
+    registered = dict(zip(table["year"], table["birth_rate_permille"] * table["pop_yearend_10k"] * 10, strict=True))
+
+    def born(age: int) -> float:
+        return 10 / 12 * registered[2020 - age] + 2 / 12 * registered[2019 - age]
+
+    by_age_births = [0.0] * 20
+    for band, (start, width) in CENSUS_BANDS.items():
+        weights = [born(a) for a in range(start, start + width)]
+        for k, a in enumerate(range(start, start + width)):
+            by_age_births[a] = totals[band] * weights[k] / sum(weights)
+    year = {a: int(census_entry_year(a)) for a in range(20)}
+    return {"linear": census_cohorts(),
+            "monotone": {year[a]: by_age_monotone[a] for a in range(20)},
+            "births": {year[a]: by_age_births[a] for a in range(20)}}
+
+
+def intake_diagnosis(table: pd.DataFrame, fitted_years: list[int], held_years: list[int]) -> str:
+    """Where the held-out primary-pupil miss comes from: the published flows' own balance, the simulated
+    entrants' share of the miss, and what each reading of the census bands (:func:`census_readings`) predicts
+    for the held-out entrants from the fitted years' entrants per census child."""
+    from sim.observations import load_observations, series
+
+    observed = load_observations()
+    pupils = series(observed, "pupils", "primary")
+    entrants = series(observed, "entrants", "primary")
+    graduates = series(observed, "graduates", "primary")
+    balance = ", ".join(
+        f"{pupils[y] - pupils[y - 1] - entrants[y] + graduates[y]:+,.0f} ({y})" for y in held_years
+        if y in graduates.index and y - 1 in pupils.index)
+    last = held_years[-1]
+    entrant_excess = sum(_value(table, "entrants", "primary", y, "median") - entrants[y] for y in held_years)
+    pupil_excess = _value(table, "pupils", "primary", last, "median") - pupils[last]
+    rows = ["| reading of the census bands | entrants per census child, fitted years | their spread | "
+            + " | ".join(f"{y}: ratio, error of the fitted mean" for y in held_years) + " | census cohort "
+            + ", ".join(str(y) for y in range(2019, 2023)) + " |",
+            "|---|---|---|" + "---|" * len(held_years) + "---|"]
+    labels = {"linear": "linear inside each band, slope from the neighbouring bands (the model's)",
+              "monotone": "monotone cubic through the cumulative counts (smooth graduation)",
+              "births": "shares of the registered births of the birth years"}
+    errors: dict[str, list[float]] = {}
+    spread: dict[str, float] = {}
+    readings = census_readings()
+    linear = readings["linear"]
+    intake_2021 = [cohort[2021] for cohort in readings.values()]
+    for name, cohort in readings.items():
+        fitted = [entrants[y] / cohort[y] for y in fitted_years]
+        spread[name] = max(fitted) - min(fitted)
+        mean = sum(fitted) / len(fitted)
+        errors[name] = [100 * (mean * cohort[y] / entrants[y] - 1) for y in held_years]
+        rows.append(f"| {labels[name]} | " + ", ".join(f"{r:.3f}" for r in fitted) + f" | "
+                    f"{max(fitted) - min(fitted):.3f} | "
+                    + " | ".join(f"{entrants[y] / cohort[y]:.3f}, {e:+.1f}%" for y, e in
+                                 zip(held_years, errors[name], strict=True))
+                    + " | " + ", ".join(f"{cohort[y] / 1000:,.0f}k" for y in range(2019, 2023)) + " |")
+    return (
+        "- **Where the primary-pupil miss comes from.** The published flows balance: pupils(y) − pupils(y−1) − "
+        f"entrants(y) + graduates(y) is {balance}, so the pupils' miss is the grade-1 entrants' miss. The "
+        f"simulated entrants exceed the published ones by {entrant_excess:,.0f} over {held_years[0]}–{last}; the "
+        f"simulated primary pupils of {last} exceed the published by {pupil_excess:,.0f}. The entrants come from "
+        "the 2020 census's cohorts of the entry years, ages 8–9 at the census for 2017–18, inside the 5–9 band. "
+        "The census gives that band's total only (a single-year table for Xinjiang was not found: "
+        "`calibration/SEARCHES.md` E7–E8), and its split into single years decides the held-out entrants. Three "
+        "readings, each keeping the band totals (`census_readings` in this script), and the held-out entrants "
+        f"each predicts with the mean entrants per census child of the fitted years ({fitted_years[0]}–"
+        f"{fitted_years[-1]}):\n\n" + "\n".join(rows) + "\n\n"
+        f"  The model's reading puts more children at age 9 than at age 5 because the 1–4 band (born 2016–19) is "
+        f"small after the births of 2018–19 fell; it steps {100 * (linear[2016] / linear[2017] - 1):+.0f}% from age 9 "
+        f"to age 10 at the band edge. Only the registered births' shares predict both held-out years within 5% "
+        f"({errors['births'][0]:+.1f}%, {errors['births'][-1]:+.1f}%), and they scatter the fitted years' ratios "
+        f"most ({spread['births']:.3f} against the model's {spread['linear']:.3f}). The held-out years informed this "
+        "comparison, so they cannot also judge a reading chosen from it: the model keeps its reading, and "
+        "adopting another needs a test of its own (a published single-year census table reconstructed from its "
+        "bands, or entrants of 2019 or later, not found: SEARCHES.md E1–E6). The readings differ by "
+        f"{100 * (max(intake_2021) / min(intake_2021) - 1):.0f}% in the census cohort entering in 2021 (last "
+        "column): an input uncertainty of the projection, not only of the hindcast.\n"
+    )
 
 
 def stale_parameters(folder: Path) -> list[str]:
@@ -228,7 +338,7 @@ def render(results: dict[tuple[int, int], HindcastResult], seconds: dict[tuple[i
         f"pupil–teacher ratios of 2010–2016 sit well below the norm's). In {a} (the start year, not scored) "
         f"{flow('hires', a):,.0f} teachers are hired; between verifications recruitment only replaces leavers "
         f"({flow('exits', a + 1):,.0f} teachers leave in {a + 1}; the start stock holds no women past their "
-        "statutory age), so the 2011–2016 growth is missed and the 2017 verification is the visible step.\n",
+        "statutory age), so the stock grows in steps at the verifications.\n",
         f"- **Pupils**: primary {movement(table, 'pupils', 'primary', a, b)} ({held('pupils', 'primary')}); junior "
         f"{movement(table, 'pupils', 'junior', a, b)} ({held('pupils', 'junior')}). Grade-7 entrants in {a + 2}: "
         f"{_value(table, 'entrants', 'junior', a + 2, 'median'):,.0f} simulated against "
@@ -246,6 +356,7 @@ def render(results: dict[tuple[int, int], HindcastResult], seconds: dict[tuple[i
         f"entrants are overestimated ({held('entrants', 'primary')}). Published births are not used for entry "
         "years the census covers (they fall below both the census cohorts and the entrants: 329,309 births in "
         "2011 against 433,400 entrants in 2017).\n",
+        intake_diagnosis(table, fitted_years, held_years),
         "- **Bands**: the 90% bands now carry parameter uncertainty (entrants per census child, consolidation, "
         "establishment multipliers, attrition, fill rates), not only the sampling noise of the flows; "
         "`edusim calibrate` is to narrow them on the fitted years.\n",
