@@ -2,7 +2,8 @@
 
 Each repetition draws three true parameters from their priors, simulates pupils and full-time teachers 2012–2016
 on three small counties with them (plus observation error), calibrates with the shipped ABC-SMC under the budget
-of ``tests/test_calibrate.py::SYNTHETIC_ABC`` (``abc.max_simulations``, ``abc.min_acceptance_rate``) and checks
+of ``tests/test_calibrate.py::SYNTHETIC_ABC`` (``abc.max_simulations``, ``abc.min_acceptance_rate``, and an
+importance step to temperature 1, ``abc.final_importance``, when the generations stop above it) and checks
 whether each weighted 5–95% posterior interval contains its true value. The machinery is the test's
 (``synthetic_setup``, ``synthetic_repetition``, ``coverage_table`` in ``tests/test_calibrate.py``); this script
 runs it repetition by repetition, writes each repetition as it finishes and reports:
@@ -113,7 +114,8 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"abc.min_acceptance_rate (default the test's {SYNTHETIC_ABC['min_acceptance_rate']:g})")
     parser.add_argument("--final-importance", type=int, default=None,
                         help="abc.final_importance: simulations of an importance step to temperature 1 when the "
-                        "generations stop above it (default the test's: none)")
+                        f"generations stop above it (default the test's {SYNTHETIC_ABC['final_importance']:,}; 0: "
+                        "none)")
     args = parser.parse_args(argv)
     overrides: dict[str, int | float] = {
         k: v for k, v in (("max_simulations", args.max_simulations),

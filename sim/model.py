@@ -513,6 +513,20 @@ def posterior_values(path: Path | str, streams: Streams, start: int, stop: int) 
     return _load_posterior(str(path)).values(None, streams, start, stop)
 
 
+def load_posterior(path: Path | str) -> Posterior:
+    """The posterior folder at ``path`` (read once per process)."""
+    return _load_posterior(str(path))
+
+
+def posterior_held(scenario: Scenario) -> list[str]:
+    """The parameters each draw of ``scenario`` takes from its posterior's particles: those the posterior holds
+    and the scenario leaves at the registry's default distribution (one it writes wins, :func:`sample_parameters`)."""
+    if scenario.posterior is None:
+        return []
+    return [name for name in load_posterior(scenario.posterior).names
+            if name not in PARAMETERS or scenario.uncertainties.get(name) == PARAMETERS[name].default]
+
+
 def sample_parameters(
     scenario: Scenario, streams: Streams, start: int, stop: int,
     parameters: Mapping[str, np.ndarray] | None = None,
@@ -528,9 +542,9 @@ def sample_parameters(
     A parameter whose distribution the scenario writes (one that differs from the registry's default, e.g. a test
     or a what-if fixing it) keeps that distribution: what the scenario says explicitly wins over the posterior.
     """
-    posterior = posterior_values(scenario.posterior, streams, start, stop) if scenario.posterior else {}
-    overrides = {name: v for name, v in posterior.items()
-                 if name not in PARAMETERS or scenario.uncertainties.get(name) == PARAMETERS[name].default}
+    held = posterior_held(scenario)
+    posterior = posterior_values(scenario.posterior, streams, start, stop) if scenario.posterior and held else {}
+    overrides = {name: posterior[name] for name in held}
     overrides.update(parameters or {})  # explicit overrides (a sensitivity design) win over the posterior
     unknown = sorted(set(overrides) - set(scenario.uncertainties))
     if unknown:

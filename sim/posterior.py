@@ -159,7 +159,7 @@ class Posterior:
         """Kish's effective sample size of the weights, ``1 / Σ w²``."""
         return float(1.0 / np.sum(self.weights**2))
 
-    def quantiles(self, name: str, qs: Sequence[float]) -> np.ndarray:
+    def quantiles(self, name: str, qs: Sequence[float] | np.ndarray) -> np.ndarray:
         """Weighted quantiles of one parameter (inverse of the weighted empirical CDF)."""
         return weighted_quantiles(self.particles[:, self.names.index(name)], self.weights, qs)
 
@@ -167,7 +167,7 @@ class Posterior:
         return float(np.sum(self.particles[:, self.names.index(name)] * self.weights))
 
 
-def weighted_quantiles(values: np.ndarray, weights: np.ndarray, qs: Sequence[float]) -> np.ndarray:
+def weighted_quantiles(values: np.ndarray, weights: np.ndarray, qs: Sequence[float] | np.ndarray) -> np.ndarray:
     """Quantiles ``qs`` of the weighted empirical distribution: the smallest value whose CDF reaches ``q``."""
     order = np.argsort(values, kind="stable")
     v = np.asarray(values, float)[order]

@@ -22,10 +22,11 @@ from sim.sensitivity import morris, sobol
 from sim.sensitivity.defaults import METHODS
 
 if TYPE_CHECKING:
+    from sim.posterior import Posterior
     from sim.scenario import Scenario
 
 __all__ = ["Design", "Factor", "check_method", "check_n", "choose_factors", "lever_factor", "lever_levels",
-           "make_design", "n_points", "scenario_lever", "uncertainty_factor", "uniform_factor"]
+           "make_design", "n_points", "posterior_factor", "scenario_lever", "uncertainty_factor", "uniform_factor"]
 
 
 @dataclass(frozen=True)
@@ -163,16 +164,40 @@ def make_design(factors: Sequence[Factor], method: str, n: int, rng: np.random.G
 # the scenario's factors
 
 
+def posterior_factor(name: str, posterior: Posterior, label: str, units: str = "") -> Factor:
+    """A parameter a calibrated posterior holds as a factor: values by the inverse of its weighted marginal CDF.
+
+    The design draws each factor independently, so the posterior's correlations between parameters are not kept
+    (SALib's Sobol' and Morris estimators assume independent inputs); the marginal ranges are the posterior's.
+    """
+    lo, hi = posterior.quantiles(name, (0.05, 0.95))
+    return Factor(name, "uncertainty", units, f"posterior {label} (weighted marginal; 90%: {lo:.4g}–{hi:.4g})",
+                  lambda q: posterior.quantiles(name, np.asarray(q, dtype=float)))
+
+
 def choose_factors(scenario: Scenario, names: str | None) -> list[Factor]:
-    """The scenario's uncertainties as factors: ``names`` (comma-separated) or every non-fixed one."""
+    """The scenario's uncertainties as factors: ``names`` (comma-separated) or every non-fixed one.
+
+    A parameter the scenario's posterior supplies in a plain run (:func:`sim.model.posterior_held`) varies over
+    the posterior's marginal (:func:`posterior_factor`), not over its prior: the indices then say what the
+    calibrated uncertainty does.
+    """
+    from sim.model import load_posterior, posterior_held
     from sim.parameters import PARAMETERS
 
     def units(name: str) -> str:
         return PARAMETERS[name].units if name in PARAMETERS else ""
 
+    held = set(posterior_held(scenario))
+
+    def factor(name: str, spec: Distribution) -> Factor:
+        if name in held and scenario.posterior is not None:
+            return posterior_factor(name, load_posterior(scenario.posterior), scenario.posterior.name, units(name))
+        return uncertainty_factor(name, spec, units(name))
+
     uncertain = {n: s for n, s in scenario.uncertainties.items() if not isinstance(s, Fixed)}
     if names is None:
-        return [uncertainty_factor(n, s, units(n)) for n, s in uncertain.items()]
+        return [factor(n, s) for n, s in uncertain.items()]
     chosen = [n.strip() for n in names.split(",") if n.strip()]
     if not chosen:
         raise InputError("names no uncertainty", key="--factors")
@@ -183,7 +208,7 @@ def choose_factors(scenario: Scenario, names: str | None) -> list[Factor]:
         if name not in uncertain:
             raise InputError(f"'{name}' is fixed in the scenario ({describe(scenario.uncertainties[name])}); give it a "
                              "distribution to study it", key="--factors")
-        factors.append(uncertainty_factor(name, uncertain[name], units(name)))
+        factors.append(factor(name, uncertain[name]))
     return factors
 
 
