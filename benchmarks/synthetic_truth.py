@@ -40,9 +40,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 from test_calibrate import (  # noqa: E402 - the test module, on the path above
+    INFORMED,
     NOMINAL,
     SYNTHETIC_ABC,
     SYNTHETIC_PARAMETERS,
+    SYNTHETIC_REPETITIONS,
     SyntheticRepetition,
     coverage_table,
     synthetic_repetition,
@@ -92,9 +94,12 @@ def summary(reps: list[SyntheticRepetition], command: str, settings: dict[str, i
                      f"{r.wall_seconds:.0f} | {r.cpu_seconds:.0f} | " + " | ".join(cells) + " |")
     if reps:
         ratios = {n: sum(r.width_ratio[n] for r in reps) / len(reps) for n in SYNTHETIC_PARAMETERS}
+        name, bound = INFORMED
         lines += ["", "Mean width ratio (posterior 90% interval over the prior's; 1 = the data said nothing): "
-                  + ", ".join(f"{n} {v:.2f}" for n, v in ratios.items()) + "."]
+                  + ", ".join(f"{n} {v:.2f}" for n, v in ratios.items()) + f". The test asks {name}'s to be "
+                  f"below {bound:g}: {'yes' if ratios[name] < bound else 'no'}."]
         doc["mean_width_ratio"] = ratios
+        doc["informed"] = {"parameter": name, "bound": bound, "below": ratios[name] < bound}
         walls = sorted(r.wall_seconds for r in reps)
         parts = sorted(r.simulated for r in reps)
         lines += ["", f"Wall time per repetition: median {walls[len(walls) // 2]:.0f} s, range {walls[0]:.0f}–"
@@ -105,8 +110,12 @@ def summary(reps: list[SyntheticRepetition], command: str, settings: dict[str, i
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--repetitions", type=int, default=20, help="repetitions 0 … N-1 (default 20)")
+    parser.add_argument("--repetitions", type=int, default=SYNTHETIC_REPETITIONS,
+                        help=f"repetitions 0 … N-1 (default the test's {SYNTHETIC_REPETITIONS})")
     parser.add_argument("--out", type=Path, default=Path("/tmp/synth"), help="output folder")
+    parser.add_argument("--first", type=int, default=0,
+                        help="run repetitions FIRST … N-1 only (another process may run the others into the same "
+                        "OUT; the summary counts every repetition found there)")
     parser.add_argument("--report", action="store_true", help="only summarise the repetitions already in OUT")
     parser.add_argument("--max-simulations", type=int, default=None,
                         help=f"abc.max_simulations (default the test's {SYNTHETIC_ABC['max_simulations']:,})")
@@ -134,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         if path.is_file():
             reps.append(_load(path))
             continue
-        if args.report:
+        if args.report or rep < args.first:
             continue
         if config is None:
             config, scenario, priors = synthetic_setup(work, **overrides)

@@ -323,10 +323,23 @@ def test_calibrate_on_dask_workers_gives_the_same_posterior(tmp_path) -> None:
 # ------------------------------------------------------------------------------------------------------------
 # synthetic truth (issue 13 item 7)
 
-SYNTHETIC_PARAMETERS = ("attrition.town_rate", "recruitment.fill_rate", "students.consolidation_2020")
+#: Three parameters, one the synthetic data inform strongly: grade-1 entrants per census child scales every
+#: year's intake, which the pupils (SD 1%) see directly. With ``students.consolidation_2020`` in its place (until
+#: 2026-12-07) all three posteriors stayed as wide as their priors (mean width ratios 0.96–0.99 over 20
+#: repetitions), so coverage near 0.90 said nothing about what the calibration learns: a calibration that
+#: returned its prior would have passed.
+SYNTHETIC_PARAMETERS = ("attrition.town_rate", "recruitment.fill_rate", "students.entrants_per_census_child")
+#: The informed parameter's mean width ratio (posterior 90% interval over the prior's) must fall below this:
+#: a calibration that ignored the data would give about 1. Set before the first run with this parameter.
+INFORMED = ("students.entrants_per_census_child", 0.8)
 SYNTHETIC_SD_REL = {"pupils": 0.01, "fulltime_teachers": 0.03}
 SYNTHETIC_YEARS = range(2012, 2017)
 NOMINAL = 0.90
+#: Repetitions of the long test. 20 (the issue's minimum) gave 59 of 60 intervals covering, Clopper–Pearson
+#: 0.911–1.000 (2026-12-07): with two of the three parameters barely informed, their coverage over 20 truths is
+#: mostly where the seeded truths fall in the prior, so 20 cannot tell luck from intervals too wide; 40 can
+#: better (about 2 hours in one process; `benchmarks/synthetic_truth.py` can split them between processes).
+SYNTHETIC_REPETITIONS = 40
 
 #: The ABC settings of a repetition: the calibration's own budget keys (``abc.max_simulations``,
 #: ``abc.min_acceptance_rate``, the 3% floor of ``calibration/config_v2.yaml`` … ``config_v4.yaml``), so that the
@@ -523,10 +536,13 @@ def test_coverage_table_separates_the_repetitions_at_temperature_1() -> None:
 
 @pytest.mark.slow
 @pytest.mark.long
+@pytest.mark.xfail(strict=True, reason="measured 2026-12-07 (benchmarks/synthetic_truth.py, 40 repetitions, all at "
+                   "temperature 1): pooled coverage 115/120 = 0.958, Clopper-Pearson 0.905-0.986, excludes 0.90 "
+                   "(per parameter 38/40, 39/40, 38/40 each contain it): the intervals run wide; issue 13 item 7")
 def test_synthetic_truth_credible_intervals_cover_at_their_nominal_rate(tmp_path) -> None:
-    # 20 repetitions × 3 parameters; the report with per-repetition detail: benchmarks/synthetic_truth.py
+    # SYNTHETIC_REPETITIONS × 3 parameters; the report with per-repetition detail: benchmarks/synthetic_truth.py
     config, scenario, priors = synthetic_setup(tmp_path)
-    reps = [synthetic_repetition(tmp_path, config, scenario, priors, rep) for rep in range(20)]
+    reps = [synthetic_repetition(tmp_path, config, scenario, priors, rep) for rep in range(SYNTHETIC_REPETITIONS)]
     table = coverage_table(reps)
     for subset, row in table.items():
         print(f"synthetic truth ({subset}): " + "; ".join(
@@ -538,10 +554,13 @@ def test_synthetic_truth_credible_intervals_cover_at_their_nominal_rate(tmp_path
     # catches over-confident intervals
     assert table["all"]["pooled"].contains(NOMINAL)
     # item 7 asks for credible intervals, i.e. those of the exact posterior (temperature 1), over >= 20
-    # repetitions; tempered intervals near the prior's cover ~90% whatever the calibration does. Without the
-    # importance step 0 of 20 reached temperature 1 at this budget (docs/findings.md, "Synthetic truth with a
-    # budget"); with it every repetition must
+    # repetitions (here SYNTHETIC_REPETITIONS); tempered intervals near the prior's cover ~90% whatever the
+    # calibration does. Without the importance step 0 of 20 reached temperature 1 at this budget
+    # (docs/findings.md, "Synthetic truth with a budget"); with it every repetition must
     assert all(r.exact for r in reps), [r.final_temperature for r in reps]
     exact = table["temperature_1"]["pooled"]
-    assert exact.trials == 20 * len(SYNTHETIC_PARAMETERS)
+    assert exact.trials == SYNTHETIC_REPETITIONS * len(SYNTHETIC_PARAMETERS)
     assert exact.contains(NOMINAL)
+    # and the data must have been used: coverage alone cannot tell a posterior from the prior
+    name, bound = INFORMED
+    assert np.mean([r.width_ratio[name] for r in reps]) < bound
