@@ -52,11 +52,21 @@ def test_every_level_is_validated_by_the_scenario(small) -> None:
 def test_choose_factors(small) -> None:
     every = d.choose_factors(small, None)
     assert every and all(f.kind == "uncertainty" for f in every)
-    two = d.choose_factors(small, "attrition.rural_rate, students.consolidation_2020,attrition.rural_rate")
-    assert [f.name for f in two] == ["attrition.rural_rate", "students.consolidation_2020"]
-    spec = small.uncertainties["attrition.rural_rate"]
+    two = d.choose_factors(small, "drift.rural_to_town_rate, students.consolidation_2020,drift.rural_to_town_rate")
+    assert [f.name for f in two] == ["drift.rural_to_town_rate", "students.consolidation_2020"]
+    # a parameter the posterior does not hold: its distribution's inverse CDF
+    spec = small.uncertainties["drift.rural_to_town_rate"]
     q = np.array([0.1, 0.5, 0.9])
     np.testing.assert_array_equal(two[0].quantile(q), sample(spec, q))
+    # one the baseline's posterior holds: the weighted particles' quantile, by its definition (the smallest
+    # particle value whose weighted CDF reaches q)
+    import pandas as pd
+
+    particles = pd.read_csv(small.posterior / "particles.csv")
+    values = particles["students.consolidation_2020"].to_numpy()
+    weights = particles["weight"].to_numpy() / particles["weight"].sum()
+    for qi, v in zip(q, two[1].quantile(q), strict=True):
+        assert weights[values <= v].sum() >= qi - 1e-9 > weights[values < v].sum()
     with pytest.raises(InputError, match="names no uncertainty"):
         d.choose_factors(small, " , ")
 
