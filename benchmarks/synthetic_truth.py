@@ -12,7 +12,14 @@ runs it repetition by repetition, writes each repetition as it finishes and repo
   ``scipy.stats.binomtest(k, n).proportion_ci(0.95, method="exact")``, over all repetitions and over those that
   reached temperature 1 (a repetition stopped short of it by the acceptance floor or the budget has a *tempered*
   posterior, wider than the exact one);
-- per repetition: the final temperature, generations, particles simulated, wall and CPU seconds.
+- per repetition: the final temperature, generations, particles simulated, wall and CPU seconds;
+- simulation-based calibration (Talts et al. 2018): the posterior probability below each truth (its PIT) is
+  uniform over repetitions when the posterior is exact. Coverage of the 90% interval is whether the PIT falls in
+  0.05–0.95; the PIT's distribution says more: a variance under 1/12 means intervals too wide, over it too narrow,
+  and ``scipy.stats.kstest`` against the uniform tests the whole shape. Beside it, the prior's CDF at each
+  seeded truth: for a parameter the data barely inform the posterior is close to the prior, so its coverage is
+  mostly whether the truth fell in the prior's central 90%, which is a property of the seeds, not of the
+  calibration.
 
 The pooled interval treats the 3 × n intervals as independent trials; the three of one repetition share its data,
 so the pooled interval is somewhat too narrow.
@@ -33,8 +40,10 @@ import json
 import platform
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
+
+from scipy import stats
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -52,10 +61,35 @@ from test_calibrate import (  # noqa: E402 - the test module, on the path above
 )
 
 
-def _load(path: Path) -> SyntheticRepetition:
+def _load(path: Path, work: Path) -> SyntheticRepetition:
+    """A finished repetition; one written before PITs were recorded gets them from its posterior in ``work``."""
     data = json.loads(path.read_text(encoding="utf-8"))
     data["interval"] = {n: tuple(v) for n, v in data["interval"].items()}
-    return SyntheticRepetition(**data)
+    r = SyntheticRepetition(**data)
+    if r.pit and r.prior_cdf:
+        return r
+    from sim.posterior import Posterior
+    from sim.rng import Streams
+
+    posterior = Posterior.load(work / f"rep{r.rep}")
+    r = replace(r, pit={n: posterior.probability_below(n, r.truth[n]) for n in SYNTHETIC_PARAMETERS},
+                prior_cdf={n: float(Streams(777).uniforms(f"synthetic/truth/{n}", r.rep, r.rep + 1)[0])
+                           for n in SYNTHETIC_PARAMETERS})
+    path.write_text(json.dumps(asdict(r), indent=1) + "\n", encoding="utf-8")
+    return r
+
+
+def calibration_check(reps: list[SyntheticRepetition]) -> dict[str, dict[str, float]]:
+    """Per parameter: the PIT's variance and Kolmogorov–Smirnov p-value against the uniform, the PITs and the
+    prior CDFs of the truths outside 0.05–0.95, and the binomial probability of at most that many truths there."""
+    out: dict[str, dict[str, float]] = {}
+    for n in SYNTHETIC_PARAMETERS:
+        pit = [r.pit[n] for r in reps]
+        tails = sum(not 0.05 <= r.prior_cdf[n] <= 0.95 for r in reps)
+        out[n] = {"pit_variance": float(stats.tvar(pit)), "ks_pvalue": float(stats.kstest(pit, "uniform").pvalue),
+                  "pit_outside": sum(not 0.05 <= p <= 0.95 for p in pit), "truths_in_prior_tails": tails,
+                  "p_at_most_that_many_tails": float(stats.binom.cdf(tails, len(reps), 0.10))}
+    return out
 
 
 def summary(reps: list[SyntheticRepetition], command: str, settings: dict[str, int | float]) -> tuple[dict, str]:
@@ -99,6 +133,16 @@ def summary(reps: list[SyntheticRepetition], command: str, settings: dict[str, i
                   + ", ".join(f"{n} {v:.2f}" for n, v in ratios.items()) + f". The test asks {name}'s to be "
                   f"below {bound:g}: {'yes' if ratios[name] < bound else 'no'}."]
         doc["mean_width_ratio"] = ratios
+        check = calibration_check(reps)
+        doc["simulation_based_calibration"] = check
+        lines += ["", "Simulation-based calibration: the posterior probability below the truth (PIT) should be uniform "
+                  "over repetitions (variance 1/12 = 0.083; smaller: intervals too wide). The truths in the prior's "
+                  "5% tails should be about 10% of them.", "",
+                  "| parameter | PIT variance | KS p (uniform) | PITs outside 0.05–0.95 | truths in the prior's "
+                  "tails | P(at most that many) |", "|---|---|---|---|---|---|"]
+        lines += [f"| {n} | {c['pit_variance']:.4f} | {c['ks_pvalue']:.3f} | {c['pit_outside']}/{len(reps)} | "
+                  f"{c['truths_in_prior_tails']}/{len(reps)} | {c['p_at_most_that_many_tails']:.3f} |"
+                  for n, c in check.items()]
         doc["informed"] = {"parameter": name, "bound": bound, "below": ratios[name] < bound}
         walls = sorted(r.wall_seconds for r in reps)
         parts = sorted(r.simulated for r in reps)
@@ -141,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     for rep in range(args.repetitions):
         path = reps_dir / f"rep{rep:03d}.json"
         if path.is_file():
-            reps.append(_load(path))
+            reps.append(_load(path, work))
             continue
         if args.report or rep < args.first:
             continue

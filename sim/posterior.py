@@ -166,6 +166,13 @@ class Posterior:
     def mean(self, name: str) -> float:
         return float(np.sum(self.particles[:, self.names.index(name)] * self.weights))
 
+    def probability_below(self, name: str, value: float) -> float:
+        """Posterior probability that ``name`` is below ``value`` (the weight of the particles under it): at a true
+        value, its probability integral transform, uniform over truths drawn from the prior when the posterior is
+        exact (Talts et al. 2018, simulation-based calibration)."""
+        below = self.particles[:, self.names.index(name)] < value
+        return float(np.sum(self.weights[below]) / np.sum(self.weights))
+
 
 def weighted_quantiles(values: np.ndarray, weights: np.ndarray, qs: Sequence[float] | np.ndarray) -> np.ndarray:
     """Quantiles ``qs`` of the weighted empirical distribution: the smallest value whose CDF reaches ``q``."""

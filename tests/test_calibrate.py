@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -400,6 +400,10 @@ class SyntheticRepetition:
     simulated: int
     wall_seconds: float  # the whole calibration: ABC, posterior predictive, files
     cpu_seconds: float  # of this process
+    # posterior probability below the truth (its PIT; uniform over repetitions when the posterior is exact) and the
+    # prior's CDF at the truth (uniform by construction: where in the prior the seeded truth fell)
+    pit: dict[str, float] = field(default_factory=dict)
+    prior_cdf: dict[str, float] = field(default_factory=dict)
 
     @property
     def exact(self) -> bool:
@@ -447,7 +451,9 @@ def synthetic_repetition(folder: Path, config, scenario, priors, rep: int) -> Sy
         rep=rep, truth=truth, interval=interval,
         width_ratio={n: float(meta["summary"][n]["interval_ratio"]) for n in SYNTHETIC_PARAMETERS},
         final_temperature=float(last["epsilon"]), generations=len(result.generations),
-        simulated=int(result.simulated), wall_seconds=wall, cpu_seconds=cpu)
+        simulated=int(result.simulated), wall_seconds=wall, cpu_seconds=cpu,
+        pit={n: result.posterior.probability_below(n, truth[n]) for n in SYNTHETIC_PARAMETERS},
+        prior_cdf={n: float(v) for n, v in u.items()})
 
 
 @dataclass(frozen=True)

@@ -78,6 +78,13 @@ def test_weighted_quantiles_by_hand() -> None:
     assert list(weighted_quantiles(values, weights, [0.05, 0.4, 0.5, 0.85, 0.95])) == [1.0, 1.0, 2.0, 3.0, 4.0]
 
 
+def test_probability_below_by_hand() -> None:
+    post = Posterior.from_arrays(["a.x"], np.array([[3.0], [1.0], [2.0], [4.0]]), np.array([0.1, 0.4, 0.4, 0.1]))
+    # strictly below: nothing under 1; 1 (0.4) under 1.5 and under 2; 1 and 2 (0.8) under 2.5; all under 5
+    assert [post.probability_below("a.x", v) for v in (1.0, 1.5, 2.0, 2.5, 5.0)] == pytest.approx(
+        [0.0, 0.4, 0.4, 0.8, 1.0])
+
+
 def test_load_round_trip(tmp_path) -> None:
     (tmp_path / "particles.csv").write_text("weight,a.x,b.y\n1,0.01,0.7\n3,0.02,0.8\n", encoding="utf-8")
     post = Posterior.load(tmp_path)
