@@ -68,10 +68,12 @@ import scipy.stats as st
 from pyabc.inference_util import evaluate_preliminary_particle
 from pyabc.model import ModelResult
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from scipy import special
 
 from sim.cohort import Model, prepare, run_chunk
 from sim.distributions import Distribution, Fixed, describe, parse_distribution, to_scipy
 from sim.errors import InputError, InputErrors, suggest
+from sim.hindcast import PERIOD_BOUNDS, PeriodBound
 from sim.observations import load_observations
 from sim.parameters import PARAMETERS, support_problem
 from sim.posterior import METADATA_FILE, PARTICLES_FILE, Posterior
@@ -110,6 +112,9 @@ SIMULATED: Mapping[tuple[str, str], tuple[str, str]] = {
     ("entrants", "primary"): ("student_entries", "grade-1 entrants, summed over counties"),
 }
 _DERIVED_LEVELS = {"compulsory": ("primary", "junior")}
+BOUNDS: Mapping[tuple[str, int], PeriodBound] = {(b.series, b.year): b for b in PERIOD_BOUNDS}
+"""Published period totals a calibration can use as upper bounds (``bounds:``), by (series, last year): those of
+:data:`sim.hindcast.PERIOD_BOUNDS`, one definition for the hindcast's check and the calibration's term."""
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -135,6 +140,13 @@ class FitSeries(_Frozen):
     area: Literal["region"] = Field(default="region", description="only region totals are fitted for now")
     scope: Literal["with_xpcc", "without_xpcc", "unknown"] | None = Field(
         default=None, description="scope of the observations (null: the one scope the series has)")
+
+
+class BoundSpec(_Frozen):
+    """A published period total used as an upper bound of a simulated flow (:data:`BOUNDS`)."""
+
+    series: str = Field(description="series name in observations.csv (level all), e.g. teachers_recruited_period")
+    year: Annotated[int, Field(strict=True, ge=1949, le=2100)] = Field(description="the period's last year")
 
 
 class AbcSettings(_Frozen):
@@ -175,6 +187,9 @@ class CalibrationConfig(_Frozen):
     observations: Path | None = None
     window: Window
     fit: tuple[FitSeries, ...] = Field(min_length=1)
+    bounds: tuple[BoundSpec, ...] = Field(
+        default=(), description="published period totals that bound a simulated flow from above: each adds a "
+        "one-sided term log Φ((total − simulated sum) / SD) to the log-likelihood")
     parameters: dict[str, Any] = Field(min_length=1)
     abc: AbcSettings = AbcSettings()
     distance: DistanceSettings = DistanceSettings()
@@ -272,6 +287,14 @@ def load_config(path: str | Path) -> tuple[CalibrationConfig, Scenario, dict[str
         if (fs.series, fs.level) not in SIMULATED:
             can = ", ".join(f"{s}/{lv}" for s, lv in SIMULATED)
             errors.append(err(f"the engine does not simulate {fs.series}/{fs.level}; it can fit: {can}", "fit", i))
+    for i, bs in enumerate(config.bounds):
+        bound = BOUNDS.get((bs.series, bs.year))
+        if bound is None:
+            can = ", ".join(f"{{series: {s}, year: {y}}}" for s, y in BOUNDS)
+            errors.append(err(f"no period bound {bs.series} ending {bs.year}; known: {can}", "bounds", i))
+        elif not config.window.start <= bs.year <= config.window.stop:
+            errors.append(err(f"the period {bound.first_year}–{bound.year} must end within the fitted years "
+                              f"{config.window.start}–{config.window.stop}", "bounds", i))
     if errors:
         raise InputErrors(errors)
     try:
@@ -292,7 +315,19 @@ def load_config(path: str | Path) -> tuple[CalibrationConfig, Scenario, dict[str
 class FitObservations:
     """The observations fitted: one row per (series, level, year), with the SD used by the distance."""
 
-    table: pd.DataFrame  # key, series, level, year, value, obs_sd_rel, sd
+    table: pd.DataFrame  # key, series, level, year, value, obs_sd_rel, sd, upper
+
+    @property
+    def upper(self) -> np.ndarray:
+        """Which rows are upper bounds (a period total, ``config.bounds``) rather than values to match."""
+        if "upper" not in self.table:
+            return np.zeros(len(self.table), bool)
+        return self.table["upper"].to_numpy(bool)
+
+    @property
+    def values(self) -> pd.DataFrame:
+        """The rows that are values to match (the ``fit:`` series)."""
+        return self.table[~self.upper]
 
     @property
     def keys(self) -> list[str]:
@@ -345,10 +380,19 @@ def fit_observations(config: CalibrationConfig, table: pd.DataFrame) -> FitObser
                 continue
             found += 1
             rows.append({"key": _key(fs.series, fs.level, year), "series": fs.series, "level": fs.level,
-                         "year": year, "value": value, "obs_sd_rel": sd / value if value else float("nan")})
+                         "year": year, "value": value, "obs_sd_rel": sd / value if value else float("nan"),
+                         "upper": False})
         if not found:
             raise KeyError(f"no observation of {fs.series}/{fs.level} (area {fs.area}, scope {fs.scope}) in "
                            f"{config.window.start}–{config.window.stop}")
+    for bs in config.bounds:
+        sel = table[(table["series"] == bs.series) & (table["level"] == "all") & (table["area"] == "region")
+                    & (table["year"] == bs.year)]
+        if sel.empty:
+            raise KeyError(f"no observation of {bs.series}/all (area region) in {bs.year}, the bound's last year")
+        value, r = float(sel["value"].iloc[0]), float(sel["obs_sd_rel"].iloc[0])
+        rows.append({"key": _key(bs.series, "all", bs.year), "series": bs.series, "level": "all", "year": bs.year,
+                     "value": value, "obs_sd_rel": r, "upper": True})
     frame = pd.DataFrame(rows)
     frame["sd"] = frame["value"].abs() * np.sqrt(frame["obs_sd_rel"] ** 2 + config.distance.model_sd_rel**2)
     if (frame["sd"] <= 0).any():
@@ -363,11 +407,19 @@ def simulated_series(model: Model, raw: Mapping[str, np.ndarray], series: str, l
     return np.asarray(raw[variable], dtype=np.float64).sum(axis=2)
 
 
+def period_years(model: Model, bound: PeriodBound) -> list[int]:
+    """The years of ``bound``'s period that the model simulates after its start year (which has no flows)."""
+    years = [int(y) for y in model.years]
+    return [y for y in years[1:] if bound.first_year <= y <= bound.year]
+
+
 def simulate_summaries(model: Model, seed: int, start: int, stop: int, parameters: Mapping[str, np.ndarray],
                        keys: Sequence[str]) -> np.ndarray:
     """Simulate draws ``start … stop-1`` with per-draw ``parameters``; ``(draws, len(keys))`` summaries.
 
-    This is the task a Dask worker runs: the random flows of draw ``i`` are those of stream ``seed``, draw ``i``.
+    A key ``series/all/year`` of :data:`BOUNDS` is the bound's flow summed over the region and
+    :func:`period_years`; any other ``series/level/year`` is a :data:`SIMULATED` series in that year. This is the
+    task a Dask worker runs: the random flows of draw ``i`` are those of stream ``seed``, draw ``i``.
     """
     raw = run_chunk(model, Streams(seed), start, stop, parameters=dict(parameters))
     years = [int(y) for y in model.years]
@@ -375,6 +427,11 @@ def simulate_summaries(model: Model, seed: int, start: int, stop: int, parameter
     out = np.empty((stop - start, len(keys)))
     for j, key in enumerate(keys):
         series, level, year = key.split("/")
+        bound = BOUNDS.get((series, int(year))) if level == "all" else None
+        if bound is not None:
+            flow = np.asarray(raw[bound.variable], dtype=np.float64).sum(axis=2)
+            out[:, j] = flow[:, [years.index(y) for y in period_years(model, bound)]].sum(axis=1)
+            continue
         if (series, level) not in cache:
             cache[(series, level)] = simulated_series(model, raw, series, level)
         out[:, j] = cache[(series, level)][:, years.index(int(year))]
@@ -596,6 +653,42 @@ def _round_simulator(model: Model, config: CalibrationConfig, keys: list[str], n
     return simulate_round
 
 
+def log_likelihood(x: np.ndarray, fit: FitObservations) -> np.ndarray:
+    """Log-likelihood (without the normal constants) of the observations given ``(n, keys)`` simulated summaries.
+
+    A value ``y`` with SD ``s`` contributes ``−((x − y) / s)² / 2``. An upper bound (a published total ``b`` of
+    all levels that contains the simulated flow ``x`` and other flows the model does not simulate, with SD
+    ``s``) contributes ``log Φ((b − x) / s)``: the probability of the published total given ``x`` when the
+    unsimulated part is unknown, any value ≥ 0 equally likely (a flat, improper prior on it). Within the bound
+    the term is about 0; above it, it falls like the normal term.
+    """
+    z = (np.asarray(x, float) - np.array([fit.x0[k] for k in fit.keys], float)) / fit.sd
+    upper = fit.upper
+    out = -0.5 * np.sum(z[:, ~upper] ** 2, axis=1)
+    if upper.any():
+        out += np.sum(special.log_ndtr(-z[:, upper]), axis=1)
+    return out
+
+
+class BoundedNormalKernel(pyabc.StochasticKernel):
+    """pyabc's ``IndependentNormalKernel`` plus the one-sided terms of upper bounds (:func:`log_likelihood`).
+
+    Log scale; ``pdf_max`` is the normal part's density at the observations (a bound's term is below 0 and tends
+    to it within the bound), as the stochastic acceptor needs. Used only when the configuration has
+    ``bounds:``; without them the calibration keeps pyabc's own kernel.
+    """
+
+    def __init__(self, fit: FitObservations):
+        value_sd = fit.sd[~fit.upper]
+        super().__init__(ret_scale=pyabc.distance.SCALE_LOG, keys=fit.keys,
+                         pdf_max=float(-0.5 * np.sum(np.log(2 * np.pi * value_sd**2))))
+        self.fit = fit
+
+    def __call__(self, x: dict, x_0: dict, t: int | None = None, par: dict | None = None) -> float:
+        row = np.array([[x[k] for k in self.fit.keys]], float)
+        return float(self.pdf_max + log_likelihood(row, self.fit)[0])
+
+
 def run_abc(priors: Mapping[str, Distribution], simulate_round: SimulateRound, fit: FitObservations,
             settings: AbcSettings) -> tuple[Posterior, pd.DataFrame, int]:
     """ABC-SMC over ``priors`` with :class:`BatchSampler`: the final population, the generation table and the
@@ -609,12 +702,16 @@ def run_abc(priors: Mapping[str, Distribution], simulate_round: SimulateRound, f
     prior = pyabc.Distribution(**{n: _PriorRV(priors[n]) for n in names})
     sd = fit.sd
     if settings.acceptance == "stochastic":
-        distance: Any = pyabc.IndependentNormalKernel(var=sd**2, keys=keys)
+        distance: Any = (BoundedNormalKernel(fit) if fit.upper.any()
+                         else pyabc.IndependentNormalKernel(var=sd**2, keys=keys))
         eps: Any = pyabc.Temperature()
         acceptor: Any = pyabc.StochasticAcceptor()
     else:
+        upper = fit.upper
+
         def distance(x: dict, x_0: dict) -> float:
             r = (np.array([x[k] for k in keys]) - np.array([x_0[k] for k in keys])) / sd
+            r[upper] = np.maximum(r[upper], 0.0)  # a bound counts only when the simulation exceeds it
             return float(np.sqrt(np.mean(r**2)))
 
         eps = (pyabc.ListEpsilon(list(settings.epsilon_schedule)) if settings.epsilon_schedule is not None
@@ -657,7 +754,8 @@ def _importance_step(prior: Any, names: list[str], frame: pd.DataFrame, weights:
 
     ``n`` proposals from :class:`GaussianMixtureTransition` fitted to the population (prior included, so
     prior / proposal ≤ 3), each simulated once on the next draws of the calibration's keyed streams and weighted
-    by ``prior(θ) · K(y − x) / q(θ)``, ``K`` the normal density of the observation errors (temperature 1).
+    by ``prior(θ) · K(y − x) / q(θ)``, ``K`` the density of the observation errors (temperature 1; with the
+    one-sided terms of upper bounds, :func:`log_likelihood`).
     Because ``K(y − x)`` of one simulation is an unbiased estimate of the likelihood under the error model, the
     self-normalised weights target the same exact posterior as pyabc's stochastic acceptance at temperature 1
     (Wilkinson 2013; the pseudo-marginal argument of Andrieu & Roberts 2009); accepting with probability
@@ -678,10 +776,8 @@ def _importance_step(prior: Any, names: list[str], frame: pd.DataFrame, weights:
         stats += sampler.simulate_round(part, sampler.next_draw)
         sampler.next_draw += len(part)
         sampler.simulated += len(part)
-    keys = fit.keys
-    x = np.array([[st_[k] for k in keys] for st_ in stats], float)
-    y = np.array([fit.x0[k] for k in keys], float)
-    log_k = -0.5 * np.sum(((x - y) / fit.sd) ** 2, axis=1)
+    x = np.array([[st_[k] for k in fit.keys] for st_ in stats], float)
+    log_k = log_likelihood(x, fit)
     table = pd.DataFrame(proposals, columns=names)
     log_q = np.log(np.asarray(transition.pdf(table), float))
     log_p = np.log([prior.pdf(row) for row in proposals])
@@ -833,13 +929,15 @@ def _summary(posterior: Posterior, prior: Distribution, name: str) -> dict[str, 
 
 def _predictive(model: Model, config: CalibrationConfig, posterior: Posterior, fit: FitObservations,
                 client: Client | None) -> tuple[list[str], pd.DataFrame]:
-    """Posterior predictive quantiles of every fitted series in every simulated year, with the observations."""
+    """Posterior predictive quantiles of every fitted series in every simulated year, with the observations, and
+    of every upper bound's period sum (``upper``; ``share_within``: the draws at or below the published total)."""
     draws = config.predictive_draws
     streams = Streams(config.abc.seed)
     values = posterior.values(None, streams, 0, draws)
     years = [int(y) for y in model.years]
-    pairs = list(dict.fromkeys(zip(fit.table["series"], fit.table["level"], strict=True)))
-    keys = [_key(s, lv, y) for s, lv in pairs for y in years]
+    pairs = list(dict.fromkeys(zip(fit.values["series"], fit.values["level"], strict=True)))
+    bound_keys = list(fit.table.loc[fit.upper, "key"])
+    keys = [_key(s, lv, y) for s, lv in pairs for y in years] + bound_keys
     if client is None:
         sims = simulate_summaries(model, config.abc.seed, 0, draws, values, keys)
     else:
@@ -856,11 +954,13 @@ def _predictive(model: Model, config: CalibrationConfig, posterior: Posterior, f
         series, level, year = key.split("/")
         q = np.quantile(sims[:, j], [0.05, 0.25, 0.5, 0.75, 0.95])
         obs = observed.get(key)
+        upper = key in bound_keys
         rows.append({"series": series, "level": level, "year": int(year),
                      "fitted": bool(obs is not None),
                      "observed": obs[0] if obs is not None else float("nan"),
                      "sd": obs[1] if obs is not None else float("nan"),
-                     "p5": q[0], "p25": q[1], "median": q[2], "p75": q[3], "p95": q[4]})
+                     "p5": q[0], "p25": q[1], "median": q[2], "p75": q[3], "p95": q[4], "upper": upper,
+                     "share_within": float(np.mean(sims[:, j] <= obs[0])) if upper and obs else float("nan")})
     return keys, pd.DataFrame(rows)
 
 
@@ -923,7 +1023,8 @@ def _markdown(meta: dict, posterior: Posterior, priors: Mapping[str, Distributio
                   "prior × likelihood^(1/T), wider than the exact one: read it as the direction in which the data "
                   "pull the parameters, not as their exact uncertainty. A model that cannot come near the "
                   "observations stops here whatever the budget."]
-    fitted_rows = predictive[predictive["fitted"]]
+    upper = predictive["upper"].astype(bool) if "upper" in predictive else pd.Series(False, index=predictive.index)
+    fitted_rows = predictive[predictive["fitted"] & ~upper]
     inside = ((fitted_rows["observed"] >= fitted_rows["p5"]) & (fitted_rows["observed"] <= fitted_rows["p95"]))
     rel = (fitted_rows["median"] - fitted_rows["observed"]).abs() / fitted_rows["observed"]
     lines += ["", "## Posterior predictive", "",
@@ -933,6 +1034,16 @@ def _markdown(meta: dict, posterior: Posterior, priors: Mapping[str, Distributio
                      f"{r['p5']:.6g}–{r['p95']:.6g} | {'yes' if ok else 'no'} |")
     lines += ["", f"Fitted observations inside the 90% predictive band: {int(inside.sum())} of {len(inside)}; "
               f"mean absolute relative error of the median {100 * float(rel.mean()):.2f}%.", ""]
+    if upper.any():
+        lines += ["## Upper bounds", "", "Published period totals of all levels that contain a simulated flow: each "
+                  "adds log Φ((total − simulated sum) / SD) to the log-likelihood (`bounds:`). The model's sum runs "
+                  "over the period's years after the scenario's start year.", "",
+                  "| series | period ends | published total (upper bound) | SD | median | 5–95% | draws within |",
+                  "|---|---|---|---|---|---|---|"]
+        for _, r in predictive[upper].iterrows():
+            lines.append(f"| {r['series']} | {int(r['year'])} | {r['observed']:,.0f} | {r['sd']:,.0f} | "
+                         f"{r['median']:,.0f} | {r['p5']:,.0f}–{r['p95']:,.0f} | {100 * r['share_within']:.0f}% |")
+        lines.append("")
     if figures:
         lines += ["## Figures", ""] + [f"![{f}]({f})" for f in figures] + [""]
     lines += ["Files: `particles.csv` (weighted particles: the posterior), `posterior.json` (configuration, priors, "

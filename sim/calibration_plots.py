@@ -94,9 +94,11 @@ def generations_figure(generations: pd.DataFrame) -> Any:
 def predictive_figure(predictive: pd.DataFrame, fit: FitObservations) -> Any:
     """Posterior predictive fans (5–95, 25–75, median) of each fitted series with the observations (±2 SD)."""
     plt = _plt()
+    if "upper" in predictive:  # a bound's period sum has no fan over years
+        predictive = predictive[~predictive["upper"].astype(bool)]
     pairs = list(dict.fromkeys(zip(predictive["series"], predictive["level"], strict=True)))
     fig, axes = plt.subplots(1, len(pairs), figsize=(5.2 * len(pairs), 3.4), squeeze=False)
-    window = fit.table["year"]
+    window = fit.values["year"]
     for ax, (series, level) in zip(axes[0], pairs, strict=True):
         p = predictive[(predictive["series"] == series) & (predictive["level"] == level)].sort_values("year")
         years = p["year"].to_numpy()

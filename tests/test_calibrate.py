@@ -163,6 +163,65 @@ def test_threshold_acceptance_runs_down_its_schedule() -> None:
     assert 0.9 < posterior.mean("theta") < 1.7
 
 
+def _bound_posterior(b: float, sigma: float) -> tuple[float, float]:
+    """Mean and SD of θ ~ N(0, 1) given that θ plus a N(0, σ²) error is at most ``b``, by quadrature:
+    the density is φ(θ) Φ((b − θ) / σ)."""
+    from scipy import integrate
+
+    density = lambda t: stats.norm.pdf(t) * stats.norm.cdf((b - t) / sigma)  # noqa: E731
+    z = integrate.quad(density, -12, 12)[0]
+    mean = integrate.quad(lambda t: t * density(t), -12, 12)[0] / z
+    var = integrate.quad(lambda t: (t - mean) ** 2 * density(t), -12, 12)[0] / z
+    return mean, float(np.sqrt(var))
+
+
+@pytest.mark.parametrize("final_importance", [0, 4000])
+def test_an_upper_bound_gives_the_one_sided_posterior(final_importance) -> None:
+    # θ ~ N(0, 1); the simulator gives x = θ + 0.3 z; a published total b = −0.5 (SD 0.4) bounds x from above
+    # with an unknown, flat, non-negative remainder: the likelihood of b given θ is Φ((b − θ) / 0.5), 0.5² = 0.3² +
+    # 0.4², so the posterior is φ(θ) Φ((−0.5 − θ) / 0.5) (a skew normal; quadrature, _bound_posterior). Once by
+    # pyabc's stochastic acceptance to temperature 1 (BoundedNormalKernel), once by the importance step after a
+    # budget of 1,024 (log_likelihood). 1000 and 4000 particles: tolerances ~4 Monte Carlo SEs.
+    fit = FitObservations(pd.DataFrame({"key": ["y"], "series": ["toy"], "level": ["all"], "year": [0],
+                                        "value": [-0.5], "obs_sd_rel": [0.8], "sd": [0.4], "upper": [True]}))
+    settings = AbcSettings(population_size=1000, generations=6, batch_size=512, seed=9,
+                           **({"max_simulations": 1024, "final_importance": final_importance} if final_importance
+                              else {}))
+    posterior, generations, _ = run_abc({"theta": Normal(mean=0.0, sd=1.0)}, _toy_round(0.3), fit, settings)
+    theta = posterior.particles[:, 0]
+    mean = posterior.mean("theta")
+    sd = float(np.sqrt(np.sum(posterior.weights * (theta - mean) ** 2)))
+    exact_mean, exact_sd = _bound_posterior(-0.5, 0.5)
+    assert generations["epsilon"].iloc[-1] == pytest.approx(1.0)
+    assert abs(mean - exact_mean) < 0.05, (mean, exact_mean)
+    assert abs(sd - exact_sd) < 0.04, (sd, exact_sd)
+    # the bound moved the posterior: the prior's mean is 0, its SD 1
+    assert exact_mean < -0.6 and exact_sd < 0.8
+
+
+def test_the_likelihood_of_a_bound_is_one_sided() -> None:
+    from sim.calibrate import BoundedNormalKernel, log_likelihood
+
+    # one value (y = 10, SD 2) and one bound (b = 100, SD 5)
+    fit = FitObservations(pd.DataFrame({"key": ["v", "b"], "series": ["v", "b"], "level": ["all", "all"],
+                                        "year": [0, 0], "value": [10.0, 100.0], "obs_sd_rel": [0.2, 0.05],
+                                        "sd": [2.0, 5.0], "upper": [False, True]}))
+    x = np.array([[12.0, 80.0], [12.0, 100.0], [12.0, 110.0], [12.0, 160.0]])
+    expected = -0.5 * 1.0**2 + stats.norm.logcdf((100.0 - x[:, 1]) / 5.0)
+    assert log_likelihood(x, fit) == pytest.approx(expected, rel=1e-12)
+    # within the bound the term is ~0, at it log(1/2), 12 SDs above it −75.41 (the tail's asymptotic series
+    # −z²/2 − log(z √(2π)) − 1/z² = −72 − 3.4040 − 0.0069)
+    terms = log_likelihood(x, fit) + 0.5
+    assert terms[0] > -1e-4 and terms[1] == pytest.approx(np.log(0.5)) and terms[3] == pytest.approx(-75.41, abs=0.01)
+    # the kernel pyabc sees: the same plus the normal constant of the value row, whose density peaks at pdf_max
+    kernel = BoundedNormalKernel(fit)
+    assert kernel.pdf_max == pytest.approx(stats.norm.logpdf(0.0, scale=2.0))
+    assert kernel({"v": 12.0, "b": 110.0}, {}) == pytest.approx(kernel.pdf_max + log_likelihood(x[2:3], fit)[0])
+    # without a bound the likelihood is the normal one, as pyabc's IndependentNormalKernel
+    plain = FitObservations(fit.table.iloc[:1].drop(columns="upper"))
+    assert log_likelihood(x[:, :1], plain) == pytest.approx([-0.5] * 4)
+
+
 def test_no_completed_generation_is_a_clear_error_not_a_key_error() -> None:
     # y = 30 observed with sd 0.4 against θ ~ N(0, 1): about 30 observation SDs from anything the prior proposes,
     # so generation 0 accepts far fewer than min_acceptance_rate 0.3 of its proposals and pyabc stops before it
@@ -250,6 +309,59 @@ def test_bad_configs_name_file_line_and_key(tmp_path, capsys, replace, expected)
     assert expected in err, err
     assert "Traceback" not in err
     assert not (tmp_path / "out").exists()
+
+
+TINY_BOUND = (TINY.replace("window: {start: 2012, stop: 2013}", "window: {start: 2012, stop: 2015}")
+              + "bounds:\n  - {series: teachers_recruited_period, year: 2015}\n")
+
+
+def test_a_bound_is_the_published_total_summed_over_the_simulated_years(tmp_path) -> None:
+    from sim.calibrate import simulate_summaries
+    from sim.cohort import prepare, run_chunk
+
+    config, scenario, _ = load_config(_write_config(tmp_path, TINY_BOUND))
+    fit = fit_observations(config, load_observations())
+    obs = pd.read_csv(ROOT / "calibration" / "data" / "observations.csv")
+    published = obs[(obs.series == "teachers_recruited_period") & (obs.year == 2015)].iloc[0]
+    row = fit.table.set_index("key").loc["teachers_recruited_period/all/2015"]
+    assert bool(row["upper"]) and row["value"] == published.value
+    assert row["sd"] == pytest.approx(published.value * published.obs_sd_rel)  # TINY has no model_sd_rel
+    assert fit.upper.sum() == 1 and len(fit.values) == 8  # 2 series × 4 years
+    # the simulated summary: hires summed over the counties and 2012–2015 (the start year 2011 has no flows)
+    model = prepare(scenario)
+    values = {"attrition.town_rate": np.full(64, 0.03), "recruitment.fill_rate": np.full(64, 0.8)}
+    summary = simulate_summaries(model, 5, 0, 64, values, ["teachers_recruited_period/all/2015"])[:, 0]
+    raw = run_chunk(model, Streams(5), 0, 64, parameters=values)
+    years = [int(y) for y in model.years]
+    assert years[0] == 2011
+    by_hand = sum(raw["hires"][:, years.index(y), :].sum(axis=1) for y in (2012, 2013, 2014, 2015))
+    assert np.array_equal(summary, by_hand) and summary.min() > 0
+
+
+@pytest.mark.parametrize(("replace", "expected"), [
+    (("year: 2015}", "year: 2014}"), "config.yaml:13: bounds.0: no period bound teachers_recruited_period ending "
+     "2014; known: {series: teachers_recruited_period, year: 2015}"),
+    (("stop: 2015}", "stop: 2014}"), "config.yaml:13: bounds.0: the period 2011–2015 must end within the fitted "
+     "years 2012–2014"),
+])
+def test_bad_bounds_name_file_line_and_key(tmp_path, capsys, replace, expected) -> None:
+    path = _write_config(tmp_path, TINY_BOUND.replace(*replace))
+    assert main(["calibrate", str(path), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert expected in err, err
+    assert "Traceback" not in err and not (tmp_path / "out").exists()
+
+
+def test_calibrate_with_a_bound_reports_it(tmp_path) -> None:
+    path = _write_config(tmp_path, TINY_BOUND)
+    assert main(["calibrate", str(path), "--out", str(tmp_path / "a")]) == 0
+    predictive = pd.read_csv(tmp_path / "a" / "predictive.csv")
+    bound = predictive[predictive["upper"]]
+    assert list(bound["series"]) == ["teachers_recruited_period"] and bound["year"].iloc[0] == 2015
+    assert 0.0 <= bound["share_within"].iloc[0] <= 1.0 and bound["p5"].iloc[0] > 0
+    assert predictive.loc[~predictive["upper"], "share_within"].isna().all()
+    text = (tmp_path / "a" / "calibration.md").read_text()
+    assert "## Upper bounds" in text and "| teachers_recruited_period | 2015 | 72,600 |" in text
 
 
 def test_no_observation_in_the_window_is_reported(tmp_path, capsys) -> None:
