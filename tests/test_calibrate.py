@@ -466,7 +466,7 @@ SYNTHETIC_REPETITIONS = 40
 #: (wider intervals); the runner counts them. Without floor and budget (the settings before 2026-12-07: none, and
 #: 100,000) a truth in the prior's tail cost 55,040 particles and 22 min.
 #: Chunks of one random block (64 draws) cost less per draw than chunks of 256 (15 against 24 ms, same date).
-#: ``final_importance`` (4,096 proposals, as the shipped posterior's ``config_v7.yaml`` has 12,288) ends every
+#: ``final_importance`` (4,096 proposals, as the shipped posterior's ``config_v8.yaml`` has 12,288) ends every
 #: repetition at temperature 1 with one importance step from the last generation's proposal
 #: (``sim.calibrate._importance_step``): the intervals are those of the exact posterior, as item 7 asks.
 SYNTHETIC_ABC: dict[str, int | float] = {"population_size": 100, "generations": 5, "batch_size": 64,

@@ -136,7 +136,7 @@ def test_scenario_draws_take_particles_and_keep_other_priors(tmp_path: Path) -> 
     _current_copy(SHIPPED, tmp_path / "post")
     with_post = load_scenario(_scenario_with_posterior(tmp_path, "post"))  # relative to the scenario file
     assert with_post.posterior == tmp_path / "post"
-    plain_file = tmp_path / "plain.yaml"  # the baseline on the priors (it draws from the shipped v7 posterior)
+    plain_file = tmp_path / "plain.yaml"  # the baseline on the priors (it draws from the shipped posterior)
     plain_file.write_text(f"name: plain\nextends: {Path(__file__).resolve().parents[1] / 'scenarios' / 'baseline.yaml'}"
                           "\nuncertainties:\n  posterior: null\n", encoding="utf-8")
     plain = load_scenario(plain_file)
