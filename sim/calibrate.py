@@ -1023,7 +1023,7 @@ def _markdown(meta: dict, posterior: Posterior, priors: Mapping[str, Distributio
                   "prior × likelihood^(1/T), wider than the exact one: read it as the direction in which the data "
                   "pull the parameters, not as their exact uncertainty. A model that cannot come near the "
                   "observations stops here whatever the budget."]
-    upper = predictive["upper"].astype(bool) if "upper" in predictive else pd.Series(False, index=predictive.index)
+    upper = predictive["upper"].astype(bool)  # _predictive marks every row
     fitted_rows = predictive[predictive["fitted"] & ~upper]
     inside = ((fitted_rows["observed"] >= fitted_rows["p5"]) & (fitted_rows["observed"] <= fitted_rows["p95"]))
     rel = (fitted_rows["median"] - fitted_rows["observed"]).abs() / fitted_rows["observed"]
