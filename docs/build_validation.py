@@ -20,12 +20,13 @@ import shutil
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from sim.hindcast import COVERAGE_90_BAR, MAPE_BARS, HindcastResult, run_hindcast, series_title
 from sim.parameters import PARAMETERS
-from sim.scenario import load_scenario, replace
+from sim.scenario import Scenario, load_scenario, replace
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "validation.md"
@@ -77,66 +78,73 @@ def movement(table: pd.DataFrame, series: str, level: str, start: int, until: in
             f"{model_last:,.0f} in {until} ({100 * (model_last / first - 1):+.1f}%)")
 
 
-def census_cohorts() -> dict[int, float]:
-    """Region census cohort entering grade 1 in each year 2011–2026 (the model's reading: single ages of the 2020
-    census, linear within bands, all 106 units), before the entrants-per-child multiplier."""
-    from sim.baseline import load_counties
-    from sim.mechanisms.students import census_entry_year
-    from sim.model import census_single_years
-
-    ages = census_single_years(load_counties(include_xpcc=True)).sum(axis=0)
-    return {int(census_entry_year(age)): float(ages[age]) for age in range(ages.size)}
-
-
-#: The 2020 census's age bands (start age, width) below age 20, as ``calibration/data`` holds them per county.
-CENSUS_BANDS = {"age0": (0, 1), "age1_4": (1, 4), "age5_9": (5, 5), "age10_14": (10, 5), "age15_19": (15, 5)}
-
-
 def census_readings() -> dict[str, dict[int, float]]:
-    """The region's census cohort entering grade 1 in each year under three readings of the 2020 census bands
-    (every band total kept; the single years inside a band are what no public table gives: calibration/SEARCHES.md
-    E7–E8):
+    """The region's census cohort entering grade 1 in each year 2007–2026 under each reading of the 2020 census
+    bands (:data:`sim.registry.CENSUS_READINGS`, per county by :func:`sim.registry.census_readings` and summed over
+    all 106 units), before the entrants-per-child multiplier. Every reading keeps the band totals; the single
+    years inside a band are what no public table gives (calibration/SEARCHES.md E7–E8):
 
-    - ``linear``: the model's (:func:`census_cohorts`: per county, linear inside a band with the slope between the
-      neighbouring bands' means);
-    - ``monotone``: a monotone cubic (``scipy.interpolate.PchipInterpolator``, Fritsch–Carlson) through the
-      cumulative counts at the band edges, differenced to single years: the demographers' smooth graduation
-      (DemoTools' ``graduate_mono`` is the same family); region totals;
-    - ``births``: each band shared among its single years in proportion to the registered births of their birth
-      years (NBS birth rate × year-end population, ``xinjiang_population_births_2000_2021.csv``; a child aged ``a``
-      on 2020-11-01 was born 10/12 in ``2020 − a`` and 2/12 in ``2019 − a``); region totals.
+    - ``linear``: linear inside a band with the slope between the neighbouring bands' means;
+    - ``monotone``: a monotone cubic (Fritsch–Carlson) through the cumulative counts at the band edges, differenced
+      to single years: the demographers' smooth graduation (DemoTools' ``graduate_mono`` is the same family);
+    - ``births``: each band shared among its single years in proportion to the region's registered births of
+      their birth years.
+
+    Each draw of the model mixes the three with its own weights (``students.census_reading_births``,
+    ``students.census_reading_monotone``).
     """
-    from scipy.interpolate import PchipInterpolator
-
     from sim.baseline import load_counties
     from sim.mechanisms.students import census_entry_year
+    from sim.registry import CENSUS_BANDS, CENSUS_READINGS, registered_births_by_age
+    from sim.registry import census_readings as readings_of
 
     counties = load_counties(include_xpcc=True)
-    totals = {band: float(counties[band].sum()) for band in CENSUS_BANDS}
-    edges = [0.0] + [float(start + width) for start, width in CENSUS_BANDS.values()]
-    cumulative = [0.0]
-    for band in CENSUS_BANDS:
-        cumulative.append(cumulative[-1] + totals[band])
-    monotone = PchipInterpolator(edges, cumulative)
-    by_age_monotone = [float(monotone(a + 1) - monotone(a)) for a in range(20)]
-    table = pd.read_csv(ROOT / "calibration" / "data" / "xinjiang_population_births_2000_2021.csv")
-    registered = dict(zip(table["year"], table["birth_rate_permille"] * table["pop_yearend_10k"] * 10, strict=True))
-
-    def born(age: int) -> float:
-        return 10 / 12 * registered[2020 - age] + 2 / 12 * registered[2019 - age]
-
-    by_age_births = [0.0] * 20
-    for band, (start, width) in CENSUS_BANDS.items():
-        weights = [born(a) for a in range(start, start + width)]
-        for k, a in enumerate(range(start, start + width)):
-            by_age_births[a] = totals[band] * weights[k] / sum(weights)
-    year = {a: int(census_entry_year(a)) for a in range(20)}
-    return {"linear": census_cohorts(),
-            "monotone": {year[a]: by_age_monotone[a] for a in range(20)},
-            "births": {year[a]: by_age_births[a] for a in range(20)}}
+    by_age = readings_of(counties[[column for column, _, _ in CENSUS_BANDS]].to_numpy(float),
+                         registered_births_by_age()).sum(axis=1)
+    return {name: {int(census_entry_year(a)): float(by_age[k, a]) for a in range(by_age.shape[1])}
+            for k, name in enumerate(CENSUS_READINGS)}
 
 
-def intake_diagnosis(table: pd.DataFrame, fitted_years: list[int], held_years: list[int]) -> str:
+#: The first posterior that infers the census reading (``calibration/config_v9.yaml``).
+READING_POSTERIOR = ROOT / "calibration" / "posterior" / "history_2011_2016_v9"
+READING_PARAMETERS = ("students.census_reading_births", "students.census_reading_monotone")
+
+
+def reading_weights(folder: Path) -> str:
+    """The mean weight of each census reading over the particles of the posterior at ``folder``."""
+    from sim.mechanisms.students import reading_weights as weights_of
+    from sim.posterior import Posterior
+    from sim.registry import CENSUS_READINGS
+
+    posterior = Posterior.load(folder)
+    w = weights_of(*(posterior.particles[:, posterior.names.index(n)] for n in READING_PARAMETERS))
+    return ", ".join(f"{n} {m:.2f}" for n, m in zip(CENSUS_READINGS, posterior.weights @ w, strict=True))
+
+
+def reading_weights_summary(folder: Path | None) -> str:
+    """How the runs of this page read the census bands, and what the posteriors say about the reading."""
+    from sim.distributions import Fixed
+    from sim.posterior import Posterior
+
+    history = load_scenario(SCENARIO)
+    pinned = all(isinstance(history.uncertainties[n], Fixed) for n in READING_PARAMETERS)
+    text = ("The model can mix the three readings per draw, with weights from a flat Dirichlet "
+            f"(`{READING_PARAMETERS[0]}` ~ Beta(1, 2), `{READING_PARAMETERS[1]}` ~ U(0, 1)). "
+            + ("The runs on the priors pin the linear reading and the earlier entrants prior, as posterior v8 was "
+               "fitted (`scenarios/history.yaml` says why)." if pinned else
+               "The runs on the priors draw the weights from that prior."))
+    if folder is not None and set(READING_PARAMETERS) <= set(Posterior.load(folder).names):
+        return text + (f" The posterior run draws them from `{_shown(folder)}`: mean weights {reading_weights(folder)}"
+                       " (prior: 1/3 each).")
+    if READING_POSTERIOR.is_dir():
+        text += (f" The posterior run's `{_shown(folder)}` does not hold them. `{_shown(READING_POSTERIOR)}` infers "
+                 f"them from the fitted years: mean weights {reading_weights(READING_POSTERIOR)} (prior: 1/3 each); "
+                 f"{posterior_status(READING_POSTERIOR)}.")
+    return text
+
+
+def intake_diagnosis(table: pd.DataFrame, fitted_years: list[int], held_years: list[int],
+                     folder: Path | None = None) -> str:
     """Where the held-out primary-pupil miss comes from: the published flows' own balance, the simulated
     entrants' share of the miss, and what each reading of the census bands (:func:`census_readings`) predicts
     for the held-out entrants from the fitted years' entrants per census child."""
@@ -156,7 +164,7 @@ def intake_diagnosis(table: pd.DataFrame, fitted_years: list[int], held_years: l
             + " | ".join(f"{y}: ratio, error of the fitted mean" for y in held_years) + " | census cohort "
             + ", ".join(str(y) for y in range(2019, 2023)) + " |",
             "|---|---|---|" + "---|" * len(held_years) + "---|"]
-    labels = {"linear": "linear inside each band, slope from the neighbouring bands (the model's)",
+    labels = {"linear": "linear inside each band, slope from the neighbouring bands",
               "monotone": "monotone cubic through the cumulative counts (smooth graduation)",
               "births": "shares of the registered births of the birth years"}
     errors: dict[str, list[float]] = {}
@@ -183,17 +191,17 @@ def intake_diagnosis(table: pd.DataFrame, fitted_years: list[int], held_years: l
         "the 2020 census's cohorts of the entry years, ages 8–9 at the census for 2017–18, inside the 5–9 band. "
         "The census gives that band's total only (a single-year table for Xinjiang was not found: "
         "`calibration/SEARCHES.md` E7–E8), and its split into single years decides the held-out entrants. Three "
-        "readings, each keeping the band totals (`census_readings` in this script), and the held-out entrants "
+        "readings, each keeping the band totals (`sim.registry.census_readings`), and the held-out entrants "
         f"each predicts with the mean entrants per census child of the fitted years ({fitted_years[0]}–"
         f"{fitted_years[-1]}):\n\n" + "\n".join(rows) + "\n\n"
-        f"  The model's reading puts more children at age 9 than at age 5 because the 1–4 band (born 2016–19) is "
+        f"  The linear reading puts more children at age 9 than at age 5 because the 1–4 band (born 2016–19) is "
         f"small after the births of 2018–19 fell; it steps {100 * (linear[2016] / linear[2017] - 1):+.0f}% from age 9 "
         f"to age 10 at the band edge. Readings that predict every held-out year within 5%: {within_5} (the "
         f"registered births' shares: {errors['births'][0]:+.1f}%, {errors['births'][-1]:+.1f}%); the births' shares "
-        f"scatter the fitted years' ratios {spread['births']:.3f}, the model's {spread['linear']:.3f}. The held-out "
-        "years informed this comparison, so they cannot also judge a reading chosen from it: the model keeps its "
-        "reading, and adopting another needs a test of its own (a published single-year census table "
-        "reconstructed from its bands, or entrants of 2019 or later, not found: SEARCHES.md E1–E6). The readings "
+        f"scatter the fitted years' ratios {spread['births']:.3f}, the linear reading's {spread['linear']:.3f}. "
+        f"{reading_weights_summary(folder)} The held-out years showed that the reading matters, so a held-out score "
+        "of the mix is not wholly independent evidence; a test of its own would be a published single-year "
+        "census table, or entrants of 2019 or later (not found: SEARCHES.md E1–E8). The readings "
         f"differ by {100 * (max(intake_2021) / min(intake_2021) - 1):.0f}% in the census cohort entering in 2021 (last "
         "column): an input uncertainty of the projection, not only of the hindcast.\n"
     )
@@ -216,6 +224,19 @@ LATER = (
 )
 
 
+def drawing_from(scenario: Scenario, folder: Path) -> Scenario:
+    """``scenario`` drawing from the posterior at ``folder``, as it would if adopted: the parameters the posterior
+    holds go back to the registry's defaults, so that the posterior supplies them (a distribution the scenario
+    writes wins over its posterior, :func:`sim.model.sample_parameters`; `history.yaml` and `baseline.yaml` pin
+    the intake parameters that posterior v8 does not hold)."""
+    from sim.posterior import Posterior
+
+    changes: dict[str, Any] = {"uncertainties.posterior": str(folder)}
+    changes |= {f"uncertainties.{n}": PARAMETERS[n].default.model_dump() for n in Posterior.load(folder).names
+                if n in PARAMETERS and scenario.uncertainties.get(n) != PARAMETERS[n].default}
+    return replace(scenario, changes)
+
+
 def later_figures(draws: int, posterior: Path | None = None) -> tuple[list[str], float, float, int]:
     """The baseline as shipped (its posterior included; ``posterior`` replaces it) to 2025, against the figures
     of :data:`LATER`: one table row each, the seconds the run took and the share of draws whose hires stay within
@@ -226,8 +247,9 @@ def later_figures(draws: int, posterior: Path | None = None) -> tuple[list[str],
     from sim.observations import load_observations
 
     observed = load_observations()
-    scenario = replace(load_scenario(BASELINE), {"draws": draws, "horizon": max(r[5] for r in LATER)}
-                       | ({} if posterior is None else {"uncertainties.posterior": str(posterior)}))
+    scenario = replace(load_scenario(BASELINE), {"draws": draws, "horizon": max(r[5] for r in LATER)})
+    if posterior is not None:
+        scenario = drawing_from(scenario, posterior)
     began = time.perf_counter()
     ds = run(scenario).sel(area="region")
     seconds = time.perf_counter() - began
@@ -385,7 +407,7 @@ def render(results: dict[tuple[int, int], HindcastResult], seconds: dict[tuple[i
         r["held_out_cover90"] >= COVERAGE_90_BAR and r["held_out_mape"] <= MAPE_BARS.get(str(r["series"]), math.inf)
         for result in results.values() for _, r in result.scoreboard.iterrows() if r["held_out_n"])
     board = results[(a, b)].scoreboard.set_index(["series", "level"])
-    cohort = census_cohorts()
+    cohort = census_readings()["linear"]
 
     def held(series: str, level: str) -> str:
         r = board.loc[(series, level)]
@@ -423,14 +445,15 @@ def render(results: dict[tuple[int, int], HindcastResult], seconds: dict[tuple[i
         "of the entry year for grades 7–9), no longer by the 2020 census cohorts shifted back, which held too few "
         "pupils in the last primary grades (junior pupils' held-out MAPE was 8.1% with them); a start year whose "
         "entry years are not all published (2015) keeps the census cohorts.\n",
-        "- **Grade-1 entrants**: published entrants over the census cohort of the same entry year are "
+        "- **Grade-1 entrants**: published entrants over the census cohort of the same entry year (the linear "
+        "reading of the census bands) are "
         + ", ".join(f"{ratio(y):.3f} ({y})" for y in fitted_years) + " in the fitted years and "
-        + ", ".join(f"{ratio(y):.3f} ({y})" for y in held_years) + " in the held-out years; the prior of "
-        "`students.entrants_per_census_child` (0.92–1.02) is built from the fitted years only, so the held-out "
-        f"entrants are overestimated ({held('entrants', 'primary')}). Published births are not used for entry "
-        "years the census covers (they fall below both the census cohorts and the entrants: 329,309 births in "
-        "2011 against 433,400 entrants in 2017).\n",
-        intake_diagnosis(table, fitted_years, held_years),
+        + ", ".join(f"{ratio(y):.3f} ({y})" for y in held_years) + " in the held-out years. The prior of "
+        "`students.entrants_per_census_child`, U(0.69, 1.28), covers what each reading of the census bands needs "
+        f"in 2011–2014 (the table below), and each draw mixes the readings ({held('entrants', 'primary')}). "
+        "Published births are not used for entry years the census covers (they fall below both the census cohorts "
+        "and the entrants: 329,309 births in 2011 against 433,400 entrants in 2017).\n",
+        intake_diagnosis(table, fitted_years, held_years, folder if posterior is not None else None),
         "- **Bands**: the 90% bands now carry parameter uncertainty (entrants per census child, consolidation, "
         "establishment multipliers, attrition, fill rates), not only the sampling noise of the flows; "
         "`edusim calibrate` is to narrow them on the fitted years.\n",
@@ -505,7 +528,7 @@ def main(argv: list[str] | None = None) -> int:
         start, until = POSTERIOR_RUN
         began = time.perf_counter()
         posterior = run_hindcast(
-            replace(scenario, {"uncertainties.posterior": str(folder)}), start, until, draws=draws,
+            drawing_from(scenario, folder), start, until, draws=draws,
             fit_until=FIT_UNTIL, progress=not args.quiet, overwrite=True,
             out_dir=ROOT / "outputs" / f"hindcast-{scenario.name}-posterior-{start}-{until}",
             command=f"edusim hindcast (scenarios/history.yaml + uncertainties.posterior "

@@ -30,13 +30,16 @@ from sim.mechanisms import teachers as tmech
 from sim.parameters import PARAMETERS
 from sim.posterior import Posterior
 from sim.registry import (
+    CENSUS_BANDS,
     REGISTRY_PARAMETER_PREFIX,
     SchoolFrame,
     SchoolNoise,
     SchoolValues,
     basic_balance_pass,
+    census_readings,
     draw_school_values,
     largest_remainder,
+    registered_births_by_age,
     single_year_ages,
     synthesize_registry,
 )
@@ -141,7 +144,8 @@ class Model:
     cv_limits: tuple[float, float]
     standard: base.QualityBalanceStandard
     students_per_staff: np.ndarray  # (2,) primary, junior
-    census_by_age: np.ndarray  # (C, 20) single-year ages 0–19 at the 2020 census
+    census_by_age: np.ndarray  # (C, 20) single-year ages 0–19 at the 2020 census (the linear reading)
+    census_readings: np.ndarray  # (3, C, 20) the same under each of sim.registry.CENSUS_READINGS
     anchor_births: float  # births of the 2021 anchor year falling to the selected counties
     intake_location_share: np.ndarray  # (C, 3)
     township_centre: np.ndarray  # (S,) bool
@@ -319,6 +323,8 @@ def prepare(scenario: Scenario) -> Model:
         standard=standard,
         students_per_staff=np.array([norms["primary"], norms["junior"]], dtype=float),
         census_by_age=census_single_years(counties),
+        census_readings=census_readings(counties[[c for c, _, _ in CENSUS_BANDS]].to_numpy(float),
+                                        registered_births_by_age()),
         anchor_births=selected_births(counties),
         intake_location_share=by_location / by_location.sum(axis=1, keepdims=True),
         township_centre=township_centre,

@@ -179,18 +179,48 @@ _PARAMETER_LIST: tuple[Parameter, ...] = (
     Parameter(
         "students.entrants_per_census_child",
         "entrants per child",
-        "Grade-1 entrants per child of the entry cohort counted by the 2020 census (single years of age "
-        "interpolated within the census bands), for entry years up to 2026: mortality, migration and census "
-        "coverage between entry and the census.",
+        "Grade-1 entrants per child of the entry cohort counted by the 2020 census (single years of age read "
+        "from the census bands by the draw's mix of readings, `students.census_reading_births`), for entry years "
+        "up to 2026: mortality, migration and census coverage between entry and the census.",
         0.5,
         1.5,
-        Uniform(low=0.92, high=1.02),
+        Uniform(low=0.69, high=1.28),
         "published grade-1 entrants (NBS, calibration/data/observations.csv) over the census cohort of the same "
-        "entry year (the single age 2026 − year of `sim/model.py` census_single_years, all 106 units): 0.989, "
-        "0.973, 0.960, 0.956 in 2011–2014, the hindcast window's published years up to the fit limit (2017–2018, "
-        "held out, give 0.82 and 0.90; 2009–2010, ages 16–17 at the census, 1.11 and 1.02); assumption: "
-        "0.956–0.989 widened by its own width (0.032) on either side and rounded outward, four years being few; "
-        "to be inferred by `edusim calibrate`",
+        "entry year (the single age 2026 − year, all 106 units), 2011–2014, the hindcast window's published years "
+        "up to the fit limit, under each reading of the census bands: linear 0.989, 0.973, 0.960, 0.956; monotone "
+        "1.014, 0.982, 0.956, 0.949; births 1.085, 0.906, 0.891, 0.951 (2017–2018, held out, give 0.82–0.91 and "
+        "0.85–0.96); assumption: their range 0.891–1.085 widened by its own width (0.194) on either side and "
+        "rounded outward, as the linear reading's range alone was before the readings became uncertain (then "
+        "U(0.92, 1.02)); to be inferred by `edusim calibrate`",
+    ),
+    Parameter(
+        "students.census_reading_births",
+        "weight",
+        "Weight of the births reading of the 2020 census bands in the single-year cohorts that enter grade 1 up "
+        "to 2026 (each band shared among its single years of age in proportion to the region's registered births "
+        "of their birth years, `sim/registry.py` single_year_ages_births). The rest, 1 − this weight, goes to the "
+        "linear and the monotone readings, split by `students.census_reading_monotone`; every reading keeps the "
+        "census band totals.",
+        0.0,
+        1.0,
+        Beta(mean=1 / 3, sd=math.sqrt(1 / 18)),
+        "assumption: no single-year census table for Xinjiang was found (calibration/SEARCHES.md E7–E8), so how "
+        "each band's total divides among its single years is unknown; the three readings (linear inside a band, "
+        "a monotone cubic through the cumulative counts, registered-birth shares) are taken as equally plausible: "
+        "a flat Dirichlet over their weights, by stick-breaking (this weight Beta(1, 2), the monotone share of "
+        "the rest U(0, 1)); to be inferred by `edusim calibrate`",
+    ),
+    Parameter(
+        "students.census_reading_monotone",
+        "share",
+        "The monotone reading's share of the weight that `students.census_reading_births` leaves to the linear "
+        "and monotone readings of the 2020 census bands (monotone cubic through the cumulative counts at the "
+        "band edges, `sim/registry.py` single_year_ages_monotone; linear inside a band, single_year_ages).",
+        0.0,
+        1.0,
+        Uniform(low=0.0, high=1.0),
+        "assumption: see `students.census_reading_births` (the second stick of a flat Dirichlet over the three "
+        "readings); to be inferred by `edusim calibrate`",
     ),
     Parameter(
         "students.urbanisation_drift_per_year",

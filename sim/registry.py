@@ -37,6 +37,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -243,6 +244,101 @@ def single_year_ages(
         scale = np.divide(bands[k][:, None], sums, out=np.zeros_like(sums), where=sums > 0)
         out[:, ages] = values * scale
     return out
+
+
+#: The readings of the census bands' single years of age (:func:`census_readings`), in the order of its first axis.
+CENSUS_READINGS = ("linear", "monotone", "births")
+#: The 2020 census's age bands below age 20 as the county table holds them: (column, first age, width).
+CENSUS_BANDS = (("age0", 0, 1), ("age1_4", 1, 4), ("age5_9", 5, 5), ("age10_14", 10, 5), ("age15_19", 15, 5))
+#: NBS birth rates and year-end population of Xinjiang, 2000–2021 (registered births = rate × population).
+BIRTHS_TABLE = "xinjiang_population_births_2000_2021.csv"
+
+
+def single_year_ages_monotone(bands: np.ndarray) -> np.ndarray:
+    """Single-year counts for ages 0–19 from the census bands by a monotone cubic through the cumulative counts.
+
+    The cumulative count at the band edges 0, 1, 5, 10, 15, 20 is interpolated per unit by
+    ``scipy.interpolate.PchipInterpolator`` (Fritsch–Carlson: monotone, so no negative single year) and differenced
+    at whole ages: the demographers' smooth graduation (DemoTools' ``graduate_mono`` is the same family). Every band
+    total is kept exactly, since the interpolant passes through the cumulative counts at the edges.
+
+    Parameters
+    ----------
+    bands
+        ``(n_units, 5)`` persons in the bands of :data:`CENSUS_BANDS`.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(n_units, 20)``, float (persons).
+    """
+    from scipy.interpolate import PchipInterpolator
+
+    bands = np.asarray(bands, dtype=float)
+    edges = np.array([0.0] + [float(start + width) for _, start, width in CENSUS_BANDS])
+    cumulative = np.concatenate([np.zeros((bands.shape[0], 1)), np.cumsum(bands, axis=1)], axis=1)
+    curve = PchipInterpolator(edges, cumulative, axis=1)(np.arange(MAX_SINGLE_AGE + 2, dtype=float))
+    return np.maximum(np.diff(curve, axis=1), 0.0)
+
+
+def registered_births_by_age(data_dir: Any = None) -> np.ndarray:
+    """Registered births of the region behind each single age 0–19 at the 2020 census date (persons, ``(20,)``).
+
+    NBS birth rate × year-end population of ``calibration/data/xinjiang_population_births_2000_2021.csv``; a child
+    aged ``a`` on 2020-11-01 was born in ``2020 − a`` (10/12, November–October) or ``2019 − a`` (2/12). NaN where a
+    birth year has no published rate (2020: the age-0 band, one year wide, needs no split).
+    """
+    table = pd.read_csv((DATA_DIR if data_dir is None else Path(data_dir)) / BIRTHS_TABLE)
+    registered = dict(zip(table["year"], table["birth_rate_permille"] * table["pop_yearend_10k"] * 10, strict=True))
+    return np.array([10 / 12 * registered.get(CENSUS_YEAR - a, math.nan)
+                     + 2 / 12 * registered.get(CENSUS_YEAR - 1 - a, math.nan) for a in range(MAX_SINGLE_AGE + 1)])
+
+
+def single_year_ages_births(bands: np.ndarray, born: np.ndarray) -> np.ndarray:
+    """Single-year counts for ages 0–19: each band shared among its single years in proportion to ``born``.
+
+    ``born`` is :func:`registered_births_by_age` (the region's): the same within-band shares in every unit, which
+    assumes a county's age structure inside a band follows the region's births. Band totals are kept exactly.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(n_units, 20)``, float (persons).
+
+    Raises
+    ------
+    InputError
+        When an age inside a band wider than one year has no registered births.
+    """
+    bands = np.asarray(bands, dtype=float)
+    born = np.asarray(born, dtype=float)
+    out = np.zeros((bands.shape[0], MAX_SINGLE_AGE + 1))
+    for k, (_, start, width) in enumerate(CENSUS_BANDS):
+        ages = np.arange(start, start + width)
+        if width == 1:
+            out[:, start] = bands[:, k]
+            continue
+        if not np.all(np.isfinite(born[ages]) & (born[ages] > 0)):
+            raise InputError(f"{BIRTHS_TABLE}: no registered births for every age {start}–{start + width - 1} at "
+                             f"the {CENSUS_YEAR} census (birth years {CENSUS_YEAR - start - width}–"
+                             f"{CENSUS_YEAR - start})", key="birth_rate_permille")
+        out[:, ages] = bands[:, [k]] * (born[ages] / born[ages].sum())[None, :]
+    return out
+
+
+def census_readings(bands: np.ndarray, born: np.ndarray) -> np.ndarray:
+    """The three readings of :data:`CENSUS_READINGS` of the census bands, shape ``(3, n_units, 20)``.
+
+    No single-year table of the 2020 census for Xinjiang was found (``calibration/SEARCHES.md`` E7–E8): how a band's
+    total divides among its single years is unknown. Each reading keeps every band total: ``linear``
+    (:func:`single_year_ages`), ``monotone`` (:func:`single_year_ages_monotone`), ``births``
+    (:func:`single_year_ages_births`). The model mixes them per draw with uncertain weights
+    (``students.census_reading_births``, ``students.census_reading_monotone``;
+    :func:`sim.mechanisms.students.reading_weights`).
+    """
+    bands = np.asarray(bands, dtype=float)
+    return np.stack([single_year_ages(*bands.T), single_year_ages_monotone(bands),
+                     single_year_ages_births(bands, born)])
 
 
 def grade_cohorts(ages: np.ndarray, year: int) -> np.ndarray:

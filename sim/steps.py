@@ -173,10 +173,15 @@ def step_students(m: Model, st: State, p: Parameters, r: Random, year: int) -> N
                     per_draw={"survival_per_year": 1.0 - hazard[:, s.county, :]})
     _record_consolidation(m, st, flows, hazard)
     grads = students.primary_graduates_by_county(flows.graduates, s.county, s.n_counties)
-    expected = students.expected_intake_from_births(year, m.census_by_age, p["births.trend_per_year"],
-                                                    anchor_births=m.anchor_births)
-    if year <= students.LAST_CENSUS_ENTRY_YEAR:  # entrants per child the 2020 census counted (uncertain)
+    if year <= students.LAST_CENSUS_ENTRY_YEAR:  # the census cohort under the draw's mix of readings, times the
+        weights = students.reading_weights(p["students.census_reading_births"],  # entrants per census child
+                                           p["students.census_reading_monotone"])
+        expected = students.expected_intake_mixed(year, m.census_readings, weights, p["births.trend_per_year"],
+                                                  anchor_births=m.anchor_births)
         expected = expected * p["students.entrants_per_census_child"][:, None]
+    else:  # projected births shared by the census age-0 counts (a one-year band: every reading the same)
+        expected = students.expected_intake_from_births(year, m.census_by_age, p["births.trend_per_year"],
+                                                        anchor_births=m.anchor_births)
     intake = r.apply("students.intake", students.realise_intake, expected)
     shut = st.closed.any()  # closed sections take no entrants (sim.mechanisms.network)
     if shut:  # per draw: the locations left without an open primary section differ between draws

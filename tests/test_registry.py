@@ -17,13 +17,19 @@ from sim.baseline import (
     load_registry,
     published_totals,
 )
+from sim.errors import InputError
 from sim.registry import (
+    CENSUS_BANDS,
     RegistryAssumptions,
     apportion,
+    census_readings,
     entry_cohort_weights,
     grade_cohorts,
+    registered_births_by_age,
     retention_since_entry,
     single_year_ages,
+    single_year_ages_births,
+    single_year_ages_monotone,
     synthesize_registry,
 )
 
@@ -80,6 +86,62 @@ def test_single_year_ages_keep_band_totals_and_a_linear_profile():
     ]
     ages = single_year_ages(*(np.array([b]) for b in bands))
     np.testing.assert_allclose(ages[0], per_age, rtol=1e-12)
+
+
+def _bands(per_age: np.ndarray) -> np.ndarray:
+    """The census bands of a population given by single years 0–19, shape (1, 5)."""
+    return np.array([[per_age[start:start + width].sum() for _, start, width in CENSUS_BANDS]])
+
+
+def test_monotone_reading_reproduces_an_even_population_and_keeps_band_totals():
+    # 50 people at every age: the cumulative count is a straight line, which the monotone cubic reproduces exactly
+    np.testing.assert_allclose(single_year_ages_monotone(_bands(np.full(20, 50.0)))[0], np.full(20, 50.0),
+                               rtol=1e-12)
+    # a population that falls steeply then rises: never a negative single year, every band total kept
+    per_age = np.array([900.0, 100, 100, 100, 100, 800, 700, 600, 500, 400, 50, 50, 50, 50, 50, 300, 300, 300, 300,
+                        300])
+    ages = single_year_ages_monotone(_bands(per_age))
+    assert (ages >= 0).all()
+    np.testing.assert_allclose(_bands(ages[0]), _bands(per_age), rtol=1e-12)
+
+
+def test_births_reading_shares_each_band_as_the_births_and_copies_the_one_year_band():
+    born = np.arange(1.0, 21.0)  # births behind age a: a + 1
+    born[0] = np.nan  # no birth rate for the age-0 year (2020 in the real table): a one-year band needs none
+    bands = np.array([[7.0, 100.0, 350.0, 0.0, 900.0]])
+    ages = single_year_ages_births(bands, born)
+    assert ages[0, 0] == 7.0
+    np.testing.assert_allclose(ages[0, 1:5], 100.0 * np.array([2, 3, 4, 5]) / 14)  # born 2..5 at ages 1..4
+    np.testing.assert_allclose(ages[0, 5:10], 350.0 * np.arange(6, 11) / 40)
+    np.testing.assert_allclose(ages[0, 10:15], 0.0)
+    np.testing.assert_allclose(ages[0, 15:20], 900.0 * np.arange(16, 21) / 90)
+    born[3] = np.nan  # an age inside the 1–4 band without births cannot be shared: a clear error
+    with pytest.raises(InputError, match="no registered births for every age 1–4"):
+        single_year_ages_births(bands, born)
+
+
+def test_registered_births_by_age_weigh_the_two_birth_years_of_a_census_age(tmp_path):
+    # rate 1‰ of a year-end population of (year − 1990) × 10,000: (year − 1990) × 10 births
+    years = np.arange(2000, 2022)
+    pd.DataFrame({"year": years, "birth_rate_permille": 1.0, "pop_yearend_10k": years - 1990.0}).to_csv(
+        tmp_path / "xinjiang_population_births_2000_2021.csv", index=False)
+    born = registered_births_by_age(tmp_path)
+    # aged a on 2020-11-01: born in 2020 − a (November–October, 10/12) or 2019 − a (2/12)
+    assert born[3] == pytest.approx(10 / 12 * 270 + 2 / 12 * 260)
+    assert born[19] == pytest.approx(10 / 12 * 110 + 2 / 12 * 100)
+    assert born.shape == (20,)
+
+
+def test_every_census_reading_keeps_each_countys_band_totals(counties: pd.DataFrame):
+    bands = counties[[column for column, _, _ in CENSUS_BANDS]].to_numpy(float)
+    readings = census_readings(bands, registered_births_by_age())
+    assert readings.shape == (3, len(counties), 20)
+    assert (readings >= 0).all()
+    for reading in readings:
+        for k, (_, start, width) in enumerate(CENSUS_BANDS):
+            np.testing.assert_allclose(reading[:, start:start + width].sum(axis=1), bands[:, k], rtol=1e-9)
+    # the linear reading is the registry's own (single_year_ages): start stock and intake read the census alike
+    np.testing.assert_array_equal(readings[0], single_year_ages(*bands.T))
 
 
 def test_grade_cohorts_of_a_flat_population_are_equal_per_grade():

@@ -460,3 +460,37 @@ def test_level_hazards_anchor_the_cohort_completing_in_2020_on_the_path():
     # the 2020 hazard is then below the one of a flat path (the cohort's hazards were higher before 2020)
     assert (ref < S.level_hazards(c, r_t, r_j)).all()
     np.testing.assert_allclose(S.level_hazards(c, r_t, r_j, 0.0), S.level_hazards(c, r_t, r_j), rtol=1e-12)
+
+
+# ------------------------------------------------------------------------------------------ census readings
+
+
+def test_reading_weights_are_a_flat_dirichlet_by_stick_breaking():
+    from scipy import stats
+
+    from sim.distributions import sample
+    from sim.parameters import PARAMETERS
+
+    rng = np.random.default_rng(5)
+    n = 20_000
+    births = sample(PARAMETERS["students.census_reading_births"].default, rng.random(n))
+    monotone = sample(PARAMETERS["students.census_reading_monotone"].default, rng.random(n))
+    w = S.reading_weights(births, monotone)
+    assert w.shape == (n, 3)
+    np.testing.assert_allclose(w.sum(axis=1), 1.0)
+    # each weight of a Dirichlet(1, 1, 1) is Beta(1, 2) (the marginal of a flat Dirichlet of three)
+    for k in range(3):
+        assert stats.kstest(w[:, k], stats.beta(1, 2).cdf).pvalue > 1e-3, k
+    assert S.reading_weights(0.0, 0.0).tolist() == [[1.0, 0.0, 0.0]]
+    assert S.reading_weights(0.0, 1.0).tolist() == [[0.0, 1.0, 0.0]]
+    assert S.reading_weights(1.0, 0.3).tolist() == [[0.0, 0.0, 1.0]]
+
+
+def test_mixed_intake_is_the_weighted_intake_of_each_reading():
+    readings = np.stack([np.full((2, 20), 100.0), np.full((2, 20), 200.0), np.full((2, 20), 400.0)])
+    readings[:, 1, 5] = [10.0, 20.0, 40.0]  # county 1, age 5 (entry 2021)
+    weights = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.5, 0.25, 0.25]])
+    got = S.expected_intake_mixed(2021, readings, weights, np.zeros(3))
+    np.testing.assert_allclose(got, [[100.0, 10.0], [400.0, 40.0], [200.0, 20.0]])
+    with pytest.raises(ValueError, match="do not match readings"):
+        S.expected_intake_mixed(2021, readings, weights[:, :2], np.zeros(3))

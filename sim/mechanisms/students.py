@@ -326,6 +326,43 @@ def projected_region_births(
     return np.asarray(b0 * np.exp(trend * (birth_year - anchor_year)), dtype=np.float64)
 
 
+def reading_weights(births: ArrayLike, monotone: ArrayLike) -> FloatArray:
+    """Weights ``(D, 3)`` of the linear, monotone and births readings of the census bands
+    (:data:`sim.registry.CENSUS_READINGS`, in that order) from the two stick-breaking parameters.
+
+    ``births`` is the births reading's weight; ``monotone`` is the monotone reading's share of the rest. With
+    ``births`` ~ Beta(1, 2) and ``monotone`` ~ U(0, 1) the three weights are a flat Dirichlet (stick-breaking).
+    """
+    b = np.asarray(births, dtype=float).reshape(-1)
+    m = np.asarray(monotone, dtype=float).reshape(-1)
+    return np.stack([(1 - b) * (1 - m), (1 - b) * m, b], axis=1)
+
+
+def expected_intake_mixed(
+    year: int,
+    census_readings: ArrayLike,
+    weights: ArrayLike,
+    trend_per_year: ArrayLike,
+    *,
+    anchor_births: float | None = None,
+) -> FloatArray:
+    """Expected grade-1 intake ``(D, C)`` when each draw mixes readings of the census bands with its own weights.
+
+    ``census_readings`` is ``(R, C, A)``: the census counts by single year of age under each of ``R`` readings
+    (:func:`sim.registry.census_readings`); ``weights`` is ``(D, R)`` (:func:`reading_weights`, rows summing to 1).
+    The intake is :func:`expected_intake_from_births` under each reading, weighted per draw; from 2027 every reading
+    gives the same (the age-0 band is one year wide), so the mix changes nothing there.
+    """
+    readings = np.asarray(census_readings, dtype=np.float64)
+    w = np.asarray(weights, dtype=np.float64)
+    if readings.ndim != 3 or w.ndim != 2 or w.shape[1] != readings.shape[0]:
+        raise ValueError(f"weights {w.shape} do not match readings {readings.shape}: expected (D, {readings.shape[0]})")
+    out: FloatArray = sum(  # type: ignore[assignment]  # a sum of (D, C) arrays, never the empty sum's 0
+        w[:, [k]] * expected_intake_from_births(year, readings[k], trend_per_year, anchor_births=anchor_births)
+        for k in range(readings.shape[0]))
+    return out
+
+
 def expected_intake_from_births(
     year: int,
     census_counts_by_age: ArrayLike,
