@@ -28,10 +28,12 @@ FIXED = [
      "NPC Standing Committee decision of 2024-09-13 (gov.cn)"),
     ("Region births", "20.54万 (2019), 16.0万 (2021)", "`sim/mechanisms/students.py` `REGION_BIRTHS`",
      "Xinjiang statistical bulletins (SOURCES §1d, medium reliability)"),
-    ("County cohorts", "2020 census single ages 0–19, linear within each band (the registry's reading), times "
+    ("County cohorts", "2020 census single ages 0–19: each band's single years a per-draw mix of three readings "
+     "(linear, monotone cubic, registered-birth shares; each keeps the band totals), times "
      "`students.entrants_per_census_child` for entry up to 2026", "`calibration/data/counties.csv`, "
-     "`sim/model.py` `census_single_years`",
-     "7th census county yearbook (SOURCES §2, high reliability); the interpolation is an assumption"),
+     "`sim/registry.py` `census_readings`",
+     "7th census county yearbook (SOURCES §2, high reliability); the split of a band is an uncertainty "
+     "(`students.census_reading_births`, `students.census_reading_monotone`)"),
     ("Entry age", "grade 1 in the autumn of the year a child turns 6", "`students.ENTRY_AGE_YEARS`",
      "national school-entry rule"),
     ("Dropout spread", "survival c^(1/8) at each of 8 transitions", "`students.survival_per_transition`",

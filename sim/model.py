@@ -40,7 +40,6 @@ from sim.registry import (
     draw_school_values,
     largest_remainder,
     registered_births_by_age,
-    single_year_ages,
     synthesize_registry,
 )
 from sim.rng import BLOCK_SIZE, Streams, block_slices
@@ -144,8 +143,7 @@ class Model:
     cv_limits: tuple[float, float]
     standard: base.QualityBalanceStandard
     students_per_staff: np.ndarray  # (2,) primary, junior
-    census_by_age: np.ndarray  # (C, 20) single-year ages 0–19 at the 2020 census (the linear reading)
-    census_readings: np.ndarray  # (3, C, 20) the same under each of sim.registry.CENSUS_READINGS
+    census_readings: np.ndarray  # (3, C, 20) single-year ages 0–19 at the 2020 census, sim.registry.CENSUS_READINGS
     anchor_births: float  # births of the 2021 anchor year falling to the selected counties
     intake_location_share: np.ndarray  # (C, 3)
     township_centre: np.ndarray  # (S,) bool
@@ -164,6 +162,12 @@ class Model:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "budget", recurrent_budget_plan(self))
+
+    @property
+    def census_by_age(self) -> np.ndarray:
+        """(C, 20) the linear reading of the census bands (:func:`sim.registry.single_year_ages`), as the registry's
+        start pupils read them; the grade-1 intake from 2027 shares births by its age 0, the same in every reading."""
+        return self.census_readings[0]
 
 
 @dataclass
@@ -244,15 +248,6 @@ class State:
 # preparation
 
 
-def census_single_years(counties: pd.DataFrame) -> np.ndarray:
-    """Census counts by single year of age 0–19 per county, the bands interpolated as the registry's pupils are
-    (:func:`sim.registry.single_year_ages`: linear within a band, band totals kept), so that the start stock's
-    grades and the later grade-1 intake come from one reading of the census (issue 13: an even split here and
-    an interpolation in the registry gave a 44% one-year cliff in the intake)."""
-    return single_year_ages(*(counties[column].to_numpy(float)
-                              for column in ("age0", "age1_4", "age5_9", "age10_14", "age15_19")))
-
-
 def selected_births(counties: pd.DataFrame) -> float:
     """The 2021 region births (16.0万) times the selected counties' share of the region's census age-0 count.
 
@@ -322,7 +317,6 @@ def prepare(scenario: Scenario) -> Model:
         cv_limits=(standard.cv_max["primary"], standard.cv_max["junior"]),
         standard=standard,
         students_per_staff=np.array([norms["primary"], norms["junior"]], dtype=float),
-        census_by_age=census_single_years(counties),
         census_readings=census_readings(counties[[c for c, _, _ in CENSUS_BANDS]].to_numpy(float),
                                         registered_births_by_age()),
         anchor_births=selected_births(counties),

@@ -494,3 +494,13 @@ def test_mixed_intake_is_the_weighted_intake_of_each_reading():
     np.testing.assert_allclose(got, [[100.0, 10.0], [400.0, 40.0], [200.0, 20.0]])
     with pytest.raises(ValueError, match="do not match readings"):
         S.expected_intake_mixed(2021, readings, weights[:, :2], np.zeros(3))
+
+
+def test_a_reading_no_draw_weighs_is_not_computed():
+    # one-hot weights (the pinned scenarios): the unweighted readings add nothing; a NaN reading shows it is skipped
+    readings = np.stack([np.full((2, 20), 100.0), np.full((2, 20), np.nan), np.full((2, 20), 400.0)])
+    weights = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    got = S.expected_intake_mixed(2021, readings, weights, np.zeros(2))
+    np.testing.assert_array_equal(got, [[100.0, 100.0], [400.0, 400.0]])
+    with pytest.raises(ValueError, match="must sum to 1"):
+        S.expected_intake_mixed(2021, readings, np.zeros((2, 3)), np.zeros(2))

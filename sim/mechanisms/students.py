@@ -357,9 +357,12 @@ def expected_intake_mixed(
     w = np.asarray(weights, dtype=np.float64)
     if readings.ndim != 3 or w.ndim != 2 or w.shape[1] != readings.shape[0]:
         raise ValueError(f"weights {w.shape} do not match readings {readings.shape}: expected (D, {readings.shape[0]})")
-    out: FloatArray = sum(  # type: ignore[assignment]  # a sum of (D, C) arrays, never the empty sum's 0
+    used = [k for k in range(readings.shape[0]) if w[:, k].any()]  # a reading no draw weighs adds exactly 0
+    if not used:
+        raise ValueError("every reading has weight 0 in every draw: the weights' rows must sum to 1")
+    out: FloatArray = sum(  # type: ignore[assignment]  # a sum of (D, C) arrays, at least one
         w[:, [k]] * expected_intake_from_births(year, readings[k], trend_per_year, anchor_births=anchor_births)
-        for k in range(readings.shape[0]))
+        for k in used)
     return out
 
 
