@@ -34,9 +34,9 @@ FIGURES = ROOT / "docs" / "figures"
 SCENARIO = ROOT / "scenarios" / "history.yaml"
 RUNS = ((2011, 2019), (2015, 2019))
 FIT_UNTIL = 2016
-#: The latest calibration on the fitted years (``edusim calibrate calibration/config_v7.yaml``, population 96)
-#: compared with the priors.
-POSTERIOR = ROOT / "calibration" / "posterior" / "history_2011_2016_v8"
+#: The adopted calibration on the fitted years (``edusim calibrate calibration/config_v10.yaml``, population 96),
+#: the baseline's posterior, compared with the priors.
+POSTERIOR = ROOT / "calibration" / "posterior" / "history_2011_2016_v10"
 POSTERIOR_RUN = (2011, 2019)
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
 
@@ -227,8 +227,8 @@ LATER = (
 def drawing_from(scenario: Scenario, folder: Path) -> Scenario:
     """``scenario`` drawing from the posterior at ``folder``, as it would if adopted: the parameters the posterior
     holds go back to the registry's defaults, so that the posterior supplies them (a distribution the scenario
-    writes wins over its posterior, :func:`sim.model.sample_parameters`; `history.yaml` and `baseline.yaml` pin
-    the intake parameters that posterior v8 does not hold)."""
+    writes wins over its posterior, :func:`sim.model.sample_parameters`; a scenario may pin a parameter that an
+    older posterior did not hold)."""
     from sim.posterior import Posterior
 
     changes: dict[str, Any] = {"uncertainties.posterior": str(folder)}

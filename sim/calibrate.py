@@ -815,6 +815,7 @@ def calibrate(config: CalibrationConfig, scenario: Scenario, priors: Mapping[str
     except NoGenerationError as exc:
         raise InputError(str(exc), file=config_file, key="abc") from None
     seconds = time.perf_counter() - tic
+    posterior, negligible = posterior.without_negligible()
     _, predictive = _predictive(model, config, posterior, fit, client)
     cpu = time.process_time() - cpu0
     metadata = {
@@ -828,6 +829,7 @@ def calibrate(config: CalibrationConfig, scenario: Scenario, priors: Mapping[str
         "observations": fit.table.to_dict("records"),
         "generations": generations.to_dict("records"),
         "simulated_particles": simulated,
+        "negligible_particles": negligible,  # not written to particles.csv (Posterior.without_negligible)
         "summary": {n: _summary(posterior, priors[n], n) for n in names},
         "truth": dict(truth) if truth is not None else None,
         "provenance": {
@@ -1046,6 +1048,10 @@ def _markdown(meta: dict, posterior: Posterior, priors: Mapping[str, Distributio
         lines.append("")
     if figures:
         lines += ["## Figures", ""] + [f"![{f}]({f})" for f in figures] + [""]
+    dropped = meta.get("negligible_particles")
+    if dropped and dropped["particles"]:
+        lines += [f"`particles.csv` keeps {posterior.weights.size:,} particles: {dropped['particles']:,} more, each "
+                  f"of {dropped['rule']}, weigh {dropped['weight']:.2g} together and are not written.", ""]
     lines += ["Files: `particles.csv` (weighted particles: the posterior), `posterior.json` (configuration, priors, "
               "observations, generations, summaries, provenance), `generations.csv`, `predictive.csv`. Scenarios "
               "draw from it through `sim.posterior.Posterior` (one particle per draw, keyed stream `posterior`).",

@@ -39,6 +39,8 @@ PARTICLES_FILE = "particles.csv"
 METADATA_FILE = "posterior.json"
 STREAM = "posterior"
 """Name of the keyed stream whose uniform picks each draw's particle."""
+NEGLIGIBLE_WEIGHT = 1e-12
+"""Particles weighing less than this fraction of the largest are not kept (:meth:`Posterior.without_negligible`)."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,20 @@ class Posterior:
         w = np.asarray(weights, dtype=np.float64)
         return cls(tuple(names), np.asarray(particles, dtype=np.float64).reshape(w.size, len(names)),
                    w / w.sum(), dict(metadata or {}))
+
+    def without_negligible(self) -> tuple[Posterior, dict[str, Any]]:
+        """The posterior without the particles whose weight is below :data:`NEGLIGIBLE_WEIGHT` times the largest,
+        and what was dropped (``particles``: how many, ``weight``: their total weight, ``rule``).
+
+        An importance step to temperature 1 weights every proposal, and most weigh next to nothing (posterior v10:
+        18,865 of 28,672 particles below 10⁻¹² of the largest, together 3 × 10⁻¹¹): keeping them changes no
+        summary, costs megabytes, and could change a draw's particle only where its uniform falls within their
+        total weight of a boundary of the cumulative weights.
+        """
+        keep = self.weights >= NEGLIGIBLE_WEIGHT * self.weights.max()
+        dropped = {"particles": int((~keep).sum()), "weight": float(self.weights[~keep].sum()),
+                   "rule": f"weight below {NEGLIGIBLE_WEIGHT:g} of the largest"}
+        return Posterior.from_arrays(self.names, self.particles[keep], self.weights[keep], self.metadata), dropped
 
     @classmethod
     def load(cls, path: str | Path) -> Posterior:

@@ -66,6 +66,23 @@ def test_particles_are_taken_with_their_weights() -> None:
         assert abs(share - w) < 4 * np.sqrt(w * (1 - w) / n)
 
 
+def test_negligible_particles_are_dropped_and_the_draws_keep_their_values() -> None:
+    # five particles: two weigh 1.7e-13 and 1.7e-15 of the largest (below the 1e-12 rule), one 1.7e-12 (kept)
+    particles = np.array([[0.01, 0.7], [0.99, 0.1], [0.02, 0.8], [0.98, 0.2], [0.03, 0.9]])
+    weights = np.array([2.0, 5e-13, 3.0, 5e-15, 5e-12])
+    post = Posterior.from_arrays(["a.x", "b.y"], particles, weights)
+    kept, dropped = post.without_negligible()
+    np.testing.assert_array_equal(kept.particles, particles[[0, 2, 4]])
+    assert dropped["particles"] == 2
+    assert dropped["weight"] == pytest.approx((5e-13 + 5e-15) / weights.sum(), rel=1e-9)
+    np.testing.assert_allclose(kept.weights, np.array([2.0, 3.0, 5e-12]) / (5.0 + 5e-12), rtol=1e-12)
+    # 5,000 draws: every draw takes the same values from both (no uniform falls within 1e-13 of a boundary)
+    a = post.values(None, Streams(20250126), 0, 5000)
+    b = kept.values(None, Streams(20250126), 0, 5000)
+    for name in post.names:
+        np.testing.assert_array_equal(a[name], b[name])
+
+
 def test_unknown_name_lists_what_the_posterior_holds() -> None:
     with pytest.raises(KeyError, match=r"holds: a\.x, b\.y"):
         _posterior().values(["c.z"], Streams(1), 0, 4)

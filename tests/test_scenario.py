@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.distributions import Beta, Fixed, Normal, Uniform
+from sim.distributions import Beta, Normal
 from sim.errors import InputError, InputErrors
 from sim.parameters import PARAMETERS
 from sim.scenario import DEFAULT_TARGETS, Scenario, load_scenario, replace, resolved_yaml
@@ -60,13 +60,9 @@ def test_baseline_is_the_plan_as_written() -> None:
     assert baseline.draws == 512 and baseline.seed == 20250126  # 512 = 8 random blocks; ~8 min on 2 cores
     plain = Scenario(name="baseline", description=baseline.description, targets=baseline.targets)
     assert baseline.levers == plain.levers
-    # the registry's priors, except the intake as posterior v8 was fitted (the linear census reading and the earlier
-    # entrants prior; scenarios/baseline.yaml says why), until a posterior that holds them is adopted
-    pinned = {"students.census_reading_births": Fixed(value=0.0), "students.census_reading_monotone": Fixed(value=0.0),
-              "students.entrants_per_census_child": Uniform(low=0.92, high=1.02)}
-    assert {n: d for n, d in baseline.uncertainties.items() if n not in pinned} == {
-        n: d for n, d in plain.uncertainties.items() if n not in pinned}
-    assert {n: baseline.uncertainties[n] for n in pinned} == pinned
+    # the registry's priors, with the calibrated parameters from the shipped posterior (issue 13)
+    assert baseline.uncertainties == plain.uncertainties
+    assert baseline.posterior is not None and baseline.posterior.name == "history_2011_2016_v10"
 
 
 def test_variants_change_only_their_levers() -> None:

@@ -183,7 +183,7 @@ def test_override_absent_samples_as_before(small_model) -> None:
     from sim.model import posterior_values
 
     held = posterior_values(scenario.posterior, streams, 0, 64) if scenario.posterior else {}
-    assert len(held) == 13
+    assert len(held) == 16  # posterior v10: v8's 13 and the intake's 3 (calibration/config_v10.yaml)
     for name, spec in scenario.uncertainties.items():
         expected = held[name] if name in held else sample(spec, streams.uniforms(f"uncertainty/{name}", 0, 64))
         np.testing.assert_array_equal(values[name], expected)
@@ -209,7 +209,7 @@ def test_override_changes_only_the_parameter(small_model) -> None:
 
 
 def test_factors_of_calibrated_parameters_follow_the_posterior(tmp_path: Path) -> None:
-    # the baseline draws 13 parameters from its posterior; a sensitivity design varies them over the posterior's
+    # the baseline draws 16 parameters from its posterior; a sensitivity design varies them over the posterior's
     # marginals, not their priors. Checked against the particles themselves: the factor's values on a fine grid
     # of quantiles have the particles' weighted mean and stay inside their range. A parameter the scenario writes
     # a distribution for (attrition.rural_rate here) keeps that distribution.
